@@ -1,1 +1,9 @@
-//! placeholder
+//! Pure types and rules of Baton. Nothing here does I/O, so every rule can be
+//! unit-tested directly and reused by the store, the services, REST and MCP.
+
+pub mod access;
+pub mod db_enum;
+pub mod roles;
+pub mod validation;
+
+pub use validation::{FieldError, ValidationErrors};

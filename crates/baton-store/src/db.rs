@@ -1,0 +1,127 @@
+//! Connecting to SQLite or Postgres. The backend is chosen here, once, from
+//! the URL scheme.
+
+use std::{str::FromStr, time::Duration};
+
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use sea_orm_migration::MigratorTrait;
+
+use crate::{StoreError, migration::Migrator};
+
+/// The database handle every layer passes around.
+pub type Db = DatabaseConnection;
+
+/// Which SQL engine a URL points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite file (or memory).
+    Sqlite,
+    /// A Postgres server, possibly shared by several Baton instances.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a URL names, or an error for anything else.
+    pub fn from_url(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(StoreError::BadUrl(redact_url(url)))
+        }
+    }
+
+    /// The backend of an open connection.
+    pub fn of(db: &Db) -> Self {
+        match db.get_database_backend() {
+            DbBackend::Postgres => Backend::Postgres,
+            _ => Backend::Sqlite,
+        }
+    }
+}
+
+/// Hides the password of a URL so it can be logged or shown in an error.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s + 3 => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}://{}:***@{}", &url[..s], user, &url[at + 1..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Opens a pool. SQLite gets WAL, a busy timeout and enforced foreign keys;
+/// the file is created when missing.
+pub async fn connect(url: &str) -> Result<Db, StoreError> {
+    let backend = Backend::from_url(url)?;
+    let mut opts = ConnectOptions::new(url.to_string());
+    opts.sqlx_logging(false).connect_timeout(Duration::from_secs(5)).acquire_timeout(Duration::from_secs(10));
+    match backend {
+        Backend::Sqlite => {
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            // One connection for in-memory databases: each connection would
+            // otherwise see its own empty database.
+            opts.max_connections(if in_memory { 1 } else { 8 }).min_connections(1);
+            opts.map_sqlx_sqlite_opts(move |o| {
+                let o = o
+                    .create_if_missing(true)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10))
+                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal);
+                if in_memory { o } else { o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal) }
+            });
+        }
+        Backend::Postgres => {
+            opts.max_connections(20).min_connections(1);
+        }
+    }
+    let db = Database::connect(opts).await?;
+    // Fail at start-up, not at the first request, when the server is unreachable.
+    db.execute_unprepared("SELECT 1").await?;
+    Ok(db)
+}
+
+/// Applies every pending migration. Applying twice is a no-op.
+pub async fn migrate(db: &Db) -> Result<(), StoreError> {
+    Migrator::up(db, None).await?;
+    Ok(())
+}
+
+/// Whether the database answers a trivial query.
+pub async fn ping(db: &Db) -> bool {
+    db.execute_unprepared("SELECT 1").await.is_ok()
+}
+
+/// Validates a URL without connecting (used for early, clear CLI errors).
+pub fn check_url(url: &str) -> Result<(), StoreError> {
+    Backend::from_url(url)?;
+    if Backend::from_url(url)? == Backend::Sqlite {
+        sea_orm::sqlx::sqlite::SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::BadUrl(format!("{url}: {e}")))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_is_chosen_by_scheme_and_others_are_refused() {
+        assert_eq!(Backend::from_url("sqlite://x.db").ok(), Some(Backend::Sqlite));
+        assert_eq!(Backend::from_url("postgres://u@h/db").ok(), Some(Backend::Postgres));
+        assert!(matches!(Backend::from_url("mysql://u:pw@h/db"), Err(StoreError::BadUrl(u)) if !u.contains("pw")));
+    }
+
+    #[test]
+    fn redaction_hides_only_the_password() {
+        assert_eq!(redact_url("postgres://bob:secret@h:5432/db"), "postgres://bob:***@h:5432/db");
+        assert_eq!(redact_url("postgres://bob@h/db"), "postgres://bob@h/db");
+        assert_eq!(redact_url("sqlite://./baton.db"), "sqlite://./baton.db");
+    }
+}

@@ -1,0 +1,1 @@
+//! Repositories: hand-written queries beside the entities.
