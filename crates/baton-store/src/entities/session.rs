@@ -12,7 +12,6 @@ pub struct Model {
     pub id: String,
     pub id_hash: String,
     pub user_id: String,
-    pub csrf_token: String,
     pub user_agent: Option<String>,
     pub ip: Option<String>,
     pub created_at: DateTimeUtc,

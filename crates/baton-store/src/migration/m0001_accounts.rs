@@ -120,7 +120,6 @@ impl MigrationTrait for Migration {
                 .col(pk(t("id")))
                 .col(string(t("id_hash"), 64))
                 .col(id_ref(t("user_id")))
-                .col(string(t("csrf_token"), 64))
                 .col(text_null(t("user_agent")))
                 .col(string_null(t("ip"), 64))
                 .col(ts(t("created_at")))
