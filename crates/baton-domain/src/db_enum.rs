@@ -6,9 +6,26 @@
 ///
 /// Generates `as_db`, `from_db`, `as_api`, `parse_api` (accepts either case),
 /// `ALL`, `Display` (API form) and serde (API form).
+///
+/// The API form is the lowercased database form unless a variant names its
+/// own with `as "..."`, for the few values whose wire spelling differs (the
+/// task status `TO_DO` is `todo` at the API). `parse_api` accepts the API
+/// form and the database form in any case.
+///
+/// ```
+/// baton_domain::db_enum! {
+///     /// Example.
+///     pub enum Demo { ToDo => "TO_DO" as "todo", InProgress => "IN_PROGRESS" }
+/// }
+/// assert_eq!(Demo::ToDo.as_api(), "todo");
+/// assert_eq!(Demo::parse_api("TO_DO"), Some(Demo::ToDo));
+/// assert_eq!(Demo::InProgress.as_api(), "in_progress");
+/// ```
 #[macro_export]
 macro_rules! db_enum {
-    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident => $db:literal),+ $(,)? }) => {
+    (@api $db:literal) => { $db.to_ascii_lowercase() };
+    (@api $db:literal, $api:literal) => { ::std::string::String::from($api) };
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident => $db:literal $(as $api:literal)?),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         $vis enum $name { $($(#[$vmeta])* $variant),+ }
@@ -29,12 +46,17 @@ macro_rules! db_enum {
 
             /// The lowercase form used by REST and MCP.
             pub fn as_api(self) -> String {
-                self.as_db().to_ascii_lowercase()
+                match self { $($name::$variant => $crate::db_enum!(@api $db $(, $api)?)),+ }
             }
 
-            /// Parses user input in either the lowercase or UPPER_SNAKE form.
+            /// Parses user input in the API form or the UPPER_SNAKE form, in any case.
             pub fn parse_api(s: &str) -> Option<Self> {
-                Self::from_db(&s.trim().to_ascii_uppercase())
+                let s = s.trim();
+                Self::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.as_api().eq_ignore_ascii_case(s))
+                    .or_else(|| Self::from_db(&s.to_ascii_uppercase()))
             }
 
             /// The accepted API values, for error messages.

@@ -2,7 +2,12 @@
 //! unit-tested directly and reused by the store, the services, REST and MCP.
 
 pub mod access;
+pub mod agents;
+pub mod backlog;
 pub mod db_enum;
+pub mod ideas;
+pub mod marketplace;
+pub mod pairing;
 pub mod roles;
 pub mod validation;
 
