@@ -15,6 +15,36 @@ const EXPECTED_TABLES: &[&str] = &[
     "login_attempts",
     "products",
     "product_members",
+    // m0002_backlog
+    "sprints",
+    "pbis",
+    "stories",
+    "story_logs",
+    "tasks",
+    // m0003_agents
+    "sprint_runs",
+    "ideas",
+    "idea_products",
+    "idea_logs",
+    "user_questions",
+    "jobs",
+    "sprint_task_executions",
+    "workers",
+    "questions",
+    "model_prices",
+    "login_pairings",
+    "push_subscriptions",
+    // m0004_marketplace
+    "opportunities",
+    "bids",
+    "deliverables",
+    "escrows",
+    "wallets",
+    "documents",
+    "ratings",
+    "mcp_sessions",
+    "github_installations",
+    "story_audit_logs",
 ];
 
 async fn tables(db: &Db, backend: Backend) -> Vec<String> {

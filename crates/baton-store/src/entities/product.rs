@@ -21,6 +21,25 @@ pub struct Model {
     pub preferred_model: Option<String>,
     pub thinking_budget_default: Option<i32>,
     pub preferred_permission_mode: Option<String>,
+    /// `APP` or `SYSTEM`.
+    pub kind: String,
+    pub auto_pr_review: bool,
+    pub auto_task_review: bool,
+    pub auto_plan_review: bool,
+    pub auto_materialize_plan: bool,
+    pub auto_deploy: bool,
+    pub deploy_flow: Option<String>,
+    /// JSON array of document folder names.
+    pub enabled_doc_folders: Option<Json>,
+    pub content_policy: Option<Json>,
+    /// Marketplace project status; `None` for products that are not marketplace projects.
+    pub project_status: Option<String>,
+    /// The active BMAD stage of a marketplace project.
+    pub current_stage: Option<String>,
+    /// The project brief, as structured JSON.
+    pub brief: Option<Json>,
+    /// `owner/name` of the project repository.
+    pub repo_name: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

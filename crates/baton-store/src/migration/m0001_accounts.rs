@@ -79,6 +79,22 @@ impl MigrationTrait for Migration {
                 .col(string_null(t("preferred_model"), 200))
                 .col(int_null(t("thinking_budget_default")))
                 .col(enum_null(t("preferred_permission_mode")))
+                // Later backlog additions (agent-backlog reference §2).
+                .col(enum_col(t("kind"), "APP"))
+                .col(boolean(t("auto_pr_review"), false))
+                .col(boolean(t("auto_task_review"), false))
+                .col(boolean(t("auto_plan_review"), true))
+                .col(boolean(t("auto_materialize_plan"), true))
+                .col(boolean(t("auto_deploy"), false))
+                .col(text_null(t("deploy_flow")))
+                .col(json_null(t("enabled_doc_folders")))
+                .col(json_null(t("content_policy")))
+                // Marketplace `Project` fields. A product is a marketplace
+                // project exactly when `project_status` is set.
+                .col(enum_null(t("project_status")))
+                .col(enum_null(t("current_stage")))
+                .col(json_null(t("brief")))
+                .col(string_null(t("repo_name"), 200))
                 .col(ts(t("created_at")))
                 .col(ts(t("updated_at")))
                 .foreign_key(&mut fk(t("products"), t("user_id"), t("users"), ForeignKeyAction::Cascade))
@@ -190,6 +206,8 @@ impl MigrationTrait for Migration {
                 index("products", &["user_id", "name"], true),
                 index("products", &["user_id", "code"], true),
                 index("products", &["user_id", "archived"], false),
+                index("products", &["project_status"], false),
+                index("products", &["current_stage"], false),
                 index("product_members", &["product_id", "user_id"], true),
                 index("product_members", &["user_id"], false),
                 index("sessions", &["id_hash"], true),

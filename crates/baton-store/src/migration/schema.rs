@@ -28,6 +28,11 @@ pub fn ts_null(name: impl IntoIden) -> ColumnDef {
     ColumnDef::new(name).timestamp_with_time_zone().null().to_owned()
 }
 
+/// An optional calendar date (no time zone), e.g. a sprint's planned start.
+pub fn date_null(name: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(name).date().null().to_owned()
+}
+
 /// A required text column.
 pub fn text(name: impl IntoIden) -> ColumnDef {
     ColumnDef::new(name).text().not_null().to_owned()
@@ -43,6 +48,11 @@ pub fn string(name: impl IntoIden, len: u32) -> ColumnDef {
     ColumnDef::new(name).string_len(len).not_null().to_owned()
 }
 
+/// A bounded string with a default.
+pub fn string_def(name: impl IntoIden, len: u32, default: &str) -> ColumnDef {
+    ColumnDef::new(name).string_len(len).not_null().default(default).to_owned()
+}
+
 /// An optional bounded string.
 pub fn string_null(name: impl IntoIden, len: u32) -> ColumnDef {
     ColumnDef::new(name).string_len(len).null().to_owned()
@@ -51,6 +61,12 @@ pub fn string_null(name: impl IntoIden, len: u32) -> ColumnDef {
 /// An UPPER_SNAKE enum stored as text, with its default.
 pub fn enum_col(name: impl IntoIden, default: &str) -> ColumnDef {
     ColumnDef::new(name).string_len(40).not_null().default(default).to_owned()
+}
+
+/// A required UPPER_SNAKE enum stored as text, with no default (the writer
+/// always chooses, e.g. a job's kind).
+pub fn enum_req(name: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(name).string_len(40).not_null().to_owned()
 }
 
 /// An optional UPPER_SNAKE enum stored as text.
@@ -111,6 +127,16 @@ pub fn fk(
         .on_delete(on_delete)
         .on_update(ForeignKeyAction::Cascade)
         .to_owned()
+}
+
+/// A CHECK that exactly one of two nullable columns is set, named
+/// `{table}_{a}_xor_{b}_check`.
+pub fn exactly_one_of(table: &str, a: &str, b: &str) -> Check {
+    Check::named(
+        Alias::new(format!("{table}_{a}_xor_{b}_check")),
+        // Parenthesised by hand: Postgres binds `IS NULL` looser than `<>`.
+        Expr::cust(format!(r#"("{a}" IS NULL) <> ("{b}" IS NULL)"#)),
+    )
 }
 
 /// A (possibly unique) index named `{table}_{cols}_idx` / `_key`.
