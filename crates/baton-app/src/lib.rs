@@ -1,1 +1,41 @@
-//! placeholder
+//! Baton's use cases ("services"): the one place where rules meet storage,
+//! transactions and events. REST handlers, MCP tools, web pages and the CLI
+//! all call these functions, so every rule behaves the same from each.
+
+pub mod access;
+pub mod accounts;
+pub mod actor;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod passwords;
+pub mod secrets;
+pub mod sessions;
+pub mod tokens;
+
+pub use actor::{Actor, AuthVia};
+pub use config::AppConfig;
+pub use error::{AppError, AppResult};
+
+use baton_store::Db;
+
+/// Everything a use case needs: the database and settings. Cheap to share
+/// behind an `Arc`.
+pub struct App {
+    /// The database pool.
+    pub db: Db,
+    /// Tunables (session lifetime, login limits).
+    pub config: AppConfig,
+}
+
+impl App {
+    /// Wraps an open, migrated database.
+    pub fn new(db: Db, config: AppConfig) -> Self {
+        App { db, config }
+    }
+
+    /// Whether the database answers.
+    pub async fn database_ok(&self) -> bool {
+        baton_store::db::ping(&self.db).await
+    }
+}

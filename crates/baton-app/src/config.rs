@@ -1,0 +1,31 @@
+//! Tunables of the services, with production defaults.
+
+use std::time::Duration;
+
+/// Settings the services read.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// A session expires after this long without use.
+    pub session_idle: Duration,
+    /// Sessions are renewed (expiry pushed forward) at most this often, so a
+    /// busy browser does not write on every request.
+    pub session_renew_every: Duration,
+    /// Failed logins allowed per IP and username within `login_window`.
+    pub login_max_failures: u32,
+    /// The window for counting failed logins.
+    pub login_window: Duration,
+    /// A token's `last_used_at` is written at most this often.
+    pub token_touch_every: Duration,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            session_idle: Duration::from_secs(14 * 24 * 3600),
+            session_renew_every: Duration::from_secs(10 * 60),
+            login_max_failures: 10,
+            login_window: Duration::from_secs(60),
+            token_touch_every: Duration::from_secs(60),
+        }
+    }
+}

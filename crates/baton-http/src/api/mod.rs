@@ -1,0 +1,59 @@
+//! The REST API. Routes are registered only through `OpenApiRouter`, so a
+//! route cannot be mounted without appearing in `/api/openapi.json`.
+
+use axum::{http::Uri, response::IntoResponse};
+use utoipa::{
+    Modify, OpenApi,
+    openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
+};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{AppState, error::ApiError};
+
+pub mod health;
+pub mod me;
+pub mod tokens;
+pub mod users;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Baton API", description = "Plan and ship work with people and AI coding agents. \
+        Authenticate with `Authorization: Bearer <token>` (create one on the settings page or with \
+        `baton token create`) or a browser session. Errors share one shape: \
+        `{\"error\":{\"code\",\"message\",\"details\":[{\"path\",\"message\"}]}}`."),
+    modifiers(&Security),
+    components(schemas(crate::error::ErrorBody))
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::middleware::SESSION_COOKIE))),
+        );
+    }
+}
+
+/// Every API route with its documentation; paths are relative to `/api`.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::health))
+        .routes(routes!(me::me))
+        .routes(routes!(tokens::list, tokens::create))
+        .routes(routes!(tokens::revoke))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::get, users::update))
+}
+
+/// JSON 404 for unknown API paths.
+pub async fn not_found(uri: Uri) -> impl IntoResponse {
+    ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", format!("no API route {}", uri.path()))
+}

@@ -1,0 +1,180 @@
+//! The middleware stack: request ids and tracing, authentication (once per
+//! request), CSRF checks for browser writes, the demo read-only guard,
+//! security headers and body limits.
+
+use axum::{
+    Router,
+    body::Body,
+    extract::{Request, State},
+    http::{HeaderName, HeaderValue, Method, StatusCode, header},
+    middleware::{Next, from_fn, from_fn_with_state},
+    response::{IntoResponse, Response},
+};
+use tower::ServiceBuilder;
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    limit::RequestBodyLimitLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
+    sensitive_headers::SetSensitiveRequestHeadersLayer,
+    set_header::SetResponseHeaderLayer,
+    trace::TraceLayer,
+};
+
+use crate::{AppState, error::ApiError, extract::Auth};
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "baton_session";
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The Content-Security-Policy: our own scripts and styles only, no inline
+/// script, no framing.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
+/// Wraps the application in the middleware stack.
+pub fn wrap(app: Router, state: AppState) -> Router {
+    let limit = state.http.body_limit;
+    app.layer(from_fn(demo_guard))
+        .layer(from_fn_with_state(state.clone(), authenticate))
+        .layer(from_fn_with_state(state, csrf_guard))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
+                    let id = req.extensions().get::<RequestId>().and_then(|r| r.header_value().to_str().ok()).unwrap_or("-");
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id, user = tracing::field::Empty)
+                }))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(CatchPanicLayer::custom(|_| {
+                    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "something went wrong on our side")
+                        .into_response()
+                }))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static(CSP),
+                ))
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
+                .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("same-origin"),
+                ))
+                .layer(RequestBodyLimitLayer::new(limit)),
+        )
+}
+
+fn is_write(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+fn bearer(req: &Request) -> Option<&str> {
+    let v = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+}
+
+/// Reads one cookie's value from the request.
+pub fn cookie<'a>(req: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    req.get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// Resolves the caller once per request (Bearer token first, then session
+/// cookie) and stores the outcome for the extractors.
+async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let auth = if path.starts_with("/static/") || path == "/api/health" {
+        Auth::Anonymous
+    } else if let Some(token) = bearer(&req) {
+        match state.app.token_actor(token).await {
+            Ok(actor) => Auth::User(Box::new(actor)),
+            Err(baton_app::AppError::Unauthorized(m)) => Auth::Refused(m),
+            Err(e) => return ApiError::from(e).into_response(),
+        }
+    } else if let Some(c) = cookie(req.headers(), SESSION_COOKIE) {
+        match state.app.session_actor(c).await {
+            Ok(Some(actor)) => Auth::User(Box::new(actor)),
+            Ok(None) => Auth::Anonymous,
+            Err(e) => return ApiError::from(e).into_response(),
+        }
+    } else {
+        Auth::Anonymous
+    };
+    if let Auth::User(a) = &auth {
+        tracing::Span::current().record("user", a.username.as_str());
+    }
+    req.extensions_mut().insert(auth);
+    next.run(req).await
+}
+
+/// Refuses cross-site browser writes. Requests authenticated by a Bearer
+/// token are not sent automatically by browsers and need no check; every
+/// other write must come from our own origin (Sec-Fetch-Site or Origin).
+async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if !is_write(req.method()) || bearer(&req).is_some() {
+        return next.run(req).await;
+    }
+    let is_api = req.uri().path().starts_with("/api/");
+    let has_session = cookie(req.headers(), SESSION_COOKIE).is_some();
+    if is_api && !has_session {
+        // No ambient credentials: nothing a forged request could use.
+        return next.run(req).await;
+    }
+    if same_origin(&req, &state.http.public_url) {
+        return next.run(req).await;
+    }
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "csrf_failed",
+        "cross-site request refused: send writes from Baton's own pages, or use a Bearer token",
+    )
+    .into_response()
+}
+
+fn same_origin(req: &Request, public_url: &str) -> bool {
+    let h = req.headers();
+    if let Some(site) = h.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return site == "same-origin" || site == "none";
+    }
+    let Some(origin) = h.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return false };
+    let host = h.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or(origin);
+    origin_host == host || origin.trim_end_matches('/') == public_url.trim_end_matches('/')
+}
+
+/// Demo users are read-only on every route: one guard, so no route can
+/// forget it. Logging in and out stays possible.
+async fn demo_guard(req: Request, next: Next) -> Response {
+    let is_demo = matches!(req.extensions().get::<Auth>(), Some(Auth::User(a)) if a.is_demo);
+    let path = req.uri().path();
+    if is_demo && is_write(req.method()) && path != "/login" && path != "/logout" {
+        if path.starts_with("/api/") {
+            return ApiError::from(baton_app::AppError::DemoReadOnly).into_response();
+        }
+        return crate::pages::demo_refused().into_response();
+    }
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookie_parsing_finds_the_named_cookie_only() {
+        let mut h = axum::http::HeaderMap::new();
+        h.insert(header::COOKIE, HeaderValue::from_static("a=1; baton_session=abc; b=2"));
+        assert_eq!(cookie(&h, SESSION_COOKIE), Some("abc"));
+        assert_eq!(cookie(&h, "c"), None);
+    }
+}

@@ -1,0 +1,184 @@
+//! The command-line interface. Every flag has a `BATON_*` environment
+//! fallback, and every subcommand takes the same database options so admin
+//! commands act on the database the server uses.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Baton: one self-hostable program where people and AI coding agents plan and ship work.
+#[derive(Debug, Parser)]
+#[command(name = "baton", version, about)]
+pub struct Cli {
+    /// Database options (shared by every subcommand).
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Log format on stderr.
+    #[arg(long, global = true, env = "BATON_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone, Args)]
+pub struct DbArgs {
+    /// Directory for the embedded SQLite database (created if missing).
+    #[arg(long, global = true, env = "BATON_DATA_DIR", default_value = "./baton-data")]
+    pub data_dir: PathBuf,
+    /// Database URL: sqlite://PATH or postgres://USER:PASS@HOST:PORT/DB. Overrides --data-dir.
+    #[arg(long, global = true, env = "BATON_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Migrate the database, then serve the web UI and API (the default).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Seed a read-only demo user (demo / demo1234) and a sample product.
+    Demo,
+    /// Print the OpenAPI document as JSON.
+    Openapi,
+}
+
+/// Options of `serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "BATON_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// The URL people use to reach Baton (default: derived from --bind). An https URL makes cookies Secure.
+    #[arg(long, env = "BATON_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Trust X-Forwarded-For for client IPs (only behind your own reverse proxy).
+    #[arg(long, env = "BATON_TRUST_PROXY", default_value_t = false)]
+    pub trust_proxy: bool,
+    /// Largest accepted request body in bytes.
+    #[arg(long, env = "BATON_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    pub body_limit: usize,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        // Parsing no arguments applies the same env fallbacks and defaults as `baton serve`.
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        Only::parse_from(["baton"]).serve
+    }
+}
+
+/// `baton user …`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user (password from --password-stdin, or prompted).
+    Create {
+        /// Login name.
+        #[arg(long)]
+        username: String,
+        /// E-mail address.
+        #[arg(long)]
+        email: Option<String>,
+        /// Grant the admin role.
+        #[arg(long)]
+        admin: bool,
+        /// Grant a role (repeatable): product_owner, scrum_master, developer, admin, client, analyst, pm, architect, ux, qa.
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        /// Make a read-only demo user.
+        #[arg(long)]
+        demo: bool,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Force a new password at first login.
+        #[arg(long)]
+        must_reset: bool,
+    },
+    /// List users.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set a user's password (ends their sessions).
+    Passwd {
+        /// Login name.
+        username: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Force another change at next login.
+        #[arg(long)]
+        must_reset: bool,
+    },
+    /// Grant a role.
+    Grant {
+        /// Login name.
+        username: String,
+        /// Role name.
+        role: String,
+    },
+    /// Revoke a role.
+    Revoke {
+        /// Login name.
+        username: String,
+        /// Role name.
+        role: String,
+    },
+}
+
+/// `baton token …`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token; prints only the token on stdout.
+    Create {
+        /// Owner's login name.
+        #[arg(long)]
+        user: String,
+        /// What the token is for.
+        #[arg(long)]
+        label: String,
+        /// Limit to a product id (repeatable).
+        #[arg(long = "product")]
+        products: Vec<String>,
+        /// Expire after N days.
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
+    /// List a user's tokens.
+    List {
+        /// Owner's login name.
+        #[arg(long)]
+        user: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by id.
+    Revoke {
+        /// Token id.
+        id: String,
+    },
+}

@@ -1,0 +1,84 @@
+//! `baton serve`: migrate, then serve until SIGINT/SIGTERM, letting
+//! in-flight requests finish.
+
+use std::{net::SocketAddr, time::Duration};
+
+use anyhow::Context;
+use baton_app::{App, AppConfig};
+use baton_http::{AppState, HttpConfig};
+use tokio::net::TcpListener;
+use tracing_subscriber::{EnvFilter, fmt};
+
+use crate::cli::{DbArgs, LogFormat, ServeArgs};
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_env("BATON_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn,tower_http=info"));
+    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
+        LogFormat::Text => builder.compact().try_init(),
+    };
+}
+
+fn public_url(args: &ServeArgs, addr: SocketAddr) -> String {
+    if let Some(u) = &args.public_url {
+        return u.trim_end_matches('/').to_string();
+    }
+    let host = if addr.ip().is_unspecified() { "localhost".to_string() } else { addr.ip().to_string() };
+    let host = if addr.is_ipv6() && !addr.ip().is_unspecified() { format!("[{host}]") } else { host };
+    format!("http://{host}:{}", addr.port())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+/// Runs the server.
+pub async fn run(db_args: &DbArgs, args: ServeArgs, log_format: LogFormat) -> anyhow::Result<()> {
+    init_logging(log_format);
+    let started = std::time::Instant::now();
+    let listener = TcpListener::bind(&args.bind).await.with_context(|| format!("cannot listen on {}", args.bind))?;
+    let addr = listener.local_addr().context("cannot read the listening address")?;
+    let db = crate::config::open(db_args).await?;
+    let app = App::new(db, AppConfig::default());
+    let http =
+        HttpConfig { public_url: public_url(&args, addr), trust_proxy: args.trust_proxy, body_limit: args.body_limit };
+    let url = http.public_url.clone();
+    let state = AppState::new(app, http);
+
+    let sweeper = state.app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            if let Err(e) = sweeper.purge_expired_sessions().await {
+                tracing::warn!(error = %e, "could not purge expired sessions");
+            }
+        }
+    });
+
+    let router = baton_http::router(state);
+    tracing::info!(%addr, elapsed_ms = started.elapsed().as_millis() as u64, "Baton is listening");
+    println!("Baton is running at {url}");
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server error")?;
+    Ok(())
+}
