@@ -78,12 +78,7 @@ impl MigrationTrait for Migration {
                 .foreign_key(&mut fk(t("ideas"), t("product_id"), t("products"), ForeignKeyAction::SetNull))
                 .foreign_key(&mut fk(t("ideas"), t("pbi_id"), t("pbis"), ForeignKeyAction::SetNull))
                 .foreign_key(&mut fk(t("ideas"), t("build_sprint_id"), t("sprints"), ForeignKeyAction::SetNull))
-                .foreign_key(&mut fk(
-                    t("ideas"),
-                    t("build_sprint_run_id"),
-                    t("sprint_runs"),
-                    ForeignKeyAction::SetNull,
-                ))
+                .foreign_key(&mut fk(t("ideas"), t("build_sprint_run_id"), t("sprint_runs"), ForeignKeyAction::SetNull))
                 .to_owned(),
         )
         .await?;
@@ -187,12 +182,7 @@ impl MigrationTrait for Migration {
                 .foreign_key(&mut fk(t("jobs"), t("task_id"), t("tasks"), ForeignKeyAction::Cascade))
                 .foreign_key(&mut fk(t("jobs"), t("idea_id"), t("ideas"), ForeignKeyAction::Cascade))
                 .foreign_key(&mut fk(t("jobs"), t("sprint_run_id"), t("sprint_runs"), ForeignKeyAction::SetNull))
-                .foreign_key(&mut fk(
-                    t("jobs"),
-                    t("claimed_by_token_id"),
-                    t("api_tokens"),
-                    ForeignKeyAction::SetNull,
-                ))
+                .foreign_key(&mut fk(t("jobs"), t("claimed_by_token_id"), t("api_tokens"), ForeignKeyAction::SetNull))
                 .to_owned(),
         )
         .await?;
