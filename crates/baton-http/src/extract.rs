@@ -47,7 +47,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
+        let path = dotted(&e.path().to_string());
         let inner = e.into_inner().to_string();
         // serde reports a missing field at its parent's path; name the field itself.
         let (path, message) = match inner.split_once("missing field `") {
@@ -63,6 +63,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         };
         baton_app::AppError::field(&path, message).into()
     })
+}
+
+/// `items[2].title` → `items.2.title`, the one path style of our errors.
+fn dotted(path: &str) -> String {
+    path.replace('[', ".").replace(']', "")
 }
 
 /// What the authentication middleware found, stored in request extensions.

@@ -66,7 +66,7 @@ pub fn demo_refused() -> Response {
     message(
         StatusCode::FORBIDDEN,
         "Read-only demo",
-        "Demo accounts can look at everything but cannot change anything. Nothing was changed.",
+        "Demo accounts are read-only: they can look at everything but cannot change anything. Nothing was changed.",
         "/",
     )
 }

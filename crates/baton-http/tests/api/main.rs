@@ -1,0 +1,11 @@
+//! HTTP tests: the whole router (middleware, handlers, services, real
+//! database) driven in-process with `oneshot`, on SQLite and Postgres.
+
+mod harness;
+
+mod auth;
+mod openapi;
+mod pages;
+mod security;
+mod tokens;
+mod users;

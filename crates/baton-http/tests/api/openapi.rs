@@ -1,0 +1,50 @@
+//! The OpenAPI document is generated from the router: every mounted API
+//! route is in it, and every documented route is mounted.
+
+use axum::http::{Method, StatusCode};
+use baton_testkit::backend_tests;
+
+use crate::harness::{As, TestApp};
+
+/// The API routes this build mounts (method, path as in the document).
+const ROUTES: &[(&str, &str)] = &[
+    ("get", "/health"),
+    ("get", "/me"),
+    ("get", "/tokens"),
+    ("post", "/tokens"),
+    ("delete", "/tokens/{id}"),
+    ("get", "/users"),
+    ("post", "/users"),
+    ("get", "/users/{id}"),
+    ("patch", "/users/{id}"),
+];
+
+backend_tests! {
+    async fn every_mounted_route_is_documented_and_every_documented_route_answers(t) {
+        let app = TestApp::new(t).await;
+        let res = app.get("/api/openapi.json", &As::Nobody).await;
+        assert_eq!(res.status, StatusCode::OK);
+        let doc = res.json();
+        assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")));
+        let paths = doc["paths"].as_object().expect("paths");
+        let mut documented = Vec::new();
+        for (path, item) in paths {
+            for method in item.as_object().expect("item").keys() {
+                documented.push((method.clone(), path.clone()));
+            }
+        }
+        documented.sort();
+        let mut expected: Vec<(String, String)> = ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+        expected.sort();
+        assert_eq!(documented, expected, "documented routes differ from the mounted list");
+
+        // Each documented route is really mounted: it never falls through to the 404/405 of the router.
+        for (method, path) in &documented {
+            let concrete = format!("/api{}", path.replace("{id}", "x"));
+            let m = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+            let res = app.raw(m, &concrete, &As::Nobody, "application/json", "{}".into()).await;
+            assert_ne!(res.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {concrete}");
+            assert!(!res.text.contains("no API route"), "{method} {concrete} is documented but not mounted");
+        }
+    }
+}
