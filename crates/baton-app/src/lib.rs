@@ -17,21 +17,28 @@ pub use actor::{Actor, AuthVia};
 pub use config::AppConfig;
 pub use error::{AppError, AppResult};
 
-use baton_store::Db;
+use baton_store::{Db, events::EventBus};
 
-/// Everything a use case needs: the database and settings. Cheap to share
-/// behind an `Arc`.
+/// Everything a use case needs: the database, the event bus and settings.
+/// Cheap to share behind an `Arc`.
 pub struct App {
     /// The database pool.
     pub db: Db,
+    /// Where committed changes are announced (SSE, waiting agents, other instances).
+    pub bus: EventBus,
     /// Tunables (session lifetime, login limits).
     pub config: AppConfig,
 }
 
 impl App {
-    /// Wraps an open, migrated database.
-    pub fn new(db: Db, config: AppConfig) -> Self {
-        App { db, config }
+    /// Wraps an open, migrated database and its event bus.
+    pub fn new(db: Db, bus: EventBus, config: AppConfig) -> Self {
+        App { db, bus, config }
+    }
+
+    /// An app whose events stay in this process (tests, one-shot CLI commands).
+    pub fn local(db: Db, config: AppConfig) -> Self {
+        Self::new(db, EventBus::in_process(), config)
     }
 
     /// Whether the database answers.

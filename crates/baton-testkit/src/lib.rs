@@ -117,15 +117,7 @@ fn db_url(admin_url: &str, name: &str) -> String {
 /// Creates the migrated template once per cluster and schema version; an
 /// advisory lock keeps parallel test processes from racing to build it.
 async fn ensure_template(admin_url: &str) -> String {
-    let names: Vec<String> = Migrator::migrations().iter().map(|m| m.name().to_string()).collect();
-    let fingerprint = {
-        // FNV-1a: stable across processes, unlike the std hasher.
-        let mut h: u64 = 0xcbf29ce484222325;
-        for b in names.join(",").bytes() {
-            h = (h ^ b as u64).wrapping_mul(0x100000001b3);
-        }
-        h
-    };
+    let fingerprint = baton_store::migration::SOURCE_FINGERPRINT;
     let template = format!("baton_tpl_{fingerprint:016x}");
     let admin = admin_pool(admin_url).await;
     admin.execute_unprepared("SELECT pg_advisory_lock(727272)").await.expect("advisory lock");

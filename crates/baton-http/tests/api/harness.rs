@@ -64,7 +64,7 @@ impl TestApp {
 
     pub async fn with_config(t: TestDb, config: AppConfig) -> TestApp {
         let state = AppState::new(
-            App::new(t.db.clone(), config),
+            App::local(t.db.clone(), config),
             HttpConfig { public_url: ORIGIN.into(), ..Default::default() },
         );
         let router = baton_http::router(state.clone());

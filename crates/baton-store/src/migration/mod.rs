@@ -25,3 +25,25 @@ impl MigratorTrait for Migrator {
         ]
     }
 }
+
+/// A fingerprint of the migration sources. Test harnesses key cached,
+/// migrated template databases on it, so editing a migration (not only
+/// adding one) invalidates them.
+pub const SOURCE_FINGERPRINT: u64 = fnv1a(concat!(
+    include_str!("schema.rs"),
+    include_str!("m0001_accounts.rs"),
+    include_str!("m0002_backlog.rs"),
+    include_str!("m0003_agents.rs"),
+    include_str!("m0004_marketplace.rs"),
+));
+
+const fn fnv1a(s: &str) -> u64 {
+    let bytes = s.as_bytes();
+    let mut h: u64 = 0xcbf29ce484222325;
+    let mut i = 0;
+    while i < bytes.len() {
+        h = (h ^ bytes[i] as u64).wrapping_mul(0x100000001b3);
+        i += 1;
+    }
+    h
+}

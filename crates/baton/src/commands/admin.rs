@@ -15,7 +15,7 @@ use baton_domain::roles::Role;
 use crate::cli::{DbArgs, TokenCommand, UserCommand};
 
 async fn app(db: &DbArgs) -> anyhow::Result<App> {
-    Ok(App::new(crate::config::open(db).await?, AppConfig::default()))
+    Ok(App::local(crate::config::open(db).await?, AppConfig::default()))
 }
 
 fn parse_role(s: &str) -> anyhow::Result<Role> {

@@ -6,6 +6,7 @@ use std::{net::SocketAddr, time::Duration};
 use anyhow::Context;
 use baton_app::{App, AppConfig};
 use baton_http::{AppState, HttpConfig};
+use baton_store::events::EventBus;
 use tokio::net::TcpListener;
 use tracing_subscriber::{EnvFilter, fmt};
 
@@ -55,11 +56,13 @@ pub async fn run(db_args: &DbArgs, args: ServeArgs, log_format: LogFormat) -> an
     let started = std::time::Instant::now();
     let listener = TcpListener::bind(&args.bind).await.with_context(|| format!("cannot listen on {}", args.bind))?;
     let addr = listener.local_addr().context("cannot read the listening address")?;
+    let url = crate::config::database_url(db_args)?;
     let db = crate::config::open(db_args).await?;
-    let app = App::new(db, AppConfig::default());
+    let bus = EventBus::for_db(&db, &url).await.context("cannot start the event bus")?;
+    let app = App::new(db, bus, AppConfig::default());
     let http =
         HttpConfig { public_url: public_url(&args, addr), trust_proxy: args.trust_proxy, body_limit: args.body_limit };
-    let url = http.public_url.clone();
+    let public = http.public_url.clone();
     let state = AppState::new(app, http);
 
     let sweeper = state.app.clone();
@@ -75,7 +78,7 @@ pub async fn run(db_args: &DbArgs, args: ServeArgs, log_format: LogFormat) -> an
 
     let router = baton_http::router(state);
     tracing::info!(%addr, elapsed_ms = started.elapsed().as_millis() as u64, "Baton is listening");
-    println!("Baton is running at {url}");
+    println!("Baton is running at {public}");
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
