@@ -9,7 +9,7 @@ use crate::harness::{As, TestApp};
 
 backend_tests! {
     async fn me_returns_the_token_owner_with_roles_and_demo_flag(t) {
-        let app = TestApp::local(t).await;
+        let app = TestApp::new(t).await;
         let (id, token) = app.admin().await;
         let res = app.get("/api/me", &As::Bearer(token)).await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.text);
@@ -23,7 +23,7 @@ backend_tests! {
     }
 
     async fn missing_and_unknown_credentials_are_401(t) {
-        let app = TestApp::local(t).await;
+        let app = TestApp::new(t).await;
         let res = app.get("/api/me", &As::Nobody).await;
         assert_eq!(res.status, StatusCode::UNAUTHORIZED);
         assert_eq!(res.error_code(), "unauthorized");
@@ -35,7 +35,7 @@ backend_tests! {
     }
 
     async fn revoked_and_expired_tokens_are_refused(t) {
-        let app = TestApp::local(t).await;
+        let app = TestApp::new(t).await;
         let (_, token) = app.admin().await;
         let created = app.json(Method::POST, "/api/tokens", &As::Bearer(token.clone()), &json!({"label": "short-lived", "expires_in_days": 1})).await;
         assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
@@ -66,7 +66,7 @@ backend_tests! {
     }
 
     async fn a_session_from_one_instance_works_on_another(t) {
-        let a = TestApp::local(t).await;
+        let a = TestApp::new(t).await;
         a.user("carol", &[baton_domain::roles::Role::Developer], false).await;
         let cookie = a.login("carol", "carol-password").await;
         // A second instance: its own pool and router on the same database.
@@ -86,7 +86,7 @@ backend_tests! {
     }
 
     async fn logout_ends_the_session_and_sessions_are_stored_hashed(t) {
-        let app = TestApp::local(t).await;
+        let app = TestApp::new(t).await;
         app.user("dave", &[], false).await;
         let cookie = app.login("dave", "dave-password").await;
         use sea_orm::{ConnectionTrait, Statement};
@@ -101,7 +101,7 @@ backend_tests! {
     }
 
     async fn disabling_a_user_ends_sessions_and_tokens(t) {
-        let app = TestApp::local(t).await;
+        let app = TestApp::new(t).await;
         let (_, admin) = app.admin().await;
         let uid = app.user("erin", &[], false).await;
         let token = app.token_for(&uid).await;
@@ -116,7 +116,7 @@ backend_tests! {
     }
 
     async fn token_last_used_is_recorded(t) {
-        let app = TestApp::local(t).await;
+        let app = TestApp::new(t).await;
         let (_, token) = app.admin().await;
         let before = app.get("/api/tokens", &As::Bearer(token.clone())).await.json();
         // The listing request itself authenticated with the token.
