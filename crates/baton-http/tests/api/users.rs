@@ -72,6 +72,11 @@ backend_tests! {
     async fn demo_users_read_but_every_write_is_403(t) {
         let app = TestApp::new(t).await;
         app.app().seed_demo().await.expect("seed demo");
+        assert_eq!((app.count("products").await, app.count("pbis").await, app.count("stories").await, app.count("tasks").await, app.count("sprints").await), (1, 2, 4, 7, 1));
+        // Seeding again changes nothing.
+        let again = app.app().seed_demo().await.expect("seed demo again");
+        assert!(again.contains("nothing changed"), "{again}");
+        assert_eq!(app.count("users").await, 1);
         let demo_id = app.app().find_user_by_username("demo").await.expect("lookup").expect("demo").id;
         let token = app.token_for(&demo_id).await;
         let me = app.get("/api/me", &As::Bearer(token.clone())).await;
