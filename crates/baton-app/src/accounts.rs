@@ -216,7 +216,7 @@ impl App {
         input.roles = vec![Role::Admin, Role::ProductOwner, Role::ScrumMaster, Role::Developer];
         input.is_demo = false;
         input.must_reset_password = false;
-        let hash = passwords::hash(&input.password)?;
+        let hash = passwords::hash_off_thread(&input.password).await?;
         let backend = Backend::of(&self.db);
         let row = self
             .db
@@ -242,7 +242,7 @@ impl App {
         actor.require_write()?;
         actor.require_admin()?;
         validate_new(&input)?;
-        let hash = passwords::hash(&input.password)?;
+        let hash = passwords::hash_off_thread(&input.password).await?;
         let row = self
             .db
             .transaction::<_, user::Model, AppError>(|txn| Box::pin(async move { insert_user(txn, input, hash).await }))
@@ -298,7 +298,10 @@ impl App {
             errs.add("roles", "you cannot remove your own admin role");
         }
         errs.into_result()?;
-        let hash = patch.password.as_deref().map(passwords::hash).transpose()?;
+        let hash = match patch.password.as_deref() {
+            Some(p) => Some(passwords::hash_off_thread(p).await?),
+            None => None,
+        };
         let id = id.to_string();
         let row = self
             .db
@@ -392,7 +395,7 @@ impl App {
         if !passwords::verify(current, &row.password_hash) {
             return Err(AppError::field("current_password", "is not your current password"));
         }
-        let hash = passwords::hash(new)?;
+        let hash = passwords::hash_off_thread(new).await?;
         let keep = match &actor.via {
             crate::AuthVia::Session { session_id } => Some(session_id.clone()),
             _ => None,

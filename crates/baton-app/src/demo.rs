@@ -24,7 +24,7 @@ impl App {
         if self.find_user_by_username(DEMO_USERNAME).await?.is_some() {
             return Ok("demo data is already present; nothing changed".into());
         }
-        let hash = passwords::hash(DEMO_PASSWORD)?;
+        let hash = passwords::hash_off_thread(DEMO_PASSWORD).await?;
         self.db
             .transaction::<_, (), AppError>(|txn| {
                 Box::pin(async move {

@@ -17,6 +17,13 @@ pub fn hash(password: &str) -> Result<String, AppError> {
         .map_err(|e| AppError::Internal(format!("hash password: {e}")))
 }
 
+/// [`hash`] on a blocking thread, so hashing (tens of milliseconds by
+/// design) never stalls the async workers serving other requests.
+pub async fn hash_off_thread(password: &str) -> Result<String, AppError> {
+    let pw = password.to_string();
+    tokio::task::spawn_blocking(move || hash(&pw)).await.map_err(|e| AppError::Internal(format!("hash task: {e}")))?
+}
+
 /// Whether `password` matches the stored hash. A malformed stored hash
 /// never matches.
 pub fn verify(password: &str, stored: &str) -> bool {
