@@ -78,6 +78,18 @@ pub async fn connect(url: &str) -> Result<Db, StoreError> {
         }
         Backend::Postgres => {
             opts.max_connections(20).min_connections(1);
+            // One direct attempt first: a pool would retry until its acquire
+            // timeout and then report only "pool timed out", hiding the cause
+            // (refused, unknown host, bad password).
+            use sea_orm::sqlx::Connection;
+            let probe = tokio::time::timeout(Duration::from_secs(5), sea_orm::sqlx::PgConnection::connect(url)).await;
+            match probe {
+                Ok(Ok(conn)) => {
+                    let _ = conn.close().await;
+                }
+                Ok(Err(e)) => return Err(StoreError::Connect(e.to_string())),
+                Err(_) => return Err(StoreError::Connect("no answer within 5 s".into())),
+            }
         }
     }
     let db = Database::connect(opts).await?;

@@ -15,6 +15,9 @@ pub enum StoreError {
     /// The database URL is not one we understand.
     #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://USER@HOST/DB")]
     BadUrl(String),
+    /// The database server could not be reached or refused us.
+    #[error("cannot connect: {0}")]
+    Connect(String),
     /// Any other database error.
     #[error("database error: {0}")]
     Db(DbErr),
