@@ -8,10 +8,12 @@ pub mod actor;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod list;
 pub mod passwords;
 pub mod secrets;
 pub mod sessions;
 pub mod tokens;
+pub mod txn;
 
 pub use actor::{Actor, AuthVia};
 pub use config::AppConfig;

@@ -4,9 +4,11 @@
 pub mod access;
 pub mod agents;
 pub mod backlog;
+pub mod codes;
 pub mod db_enum;
 pub mod ideas;
 pub mod marketplace;
+pub mod ordering;
 pub mod pairing;
 pub mod roles;
 pub mod validation;

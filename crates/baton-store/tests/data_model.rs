@@ -86,6 +86,10 @@ fn product(owner: &user::Model, name: &str) -> product::Model {
         current_stage: Some("PM".into()),
         brief: Some(json!({"problem": "slow invoicing", "users": ["freelancers"]})),
         repo_name: Some("acme/app".into()),
+        last_pbi_number: 7,
+        last_story_number: 42,
+        last_task_number: 99,
+        last_sprint_number: 3,
         created_at: t,
         updated_at: t,
     }

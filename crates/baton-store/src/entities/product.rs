@@ -40,6 +40,14 @@ pub struct Model {
     pub brief: Option<Json>,
     /// `owner/name` of the project repository.
     pub repo_name: Option<String>,
+    /// Last `PBI-N` number handed out.
+    pub last_pbi_number: i64,
+    /// Last `ST-NNN` number handed out.
+    pub last_story_number: i64,
+    /// Last `T-N` number handed out.
+    pub last_task_number: i64,
+    /// Last `SP-N` number handed out.
+    pub last_sprint_number: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

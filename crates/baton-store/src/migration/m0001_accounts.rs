@@ -95,6 +95,13 @@ impl MigrationTrait for Migration {
                 .col(enum_null(t("current_stage")))
                 .col(json_null(t("brief")))
                 .col(string_null(t("repo_name"), 200))
+                // Last number handed out per code kind (PBI-N, ST-NNN, T-N,
+                // SP-N): allocation is one row update, which also serialises
+                // concurrent writers of one product (see baton-app txn.rs).
+                .col(big(t("last_pbi_number"), 0))
+                .col(big(t("last_story_number"), 0))
+                .col(big(t("last_task_number"), 0))
+                .col(big(t("last_sprint_number"), 0))
                 .col(ts(t("created_at")))
                 .col(ts(t("updated_at")))
                 .foreign_key(&mut fk(t("products"), t("user_id"), t("users"), ForeignKeyAction::Cascade))

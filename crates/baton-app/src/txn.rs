@@ -1,0 +1,99 @@
+//! Product-scoped write transactions and code allocation.
+//!
+//! Every backlog write runs in [`in_product_txn`], whose first statement
+//! updates the product row. On Postgres that row lock serialises writers of
+//! one product (so status propagation and code numbers never race under
+//! READ COMMITTED); on SQLite it takes the write lock up front, so a
+//! transaction never has to upgrade from reading to writing (which SQLite
+//! refuses without waiting). Writers of different products never wait for
+//! each other on Postgres.
+
+use std::{future::Future, pin::Pin};
+
+use baton_domain::codes::CodeKind;
+use baton_store::{
+    Db,
+    sea_orm::{ConnectionTrait, DatabaseTransaction, Statement, TransactionTrait},
+};
+
+use crate::{AppError, AppResult};
+
+/// The body of a product transaction.
+pub type TxnBody<'c, T> = Pin<Box<dyn Future<Output = AppResult<T>> + Send + 'c>>;
+
+/// Runs `f` in a transaction that first locks product `product_id`.
+/// Commits when `f` returns `Ok`, rolls back (leaving the database exactly
+/// as before) when it returns `Err`.
+pub async fn in_product_txn<T, F>(db: &Db, product_id: &str, f: F) -> AppResult<T>
+where
+    T: Send,
+    F: for<'c> FnOnce(&'c DatabaseTransaction) -> TxnBody<'c, T> + Send,
+{
+    let txn = db.begin().await?;
+    lock_product(&txn, product_id).await?;
+    match f(&txn).await {
+        Ok(v) => {
+            txn.commit().await?;
+            Ok(v)
+        }
+        Err(e) => {
+            txn.rollback().await?;
+            Err(e)
+        }
+    }
+}
+
+/// Locks the product row for the rest of the transaction.
+pub async fn lock_product<C: ConnectionTrait>(db: &C, product_id: &str) -> AppResult<()> {
+    let res = db
+        .execute_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "UPDATE products SET last_pbi_number = last_pbi_number WHERE id = $1",
+            [product_id.into()],
+        ))
+        .await?;
+    if res.rows_affected() == 0 {
+        return Err(AppError::NotFound("product"));
+    }
+    Ok(())
+}
+
+fn counter(kind: CodeKind) -> &'static str {
+    match kind {
+        CodeKind::Pbi => "last_pbi_number",
+        CodeKind::Story => "last_story_number",
+        CodeKind::Task => "last_task_number",
+        CodeKind::Sprint => "last_sprint_number",
+    }
+}
+
+/// Hands out the next code of `kind` in the product. Call inside
+/// [`in_product_txn`]; the number is only used if the transaction commits.
+pub async fn allocate_code<C: ConnectionTrait>(db: &C, product_id: &str, kind: CodeKind) -> AppResult<String> {
+    let col = counter(kind);
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            format!("UPDATE products SET {col} = {col} + 1 WHERE id = $1 RETURNING {col} AS n"),
+            [product_id.into()],
+        ))
+        .await?
+        .ok_or(AppError::NotFound("product"))?;
+    let n: i64 = row.try_get("", "n")?;
+    Ok(kind.format(n))
+}
+
+/// Records an explicitly chosen code (e.g. from an import) so later
+/// generated codes continue after it instead of colliding.
+pub async fn note_code<C: ConnectionTrait>(db: &C, product_id: &str, kind: CodeKind, code: &str) -> AppResult<()> {
+    if let Some(n) = kind.number(code) {
+        let col = counter(kind);
+        db.execute_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            format!("UPDATE products SET {col} = CASE WHEN {col} < $1 THEN $1 ELSE {col} END WHERE id = $2"),
+            [n.into(), product_id.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
