@@ -184,3 +184,116 @@ fn enc(s: &str) -> String {
     }
     out
 }
+
+/// Everyone the permission matrix needs, around one product.
+pub struct Matrix {
+    /// The product everyone is tested against.
+    pub product_id: String,
+    /// Owner's token.
+    pub owner: String,
+    /// A READ_WRITE member's token.
+    pub writer: String,
+    /// A READ_ONLY member's token.
+    pub reader: String,
+    /// A user with no relation to the product.
+    pub outsider: String,
+    /// A demo user who is a READ_WRITE member (still read-only).
+    pub demo: String,
+    /// The owner's token scoped to this product.
+    pub scoped_in: String,
+    /// The owner's token scoped to another product of theirs.
+    pub scoped_out: String,
+}
+
+impl Matrix {
+    /// (name, token, may read, may write) for every caller kind.
+    pub fn callers(&self) -> Vec<(&'static str, String, bool, bool)> {
+        vec![
+            ("owner", self.owner.clone(), true, true),
+            ("read_write member", self.writer.clone(), true, true),
+            ("read_only member", self.reader.clone(), true, false),
+            ("outsider", self.outsider.clone(), false, false),
+            ("demo member", self.demo.clone(), true, false),
+            ("token scoped to this product", self.scoped_in.clone(), true, true),
+            ("token scoped to another product", self.scoped_out.clone(), false, false),
+        ]
+    }
+
+    /// The status a caller must get for a write they may not make:
+    /// 404 when they cannot see the product, 403 when they can.
+    pub fn refused_status(may_read: bool) -> StatusCode {
+        if may_read { StatusCode::FORBIDDEN } else { StatusCode::NOT_FOUND }
+    }
+}
+
+impl TestApp {
+    /// Inserts a product owned by `owner_id` directly (fixtures only).
+    pub async fn product_row(&self, owner_id: &str, name: &str) -> String {
+        use baton_store::{
+            entities::product,
+            new_id, now,
+            sea_orm::{ActiveModelTrait, ActiveValue::Set},
+        };
+        let t = now();
+        product::ActiveModel {
+            id: Set(new_id()),
+            user_id: Set(owner_id.into()),
+            name: Set(name.into()),
+            definition_of_done: Set("Reviewed and tested".into()),
+            created_at: Set(t),
+            updated_at: Set(t),
+            ..Default::default()
+        }
+        .insert(&self.t.db)
+        .await
+        .expect("product row")
+        .id
+    }
+
+    /// Adds a membership row directly (fixtures only); `access` is READ_WRITE or READ_ONLY.
+    pub async fn member_row(&self, product_id: &str, user_id: &str, access: &str) {
+        use baton_store::{
+            entities::product_member,
+            new_id, now,
+            sea_orm::{ActiveModelTrait, ActiveValue::Set},
+        };
+        product_member::ActiveModel {
+            id: Set(new_id()),
+            product_id: Set(product_id.into()),
+            user_id: Set(user_id.into()),
+            role: Set("DEVELOPER".into()),
+            access: Set(access.into()),
+            created_at: Set(now()),
+        }
+        .insert(&self.t.db)
+        .await
+        .expect("member row");
+    }
+
+    /// Builds the permission matrix around a fresh product.
+    pub async fn matrix(&self) -> Matrix {
+        let owner_id = self.user("mx-owner", &[Role::ProductOwner], false).await;
+        let writer_id = self.user("mx-writer", &[Role::Developer], false).await;
+        let reader_id = self.user("mx-reader", &[Role::Developer], false).await;
+        let outsider_id = self.user("mx-outsider", &[Role::Developer], false).await;
+        let demo_id = self.user("mx-demo", &[Role::Developer], true).await;
+        let product_id = self.product_row(&owner_id, "Matrix").await;
+        let other_product = self.product_row(&owner_id, "Elsewhere").await;
+        self.member_row(&product_id, &writer_id, "READ_WRITE").await;
+        self.member_row(&product_id, &reader_id, "READ_ONLY").await;
+        self.member_row(&product_id, &demo_id, "READ_WRITE").await;
+        let scoped = |pid: String| NewToken { label: "scoped".into(), product_ids: vec![pid], expires_in_days: None };
+        let scoped_in = self.app().create_token(&Actor::cli(), &owner_id, scoped(product_id.clone())).await.expect("scoped").token;
+        let scoped_out = self.app().create_token(&Actor::cli(), &owner_id, scoped(other_product)).await.expect("scoped").token;
+        Matrix {
+            product_id,
+            owner: self.token_for(&owner_id).await,
+            writer: self.token_for(&writer_id).await,
+            reader: self.token_for(&reader_id).await,
+            outsider: self.token_for(&outsider_id).await,
+            demo: self.token_for(&demo_id).await,
+            scoped_in,
+            scoped_out,
+        }
+    }
+}
