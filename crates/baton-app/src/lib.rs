@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod backlog;
 pub mod actor;
 pub mod config;
 pub mod demo;
