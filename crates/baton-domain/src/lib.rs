@@ -10,6 +10,7 @@ pub mod ideas;
 pub mod marketplace;
 pub mod ordering;
 pub mod pairing;
+pub mod propagation;
 pub mod roles;
 pub mod validation;
 
