@@ -22,6 +22,9 @@ pub enum AuthVia {
     },
     /// The local administrator's command line (full rights).
     Cli,
+    /// Baton itself, checking what this user may do (e.g. which products a
+    /// new token may be scoped to); exactly the user's own rights.
+    OnBehalf,
 }
 
 /// The authenticated caller of a use case.
@@ -51,6 +54,18 @@ impl Actor {
             is_demo: false,
             must_reset_password: false,
             via: AuthVia::Cli,
+        }
+    }
+
+    /// The actor for a user, authenticated as `via`.
+    pub fn from_user(user: crate::accounts::UserView, via: AuthVia) -> Actor {
+        Actor {
+            user_id: user.id,
+            username: user.username,
+            roles: user.roles,
+            is_demo: user.is_demo,
+            must_reset_password: user.must_reset_password,
+            via,
         }
     }
 

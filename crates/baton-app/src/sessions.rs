@@ -152,14 +152,7 @@ impl App {
             am.update(&self.db).await?;
         }
         let v = view(&self.db, u).await?;
-        Ok(Some(Actor {
-            user_id: v.id,
-            username: v.username,
-            roles: v.roles,
-            is_demo: v.is_demo,
-            must_reset_password: v.must_reset_password,
-            via: AuthVia::Session { session_id: s.id },
-        }))
+        Ok(Some(Actor::from_user(v, AuthVia::Session { session_id: s.id })))
     }
 
     /// Ends the session with this cookie value (no error if already gone).

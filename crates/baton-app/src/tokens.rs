@@ -103,14 +103,7 @@ impl App {
         let owner =
             user::Entity::find_by_id(owner_id.to_string()).one(&self.db).await?.ok_or(AppError::NotFound("user"))?;
         // A token can never do more than the person it acts for.
-        let owner_actor = Actor {
-            user_id: owner.id.clone(),
-            username: owner.username.clone(),
-            roles: view(&self.db, owner.clone()).await?.roles,
-            is_demo: owner.is_demo,
-            must_reset_password: false,
-            via: AuthVia::Session { session_id: String::new() },
-        };
+        let owner_actor = Actor::from_user(view(&self.db, owner.clone()).await?, AuthVia::OnBehalf);
         let mut errs = ValidationErrors::new();
         check_text(&mut errs, "label", &input.label, 1, 200);
         if let Some(d) = input.expires_in_days
@@ -240,13 +233,6 @@ impl App {
             .map(|s| s.product_id)
             .collect();
         let v = view(&self.db, u).await?;
-        Ok(Actor {
-            user_id: v.id,
-            username: v.username,
-            roles: v.roles,
-            is_demo: v.is_demo,
-            must_reset_password: v.must_reset_password,
-            via: AuthVia::Token { token_id: t.id, scope: (!scope.is_empty()).then_some(scope) },
-        })
+        Ok(Actor::from_user(v, AuthVia::Token { token_id: t.id, scope: (!scope.is_empty()).then_some(scope) }))
     }
 }
