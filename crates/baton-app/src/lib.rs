@@ -13,6 +13,7 @@ pub mod list;
 pub mod passwords;
 pub mod secrets;
 pub mod sessions;
+pub mod sprints;
 pub mod tokens;
 pub mod txn;
 
