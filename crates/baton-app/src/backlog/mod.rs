@@ -1,7 +1,355 @@
 //! The backlog: product backlog items, stories, tasks and story logs, with
 //! reference resolution (ids or codes) and status propagation.
 //!
-//! Every write runs in [`crate::txn::in_product_txn`] after the access check,
-//! and publishes its events only after the commit.
+//! Every write checks access first, then runs in
+//! [`crate::txn::in_product_txn`] (which locks the product row, so codes and
+//! roll-ups never race) and publishes its events only after the commit.
+//!
+//! Decisions where the reference is silent:
+//! - `move` takes exactly one of `before_id` (place the item just before that
+//!   sibling), `after_id` (just after it) or `index` (0-based position in the
+//!   sibling list after the move; past the end appends).
+//! - Roll-ups run on every change that can alter them, not only on task
+//!   status changes: creating, deleting and re-parenting tasks and stories
+//!   re-derive the statuses above them, so a done story that gets a new task
+//!   goes back to in_sprint/open.
+//! - Story statuses are derived; `PATCH` may set one only on a story without
+//!   tasks. PBI statuses may be set by hand (BLOCKED only ever is).
+//! - Empty optional texts are stored as `null`.
 
+pub mod pbis;
+pub mod propagation;
 pub mod refs;
+pub mod stories;
+pub mod story_logs;
+pub mod tasks;
+
+use baton_domain::{
+    ValidationErrors,
+    backlog::PRIORITY_RANGE,
+    codes::CodeKind,
+    ordering::{Slot, after_last, renumbered, slot_between},
+    validation::check_text,
+};
+use baton_store::{
+    events::Event,
+    now,
+    sea_orm::{
+        ConnectionTrait, EntityTrait, PaginatorTrait, QuerySelect, Select, Statement, Value,
+        sea_query::{Condition, Expr, IntoColumnRef},
+    },
+};
+use serde::Deserialize;
+
+use crate::{
+    App, AppError, AppResult,
+    list::{Page, PageParams},
+};
+
+/// Longest title.
+pub const MAX_TITLE: usize = 200;
+/// Longest description or acceptance criteria.
+pub const MAX_TEXT: usize = 4000;
+/// Longest implementation plan.
+pub const MAX_PLAN: usize = 8000;
+/// Priority when none is given (2 = normal).
+pub const DEFAULT_PRIORITY: i32 = 2;
+
+/// Serde helper telling an absent field (`None`) from `null` (`Some(None)`).
+pub(crate) mod nullable {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+        Ok(Some(Option::<T>::deserialize(d)?))
+    }
+}
+
+/// Where to move an item among its siblings: exactly one of the three.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoveTo {
+    /// Place the item just before this sibling (id or code).
+    pub before_id: Option<String>,
+    /// Place the item just after this sibling (id or code).
+    pub after_id: Option<String>,
+    /// 0-based position among the siblings after the move; past the end appends.
+    pub index: Option<u64>,
+}
+
+/// A title: required, 1–200 characters.
+pub(crate) fn check_title(errs: &mut ValidationErrors, path: &str, title: &str) {
+    check_text(errs, path, title, 1, MAX_TITLE);
+}
+
+/// An optional text of at most `max` characters.
+pub(crate) fn check_opt_text(errs: &mut ValidationErrors, path: &str, value: Option<&str>, max: usize) {
+    if let Some(v) = value {
+        check_text(errs, path, v, 0, max);
+    }
+}
+
+/// A priority from 1 to 4.
+pub(crate) fn check_priority(errs: &mut ValidationErrors, path: &str, value: Option<i32>) {
+    if let Some(p) = value
+        && !PRIORITY_RANGE.contains(&p)
+    {
+        errs.add(path, "must be 1 (critical), 2 (normal), 3 (low) or 4 (nice to have)");
+    }
+}
+
+/// Trims a required text.
+pub(crate) fn clean(s: &str) -> String {
+    s.trim().to_string()
+}
+
+/// Trims an optional text; empty becomes `None`.
+pub(crate) fn clean_opt(s: Option<String>) -> Option<String> {
+    s.map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
+/// Parses a lowercase status filter, naming the parameter when it is not one of `values`.
+pub(crate) fn parse_status<T>(
+    value: Option<&str>,
+    path: &str,
+    parse: fn(&str) -> Option<T>,
+    values: fn() -> String,
+) -> AppResult<Option<T>> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => parse(v).map(Some).ok_or_else(|| AppError::field(path, format!("must be one of: {}", values()))),
+    }
+}
+
+/// A `LIKE` pattern matching `q` anywhere, with `%`, `_` and `\` escaped.
+pub fn like_pattern(q: &str) -> String {
+    let mut out = String::with_capacity(q.len() + 2);
+    out.push('%');
+    for c in q.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// `LOWER(col) LIKE LOWER(pattern) ESCAPE '\'` for each column, OR-ed: a
+/// case-insensitive substring match that behaves the same on SQLite and
+/// Postgres.
+pub fn text_match<C: IntoColumnRef + Copy>(columns: &[C], q: &str) -> Condition {
+    let pattern = like_pattern(q.trim());
+    let mut any = Condition::any();
+    for c in columns {
+        any = any.add(Expr::cust_with_exprs(
+            "LOWER($1) LIKE LOWER($2) ESCAPE '\\'",
+            [Expr::col(*c), Expr::val(pattern.clone())],
+        ));
+    }
+    any
+}
+
+/// Runs a list query one page at a time.
+pub(crate) async fn paginate<C, E>(db: &C, query: Select<E>, params: PageParams) -> AppResult<Page<E::Model>>
+where
+    C: ConnectionTrait,
+    E: EntityTrait,
+    E::Model: Sync,
+{
+    let (page, limit) = params.resolve()?;
+    let total = query.clone().count(db).await?;
+    let items = query.offset((page - 1) * limit).limit(limit).all(db).await?;
+    Ok(Page { items, page, limit, total })
+}
+
+/// One sibling in an ordered list.
+#[derive(Debug, Clone)]
+pub(crate) struct Sibling {
+    pub id: String,
+    pub code: String,
+    pub sort_order: f64,
+}
+
+/// A table whose rows are ordered within a parent.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ordered {
+    /// Table name.
+    pub table: &'static str,
+    /// Column naming the parent the ordering is scoped to.
+    pub parent: &'static str,
+    /// The kind of code the rows carry (to match siblings named by code).
+    pub code_kind: CodeKind,
+    /// Word for messages ("task").
+    pub noun: &'static str,
+    /// Word for the parent in messages ("story").
+    pub parent_noun: &'static str,
+}
+
+/// Ordering scopes of the backlog.
+pub(crate) const PBI_ORDER: Ordered =
+    Ordered { table: "pbis", parent: "product_id", code_kind: CodeKind::Pbi, noun: "PBI", parent_noun: "product" };
+/// Stories within their PBI.
+pub(crate) const STORY_ORDER: Ordered =
+    Ordered { table: "stories", parent: "pbi_id", code_kind: CodeKind::Story, noun: "story", parent_noun: "PBI" };
+/// Tasks within their story.
+pub(crate) const TASK_ORDER: Ordered =
+    Ordered { table: "tasks", parent: "story_id", code_kind: CodeKind::Task, noun: "task", parent_noun: "story" };
+
+impl Ordered {
+    /// The sort order for a new last child of `parent_id`.
+    pub async fn next<C: ConnectionTrait>(&self, db: &C, parent_id: &str) -> AppResult<f64> {
+        let row = db
+            .query_one_raw(Statement::from_sql_and_values(
+                db.get_database_backend(),
+                format!("SELECT MAX(sort_order) AS m FROM {} WHERE {} = $1", self.table, self.parent),
+                [parent_id.into()],
+            ))
+            .await?;
+        let last: Option<f64> = match row {
+            Some(r) => r.try_get("", "m")?,
+            None => None,
+        };
+        Ok(after_last(last))
+    }
+
+    /// The children of `parent_id` in order (`sort_order, created_at, id`).
+    pub async fn siblings<C: ConnectionTrait>(&self, db: &C, parent_id: &str) -> AppResult<Vec<Sibling>> {
+        let rows = db
+            .query_all_raw(Statement::from_sql_and_values(
+                db.get_database_backend(),
+                format!(
+                    "SELECT id, code, sort_order FROM {} WHERE {} = $1 ORDER BY sort_order, created_at, id",
+                    self.table, self.parent
+                ),
+                [parent_id.into()],
+            ))
+            .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(Sibling {
+                    id: r.try_get("", "id")?,
+                    code: r.try_get("", "code")?,
+                    sort_order: r.try_get("", "sort_order")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn set_order<C: ConnectionTrait>(&self, db: &C, id: &str, value: f64) -> AppResult<()> {
+        db.execute_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            format!("UPDATE {} SET sort_order = $1, updated_at = $2 WHERE id = $3", self.table),
+            [Value::from(value), Value::from(now()), Value::from(id)],
+        ))
+        .await?;
+        Ok(())
+    }
+
+    /// Moves `item_id` among the children of `parent_id` as `to` says: one
+    /// row write at the midpoint of its new neighbours, or a renumbering of
+    /// the whole sibling list when the gap is too small to split.
+    pub async fn move_item<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        parent_id: &str,
+        item_id: &str,
+        to: &MoveTo,
+    ) -> AppResult<()> {
+        let all = self.siblings(db, parent_id).await?;
+        let others: Vec<&Sibling> = all.iter().filter(|s| s.id != item_id).collect();
+        let pos = self.position(&others, item_id, to)?;
+        let before = pos.checked_sub(1).map(|i| others[i].sort_order);
+        let after = others.get(pos).map(|s| s.sort_order);
+        match slot_between(before, after) {
+            Slot::At(v) => self.set_order(db, item_id, v).await,
+            Slot::Renumber => {
+                let mut order: Vec<&str> = others.iter().map(|s| s.id.as_str()).collect();
+                order.insert(pos, item_id);
+                let current: std::collections::HashMap<&str, f64> =
+                    all.iter().map(|s| (s.id.as_str(), s.sort_order)).collect();
+                for (id, v) in order.into_iter().zip(renumbered(all.len())) {
+                    if current.get(id).copied() != Some(v) {
+                        self.set_order(db, id, v).await?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The index among `others` (the siblings without the item) where the item goes.
+    fn position(&self, others: &[&Sibling], item_id: &str, to: &MoveTo) -> AppResult<usize> {
+        let given = [to.before_id.is_some(), to.after_id.is_some(), to.index.is_some()].iter().filter(|b| **b).count();
+        if given != 1 {
+            let path = if to.before_id.is_some() {
+                "before_id"
+            } else if to.after_id.is_some() {
+                "after_id"
+            } else {
+                "index"
+            };
+            return Err(AppError::field(path, "give exactly one of before_id, after_id or index"));
+        }
+        if let Some(i) = to.index {
+            return Ok(usize::try_from(i).unwrap_or(usize::MAX).min(others.len()));
+        }
+        let (path, reference) = match (&to.before_id, &to.after_id) {
+            (Some(r), _) => ("before_id", r),
+            (_, Some(r)) => ("after_id", r),
+            _ => unreachable!("exactly one is given"),
+        };
+        let key = reference.trim();
+        let upper = key.to_ascii_uppercase();
+        let canonical = self.code_kind.number(&upper).map(|n| self.code_kind.format(n));
+        let is_self = key == item_id;
+        if is_self {
+            return Err(AppError::field(path, format!("cannot place a {} relative to itself", self.noun)));
+        }
+        let idx = others
+            .iter()
+            .position(|s| s.id == key || s.code == upper || canonical.as_deref() == Some(s.code.as_str()))
+            .ok_or_else(|| {
+                AppError::field(path, format!("`{key}` is not another {} of the same {}", self.noun, self.parent_noun))
+            })?;
+        Ok(if path == "before_id" { idx } else { idx + 1 })
+    }
+}
+
+impl App {
+    /// Publishes an event after a commit; a failure is logged, never returned.
+    pub(crate) async fn announce(&self, event: Event) {
+        if let Err(e) = self.bus.publish(&event).await {
+            tracing::warn!(error = %e, kind = %event.kind, "could not publish event");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_pattern("abc"), "%abc%");
+        assert_eq!(like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+    }
+
+    fn sib(id: &str, code: &str, v: f64) -> Sibling {
+        Sibling { id: id.into(), code: code.into(), sort_order: v }
+    }
+
+    #[test]
+    fn move_positions() {
+        let list = [sib("a", "T-1", 1.0), sib("b", "T-2", 2.0), sib("c", "T-3", 3.0)];
+        let others: Vec<&Sibling> = list.iter().collect();
+        let pos = |to: MoveTo| TASK_ORDER.position(&others, "x", &to);
+        assert_eq!(pos(MoveTo { before_id: Some("a".into()), ..Default::default() }).unwrap(), 0);
+        assert_eq!(pos(MoveTo { after_id: Some("t-2".into()), ..Default::default() }).unwrap(), 2);
+        assert_eq!(pos(MoveTo { index: Some(1), ..Default::default() }).unwrap(), 1);
+        assert_eq!(pos(MoveTo { index: Some(99), ..Default::default() }).unwrap(), 3);
+        assert!(pos(MoveTo::default()).is_err());
+        assert!(pos(MoveTo { index: Some(1), after_id: Some("a".into()), ..Default::default() }).is_err());
+        assert!(pos(MoveTo { before_id: Some("zzz".into()), ..Default::default() }).is_err());
+        assert!(pos(MoveTo { before_id: Some("x".into()), ..Default::default() }).is_err());
+    }
+}

@@ -1,0 +1,1 @@
+//! Story logs (being written).
