@@ -13,5 +13,6 @@ pub mod pairing;
 pub mod propagation;
 pub mod roles;
 pub mod validation;
+pub mod verify;
 
 pub use validation::{FieldError, ValidationErrors};
