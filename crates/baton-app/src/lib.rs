@@ -6,6 +6,7 @@ pub mod access;
 pub mod accounts;
 pub mod backlog;
 pub mod actor;
+pub mod bulk;
 pub mod config;
 pub mod demo;
 pub mod error;

@@ -243,7 +243,8 @@ pub struct ClosedSprint {
 /// The sprint after a status change, with the run it finished.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SprintStatusChange {
-    /// The sprint.
+    /// The sprint (its fields inline).
+    #[serde(flatten)]
     pub sprint: SprintView,
     /// The sprint's active run, if the change finished it.
     pub sprint_run: Option<RunChange>,
@@ -310,6 +311,45 @@ fn moved(m: story::Model) -> AppResult<MovedStory> {
 /// A raw statement with `$N` placeholders (both backends accept them).
 pub(crate) async fn exec<C: ConnectionTrait>(db: &C, sql: &str, values: Vec<Value>) -> AppResult<u64> {
     Ok(db.execute_raw(Statement::from_sql_and_values(db.get_database_backend(), sql, values)).await?.rows_affected())
+}
+
+/// Publishes an event after a commit; a failure is logged, never returned.
+pub(crate) async fn publish(app: &App, event: Event) {
+    if let Err(e) = app.bus.publish(&event).await {
+        tracing::warn!(kind = %event.kind, error = %e, "could not publish an event");
+    }
+}
+
+/// Announces stories that moved (after the commit).
+pub(crate) async fn announce_stories(app: &App, product_id: &str, story_ids: &[String], action: &str) {
+    if story_ids.is_empty() {
+        return;
+    }
+    publish(
+        app,
+        Event::new(kinds::STORY_CHANGED)
+            .for_product(product_id)
+            .with_data(json!({ "story_ids": story_ids, "action": action })),
+    )
+    .await;
+}
+
+/// Loads a sprint inside a transaction and checks it is still OPEN.
+pub(crate) async fn load_open_sprint<C: ConnectionTrait>(db: &C, id: &str) -> AppResult<SprintView> {
+    let s = reload(db, id).await?;
+    let status = sprint_status(&s)?;
+    if status != SprintStatus::Open {
+        return Err(AppError::Conflict(format!(
+            "sprint {} is {status}; stories can only move to an open sprint",
+            s.code
+        )));
+    }
+    SprintView::of(s)
+}
+
+/// Stories by id, in the order given, as moved stories.
+pub(crate) async fn moved_stories<C: ConnectionTrait>(db: &C, ids: &[String]) -> AppResult<Vec<MovedStory>> {
+    stories_in_order(db, ids).await?.into_iter().map(moved).collect()
 }
 
 /// `$from, $from+1, …` for `n` values.
@@ -499,7 +539,7 @@ pub(crate) async fn resolve_stories_for_move<C: ConnectionTrait>(
 
 /// Re-reads the stories inside the transaction and checks they still are
 /// where the validation saw them (same product, still not done).
-async fn recheck_stories<C: ConnectionTrait>(
+pub(crate) async fn recheck_stories<C: ConnectionTrait>(
     db: &C,
     before: &[story::Model],
     product_id: &str,
@@ -589,29 +629,12 @@ fn apply_status(am: &mut sprint::ActiveModel, current: &sprint::Model, status: S
 }
 
 impl App {
-    pub(crate) async fn announce(&self, event: Event) {
-        if let Err(e) = self.bus.publish(&event).await {
-            tracing::warn!(kind = %event.kind, error = %e, "could not publish an event");
-        }
-    }
-
     async fn announce_sprint(&self, product_id: &str, sprint_id: &str, action: &str) {
-        self.announce(
+        publish(
+            self,
             Event::new(SPRINT_CHANGED)
                 .for_product(product_id)
                 .with_data(json!({ "sprint_id": sprint_id, "action": action })),
-        )
-        .await;
-    }
-
-    pub(crate) async fn announce_stories(&self, product_id: &str, story_ids: &[String], action: &str) {
-        if story_ids.is_empty() {
-            return;
-        }
-        self.announce(
-            Event::new(kinds::STORY_CHANGED)
-                .for_product(product_id)
-                .with_data(json!({ "story_ids": story_ids, "action": action })),
         )
         .await;
     }
@@ -792,7 +815,7 @@ impl App {
         })
         .await?;
         self.announce_sprint(&s.product_id, &s.id, "deleted").await;
-        self.announce_stories(&s.product_id, &story_ids, "returned_to_backlog").await;
+        announce_stories(self, &s.product_id, &story_ids, "returned_to_backlog").await;
         Ok(())
     }
 
@@ -830,7 +853,7 @@ impl App {
         })
         .await?;
         let ids: Vec<String> = result.stories.iter().map(|s| s.id.clone()).collect();
-        self.announce_stories(&s.product_id, &ids, "planned").await;
+        announce_stories(self, &s.product_id, &ids, "planned").await;
         Ok(result)
     }
 
@@ -860,7 +883,7 @@ impl App {
             })
         })
         .await?;
-        self.announce_stories(&s.product_id, std::slice::from_ref(&st.id), "returned_to_backlog").await;
+        announce_stories(self, &s.product_id, std::slice::from_ref(&st.id), "returned_to_backlog").await;
         Ok(())
     }
 
@@ -985,7 +1008,7 @@ impl App {
         self.announce_sprint(&s.product_id, &s.id, "closed").await;
         let moved_ids: Vec<String> =
             result.returned_to_backlog.iter().chain(&result.moved_to_sprint).map(|s| s.id.clone()).collect();
-        self.announce_stories(&s.product_id, &moved_ids, "sprint_closed").await;
+        announce_stories(self, &s.product_id, &moved_ids, "sprint_closed").await;
         Ok(result)
     }
 

@@ -10,8 +10,10 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{AppState, error::ApiError};
 
+pub mod bulk;
 pub mod health;
 pub mod me;
+pub mod sprints;
 pub mod tokens;
 pub mod users;
 
@@ -51,6 +53,17 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(tokens::revoke))
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::get, users::update))
+        .routes(routes!(sprints::list, sprints::create))
+        .routes(routes!(sprints::get, sprints::update, sprints::delete))
+        .routes(routes!(sprints::add_stories))
+        .routes(routes!(sprints::remove_story))
+        .routes(routes!(sprints::close))
+        .routes(routes!(sprints::archive))
+        .routes(routes!(sprints::fail))
+        .routes(routes!(sprints::board))
+        .routes(routes!(bulk::reorder))
+        .routes(routes!(bulk::move_to_sprint))
+        .routes(routes!(bulk::status))
 }
 
 /// JSON 404 for unknown API paths.
