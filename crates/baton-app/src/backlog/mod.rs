@@ -343,10 +343,10 @@ mod tests {
         let list = [sib("a", "T-1", 1.0), sib("b", "T-2", 2.0), sib("c", "T-3", 3.0)];
         let others: Vec<&Sibling> = list.iter().collect();
         let pos = |to: MoveTo| TASK_ORDER.position(&others, "x", &to);
-        assert_eq!(pos(MoveTo { before_id: Some("a".into()), ..Default::default() }).unwrap(), 0);
-        assert_eq!(pos(MoveTo { after_id: Some("t-2".into()), ..Default::default() }).unwrap(), 2);
-        assert_eq!(pos(MoveTo { index: Some(1), ..Default::default() }).unwrap(), 1);
-        assert_eq!(pos(MoveTo { index: Some(99), ..Default::default() }).unwrap(), 3);
+        assert_eq!(pos(MoveTo { before_id: Some("a".into()), ..Default::default() }).expect("position"), 0);
+        assert_eq!(pos(MoveTo { after_id: Some("t-2".into()), ..Default::default() }).expect("position"), 2);
+        assert_eq!(pos(MoveTo { index: Some(1), ..Default::default() }).expect("position"), 1);
+        assert_eq!(pos(MoveTo { index: Some(99), ..Default::default() }).expect("position"), 3);
         assert!(pos(MoveTo::default()).is_err());
         assert!(pos(MoveTo { index: Some(1), after_id: Some("a".into()), ..Default::default() }).is_err());
         assert!(pos(MoveTo { before_id: Some("zzz".into()), ..Default::default() }).is_err());
