@@ -764,9 +764,13 @@ impl App {
                 let current = reload(c, &id).await?;
                 let start = patch.start_date.unwrap_or(current.start_date);
                 let end = patch.end_date.unwrap_or(current.end_date);
-                let mut errs = ValidationErrors::new();
-                check_dates(&mut errs, start, end);
-                errs.into_result()?;
+                // Only a patch that touches the dates is held to their order: a sprint
+                // closed before its planned start got today as its end date.
+                if patch.start_date.is_some() || patch.end_date.is_some() {
+                    let mut errs = ValidationErrors::new();
+                    check_dates(&mut errs, start, end);
+                    errs.into_result()?;
+                }
                 let mut am: sprint::ActiveModel = current.clone().into();
                 if let Some(g) = patch.sprint_goal {
                     am.sprint_goal = Set(g.trim().to_string());

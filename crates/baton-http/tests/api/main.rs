@@ -4,8 +4,10 @@
 mod harness;
 
 mod auth;
+mod bulk;
 mod openapi;
 mod pages;
 mod security;
+mod sprints;
 mod tokens;
 mod users;

@@ -17,6 +17,20 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/users"),
     ("get", "/users/{id}"),
     ("patch", "/users/{id}"),
+    ("get", "/products/{id}/sprints"),
+    ("post", "/products/{id}/sprints"),
+    ("get", "/sprints/{id}"),
+    ("patch", "/sprints/{id}"),
+    ("delete", "/sprints/{id}"),
+    ("post", "/sprints/{id}/stories"),
+    ("delete", "/sprints/{id}/stories/{story_id}"),
+    ("post", "/sprints/{id}/close"),
+    ("post", "/sprints/{id}/archive"),
+    ("post", "/sprints/{id}/fail"),
+    ("get", "/sprints/{id}/board"),
+    ("post", "/bulk/reorder"),
+    ("post", "/bulk/move-to-sprint"),
+    ("post", "/bulk/status"),
 ];
 
 backend_tests! {
