@@ -12,6 +12,7 @@ pub mod demo;
 pub mod error;
 pub mod list;
 pub mod passwords;
+pub mod products;
 pub mod secrets;
 pub mod sessions;
 pub mod sprints;

@@ -11,8 +11,12 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{AppState, error::ApiError};
 
 pub mod bulk;
+pub mod context;
+pub mod export;
 pub mod health;
 pub mod me;
+pub mod members;
+pub mod products;
 pub mod sprints;
 pub mod tokens;
 pub mod users;
@@ -53,6 +57,19 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(tokens::revoke))
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::get, users::update))
+        .routes(routes!(products::list, products::create))
+        .routes(routes!(products::get, products::update, products::delete))
+        .routes(routes!(products::archive))
+        .routes(routes!(products::unarchive))
+        .routes(routes!(products::set_active))
+        .routes(routes!(members::list, members::add))
+        .routes(routes!(members::update, members::remove))
+        .routes(routes!(context::claude_context))
+        .routes(routes!(context::context))
+        .routes(routes!(context::next_story))
+        .routes(routes!(context::sprint_tasks))
+        .routes(routes!(export::export))
+        .routes(routes!(export::import))
         .routes(routes!(sprints::list, sprints::create))
         .routes(routes!(sprints::get, sprints::update, sprints::delete))
         .routes(routes!(sprints::add_stories))

@@ -5,8 +5,12 @@ mod harness;
 
 mod auth;
 mod bulk;
+mod context;
+mod export;
+mod members;
 mod openapi;
 mod pages;
+mod products;
 mod security;
 mod sprints;
 mod tokens;
