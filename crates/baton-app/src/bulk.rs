@@ -35,8 +35,9 @@ use serde_json::json;
 use crate::{
     Actor, App, AppError, AppResult, access,
     backlog::{
-        propagation::{Rollup, Seeds, propagate, settle_sprint_run},
+        propagation::{Rollup, Seeds, propagate},
         refs,
+        tasks::apply_task_status,
     },
     sprints::{self, MovedStory, SprintView},
     txn,
@@ -598,29 +599,27 @@ impl Changes {
     }
 }
 
-/// Sets each task's status and runs the full propagation after each one,
-/// exactly as that many single updates in a row would (story → PBI →
-/// sprint, and the sprint run when a sprint just closed or failed).
-async fn set_task_statuses<C: ConnectionTrait>(c: &C, items: &[Item], status: &str) -> AppResult<Vec<RolledUp>> {
+/// Sets each task's status through the one task-status operation (with the
+/// full propagation: story → PBI → sprint → sprint run), one after another,
+/// exactly as that many single updates in a row would.
+async fn set_task_statuses<C: ConnectionTrait>(
+    c: &C,
+    actor: &Actor,
+    items: &[Item],
+    status: TaskStatus,
+) -> AppResult<Vec<RolledUp>> {
     let mut changes = Changes::default();
+    let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
+    let mut rows: HashMap<String, task::Model> = task::Entity::find()
+        .filter(task::Column::Id.is_in(ids))
+        .all(c)
+        .await?
+        .into_iter()
+        .map(|t| (t.id.clone(), t))
+        .collect();
     for item in items {
-        let t = now();
-        task::Entity::update_many()
-            .col_expr(task::Column::Status, Expr::value(status))
-            .col_expr(task::Column::UpdatedAt, Expr::value(t))
-            .filter(task::Column::Id.eq(&item.id))
-            .exec(c)
-            .await?;
-        let mut roll = propagate(c, Seeds::stories([item.parent_id.clone()])).await?;
-        let ended: Vec<(String, SprintStatus)> = roll
-            .sprints
-            .iter()
-            .filter(|ch| matches!(ch.transition.to, SprintStatus::Closed | SprintStatus::Failed))
-            .map(|ch| (ch.id.clone(), ch.transition.to))
-            .collect();
-        for (sprint_id, to) in ended {
-            settle_sprint_run(c, &sprint_id, to, &item.id, None, &mut roll).await?;
-        }
+        let t = rows.remove(&item.id).ok_or(AppError::NotFound("task"))?;
+        let roll = apply_task_status(c, actor, &t, status, None).await?;
         changes.add(&roll);
     }
     changes.describe(c).await
@@ -815,6 +814,7 @@ impl App {
             }
             errs.into_result()?;
         }
+        let actor = actor.clone();
         let result = txn::in_product_txn(&self.db, &product_id, move |c| {
             Box::pin(async move {
                 let items = recheck(c, kind, &items, false).await?;
@@ -850,7 +850,8 @@ impl App {
                         rolled_up.extend(changes.describe(c).await?);
                     }
                     BulkKind::Task => {
-                        rolled_up.extend(set_task_statuses(c, &items, status).await?);
+                        let status = TaskStatus::from_db(status).ok_or(AppError::NotFound("task status"))?;
+                        rolled_up.extend(set_task_statuses(c, &actor, &items, status).await?);
                     }
                 }
                 for item in items {
