@@ -58,6 +58,31 @@ pub enum Command {
     Demo,
     /// Print the OpenAPI document as JSON.
     Openapi,
+    /// Seed a big product and measure the sprint board and task updates (p50/p99).
+    Bench(BenchArgs),
+}
+
+/// Options of `bench`. Without --database-url it uses a temporary SQLite file.
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Stories to seed (20 per PBI).
+    #[arg(long, default_value_t = 10_000)]
+    pub stories: usize,
+    /// Tasks to seed, spread evenly over the stories.
+    #[arg(long, default_value_t = 50_000)]
+    pub tasks: usize,
+    /// Stories per sprint; the board read shows the open one.
+    #[arg(long, default_value_t = 500)]
+    pub board_stories: usize,
+    /// Measured requests per operation (after 50 warm-up requests).
+    #[arg(long, default_value_t = 1_000)]
+    pub requests: usize,
+    /// Another database to measure in the same run (repeatable), e.g. a Postgres URL.
+    #[arg(long = "also", value_name = "DATABASE_URL")]
+    pub also: Vec<String>,
+    /// Keep the seeded product instead of deleting it afterwards.
+    #[arg(long)]
+    pub keep: bool,
 }
 
 /// Options of `serve`.

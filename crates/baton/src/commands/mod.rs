@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 mod admin;
+mod bench;
 mod serve;
 
 use crate::cli::{Cli, Command, ServeArgs};
@@ -18,6 +19,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(cmd) => admin::user(&cli.db, cmd).await,
         Command::Token(cmd) => admin::token(&cli.db, cmd).await,
         Command::Demo => admin::demo(&cli.db).await,
+        Command::Bench(args) => bench::run(&cli.db, args).await,
         Command::Openapi => {
             println!("{}", serde_json::to_string_pretty(&baton_http::openapi())?);
             Ok(())
