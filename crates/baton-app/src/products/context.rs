@@ -385,10 +385,14 @@ impl App {
                 || by_position((sa.sort_order, &sa.created_at, &sa.id), (sb.sort_order, &sb.created_at, &sb.id)),
             )
         });
+        let mut by_story: std::collections::HashMap<&str, Vec<&task::Model>> = std::collections::HashMap::new();
+        for t in &tasks {
+            by_story.entry(t.story_id.as_str()).or_default().push(t);
+        }
         let mut all = Vec::with_capacity(tasks.len());
         for (p, st) in stories {
-            for (i, t) in tasks.iter().filter(|t| t.story_id == st.id).enumerate() {
-                let c = context_task(t.clone(), &st.code, i + 1);
+            for (i, t) in by_story.get(st.id.as_str()).into_iter().flatten().enumerate() {
+                let c = context_task((*t).clone(), &st.code, i + 1);
                 all.push(SprintTask {
                     id: c.id,
                     code: c.code,
