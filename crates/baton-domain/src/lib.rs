@@ -5,6 +5,7 @@ pub mod access;
 pub mod agents;
 pub mod backlog;
 pub mod codes;
+pub mod costs;
 pub mod db_enum;
 pub mod ideas;
 pub mod marketplace;
