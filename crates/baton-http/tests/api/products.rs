@@ -235,6 +235,15 @@ backend_tests! {
         }
         let res = app.json(Method::POST, &format!("{path}/members"), &owner, &json!({"username": "mx-outsider"})).await;
         assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.text);
+        let writer_id = app.app().find_user_by_username("mx-writer").await.expect("q").expect("writer").id;
+        let res = app.json(Method::PATCH, &format!("{path}/members/{writer_id}"), &owner, &json!({"access": "read_only"})).await;
+        assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.text);
+        let res = app.json(Method::DELETE, &format!("{path}/members/{writer_id}"), &owner, &json!({})).await;
+        assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.text);
+        // Reads keep working: context, members, export.
+        for read in ["context", "members", "export"] {
+            assert_eq!(app.get(&format!("{path}/{read}"), &owner).await.status, StatusCode::OK, "{read}");
+        }
         // Read-only members still get 403 first: access is checked before state.
         let res = app.json(Method::PATCH, &path, &As::Bearer(mx.reader.clone()), &json!({"name": "Changed"})).await;
         assert_eq!(res.status, StatusCode::FORBIDDEN);
