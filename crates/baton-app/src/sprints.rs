@@ -559,6 +559,18 @@ pub(crate) async fn recheck_stories<C: ConnectionTrait>(
     Ok(ids)
 }
 
+/// The sprint's newest queued, running or paused run.
+async fn active_run<C: ConnectionTrait>(db: &C, sprint_id: &str) -> AppResult<Option<sprint_run::Model>> {
+    let active = [SprintRunStatus::Queued, SprintRunStatus::Running, SprintRunStatus::Paused].map(|s| s.as_db());
+    Ok(sprint_run::Entity::find()
+        .filter(sprint_run::Column::SprintId.eq(sprint_id))
+        .filter(sprint_run::Column::Status.is_in(active))
+        .order_by_desc(sprint_run::Column::CreatedAt)
+        .order_by_desc(sprint_run::Column::Id)
+        .one(db)
+        .await?)
+}
+
 /// The active run of a sprint finished by a close or fail (reference §4.3
 /// step 5): CLOSED → the run is DONE, FAILED → the run is FAILED; its other
 /// queued or running jobs are cancelled.
@@ -572,15 +584,7 @@ async fn finish_active_run<C: ConnectionTrait>(
         SprintStatus::Failed => SprintRunStatus::Failed,
         _ => return Ok(None),
     };
-    let active = [SprintRunStatus::Queued, SprintRunStatus::Running, SprintRunStatus::Paused].map(|s| s.as_db());
-    let Some(run) = sprint_run::Entity::find()
-        .filter(sprint_run::Column::SprintId.eq(&s.id))
-        .filter(sprint_run::Column::Status.is_in(active))
-        .order_by_desc(sprint_run::Column::CreatedAt)
-        .order_by_desc(sprint_run::Column::Id)
-        .one(db)
-        .await?
-    else {
+    let Some(run) = active_run(db, &s.id).await? else {
         return Ok(None);
     };
     let t = now();
@@ -796,13 +800,22 @@ impl App {
     }
 
     /// Deletes a sprint. Its stories go back to the product backlog (open
-    /// unless done or failed) and their tasks leave the sprint.
+    /// unless done or failed) and their tasks leave the sprint. A sprint with
+    /// an active run (queued, running, paused) is refused (409): agents are
+    /// working on it.
     pub async fn delete_sprint(&self, actor: &Actor, sprint_id: &str) -> AppResult<()> {
         let s = writable_sprint(&self.db, actor, sprint_id).await?;
         let id = s.id.clone();
         let story_ids = txn::in_product_txn(&self.db, &s.product_id, move |c| {
             Box::pin(async move {
                 let current = reload(c, &id).await?;
+                if let Some(run) = active_run(c, &current.id).await? {
+                    return Err(AppError::Conflict(format!(
+                        "sprint {} has a sprint run that is {}; fail or close the sprint first",
+                        current.code,
+                        run.status.to_ascii_lowercase()
+                    )));
+                }
                 let stories: Vec<String> = story::Entity::find()
                     .filter(story::Column::SprintId.eq(&current.id))
                     .all(c)

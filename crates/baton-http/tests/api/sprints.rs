@@ -578,6 +578,17 @@ backend_tests! {
         assert_eq!(fx::col(&app, "stories", "status", &d).await, "DONE");
         assert_eq!(fx::col(&app, "tasks", "sprint_id", &ta).await, "NULL");
         assert_eq!(app.get(&format!("/api/sprints/{sp}"), &owner).await.status, StatusCode::NOT_FOUND);
+
+        // Not while agents work on it.
+        let owner_id = app.get("/api/me", &owner).await.json()["id"].as_str().expect("id").to_string();
+        let busy = fx::sprint(&app, &pid, "SP-2", "OPEN").await;
+        let (run, _) = fx::running_run(&app, &busy, &pid, &owner_id).await;
+        let before = fx::snapshot(&app).await;
+        let res = app.json(Method::DELETE, &format!("/api/sprints/{busy}"), &owner, &json!({})).await;
+        assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.text);
+        assert!(res.text.contains("SP-2 has a sprint run that is running"), "{}", res.text);
+        assert_eq!(fx::snapshot(&app).await, before);
+        assert_eq!(fx::col(&app, "sprint_runs", "status", &run).await, "RUNNING");
     }
 
     async fn the_board_lists_stories_with_their_tasks_in_execution_order(t) {

@@ -220,7 +220,7 @@ async fn measure(
     let mut promoted = 0usize;
     for i in 0..WARMUP + n {
         let task_id = &tasks[i % tasks.len()];
-        let status = if (i / tasks.len()) % 2 == 0 { TaskStatus::Done } else { TaskStatus::ToDo };
+        let status = if (i / tasks.len()).is_multiple_of(2) { TaskStatus::Done } else { TaskStatus::ToDo };
         let start = Instant::now();
         let change =
             app.update_task_status(&seeded.actor, task_id, status, None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
