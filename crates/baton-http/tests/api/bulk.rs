@@ -128,7 +128,8 @@ backend_tests! {
         let done = fx::story(&app, &pid, &tr.p2, "ST-006", None, "DONE", 2.0).await;
         let theirs = app.product_row(&app.user("them", &[], false).await, "Theirs").await;
         let their_sprint = fx::sprint(&app, &theirs, "SP-1", "OPEN").await;
-        let mine2 = app.product_row(&app.get("/api/me", &As::Bearer(m.owner.clone())).await.json()["id"].as_str().expect("id").to_string(), "Mine too").await;
+        let me = app.get("/api/me", &As::Bearer(m.owner.clone())).await.json();
+        let mine2 = app.product_row(me["id"].as_str().expect("id"), "Mine too").await;
         let mine2_pbi = fx::pbi(&app, &mine2, "PBI-1", "READY", 1.0).await;
         let mine2_story = fx::story(&app, &mine2, &mine2_pbi, "ST-001", None, "OPEN", 1.0).await;
 
