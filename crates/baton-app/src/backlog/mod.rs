@@ -35,7 +35,7 @@ use baton_store::{
     events::Event,
     now,
     sea_orm::{
-        ConnectionTrait, EntityTrait, PaginatorTrait, QuerySelect, Select, Statement, Value,
+        ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QuerySelect, Select, Statement, Value,
         sea_query::{Condition, Expr, IntoColumnRef},
     },
 };
@@ -136,15 +136,16 @@ pub fn like_pattern(q: &str) -> String {
 
 /// `LOWER(col) LIKE LOWER(pattern) ESCAPE '\'` for each column, OR-ed: a
 /// case-insensitive substring match that behaves the same on SQLite and
-/// Postgres.
-pub fn text_match<C: IntoColumnRef + Copy>(columns: &[C], q: &str) -> Condition {
+/// Postgres. The backend picks the placeholder style of the custom SQL.
+pub fn text_match<C: IntoColumnRef + Copy>(backend: DbBackend, columns: &[C], q: &str) -> Condition {
     let pattern = like_pattern(q.trim());
+    let sql = match backend {
+        DbBackend::Postgres => "LOWER($1) LIKE LOWER($2) ESCAPE '\\'",
+        _ => "LOWER(?) LIKE LOWER(?) ESCAPE '\\'",
+    };
     let mut any = Condition::any();
     for c in columns {
-        any = any.add(Expr::cust_with_exprs(
-            "LOWER($1) LIKE LOWER($2) ESCAPE '\\'",
-            [Expr::col(*c), Expr::val(pattern.clone())],
-        ));
+        any = any.add(Expr::cust_with_exprs(sql, [Expr::col(*c), Expr::val(pattern.clone())]));
     }
     any
 }
@@ -351,5 +352,23 @@ mod tests {
         assert!(pos(MoveTo { index: Some(1), after_id: Some("a".into()), ..Default::default() }).is_err());
         assert!(pos(MoveTo { before_id: Some("zzz".into()), ..Default::default() }).is_err());
         assert!(pos(MoveTo { before_id: Some("x".into()), ..Default::default() }).is_err());
+    }
+}
+
+#[cfg(test)]
+mod sql_tests {
+    use baton_store::{
+        entities::pbi,
+        sea_orm::{DbBackend, EntityTrait, QueryFilter, QueryTrait},
+    };
+
+    #[test]
+    fn text_match_renders_lower_like_escape_on_both_backends() {
+        for backend in [DbBackend::Sqlite, DbBackend::Postgres] {
+            let q = pbi::Entity::find().filter(super::text_match(backend, &[pbi::Column::Title], "a%b"));
+            let sql = q.build(backend).to_string();
+            assert!(sql.contains(r#"LOWER("title") LIKE LOWER("#), "{backend:?}: {sql}");
+            assert!(sql.ends_with(r#") ESCAPE '\'"#), "{backend:?}: {sql}");
+        }
     }
 }

@@ -7,7 +7,10 @@ use baton_store::{
     entities::{pbi, story},
     events::Event,
     new_id, now,
-    sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect},
+    sea_orm::{
+        ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+        QuerySelect,
+    },
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -209,7 +212,7 @@ impl App {
             q = q.filter(pbi::Column::Priority.eq(pr));
         }
         if let Some(text) = filter.q.as_deref().filter(|t| !t.trim().is_empty()) {
-            q = q.filter(text_match(&[pbi::Column::Title, pbi::Column::Code], text));
+            q = q.filter(text_match(self.db.get_database_backend(), &[pbi::Column::Title, pbi::Column::Code], text));
         }
         let q =
             q.order_by_asc(pbi::Column::SortOrder).order_by_asc(pbi::Column::CreatedAt).order_by_asc(pbi::Column::Id);

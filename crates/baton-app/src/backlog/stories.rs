@@ -415,7 +415,11 @@ impl App {
             q = q.filter(story::Column::Priority.eq(pr));
         }
         if let Some(text) = filter.q.as_deref().filter(|t| !t.trim().is_empty()) {
-            q = q.filter(text_match(&[story::Column::Title, story::Column::Code], text));
+            q = q.filter(text_match(
+                self.db.get_database_backend(),
+                &[story::Column::Title, story::Column::Code],
+                text,
+            ));
         }
         let q = q
             .order_by_asc(story::Column::SortOrder)

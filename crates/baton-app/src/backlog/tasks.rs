@@ -501,7 +501,7 @@ impl App {
             q = q.filter(task::Column::Priority.eq(pr));
         }
         if let Some(text) = filter.q.as_deref().filter(|t| !t.trim().is_empty()) {
-            q = q.filter(text_match(&[task::Column::Title, task::Column::Code], text));
+            q = q.filter(text_match(self.db.get_database_backend(), &[task::Column::Title, task::Column::Code], text));
         }
         let q = q
             .order_by_asc(task::Column::SortOrder)

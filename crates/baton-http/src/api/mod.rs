@@ -16,8 +16,11 @@ pub mod export;
 pub mod health;
 pub mod me;
 pub mod members;
+pub mod pbis;
 pub mod products;
 pub mod sprints;
+pub mod stories;
+pub mod tasks;
 pub mod tokens;
 pub mod users;
 
@@ -70,6 +73,16 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(context::sprint_tasks))
         .routes(routes!(export::export))
         .routes(routes!(export::import))
+        .routes(routes!(pbis::create, pbis::list))
+        .routes(routes!(pbis::get, pbis::update, pbis::delete))
+        .routes(routes!(pbis::move_pbi))
+        .routes(routes!(stories::create, stories::list))
+        .routes(routes!(stories::get, stories::update, stories::delete))
+        .routes(routes!(stories::move_story))
+        .routes(routes!(stories::add_log, stories::list_logs))
+        .routes(routes!(tasks::create, tasks::list))
+        .routes(routes!(tasks::get, tasks::update, tasks::delete))
+        .routes(routes!(tasks::move_task))
         .routes(routes!(sprints::list, sprints::create))
         .routes(routes!(sprints::get, sprints::update, sprints::delete))
         .routes(routes!(sprints::add_stories))

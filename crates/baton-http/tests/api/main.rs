@@ -7,6 +7,7 @@ mod auth;
 mod bulk;
 mod context;
 mod export;
+mod items;
 mod members;
 mod openapi;
 mod pages;
