@@ -12,6 +12,7 @@ mod members;
 mod openapi;
 mod pages;
 mod products;
+mod propagation;
 mod security;
 mod sprints;
 mod tokens;
