@@ -7,10 +7,7 @@ use baton_store::{
     entities::{pbi, story},
     events::Event,
     new_id, now,
-    sea_orm::{
-        ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-        QuerySelect,
-    },
+    sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect},
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
