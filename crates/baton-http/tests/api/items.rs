@@ -655,6 +655,34 @@ backend_tests! {
         assert_eq!(sorts.len(), 60);
     }
 
+    async fn writes_to_an_archived_product_are_conflicts_that_change_nothing(t) {
+        let app = TestApp::new(t).await;
+        let m = app.matrix().await;
+        let owner = bearer(&m.owner);
+        pbi(&app, &owner, &m.product_id, "P").await;
+        story(&app, &owner, "PBI-1", json!({ "title": "S" })).await;
+        task(&app, &owner, "ST-001", "T").await;
+        let res = app.json(Method::POST, &format!("/api/products/{}/archive", m.product_id), &owner, &json!({})).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+        let before = snapshot(&app).await;
+        for (method, path, body) in [
+            (Method::POST, format!("/api/products/{}/pbis", m.product_id), json!({ "title": "x" })),
+            (Method::PATCH, "/api/pbis/PBI-1".into(), json!({ "title": "x" })),
+            (Method::POST, "/api/pbis/PBI-1/stories".into(), json!({ "title": "x" })),
+            (Method::POST, "/api/stories/ST-001/move".into(), json!({ "index": 0 })),
+            (Method::POST, "/api/stories/ST-001/tasks".into(), json!({ "title": "x" })),
+            (Method::PATCH, "/api/tasks/T-1".into(), json!({ "status": "done" })),
+            (Method::POST, "/api/stories/ST-001/log".into(), json!({ "type": "commit", "content": "c", "commit_hash": "abcdef1", "commit_message": "m" })),
+            (Method::DELETE, "/api/tasks/T-1".into(), Value::Null),
+        ] {
+            let res = if method == Method::DELETE { app.send_delete(&path, &owner).await } else { app.json(method.clone(), &path, &owner, &body).await };
+            assert_eq!(res.status, StatusCode::CONFLICT, "{method} {path}: {}", res.text);
+            assert!(res.text.contains("archived"), "{}", res.text);
+        }
+        assert_eq!(snapshot(&app).await, before);
+        assert_eq!(get(&app, &owner, "/api/tasks/T-1").await["status"], "todo", "reads still work");
+    }
+
     async fn every_write_route_follows_the_permission_matrix(t) {
         let app = TestApp::new(t).await;
         let m: Matrix = app.matrix().await;
