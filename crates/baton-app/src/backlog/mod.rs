@@ -8,14 +8,28 @@
 //! Decisions where the reference is silent:
 //! - `move` takes exactly one of `before_id` (place the item just before that
 //!   sibling), `after_id` (just after it) or `index` (0-based position in the
-//!   sibling list after the move; past the end appends).
+//!   sibling list after the move; past the end appends). Siblings may be
+//!   named by id or code.
 //! - Roll-ups run on every change that can alter them, not only on task
 //!   status changes: creating, deleting and re-parenting tasks and stories
 //!   re-derive the statuses above them, so a done story that gets a new task
-//!   goes back to in_sprint/open.
+//!   goes back to in_sprint/open. A PBI whose status changes also re-derives
+//!   every sprint holding one of its stories (a PBI can span sprints).
+//! - `story_status_change` is `promoted` when the story moves closer to done
+//!   (to DONE, or out of FAILED) and `demoted` when it moves away (out of
+//!   DONE, or into FAILED); OPEN ↔ IN_SPRINT is neither.
+//! - A PBI without stories is READY; a sprint whose stories are all gone
+//!   keeps its status; ARCHIVED sprints (like BLOCKED PBIs) are never rolled
+//!   up. Leaving CLOSED clears `completed_at`.
 //! - Story statuses are derived; `PATCH` may set one only on a story without
-//!   tasks. PBI statuses may be set by hand (BLOCKED only ever is).
-//! - Empty optional texts are stored as `null`.
+//!   tasks (409 otherwise). PBI statuses may be set by hand (BLOCKED only
+//!   ever is), which re-derives the sprints of its stories.
+//! - A code matching items in several products the caller can read is a 422
+//!   on the field, listing the ids to choose from.
+//! - When a task fails inside a sprint run, the run's other live jobs are
+//!   cancelled, but not the jobs of the failing task itself (its worker
+//!   reports on them).
+//! - Empty optional texts are stored as `null`; titles and texts are trimmed.
 
 pub mod pbis;
 pub mod propagation;
