@@ -16,6 +16,11 @@ pub struct AppConfig {
     pub login_window: Duration,
     /// A token's `last_used_at` is written at most this often.
     pub token_touch_every: Duration,
+    /// How long a claimed job stays a worker's without a heartbeat.
+    pub job_lease: Duration,
+    /// A waiting `wait_for_job` re-checks the queue at least this often,
+    /// even without an event (the safety poll).
+    pub job_wait_poll: Duration,
 }
 
 impl Default for AppConfig {
@@ -26,6 +31,8 @@ impl Default for AppConfig {
             login_max_failures: 10,
             login_window: Duration::from_secs(60),
             token_touch_every: Duration::from_secs(60),
+            job_lease: Duration::from_secs(5 * 60),
+            job_wait_poll: Duration::from_secs(5),
         }
     }
 }

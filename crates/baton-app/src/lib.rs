@@ -13,11 +13,13 @@ pub mod error;
 pub mod list;
 pub mod passwords;
 pub mod products;
+pub mod queue;
 pub mod secrets;
 pub mod sessions;
 pub mod sprints;
 pub mod tokens;
 pub mod txn;
+pub mod workers;
 
 pub use actor::{Actor, AuthVia};
 pub use config::AppConfig;

@@ -1,0 +1,648 @@
+//! Claiming work (reference §3.4): the stale-lease reset, the one-transaction
+//! claim with its eligibility rules, the claim payload with the resolved
+//! model configuration, and the `wait_for_job` long poll.
+
+use std::{
+    collections::HashSet,
+    time::{Duration, Instant},
+};
+
+use baton_domain::{
+    ValidationErrors,
+    agents::{AgentRuntime, JobKind, JobStatus, SprintRunStatus, WorkerTier},
+};
+use baton_store::{
+    entities::{idea, job, pbi, product, sprint, sprint_run, story, task, worker},
+    events::{Event, kinds},
+    now,
+    sea_orm::{
+        ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
+        QueryFilter, Statement, TransactionTrait, Value,
+    },
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value as Json, json};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::{JobView, api_of, job_view, token_of};
+use crate::{Actor, App, AppError, AppResult, products};
+
+/// The error a job gets when its lease expired on its last allowed attempt.
+pub const STALE_FAILURE: &str = "agent did not complete job within 2 attempts";
+/// Lease expiries after which a job fails instead of being requeued.
+pub const MAX_RETRIES: i32 = 2;
+/// A claimed job without a lease (legacy rows) goes stale this long after its claim.
+pub const LEGACY_STALE_AFTER: Duration = Duration::from_secs(30 * 60);
+/// Workers seen within this window count as live peers.
+pub const LIVE_WINDOW: Duration = Duration::from_secs(30);
+/// How often a worker should call `job_heartbeat`.
+pub const HEARTBEAT_INTERVAL_SECS: u64 = 60;
+/// Default long-poll window of `wait_for_job`.
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(300);
+/// Longest long-poll window of `wait_for_job`.
+pub const MAX_WAIT: Duration = Duration::from_secs(600);
+/// Candidates examined per claim attempt.
+const CANDIDATES: u64 = 200;
+
+/// Kinds claimable without a sprint run.
+const STANDALONE: &[JobKind] = &[
+    JobKind::IdeaGrill,
+    JobKind::IdeaMakePlan,
+    JobKind::IdeaReviewPlan,
+    JobKind::PlanChat,
+    JobKind::IdeaMakeSpec,
+    JobKind::IdeaReviseSpec,
+    JobKind::IdeaChat,
+    JobKind::PrReview,
+    JobKind::SpecReview,
+    JobKind::TaskReview,
+    JobKind::Deploy,
+    JobKind::DocsAudit,
+];
+
+fn default_runtime() -> AgentRuntime {
+    AgentRuntime::Claude
+}
+fn default_tier() -> WorkerTier {
+    WorkerTier::MediumP
+}
+
+/// Who is asking for work.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimRequest {
+    /// Only jobs of this product (id or code).
+    #[serde(default)]
+    pub product_id: Option<String>,
+    /// The worker's agent program (default `claude`); only jobs of this runtime.
+    #[serde(default = "default_runtime")]
+    pub runtime: AgentRuntime,
+    /// Capabilities the worker offers (jobs may require one).
+    #[serde(default)]
+    pub capabilities: Vec<String>,
+    /// The worker's tier (default `medium_p`).
+    #[serde(default = "default_tier")]
+    pub tier: WorkerTier,
+    /// The worker instance (1–200 characters).
+    pub instance_id: String,
+}
+
+impl ClaimRequest {
+    /// A request with defaults for `instance_id`.
+    pub fn new(instance_id: impl Into<String>) -> ClaimRequest {
+        ClaimRequest {
+            product_id: None,
+            runtime: AgentRuntime::Claude,
+            capabilities: Vec::new(),
+            tier: WorkerTier::MediumP,
+            instance_id: instance_id.into(),
+        }
+    }
+
+    fn validate(&self) -> Result<(), ValidationErrors> {
+        let mut e = ValidationErrors::new();
+        let n = self.instance_id.trim().chars().count();
+        if n == 0 || n > 200 {
+            e.add("instance_id", "must be 1 to 200 characters");
+        }
+        for (i, c) in self.capabilities.iter().enumerate() {
+            let n = c.trim().chars().count();
+            if n == 0 || n > 40 {
+                e.add(&format!("capabilities.{i}"), "must be 1 to 40 characters");
+            }
+        }
+        e.into_result()
+    }
+}
+
+/// The model configuration an agent should use, resolved per field in the
+/// order: `task.requires_opus` → the job's `requested_*` → the product's
+/// `preferred_*` → defaults per kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ModelConfig {
+    /// Model name or alias (`sonnet`, `opus`, …).
+    pub model: String,
+    /// Thinking budget in tokens.
+    pub thinking_budget: i32,
+    /// Permission mode (`bypassPermissions`, `acceptEdits`, …).
+    pub permission_mode: String,
+    /// Turn limit.
+    pub max_turns: i32,
+    /// Where the model came from: `requires_opus`, `job`, `product` or `default`.
+    pub model_source: String,
+}
+
+/// The hard-coded defaults per kind: (model, thinking budget, permission mode, turns).
+pub fn kind_defaults(kind: JobKind) -> (&'static str, i32, &'static str, i32) {
+    match kind {
+        JobKind::TaskImplementation => ("sonnet", 6000, "bypassPermissions", 50),
+        JobKind::SprintImplementation => ("sonnet", 6000, "bypassPermissions", 200),
+        JobKind::IdeaGrill => ("sonnet", 12000, "acceptEdits", 15),
+        JobKind::IdeaMakePlan => ("opus", 24000, "acceptEdits", 20),
+        JobKind::IdeaReviewPlan | JobKind::IdeaMakeSpec | JobKind::IdeaReviseSpec => ("opus", 16000, "acceptEdits", 20),
+        _ => ("sonnet", 6000, "acceptEdits", 30),
+    }
+}
+
+/// Resolves the model configuration of a job (see [`ModelConfig`]).
+pub fn resolve_config(kind: JobKind, requires_opus: bool, j: &job::Model, p: Option<&product::Model>) -> ModelConfig {
+    let (model, budget, mode, turns) = kind_defaults(kind);
+    let (model, model_source) = if requires_opus {
+        ("opus".to_string(), "requires_opus")
+    } else if let Some(m) = &j.requested_model {
+        (m.clone(), "job")
+    } else if let Some(m) = p.and_then(|p| p.preferred_model.clone()) {
+        (m, "product")
+    } else {
+        (model.to_string(), "default")
+    };
+    ModelConfig {
+        model,
+        thinking_budget: j
+            .requested_thinking_budget
+            .or_else(|| p.and_then(|p| p.thinking_budget_default))
+            .unwrap_or(budget),
+        permission_mode: j
+            .requested_permission_mode
+            .clone()
+            .or_else(|| p.and_then(|p| p.preferred_permission_mode.clone()))
+            .unwrap_or_else(|| mode.to_string()),
+        max_turns: turns,
+        model_source: model_source.to_string(),
+    }
+}
+
+/// What a worker receives with a claimed job (reference §3.4 payloads).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ClaimedJob {
+    /// The job.
+    pub job_id: String,
+    /// Its kind (lowercase).
+    pub kind: String,
+    /// Always `claimed`.
+    pub status: String,
+    /// The claim attempt; pass it back to `job_heartbeat` and `update_job_status`.
+    pub attempt: i32,
+    /// The lease expires then unless renewed by `job_heartbeat`.
+    pub lease_until: DateTime<Utc>,
+    /// Call `job_heartbeat` this often.
+    pub heartbeat_interval_seconds: u64,
+    /// The resolved model configuration.
+    pub config: ModelConfig,
+    /// Task jobs: `{id, code, title, description, implementation_plan, priority, repo_url, verify_only, verify_required}`.
+    #[schema(value_type = Option<Object>)]
+    pub task: Option<Json>,
+    /// Task jobs: `{id, code, title, description, acceptance_criteria}`.
+    #[schema(value_type = Option<Object>)]
+    pub story: Option<Json>,
+    /// Task jobs: `{id, code, title, priority, status}`.
+    #[schema(value_type = Option<Object>)]
+    pub pbi: Option<Json>,
+    /// Task jobs in a sprint: `{id, code, goal, status}`; otherwise null.
+    #[schema(value_type = Option<Object>)]
+    pub sprint: Option<Json>,
+    /// Idea jobs: `{id, code, title, description, grill_md, plan_md, status, product_id}`.
+    #[schema(value_type = Option<Object>)]
+    pub idea: Option<Json>,
+    /// `{id, code, name, repo_url, definition_of_done}`.
+    #[schema(value_type = Object)]
+    pub product: Json,
+    /// A branch name to work on (`feat/job-<last 8 of the job id>` for task jobs).
+    pub branch_suggestion: String,
+    /// The whole job row.
+    pub job: JobView,
+}
+
+/// The answer of `wait_for_job`: a claimed job, or a timeout (not an error).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum WaitOutcome {
+    /// A job was claimed.
+    Claimed(Box<ClaimedJob>),
+    /// Nothing arrived within the window.
+    Timeout(WaitTimeout),
+}
+
+/// Nothing to do within the window.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct WaitTimeout {
+    /// Always `timeout`.
+    pub status: String,
+    /// `No job available within wait window`.
+    pub message: String,
+}
+
+/// Whether a worker with `caps` may take a job of `kind` needing `required`.
+/// Dedicated workers (exactly `["deploy"]` or `["docs_audit"]`) take only that kind.
+pub fn capability_fits(caps: &[String], kind: JobKind, required: Option<&str>) -> bool {
+    if caps.len() == 1 {
+        let dedicated = match caps[0].as_str() {
+            "deploy" => Some(JobKind::Deploy),
+            "docs_audit" => Some(JobKind::DocsAudit),
+            _ => None,
+        };
+        if let Some(only) = dedicated
+            && only != kind
+        {
+            return false;
+        }
+    }
+    required.is_none_or(|r| caps.iter().any(|c| c == r))
+}
+
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+fn in_list(values: &[&str]) -> String {
+    values.iter().map(|v| format!("'{v}'")).collect::<Vec<_>>().join(", ")
+}
+
+struct Candidate {
+    id: String,
+    product_id: String,
+    kind: JobKind,
+    required_capability: Option<String>,
+}
+
+impl App {
+    /// Returns expired claims of `user_id`'s jobs to the queue (reference
+    /// §3.4 step 1): after [`MAX_RETRIES`] requeues the job fails with
+    /// [`STALE_FAILURE`]; otherwise it is requeued with `retry_count + 1` and
+    /// its claim fields cleared (so the old worker's token no longer holds it).
+    pub async fn reset_stale_jobs(&self, user_id: &str) -> AppResult<Vec<String>> {
+        let t = now();
+        let legacy = t - chrono::Duration::from_std(LEGACY_STALE_AFTER).unwrap_or_default();
+        let active = in_list(&[JobStatus::Claimed.as_db(), JobStatus::Running.as_db()]);
+        let expired = "(lease_until < $2 OR (lease_until IS NULL AND claimed_at < $3))";
+        let txn = self.db.begin().await?;
+        let b = txn.get_database_backend();
+        let failed = txn
+            .query_all_raw(Statement::from_sql_and_values(
+                b,
+                format!(
+                    "UPDATE jobs SET status = 'FAILED', finished_at = $2, updated_at = $2, lease_until = NULL, error = $4 \
+                     WHERE user_id = $1 AND status IN ({active}) AND retry_count >= {MAX_RETRIES} AND {expired} RETURNING id"
+                ),
+                [user_id.into(), t.into(), legacy.into(), STALE_FAILURE.into()],
+            ))
+            .await?;
+        let requeued = txn
+            .query_all_raw(Statement::from_sql_and_values(
+                b,
+                format!(
+                    "UPDATE jobs SET status = 'QUEUED', claimed_by_token_id = NULL, claimed_at = NULL, plan_snapshot = NULL, \
+                     lease_until = NULL, worker_instance_id = NULL, retry_count = retry_count + 1, updated_at = $2 \
+                     WHERE user_id = $1 AND status IN ({active}) AND retry_count < {MAX_RETRIES} AND {expired} RETURNING id"
+                ),
+                [user_id.into(), t.into(), legacy.into()],
+            ))
+            .await?;
+        txn.commit().await?;
+        let mut ids = Vec::new();
+        for row in failed.iter().chain(requeued.iter()) {
+            ids.push(row.try_get::<String>("", "id")?);
+        }
+        if !ids.is_empty() {
+            let rows = job::Entity::find().filter(job::Column::Id.is_in(ids.clone())).all(&self.db).await?;
+            for m in &rows {
+                if m.status == JobStatus::Queued.as_db() {
+                    self.announce_enqueued(m).await;
+                }
+                self.announce_job(m).await;
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Claims the oldest eligible job for the calling worker, or `None`
+    /// (reference §3.4 steps 1–2). Needs an API token (the claim is held by
+    /// the token and the attempt number).
+    pub async fn claim_job(&self, actor: &Actor, req: ClaimRequest) -> AppResult<Option<ClaimedJob>> {
+        let product_id = self.check_claim(actor, &req).await?;
+        self.reset_stale_jobs(&actor.user_id).await?;
+        self.claim_once(actor, &req, product_id.as_deref()).await
+    }
+
+    /// Validates a claim request and resolves its product filter.
+    async fn check_claim(&self, actor: &Actor, req: &ClaimRequest) -> AppResult<Option<String>> {
+        actor.require_write()?;
+        token_of(actor)?;
+        req.validate()?;
+        match req.product_id.as_deref() {
+            Some(p) => Ok(Some(products::writable_ref(&self.db, actor, p).await?.id)),
+            None => Ok(None),
+        }
+    }
+
+    /// Long poll (reference §3.4 step 3): claims a job, or waits for a
+    /// `job_enqueued` event of this user (and product) or the safety poll,
+    /// resetting stale leases and trying again after each wake, until `wait`
+    /// (at most 600 s) has passed.
+    pub async fn wait_for_job(&self, actor: &Actor, req: ClaimRequest, wait: Duration) -> AppResult<WaitOutcome> {
+        if wait > MAX_WAIT {
+            return Err(AppError::field("wait_seconds", "must be between 1 and 600"));
+        }
+        // Subscribe before the first attempt so no enqueue can slip between.
+        let mut rx = self.bus.subscribe();
+        let product_id = self.check_claim(actor, &req).await?;
+        let deadline = Instant::now() + wait;
+        loop {
+            self.reset_stale_jobs(&actor.user_id).await?;
+            if let Some(job) = self.claim_once(actor, &req, product_id.as_deref()).await? {
+                return Ok(WaitOutcome::Claimed(Box::new(job)));
+            }
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Ok(WaitOutcome::Timeout(WaitTimeout {
+                        status: "timeout".into(),
+                        message: "No job available within wait window".into(),
+                    }));
+                }
+                let slice = left.min(self.config.job_wait_poll);
+                match tokio::time::timeout(slice, rx.recv()).await {
+                    Err(_) => break,
+                    Ok(Ok(ev)) if wakes(&ev, &actor.user_id, product_id.as_deref()) => break,
+                    Ok(Ok(_)) => {}
+                    Ok(Err(RecvError::Lagged(_))) => break,
+                    Ok(Err(RecvError::Closed)) => {
+                        tokio::time::sleep(slice).await;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// One claim attempt in one transaction.
+    async fn claim_once(
+        &self,
+        actor: &Actor,
+        req: &ClaimRequest,
+        product_id: Option<&str>,
+    ) -> AppResult<Option<ClaimedJob>> {
+        let token = token_of(actor)?.to_string();
+        let txn = self.db.begin().await?;
+        match self.claim_in(&txn, actor, &token, req, product_id).await {
+            Ok(Some((m, payload))) => {
+                txn.commit().await?;
+                self.announce_job(&m).await;
+                Ok(Some(payload))
+            }
+            Ok(None) => {
+                txn.rollback().await?;
+                Ok(None)
+            }
+            Err(e) => {
+                txn.rollback().await?;
+                Err(e)
+            }
+        }
+    }
+
+    async fn claim_in(
+        &self,
+        c: &DatabaseTransaction,
+        actor: &Actor,
+        token: &str,
+        req: &ClaimRequest,
+        product_id: Option<&str>,
+    ) -> AppResult<Option<(job::Model, ClaimedJob)>> {
+        let b = c.get_database_backend();
+        let pg = b == DbBackend::Postgres;
+        // SQLite: write first, so this transaction holds the write lock from
+        // the start and never has to upgrade (which SQLite refuses). Postgres:
+        // a plain read; the job row itself is locked with SKIP LOCKED below.
+        let sql = if pg {
+            "SELECT min_quota_pct FROM users WHERE id = $1"
+        } else {
+            "UPDATE users SET min_quota_pct = min_quota_pct WHERE id = $1 RETURNING min_quota_pct"
+        };
+        let row = c
+            .query_one_raw(Statement::from_sql_and_values(b, sql, [actor.user_id.clone().into()]))
+            .await?
+            .ok_or(AppError::NotFound("user"))?;
+        let min_quota: i32 = row.try_get("", "min_quota_pct")?;
+        let instance = req.instance_id.trim();
+        let me = worker::Entity::find()
+            .filter(worker::Column::UserId.eq(&actor.user_id))
+            .filter(worker::Column::TokenId.eq(token))
+            .filter(worker::Column::InstanceId.eq(instance))
+            .one(c)
+            .await?;
+        if me.as_ref().and_then(|w| w.last_quota_pct).is_some_and(|q| q < min_quota) {
+            return Ok(None);
+        }
+
+        // Eligible QUEUED jobs, oldest first (LEFT JOIN: jobs without a task
+        // or run are claimable).
+        let standalone = in_list(&STANDALONE.iter().map(|k| k.as_db()).collect::<Vec<_>>());
+        let busy = in_list(&[JobStatus::Queued.as_db(), JobStatus::Claimed.as_db(), JobStatus::Running.as_db()]);
+        let mut values: Vec<Value> = vec![actor.user_id.clone().into(), req.runtime.as_db().into()];
+        let mut sql = format!(
+            "SELECT j.id, j.product_id, j.kind, j.required_capability FROM jobs j \
+             LEFT JOIN tasks t ON t.id = j.task_id \
+             LEFT JOIN sprint_runs r ON r.id = j.sprint_run_id \
+             WHERE j.user_id = $1 AND j.status = 'QUEUED' AND j.runtime = $2 \
+             AND (j.kind IN ({standalone}) \
+                  OR (j.kind IN ('TASK_IMPLEMENTATION', 'SPRINT_IMPLEMENTATION') AND j.sprint_run_id IS NOT NULL \
+                      AND r.status IN ('QUEUED', 'RUNNING')) \
+                  OR (j.kind = 'TASK_IMPLEMENTATION' AND j.sprint_run_id IS NULL AND j.source IN ('MANUAL', 'COPILOT'))) \
+             AND (j.task_id IS NULL OR t.id IS NOT NULL) \
+             AND NOT (j.kind = 'TASK_IMPLEMENTATION' AND j.sprint_run_id IS NOT NULL AND j.sprint_sequence IS NOT NULL \
+                      AND EXISTS (SELECT 1 FROM jobs e WHERE e.sprint_run_id = j.sprint_run_id \
+                                  AND e.sprint_sequence IS NOT NULL AND e.sprint_sequence < j.sprint_sequence \
+                                  AND e.status IN ({busy})))"
+        );
+        if let Some(p) = product_id {
+            values.push(p.into());
+            sql.push_str(&format!(" AND j.product_id = ${}", values.len()));
+        }
+        if let Some(scope) = actor.token_scope() {
+            if scope.is_empty() {
+                return Ok(None);
+            }
+            sql.push_str(&format!(" AND j.product_id IN ({})", placeholders(values.len() + 1, scope.len())));
+            values.extend(scope.iter().map(|s| Value::from(s.clone())));
+        }
+        sql.push_str(&format!(" ORDER BY j.created_at, j.id LIMIT {CANDIDATES}"));
+        let rows = c.query_all_raw(Statement::from_sql_and_values(b, sql, values)).await?;
+        let mut candidates = Vec::with_capacity(rows.len());
+        for r in rows {
+            let kind: String = r.try_get("", "kind")?;
+            let Some(kind) = JobKind::from_db(&kind) else { continue };
+            let cand = Candidate {
+                id: r.try_get("", "id")?,
+                product_id: r.try_get("", "product_id")?,
+                kind,
+                required_capability: r.try_get("", "required_capability")?,
+            };
+            if capability_fits(&req.capabilities, cand.kind, cand.required_capability.as_deref()) {
+                candidates.push(cand);
+            }
+        }
+        if candidates.is_empty() {
+            return Ok(None);
+        }
+
+        // Tier deference: live, idle, quota-passing peers of a higher tier
+        // that could claim the job themselves get it first.
+        let since = now() - chrono::Duration::from_std(LIVE_WINDOW).unwrap_or_default();
+        let peers: Vec<worker::Model> = worker::Entity::find()
+            .filter(worker::Column::UserId.eq(&actor.user_id))
+            .filter(worker::Column::Runtime.eq(req.runtime.as_db()))
+            .filter(worker::Column::LastSeenAt.gt(since))
+            .all(c)
+            .await?
+            .into_iter()
+            .filter(|w| !(w.token_id == token && w.instance_id == instance))
+            .filter(|w| WorkerTier::from_db(&w.tier).map_or(0, |t| t.rank()) > req.tier.rank())
+            .filter(|w| w.last_quota_pct.is_none_or(|q| q >= min_quota))
+            .collect();
+        if !peers.is_empty() {
+            let working: HashSet<(String, String)> = job::Entity::find()
+                .filter(job::Column::UserId.eq(&actor.user_id))
+                .filter(job::Column::Status.is_in([JobStatus::Claimed.as_db(), JobStatus::Running.as_db()]))
+                .all(c)
+                .await?
+                .into_iter()
+                .filter_map(|j| Some((j.claimed_by_token_id?, j.worker_instance_id?)))
+                .collect();
+            let idle: Vec<(&worker::Model, Vec<String>)> = peers
+                .iter()
+                .filter(|w| !working.contains(&(w.token_id.clone(), w.instance_id.clone())))
+                .map(|w| (w, crate::workers::capabilities_of(w)))
+                .collect();
+            candidates.retain(|j| {
+                !idle.iter().any(|(w, caps)| {
+                    w.product_id.as_ref().is_none_or(|p| p == &j.product_id)
+                        && capability_fits(caps, j.kind, j.required_capability.as_deref())
+                })
+            });
+        }
+        if candidates.is_empty() {
+            return Ok(None);
+        }
+
+        // Lock one: on Postgres the first not locked by another claimer.
+        let picked = if pg {
+            let ids: Vec<Value> = candidates.iter().map(|j| Value::from(j.id.clone())).collect();
+            let sql = format!(
+                "SELECT id FROM jobs WHERE id IN ({}) AND status = 'QUEUED' ORDER BY created_at, id LIMIT 1 \
+                 FOR UPDATE SKIP LOCKED",
+                placeholders(1, ids.len())
+            );
+            match c.query_one_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, ids)).await? {
+                Some(r) => r.try_get::<String>("", "id")?,
+                None => return Ok(None),
+            }
+        } else {
+            candidates[0].id.clone()
+        };
+        let m = job::Entity::find_by_id(picked).one(c).await?.ok_or(AppError::NotFound("job"))?;
+        let t_row = match &m.task_id {
+            Some(id) => task::Entity::find_by_id(id.clone()).one(c).await?,
+            None => None,
+        };
+        let t = now();
+        let lease = t + chrono::Duration::from_std(self.config.job_lease).unwrap_or_default();
+        let mut am: job::ActiveModel = m.into();
+        am.status = Set(JobStatus::Claimed.as_db().into());
+        am.claimed_by_token_id = Set(Some(token.to_string()));
+        am.claimed_at = Set(Some(t));
+        am.worker_instance_id = Set(Some(instance.to_string()));
+        am.lease_until = Set(Some(lease));
+        am.plan_snapshot = Set(Some(t_row.as_ref().and_then(|t| t.implementation_plan.clone()).unwrap_or_default()));
+        am.updated_at = Set(t);
+        let m = am.update(c).await?;
+        if let Some(run_id) = &m.sprint_run_id
+            && let Some(run) = sprint_run::Entity::find_by_id(run_id.clone()).one(c).await?
+            && run.status == SprintRunStatus::Queued.as_db()
+        {
+            let started = run.started_at.unwrap_or(t);
+            let mut r: sprint_run::ActiveModel = run.into();
+            r.status = Set(SprintRunStatus::Running.as_db().into());
+            r.started_at = Set(Some(started));
+            r.updated_at = Set(t);
+            r.update(c).await?;
+        }
+        let payload = payload(c, &m, t_row).await?;
+        Ok(Some((m, payload)))
+    }
+}
+
+/// Whether an event should wake a worker of `user_id` waiting on `product`.
+fn wakes(ev: &Event, user_id: &str, product: Option<&str>) -> bool {
+    if ev.kind == kinds::BUS_RESYNC {
+        return true;
+    }
+    let queued = ev.kind == kinds::JOB_ENQUEUED
+        || (ev.kind == kinds::JOB_STATUS && ev.data.get("status").and_then(Json::as_str) == Some("queued"));
+    queued && ev.user_id.as_deref() == Some(user_id) && product.is_none_or(|p| ev.product_id.as_deref() == Some(p))
+}
+
+/// Builds the claim payload for the job's kind.
+async fn payload<C: ConnectionTrait>(c: &C, m: &job::Model, t: Option<task::Model>) -> AppResult<ClaimedJob> {
+    let kind = JobKind::from_db(&m.kind).unwrap_or(JobKind::TaskImplementation);
+    let p = product::Entity::find_by_id(m.product_id.clone()).one(c).await?;
+    let product = p.as_ref().map_or(Json::Null, |p| {
+        json!({"id": p.id, "code": p.code, "name": p.name, "repo_url": p.repo_url, "definition_of_done": p.definition_of_done})
+    });
+    let last8: String = {
+        let chars: Vec<char> = m.id.chars().collect();
+        chars[chars.len().saturating_sub(8)..].iter().collect()
+    };
+    let mut out = ClaimedJob {
+        job_id: m.id.clone(),
+        kind: kind.as_api(),
+        status: "claimed".into(),
+        attempt: m.retry_count,
+        lease_until: m.lease_until.unwrap_or_else(now),
+        heartbeat_interval_seconds: HEARTBEAT_INTERVAL_SECS,
+        config: resolve_config(kind, t.as_ref().is_some_and(|t| t.requires_opus), m, p.as_ref()),
+        task: None,
+        story: None,
+        pbi: None,
+        sprint: None,
+        idea: None,
+        product,
+        branch_suggestion: format!("feat/job-{last8}"),
+        job: job_view(m.clone()),
+    };
+    if let Some(t) = t {
+        let s = story::Entity::find_by_id(t.story_id.clone()).one(c).await?;
+        if let Some(s) = &s {
+            out.story = Some(json!({"id": s.id, "code": s.code, "title": s.title, "description": s.description,
+                "acceptance_criteria": s.acceptance_criteria}));
+            if let Some(pb) = pbi::Entity::find_by_id(s.pbi_id.clone()).one(c).await? {
+                out.pbi = Some(json!({"id": pb.id, "code": pb.code, "title": pb.title, "priority": pb.priority,
+                    "status": api_of(&pb.status, baton_domain::backlog::PbiStatus::from_db, baton_domain::backlog::PbiStatus::as_api)}));
+            }
+            if let Some(sid) = &s.sprint_id
+                && let Some(sp) = sprint::Entity::find_by_id(sid.clone()).one(c).await?
+            {
+                out.sprint = Some(json!({"id": sp.id, "code": sp.code, "goal": sp.sprint_goal,
+                    "status": api_of(&sp.status, baton_domain::backlog::SprintStatus::from_db, baton_domain::backlog::SprintStatus::as_api)}));
+            }
+        }
+        out.task = Some(json!({"id": t.id, "code": t.code, "title": t.title, "description": t.description,
+            "implementation_plan": t.implementation_plan, "priority": t.priority, "repo_url": t.repo_url,
+            "verify_only": t.verify_only, "verify_required": t.verify_required.to_lowercase()}));
+    }
+    if let Some(idea_id) = &m.idea_id
+        && let Some(i) = idea::Entity::find_by_id(idea_id.clone()).one(c).await?
+    {
+        let stage = match kind {
+            JobKind::IdeaGrill => "grill",
+            JobKind::IdeaMakePlan => "plan",
+            JobKind::IdeaReviewPlan => "review",
+            _ => "work",
+        };
+        out.branch_suggestion = format!("feat/idea-{}-{stage}", i.code.to_lowercase());
+        out.idea = Some(json!({"id": i.id, "code": i.code, "title": i.title, "description": i.description,
+            "grill_md": i.grill_md, "plan_md": i.plan_md, "status": i.status.to_lowercase(), "product_id": i.product_id}));
+    }
+    Ok(out)
+}

@@ -1,0 +1,491 @@
+//! Reporting on a claimed job (reference §3.5): checks in the reference's
+//! order, the verify gate (§5.4), persisting the outcome with usage, status
+//! propagation to the task and above, and the PBI fail-cascade (§4.6) — one
+//! transaction, events after commit. Also the verification a worker records
+//! before it may report `done`.
+
+use baton_domain::{
+    ValidationErrors,
+    agents::{JobKind, JobStatus},
+    backlog::{TaskStatus, VerifyRequired, VerifyResult},
+    verify,
+};
+use baton_store::{
+    entities::{job, sprint_run, story, task},
+    now,
+    sea_orm::{
+        ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+        QueryOrder, sea_query::Query,
+    },
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{api_of, enqueue::active_db, not_your_claim, status_of, token_of};
+use crate::{
+    Actor, App, AppError, AppResult,
+    backlog::{
+        propagation::{Rollup, run_is_active},
+        refs,
+        tasks::{apply_task_status, task_view},
+    },
+    txn,
+};
+
+/// Error written on siblings cancelled by a PBI fail-cascade.
+pub const CASCADE_ERROR: &str = "cancelled_by_pbi_failure";
+/// Longest `error` after the cascade trace is appended.
+pub const MAX_TRACED_ERROR: usize = 1900;
+/// Shortest error that explains a skip.
+pub const MIN_SKIP_REASON: usize = 10;
+/// Largest diff accepted for verification, in bytes.
+pub const MAX_DIFF_BYTES: usize = 5 * 1024 * 1024;
+
+/// A worker's report on its job.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateJobStatus {
+    /// The job.
+    pub job_id: String,
+    /// `running`, `done`, `failed` or `skipped`.
+    pub status: String,
+    /// The claim attempt from the claim payload (recommended: a stale claim is refused).
+    #[serde(default)]
+    pub attempt: Option<i32>,
+    /// The branch the work is on (≤ 255).
+    #[serde(default)]
+    pub branch: Option<String>,
+    /// The commit the work ended at (≤ 64).
+    #[serde(default)]
+    pub head_sha: Option<String>,
+    /// The commit the work started from (≤ 64).
+    #[serde(default)]
+    pub base_sha: Option<String>,
+    /// The branch was pushed (records `pushed_at`).
+    #[serde(default)]
+    pub pushed: Option<bool>,
+    /// Pull request URL (≤ 2000).
+    #[serde(default)]
+    pub pr_url: Option<String>,
+    /// What was done (≤ 1000); with a partial or divergent verification it must explain the drift.
+    #[serde(default)]
+    pub summary: Option<String>,
+    /// Why it failed or was skipped (≤ 2000; a skip needs ≥ 10 characters).
+    #[serde(default)]
+    pub error: Option<String>,
+    /// Model used (≤ 200).
+    #[serde(default)]
+    pub model_id: Option<String>,
+    /// Input tokens.
+    #[serde(default)]
+    pub input_tokens: Option<i64>,
+    /// Output tokens.
+    #[serde(default)]
+    pub output_tokens: Option<i64>,
+    /// Cache-read tokens.
+    #[serde(default)]
+    pub cache_read_tokens: Option<i64>,
+    /// Cache-write tokens.
+    #[serde(default)]
+    pub cache_write_tokens: Option<i64>,
+    /// Thinking tokens.
+    #[serde(default)]
+    pub actual_thinking_tokens: Option<i64>,
+}
+
+impl UpdateJobStatus {
+    /// A report of `status` on `job_id` with nothing else.
+    pub fn new(job_id: impl Into<String>, status: &str) -> UpdateJobStatus {
+        UpdateJobStatus { job_id: job_id.into(), status: status.into(), ..Default::default() }
+    }
+
+    fn validate(&self) -> Result<JobStatus, ValidationErrors> {
+        let mut e = ValidationErrors::new();
+        let status = match self.status.trim() {
+            "running" => Some(JobStatus::Running),
+            "done" => Some(JobStatus::Done),
+            "failed" => Some(JobStatus::Failed),
+            "skipped" => Some(JobStatus::Skipped),
+            _ => None,
+        };
+        if status.is_none() {
+            e.add("status", "must be one of running, done, failed, skipped");
+        }
+        let mut max = |path: &str, v: &Option<String>, n: usize| {
+            if v.as_ref().is_some_and(|v| v.chars().count() > n) {
+                e.add(path, format!("must be at most {n} characters"));
+            }
+        };
+        max("branch", &self.branch, 255);
+        max("head_sha", &self.head_sha, 64);
+        max("base_sha", &self.base_sha, 64);
+        max("pr_url", &self.pr_url, 2000);
+        max("summary", &self.summary, 1000);
+        max("error", &self.error, 2000);
+        max("model_id", &self.model_id, 200);
+        for (path, v) in [
+            ("input_tokens", self.input_tokens),
+            ("output_tokens", self.output_tokens),
+            ("cache_read_tokens", self.cache_read_tokens),
+            ("cache_write_tokens", self.cache_write_tokens),
+            ("actual_thinking_tokens", self.actual_thinking_tokens),
+        ] {
+            if v.is_some_and(|v| v < 0) {
+                e.add(path, "must not be negative");
+            }
+        }
+        e.into_result()?;
+        Ok(status.unwrap_or(JobStatus::Running))
+    }
+}
+
+/// The answer to a status report.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct JobStatusReport {
+    /// The job.
+    pub job_id: String,
+    /// Its status now (lowercase).
+    pub status: String,
+    /// Branch recorded.
+    pub branch: Option<String>,
+    /// Commit recorded.
+    pub head_sha: Option<String>,
+    /// When the branch was pushed.
+    pub pushed_at: Option<DateTime<Utc>>,
+    /// Pull request.
+    pub pr_url: Option<String>,
+    /// Recorded verification (lowercase).
+    pub verify_result: Option<String>,
+    /// Summary recorded.
+    pub summary: Option<String>,
+    /// Error recorded (with the cascade trace, if one ran).
+    pub error: Option<String>,
+    /// When it started running.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it finished.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// The task's status after propagation (task jobs reporting done or failed).
+    pub task_status: Option<TaskStatus>,
+    /// Jobs cancelled by the PBI fail-cascade or the sprint run failing.
+    pub cancelled_jobs: Vec<String>,
+    /// `idle` after `running`; otherwise `wait_for_job_again` while the
+    /// caller has queued jobs, else `queue_empty`.
+    pub next_action: String,
+}
+
+/// The verification recorded on a job.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct VerifyReport {
+    /// The job it was recorded on.
+    pub job_id: String,
+    /// The job's task.
+    pub task_id: Option<String>,
+    /// `aligned`, `partial`, `empty` or `divergent`.
+    pub verify_result: VerifyResult,
+    /// Why, in one sentence.
+    pub reasoning: String,
+    /// Whether `update_job_status done` would pass the gate with the task's rules and no summary.
+    pub gate_passes_without_summary: bool,
+}
+
+/// Checks §3.5 steps 2–4 on a job row: the caller's token and attempt hold
+/// the claim, it is not cancelled and not finished.
+fn check_claim(m: &job::Model, token: &str, attempt: Option<i32>) -> AppResult<()> {
+    if m.claimed_by_token_id.as_deref() != Some(token) || attempt.is_some_and(|a| a != m.retry_count) {
+        return Err(not_your_claim());
+    }
+    let status = status_of(m);
+    if status == JobStatus::Cancelled {
+        return Err(AppError::Conflict(
+            "JOB_CANCELLED: this job was cancelled; discard the work and call wait_for_job again".into(),
+        ));
+    }
+    if !matches!(status, JobStatus::Claimed | JobStatus::Running) {
+        return Err(AppError::Conflict(format!("Job is already in terminal state: {}", status.as_api())));
+    }
+    Ok(())
+}
+
+/// `error` with the cascade trace appended, at most [`MAX_TRACED_ERROR`] characters.
+pub fn with_trace(error: Option<&str>, trace: &str) -> String {
+    let sep = "\n---\n";
+    let room = MAX_TRACED_ERROR.saturating_sub(trace.chars().count() + sep.chars().count());
+    match error.filter(|e| !e.is_empty()) {
+        Some(e) => format!("{}{sep}{trace}", e.chars().take(room).collect::<String>()),
+        None => trace.chars().take(MAX_TRACED_ERROR).collect(),
+    }
+}
+
+impl App {
+    /// Loads a job of the caller's (other users' jobs are not found).
+    async fn own_job(&self, actor: &Actor, job_id: &str) -> AppResult<job::Model> {
+        job::Entity::find_by_id(job_id.trim().to_string())
+            .one(&self.db)
+            .await?
+            .filter(|m| m.user_id == actor.user_id)
+            .ok_or(AppError::NotFound("job"))
+    }
+
+    /// Records a worker's report on its job (reference §3.5).
+    pub async fn update_job_status(&self, actor: &Actor, input: UpdateJobStatus) -> AppResult<JobStatusReport> {
+        actor.require_write()?;
+        let token = token_of(actor)?.to_string();
+        let to = input.validate()?;
+        let found = self.own_job(actor, &input.job_id).await?;
+        check_claim(&found, &token, input.attempt)?;
+        let kind = JobKind::from_db(&found.kind).unwrap_or(JobKind::TaskImplementation);
+        if to == JobStatus::Skipped {
+            if kind != JobKind::TaskImplementation {
+                return Err(AppError::field("status", "skipped is only allowed for task_implementation jobs"));
+            }
+            if input.error.as_deref().map_or(0, |e| e.trim().chars().count()) < MIN_SKIP_REASON {
+                return Err(AppError::field(
+                    "error",
+                    format!("a skip needs a reason of at least {MIN_SKIP_REASON} characters"),
+                ));
+            }
+        }
+        let actor2 = actor.clone();
+        let pid = found.product_id.clone();
+        let (m, task_row, roll, cascaded) = txn::in_product_txn(&self.db, &pid, move |c| {
+            Box::pin(async move {
+                let m = job::Entity::find_by_id(found.id).one(c).await?.ok_or(AppError::NotFound("job"))?;
+                check_claim(&m, &token, input.attempt)?;
+                let t_row = match &m.task_id {
+                    Some(id) => task::Entity::find_by_id(id.clone()).one(c).await?,
+                    None => None,
+                };
+                if to == JobStatus::Done
+                    && kind == JobKind::TaskImplementation
+                    && let Some(t) = &t_row
+                {
+                    let required =
+                        VerifyRequired::from_db(&t.verify_required).unwrap_or(VerifyRequired::AlignedOrPartial);
+                    let result = m.verify_result.as_deref().and_then(VerifyResult::from_db);
+                    verify::gate(result, t.verify_only, required, input.summary.as_deref())
+                        .map_err(|r| AppError::Conflict(format!("VERIFY_GATE: {}", r.0)))?;
+                }
+                let t = now();
+                let failed_task_job = to == JobStatus::Failed && kind == JobKind::TaskImplementation;
+                let mut am: job::ActiveModel = m.clone().into();
+                am.status = Set(to.as_db().into());
+                if to == JobStatus::Running {
+                    am.started_at = Set(Some(m.started_at.unwrap_or(t)));
+                } else {
+                    am.finished_at = Set(Some(t));
+                    am.lease_until = Set(None);
+                }
+                if to == JobStatus::Done && kind == JobKind::TaskImplementation {
+                    let last8: String = {
+                        let chars: Vec<char> = m.id.chars().collect();
+                        chars[chars.len().saturating_sub(8)..].iter().collect()
+                    };
+                    let branch = input.branch.clone().or(m.branch.clone()).unwrap_or(format!("feat/job-{last8}"));
+                    am.branch = Set(Some(branch));
+                } else if let Some(b) = &input.branch {
+                    am.branch = Set(Some(b.clone()));
+                }
+                if input.pushed == Some(true) {
+                    am.pushed_at = Set(Some(t));
+                }
+                macro_rules! keep {
+                    ($($f:ident),*) => {$(if input.$f.is_some() { am.$f = Set(input.$f.clone()); })*};
+                }
+                keep!(
+                    head_sha,
+                    base_sha,
+                    pr_url,
+                    summary,
+                    error,
+                    model_id,
+                    input_tokens,
+                    output_tokens,
+                    cache_read_tokens,
+                    cache_write_tokens,
+                    actual_thinking_tokens
+                );
+                am.updated_at = Set(t);
+                let mut m = am.update(c).await?;
+
+                // Propagation: done → task DONE, failed → task FAILED.
+                let mut roll = Rollup::default();
+                let mut task_after = None;
+                if kind == JobKind::TaskImplementation
+                    && matches!(to, JobStatus::Done | JobStatus::Failed)
+                    && let Some(tk) = &t_row
+                {
+                    let status = if to == JobStatus::Done { TaskStatus::Done } else { TaskStatus::Failed };
+                    let mut run = None;
+                    if let Some(r) = &m.sprint_run_id
+                        && let Some(row) = sprint_run::Entity::find_by_id(r.clone()).one(c).await?
+                        && run_is_active(&row.status)
+                    {
+                        run = Some(row.id);
+                    }
+                    roll = apply_task_status(c, &actor2, tk, status, run.as_deref()).await?;
+                    task_after = task::Entity::find_by_id(tk.id.clone()).one(c).await?;
+                }
+
+                // PBI fail-cascade (§4.6).
+                let mut cascaded = Vec::new();
+                if failed_task_job && let Some(tk) = &t_row {
+                    cascaded = pbi_cascade(c, &m, tk).await?;
+                    let mut trace = format!("cancelled_by_self; siblings_cancelled={}", cascaded.len());
+                    if !roll.cancelled_jobs.is_empty() {
+                        trace.push_str(&format!("; run_jobs_cancelled={}", roll.cancelled_jobs.len()));
+                    }
+                    let mut am: job::ActiveModel = m.clone().into();
+                    am.error = Set(Some(with_trace(m.error.as_deref(), &trace)));
+                    m = am.update(c).await?;
+                }
+                Ok((m, task_after, roll, cascaded))
+            })
+        })
+        .await?;
+
+        self.announce_job(&m).await;
+        for j in job::Entity::find().filter(job::Column::Id.is_in(cascaded.clone())).all(&self.db).await? {
+            self.announce_job(&j).await;
+        }
+        if let Some(t) = &task_row {
+            self.announce_task(&task_view(t.clone()), "status", &roll).await;
+        }
+        let next_action = if to == JobStatus::Running {
+            "idle"
+        } else if job::Entity::find()
+            .filter(job::Column::UserId.eq(&actor.user_id))
+            .filter(job::Column::Status.eq(JobStatus::Queued.as_db()))
+            .count(&self.db)
+            .await?
+            > 0
+        {
+            "wait_for_job_again"
+        } else {
+            "queue_empty"
+        };
+        let mut cancelled_jobs = cascaded;
+        cancelled_jobs.extend(roll.cancelled_jobs.iter().cloned());
+        Ok(JobStatusReport {
+            status: status_of(&m).as_api(),
+            verify_result: m.verify_result.as_deref().map(|v| api_of(v, VerifyResult::from_db, VerifyResult::as_api)),
+            job_id: m.id,
+            branch: m.branch,
+            head_sha: m.head_sha,
+            pushed_at: m.pushed_at,
+            pr_url: m.pr_url,
+            summary: m.summary,
+            error: m.error,
+            started_at: m.started_at,
+            finished_at: m.finished_at,
+            task_status: task_row.and_then(|t| TaskStatus::from_db(&t.status)),
+            cancelled_jobs,
+            next_action: next_action.into(),
+        })
+    }
+
+    /// Classifies `diff` against the plan frozen on the job at claim time and
+    /// records the result on the job (what `verify_task_against_plan` calls).
+    /// `target` is the job id, or a task (id or code) whose claimed or
+    /// running job the caller's token holds.
+    pub async fn record_verify_result(&self, actor: &Actor, target: &str, diff: &str) -> AppResult<VerifyReport> {
+        actor.require_write()?;
+        let token = token_of(actor)?.to_string();
+        if diff.len() > MAX_DIFF_BYTES {
+            return Err(AppError::field("diff", format!("must be at most {MAX_DIFF_BYTES} bytes")));
+        }
+        let m = match self.own_job(actor, target).await {
+            Ok(m) => m,
+            Err(AppError::NotFound(_)) => {
+                let t = refs::resolve_task(&self.db, actor, target).await?;
+                job::Entity::find()
+                    .filter(job::Column::TaskId.eq(&t.id))
+                    .filter(job::Column::UserId.eq(&actor.user_id))
+                    .filter(job::Column::ClaimedByTokenId.eq(&token))
+                    .filter(job::Column::Status.is_in(active_db()))
+                    .order_by_desc(job::Column::ClaimedAt)
+                    .one(&self.db)
+                    .await?
+                    .ok_or_else(|| {
+                        AppError::Conflict(format!("task {} has no claimed or running job held by your token", t.code))
+                    })?
+            }
+            Err(e) => return Err(e),
+        };
+        check_claim(&m, &token, None)?;
+        let verdict = verify::classify(diff, m.plan_snapshot.as_deref().unwrap_or(""));
+        let t_row = match &m.task_id {
+            Some(id) => task::Entity::find_by_id(id.clone()).one(&self.db).await?,
+            None => None,
+        };
+        let updated = job::Entity::update_many()
+            .col_expr(
+                job::Column::VerifyResult,
+                baton_store::sea_orm::sea_query::Expr::value(Some(verdict.result.as_db().to_string())),
+            )
+            .col_expr(job::Column::UpdatedAt, baton_store::sea_orm::sea_query::Expr::value(now()))
+            .filter(job::Column::Id.eq(&m.id))
+            .filter(job::Column::ClaimedByTokenId.eq(&token))
+            .filter(job::Column::RetryCount.eq(m.retry_count))
+            .filter(job::Column::Status.is_in([JobStatus::Claimed.as_db(), JobStatus::Running.as_db()]))
+            .exec(&self.db)
+            .await?;
+        if updated.rows_affected == 0 {
+            return Err(not_your_claim());
+        }
+        let passes = match &t_row {
+            Some(t) => verify::gate(
+                Some(verdict.result),
+                t.verify_only,
+                VerifyRequired::from_db(&t.verify_required).unwrap_or(VerifyRequired::AlignedOrPartial),
+                None,
+            )
+            .is_ok(),
+            None => true,
+        };
+        Ok(VerifyReport {
+            job_id: m.id,
+            task_id: m.task_id,
+            verify_result: verdict.result,
+            reasoning: verdict.reasoning,
+            gate_passes_without_summary: passes,
+        })
+    }
+}
+
+/// Cancels every unfinished job under the failed task's PBI (any story)
+/// except `failed` itself; returns their ids. Idempotent.
+async fn pbi_cascade<C: ConnectionTrait>(c: &C, failed: &job::Model, t: &task::Model) -> AppResult<Vec<String>> {
+    let Some(s) = story::Entity::find_by_id(t.story_id.clone()).one(c).await? else { return Ok(Vec::new()) };
+    let tasks_of_pbi = Query::select()
+        .column(task::Column::Id)
+        .from(task::Entity)
+        .and_where(
+            task::Column::StoryId.in_subquery(
+                Query::select()
+                    .column(story::Column::Id)
+                    .from(story::Entity)
+                    .and_where(story::Column::PbiId.eq(&s.pbi_id))
+                    .to_owned(),
+            ),
+        )
+        .to_owned();
+    let victims: Vec<job::Model> = job::Entity::find()
+        .filter(job::Column::TaskId.in_subquery(tasks_of_pbi))
+        .filter(job::Column::Status.is_in(active_db()))
+        .filter(job::Column::Id.ne(&failed.id))
+        .all(c)
+        .await?;
+    let t0 = now();
+    let mut ids = Vec::with_capacity(victims.len());
+    for v in victims {
+        ids.push(v.id.clone());
+        let mut am: job::ActiveModel = v.into();
+        am.status = Set(JobStatus::Cancelled.as_db().into());
+        am.error = Set(Some(CASCADE_ERROR.into()));
+        am.finished_at = Set(Some(t0));
+        am.lease_until = Set(None);
+        am.updated_at = Set(t0);
+        am.update(c).await?;
+    }
+    Ok(ids)
+}

@@ -1,0 +1,273 @@
+//! Putting jobs on the queue and looking at them: "start agent" on a task,
+//! the job list, one job, and cancelling.
+
+use baton_domain::{
+    ValidationErrors,
+    agents::{AgentRuntime, JobKind, JobSource, JobStatus},
+};
+use baton_store::{
+    entities::{job, product, product_member},
+    events::{Event, kinds},
+    new_id, now,
+    sea_orm::{
+        ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter,
+        QueryOrder, sea_query::Query,
+    },
+};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{JobView, job_view, status_of};
+use crate::{
+    Actor, App, AppError, AppResult, access,
+    backlog::refs,
+    list::{Page, PageParams},
+    products, txn,
+};
+
+/// Statuses of a job that still occupies its task.
+pub const ACTIVE_STATUSES: [JobStatus; 3] = [JobStatus::Queued, JobStatus::Claimed, JobStatus::Running];
+
+/// The db values of [`ACTIVE_STATUSES`].
+pub(crate) fn active_db() -> Vec<&'static str> {
+    ACTIVE_STATUSES.iter().map(|s| s.as_db()).collect()
+}
+
+/// Options when starting an agent on a task; all optional.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTaskJob {
+    /// Which agent program should run it (default `claude`).
+    #[serde(default)]
+    pub runtime: Option<AgentRuntime>,
+    /// A capability the claiming worker must have (≤ 40 characters).
+    #[serde(default)]
+    pub required_capability: Option<String>,
+    /// Model to use (≤ 200 characters); overrides the product's preference.
+    #[serde(default)]
+    pub requested_model: Option<String>,
+    /// Thinking budget in tokens (0–200000).
+    #[serde(default)]
+    pub requested_thinking_budget: Option<i32>,
+    /// Permission mode for the agent (≤ 40 characters).
+    #[serde(default)]
+    pub requested_permission_mode: Option<String>,
+}
+
+impl NewTaskJob {
+    fn validate(&self) -> Result<(), ValidationErrors> {
+        let mut e = ValidationErrors::new();
+        let mut len = |path: &str, v: &Option<String>, max: usize| {
+            if let Some(v) = v {
+                let n = v.trim().chars().count();
+                if n == 0 || n > max {
+                    e.add(path, format!("must be 1 to {max} characters"));
+                }
+            }
+        };
+        len("required_capability", &self.required_capability, 40);
+        len("requested_model", &self.requested_model, 200);
+        len("requested_permission_mode", &self.requested_permission_mode, 40);
+        if let Some(b) = self.requested_thinking_budget
+            && !(0..=200_000).contains(&b)
+        {
+            e.add("requested_thinking_budget", "must be between 0 and 200000");
+        }
+        e.into_result()
+    }
+}
+
+/// Filters of the job list.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct JobFilter {
+    /// Only jobs in this status (`queued`, `claimed`, `running`, `done`, `failed`, `cancelled`, `skipped`).
+    pub status: Option<String>,
+    /// Only jobs of this kind (`task_implementation`, …).
+    pub kind: Option<String>,
+    /// Only jobs of this product (id or code).
+    pub product_id: Option<String>,
+    /// Only jobs of this task (id or code).
+    pub task_id: Option<String>,
+    /// Page number, from 1.
+    pub page: Option<u64>,
+    /// Items per page, 1–200 (default 50).
+    pub limit: Option<u64>,
+}
+
+impl App {
+    /// "Start agent" on a task (reference §10): queues a TASK_IMPLEMENTATION
+    /// job from source MANUAL for the caller's own agents. Refused (409) while
+    /// the task already has a queued, claimed or running job.
+    pub async fn enqueue_task_job(&self, actor: &Actor, task_ref: &str, input: NewTaskJob) -> AppResult<JobView> {
+        actor.require_write()?;
+        input.validate()?;
+        let task = refs::resolve_task(&self.db, actor, task_ref).await?;
+        access::writable(&self.db, actor, &task.product_id).await?;
+        let user_id = actor.user_id.clone();
+        let row = txn::in_product_txn(&self.db, &task.product_id.clone(), move |c| {
+            Box::pin(async move {
+                products::ensure_not_archived_in(c, &task.product_id).await?;
+                if let Some(busy) = job::Entity::find()
+                    .filter(job::Column::TaskId.eq(&task.id))
+                    .filter(job::Column::Status.is_in(active_db()))
+                    .order_by_asc(job::Column::CreatedAt)
+                    .one(c)
+                    .await?
+                {
+                    return Err(AppError::Conflict(format!(
+                        "task {} already has a {} job ({}); cancel it or wait for it to finish",
+                        task.code,
+                        status_of(&busy).as_api(),
+                        busy.id
+                    )));
+                }
+                let t = now();
+                let m = job::ActiveModel {
+                    id: Set(new_id()),
+                    user_id: Set(user_id),
+                    product_id: Set(task.product_id.clone()),
+                    task_id: Set(Some(task.id.clone())),
+                    kind: Set(JobKind::TaskImplementation.as_db().into()),
+                    status: Set(JobStatus::Queued.as_db().into()),
+                    runtime: Set(input.runtime.unwrap_or(AgentRuntime::Claude).as_db().into()),
+                    source: Set(JobSource::Manual.as_db().into()),
+                    required_capability: Set(input.required_capability.map(|s| s.trim().to_string())),
+                    retry_count: Set(0),
+                    requested_model: Set(input.requested_model.map(|s| s.trim().to_string())),
+                    requested_thinking_budget: Set(input.requested_thinking_budget),
+                    requested_permission_mode: Set(input.requested_permission_mode.map(|s| s.trim().to_string())),
+                    created_at: Set(t),
+                    updated_at: Set(t),
+                    ..Default::default()
+                };
+                Ok(m.insert(c).await?)
+            })
+        })
+        .await?;
+        self.announce_enqueued(&row).await;
+        Ok(job_view(row))
+    }
+
+    /// Wakes waiting workers of the job's user (reference §3.4 step 3).
+    pub(crate) async fn announce_enqueued(&self, m: &job::Model) {
+        let data = json!({
+            "job_id": m.id,
+            "user_id": m.user_id,
+            "product_id": m.product_id,
+            "task_id": m.task_id,
+            "idea_id": m.idea_id,
+            "kind": m.kind.to_lowercase(),
+            "status": "queued",
+        });
+        let event = Event::new(kinds::JOB_ENQUEUED).for_product(&m.product_id).for_user(&m.user_id).with_data(data);
+        self.announce(event).await;
+    }
+
+    /// Jobs in the products the caller can read (idea jobs only their
+    /// owner's), newest first.
+    pub async fn list_jobs(&self, actor: &Actor, filter: JobFilter) -> AppResult<Page<JobView>> {
+        let (page, limit) = PageParams { page: filter.page, limit: filter.limit }.resolve()?;
+        let mut errs = ValidationErrors::new();
+        let status = filter.status.as_deref().map(|s| JobStatus::parse_api(s).ok_or(s));
+        let kind = filter.kind.as_deref().map(|k| JobKind::parse_api(k).ok_or(k));
+        if let Some(Err(_)) = status {
+            errs.add("status", format!("must be one of {}", JobStatus::api_values()));
+        }
+        if let Some(Err(_)) = kind {
+            errs.add("kind", format!("must be one of {}", JobKind::api_values()));
+        }
+        errs.into_result()?;
+        let mut q = job::Entity::find();
+        if let Some(p) = filter.product_id.as_deref() {
+            let p = products::readable_ref(&self.db, actor, p).await?;
+            q = q.filter(job::Column::ProductId.eq(p.id));
+        } else {
+            let products = Query::select()
+                .column(product::Column::Id)
+                .from(product::Entity)
+                .cond_where(
+                    Condition::any().add(product::Column::UserId.eq(&actor.user_id)).add(
+                        product::Column::Id.in_subquery(
+                            Query::select()
+                                .column(product_member::Column::ProductId)
+                                .from(product_member::Entity)
+                                .and_where(product_member::Column::UserId.eq(&actor.user_id))
+                                .to_owned(),
+                        ),
+                    ),
+                )
+                .to_owned();
+            q = q.filter(job::Column::ProductId.in_subquery(products));
+            if let Some(scope) = actor.token_scope() {
+                q = q.filter(job::Column::ProductId.is_in(scope.to_vec()));
+            }
+        }
+        if let Some(t) = filter.task_id.as_deref() {
+            let t = refs::resolve_task_at(&self.db, actor, t, "task_id").await?;
+            q = q.filter(job::Column::TaskId.eq(t.id));
+        }
+        if let Some(Ok(s)) = status {
+            q = q.filter(job::Column::Status.eq(s.as_db()));
+        }
+        if let Some(Ok(k)) = kind {
+            q = q.filter(job::Column::Kind.eq(k.as_db()));
+        }
+        q = q.filter(Condition::any().add(job::Column::IdeaId.is_null()).add(job::Column::UserId.eq(&actor.user_id)));
+        let pager = q.order_by_desc(job::Column::CreatedAt).order_by_desc(job::Column::Id).paginate(&self.db, limit);
+        let total = pager.num_items().await?;
+        let items = pager.fetch_page(page - 1).await?.into_iter().map(job_view).collect();
+        Ok(Page { items, page, limit, total })
+    }
+
+    /// One job the caller can read.
+    pub async fn get_job(&self, actor: &Actor, job_id: &str) -> AppResult<JobView> {
+        Ok(job_view(self.readable_job(actor, job_id).await?))
+    }
+
+    /// Loads a job whose product the caller can read (idea jobs: owner only).
+    pub(crate) async fn readable_job(&self, actor: &Actor, job_id: &str) -> AppResult<job::Model> {
+        let m =
+            job::Entity::find_by_id(job_id.trim().to_string()).one(&self.db).await?.ok_or(AppError::NotFound("job"))?;
+        if m.idea_id.is_some() && m.user_id != actor.user_id {
+            return Err(AppError::NotFound("job"));
+        }
+        match access::readable(&self.db, actor, &m.product_id).await {
+            Ok(_) => Ok(m),
+            Err(AppError::NotFound(_)) => Err(AppError::NotFound("job")),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Cancels a job that has not finished; a worker holding it gets
+    /// `JOB_CANCELLED` on its next report. 409 when it already finished.
+    pub async fn cancel_job(&self, actor: &Actor, job_id: &str) -> AppResult<JobView> {
+        actor.require_write()?;
+        let found = self.readable_job(actor, job_id).await?;
+        access::writable(&self.db, actor, &found.product_id).await?;
+        let who = actor.username.clone();
+        let row = txn::in_product_txn(&self.db, &found.product_id.clone(), move |c| {
+            Box::pin(async move {
+                let m = job::Entity::find_by_id(found.id).one(c).await?.ok_or(AppError::NotFound("job"))?;
+                let status = status_of(&m);
+                if status.is_terminal() {
+                    return Err(AppError::Conflict(format!(
+                        "job is already {}; only unfinished jobs can be cancelled",
+                        status.as_api()
+                    )));
+                }
+                let t = now();
+                let mut am: job::ActiveModel = m.into();
+                am.status = Set(JobStatus::Cancelled.as_db().into());
+                am.finished_at = Set(Some(t));
+                am.lease_until = Set(None);
+                am.error = Set(Some(format!("cancelled by {who}")));
+                am.updated_at = Set(t);
+                Ok(am.update(c).await?)
+            })
+        })
+        .await?;
+        self.announce_job(&row).await;
+        Ok(job_view(row))
+    }
+}
