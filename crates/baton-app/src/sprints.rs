@@ -16,7 +16,7 @@
 //! * Closing or failing a sprint cascades to its active sprint run as in
 //!   reference §4.3 step 5.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use baton_domain::{
     ValidationErrors,
@@ -26,12 +26,12 @@ use baton_domain::{
     validation::check_text,
 };
 use baton_store::{
-    entities::{pbi, sprint, sprint_run, story, task},
+    entities::{pbi, sprint, sprint_run, story},
     events::{Event, kinds},
     new_id, now,
     sea_orm::{
-        ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-        QueryOrder, QuerySelect, Statement, Value,
+        ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait,
+        QueryFilter, QueryOrder, QuerySelect, Statement, Value,
     },
 };
 use chrono::{DateTime, NaiveDate, Utc};
@@ -88,11 +88,6 @@ fn sprint_status(m: &sprint::Model) -> AppResult<SprintStatus> {
 fn story_status(m: &story::Model) -> AppResult<StoryStatus> {
     StoryStatus::from_db(&m.status)
         .ok_or_else(|| AppError::Internal(format!("story {} has an unknown status {:?}", m.id, m.status)))
-}
-
-fn task_status(m: &task::Model) -> AppResult<TaskStatus> {
-    TaskStatus::from_db(&m.status)
-        .ok_or_else(|| AppError::Internal(format!("task {} has an unknown status {:?}", m.id, m.status)))
 }
 
 impl SprintView {
@@ -632,6 +627,42 @@ fn apply_status(am: &mut sprint::ActiveModel, current: &sprint::Model, status: S
     }
 }
 
+/// The board's story columns (and its PBI's order), by the sprint index.
+pub const BOARD_STORIES_SQL: &str = "SELECT s.id, s.code, s.pbi_id, s.title, s.status, s.priority, s.sort_order, \
+     s.assignee_id, s.created_at, p.sort_order AS pbi_sort, p.created_at AS pbi_created \
+     FROM stories s JOIN pbis p ON p.id = s.pbi_id WHERE s.sprint_id = $1";
+
+/// The board's task columns: the tasks of the sprint's stories, by the story index.
+pub const BOARD_TASKS_SQL: &str = "SELECT t.id, t.story_id, t.code, t.title, t.status, t.priority, t.sort_order, \
+     t.created_at FROM tasks t WHERE t.story_id IN (SELECT s.id FROM stories s WHERE s.sprint_id = $1)";
+
+#[derive(Debug, FromQueryResult)]
+struct BoardStoryRow {
+    id: String,
+    code: String,
+    pbi_id: String,
+    title: String,
+    status: String,
+    priority: i32,
+    sort_order: f64,
+    assignee_id: Option<String>,
+    created_at: DateTime<Utc>,
+    pbi_sort: f64,
+    pbi_created: DateTime<Utc>,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct BoardTaskRow {
+    id: String,
+    story_id: String,
+    code: String,
+    title: String,
+    status: String,
+    priority: i32,
+    sort_order: f64,
+    created_at: DateTime<Utc>,
+}
+
 impl App {
     async fn announce_sprint(&self, product_id: &str, sprint_id: &str, action: &str) {
         publish(
@@ -1083,50 +1114,67 @@ impl App {
     pub async fn sprint_board(&self, actor: &Actor, sprint_id: &str) -> AppResult<SprintBoard> {
         let s = readable_sprint(&self.db, actor, sprint_id).await?;
         let backend = self.db.get_database_backend();
-        let stories = story::Entity::find()
-            .from_raw_sql(Statement::from_sql_and_values(
-                backend,
-                "SELECT s.* FROM stories s JOIN pbis p ON p.id = s.pbi_id WHERE s.sprint_id = $1 \
-                 ORDER BY p.sort_order, p.created_at, p.id, s.sort_order, s.created_at, s.id",
-                [s.id.clone().into()],
-            ))
-            .all(&self.db)
-            .await?;
-        let tasks = task::Entity::find()
-            .from_raw_sql(Statement::from_sql_and_values(
-                backend,
-                "SELECT t.* FROM tasks t WHERE t.story_id IN (SELECT s.id FROM stories s WHERE s.sprint_id = $1) \
-                 ORDER BY t.sort_order, t.created_at, t.id",
-                [s.id.clone().into()],
-            ))
-            .all(&self.db)
-            .await?;
-        let mut by_story: HashMap<String, Vec<BoardTask>> = HashMap::with_capacity(stories.len());
+        let mut stories = BoardStoryRow::find_by_statement(Statement::from_sql_and_values(
+            backend,
+            BOARD_STORIES_SQL,
+            [s.id.clone().into()],
+        ))
+        .all(&self.db)
+        .await?;
+        let tasks = BoardTaskRow::find_by_statement(Statement::from_sql_and_values(
+            backend,
+            BOARD_TASKS_SQL,
+            [s.id.clone().into()],
+        ))
+        .all(&self.db)
+        .await?;
+        // Sorting a few thousand rows here is cheaper than asking the
+        // database to (Postgres compares text ids by collation) and keeps the
+        // rows streaming straight from the indexes.
+        stories.sort_by(|a, b| {
+            a.pbi_sort
+                .total_cmp(&b.pbi_sort)
+                .then_with(|| a.pbi_created.cmp(&b.pbi_created))
+                .then_with(|| a.pbi_id.cmp(&b.pbi_id))
+                .then_with(|| a.sort_order.total_cmp(&b.sort_order))
+                .then_with(|| a.created_at.cmp(&b.created_at))
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        let mut by_story: HashMap<String, Vec<BoardTaskRow>> = HashMap::with_capacity(stories.len());
         for t in tasks {
-            let status = task_status(&t)?;
-            by_story.entry(t.story_id).or_default().push(BoardTask {
-                id: t.id,
-                code: t.code,
-                title: t.title,
-                status,
-                priority: t.priority,
-                sort_order: t.sort_order,
-            });
+            by_story.entry(t.story_id.clone()).or_default().push(t);
         }
-        let mut seen = HashSet::with_capacity(stories.len());
         let mut out = Vec::with_capacity(stories.len());
         for st in stories {
-            if !seen.insert(st.id.clone()) {
-                continue;
+            let mut rows = by_story.remove(&st.id).unwrap_or_default();
+            rows.sort_by(|a, b| {
+                a.sort_order
+                    .total_cmp(&b.sort_order)
+                    .then_with(|| a.created_at.cmp(&b.created_at))
+                    .then_with(|| a.id.cmp(&b.id))
+            });
+            let mut tasks = Vec::with_capacity(rows.len());
+            for t in rows {
+                tasks.push(BoardTask {
+                    status: TaskStatus::from_db(&t.status).ok_or_else(|| {
+                        AppError::Internal(format!("task {} has an unknown status {:?}", t.id, t.status))
+                    })?,
+                    id: t.id,
+                    code: t.code,
+                    title: t.title,
+                    priority: t.priority,
+                    sort_order: t.sort_order,
+                });
             }
-            let status = story_status(&st)?;
             out.push(BoardStory {
-                tasks: by_story.remove(&st.id).unwrap_or_default(),
+                status: StoryStatus::from_db(&st.status).ok_or_else(|| {
+                    AppError::Internal(format!("story {} has an unknown status {:?}", st.id, st.status))
+                })?,
+                tasks,
                 id: st.id,
                 code: st.code,
                 pbi_id: st.pbi_id,
                 title: st.title,
-                status,
                 priority: st.priority,
                 sort_order: st.sort_order,
                 assignee_id: st.assignee_id,
