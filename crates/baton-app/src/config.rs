@@ -16,6 +16,14 @@ pub struct AppConfig {
     pub login_window: Duration,
     /// A token's `last_used_at` is written at most this often.
     pub token_touch_every: Duration,
+    /// The Bearer secret of `POST /api/cron/expire-questions`; `None`
+    /// disables that route (404).
+    pub cron_secret: Option<String>,
+    /// A realtime (SSE) stream is closed after this long so clients
+    /// reconnect (and access is checked again).
+    pub realtime_max_duration: Duration,
+    /// A realtime stream sends a heartbeat comment this often.
+    pub realtime_heartbeat: Duration,
     /// How long a claimed job stays a worker's without a heartbeat.
     pub job_lease: Duration,
     /// A waiting `wait_for_job` re-checks the queue at least this often,
@@ -31,6 +39,9 @@ impl Default for AppConfig {
             login_max_failures: 10,
             login_window: Duration::from_secs(60),
             token_touch_every: Duration::from_secs(60),
+            cron_secret: None,
+            realtime_max_duration: Duration::from_secs(5 * 60),
+            realtime_heartbeat: Duration::from_secs(25),
             job_lease: Duration::from_secs(5 * 60),
             job_wait_poll: Duration::from_secs(5),
         }

@@ -12,8 +12,10 @@ pub mod demo;
 pub mod error;
 pub mod list;
 pub mod passwords;
+pub mod prices;
 pub mod products;
 pub mod queue;
+pub mod questions;
 pub mod secrets;
 pub mod sessions;
 pub mod sprints;
@@ -24,6 +26,8 @@ pub mod workers;
 pub use actor::{Actor, AuthVia};
 pub use config::AppConfig;
 pub use error::{AppError, AppResult};
+/// The event bus types, for the layers that stream events (SSE, MCP).
+pub use baton_store::events;
 
 use baton_store::{Db, events::EventBus};
 

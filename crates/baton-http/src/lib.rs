@@ -25,6 +25,8 @@ pub struct HttpConfig {
     pub trust_proxy: bool,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
+    /// The MCP endpoint at `/mcp`: tool profile and Host/Origin allowlists.
+    pub mcp: baton_mcp::HttpSettings,
 }
 
 impl HttpConfig {
@@ -36,7 +38,12 @@ impl HttpConfig {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        HttpConfig { public_url: "http://127.0.0.1:8080".into(), trust_proxy: false, body_limit: 1024 * 1024 }
+        HttpConfig {
+            public_url: "http://127.0.0.1:8080".into(),
+            trust_proxy: false,
+            body_limit: 1024 * 1024,
+            mcp: baton_mcp::HttpSettings::default(),
+        }
     }
 }
 
@@ -71,7 +78,10 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .merge(pages::router())
-        .with_state(state.clone());
+        .with_state(state.clone())
+        // MCP (Bearer only): its own auth gate answers 401/405 as JSON-RPC
+        // expects; the cookie, CSRF and demo guards below skip it.
+        .nest_service("/mcp", baton_mcp::http::router(state.app.clone(), state.http.mcp.clone()));
     middleware::wrap(app, state)
 }
 

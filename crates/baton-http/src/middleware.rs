@@ -69,6 +69,12 @@ pub fn wrap(app: Router, state: AppState) -> Router {
         )
 }
 
+/// `/mcp` authenticates by Bearer token only, in its own gate (cookies are
+/// ignored there, so CSRF cannot apply, and demo callers may use its read tools).
+fn is_mcp(path: &str) -> bool {
+    path == "/mcp" || path.starts_with("/mcp/")
+}
+
 fn is_write(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
@@ -94,7 +100,7 @@ pub fn cookie<'a>(req: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str>
 /// cookie) and stores the outcome for the extractors.
 async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    let auth = if path.starts_with("/static/") || path == "/api/health" {
+    let auth = if path.starts_with("/static/") || path == "/api/health" || is_mcp(path) {
         Auth::Anonymous
     } else if let Some(token) = bearer(&req) {
         match state.app.token_actor(token).await {
@@ -122,7 +128,7 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
 /// token are not sent automatically by browsers and need no check; every
 /// other write must come from our own origin (Sec-Fetch-Site or Origin).
 async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if !is_write(req.method()) || bearer(&req).is_some() {
+    if !is_write(req.method()) || bearer(&req).is_some() || is_mcp(req.uri().path()) {
         return next.run(req).await;
     }
     let is_api = req.uri().path().starts_with("/api/");

@@ -60,6 +60,16 @@ pub enum Command {
     Openapi,
     /// Seed a big product and measure the sprint board and task updates (p50/p99).
     Bench(BenchArgs),
+    /// Serve MCP over stdin/stdout for a local agent (token from BATON_TOKEN).
+    Mcp(McpArgs),
+}
+
+/// Options of `mcp`. The caller is the owner of the API token in `BATON_TOKEN`.
+#[derive(Debug, Clone, Args)]
+pub struct McpArgs {
+    /// Tools to offer: core (the agent loop) or all.
+    #[arg(long, env = "BATON_MCP_TOOLS", default_value = "core")]
+    pub tools: String,
 }
 
 /// Options of `bench`. Without --database-url it uses a temporary SQLite file.
@@ -100,6 +110,17 @@ pub struct ServeArgs {
     /// Largest accepted request body in bytes.
     #[arg(long, env = "BATON_BODY_LIMIT", default_value_t = 1024 * 1024)]
     pub body_limit: usize,
+    /// Bearer secret for `POST /api/cron/expire-questions` (external schedulers); unset disables that route.
+    /// Open questions are also expired every minute by the server itself.
+    #[arg(long, env = "BATON_CRON_SECRET", hide_env_values = true)]
+    pub cron_secret: Option<String>,
+    /// MCP tools offered at /mcp: core (the agent loop) or all.
+    #[arg(long, env = "BATON_MCP_TOOLS", default_value = "core")]
+    pub mcp_tools: String,
+    /// Extra Origins (comma-separated `scheme://host[:port]`) accepted at /mcp besides the public URL and
+    /// localhost; `*` accepts any.
+    #[arg(long, env = "BATON_MCP_ALLOWED_ORIGINS", default_value = "")]
+    pub mcp_allowed_origins: String,
 }
 
 impl Default for ServeArgs {

@@ -12,12 +12,17 @@ use crate::{AppState, error::ApiError};
 
 pub mod bulk;
 pub mod context;
+pub mod cron;
 pub mod export;
 pub mod health;
+pub mod insights;
 pub mod me;
 pub mod members;
 pub mod pbis;
+pub mod prices;
 pub mod products;
+pub mod questions;
+pub mod realtime;
 pub mod sprints;
 pub mod stories;
 pub mod tasks;
@@ -94,6 +99,16 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(bulk::reorder))
         .routes(routes!(bulk::move_to_sprint))
         .routes(routes!(bulk::status))
+        .routes(routes!(questions::list))
+        .routes(routes!(questions::get))
+        .routes(routes!(questions::answer))
+        .routes(routes!(questions::cancel))
+        .routes(routes!(cron::expire_questions))
+        .routes(routes!(prices::list, prices::create))
+        .routes(routes!(prices::update, prices::delete))
+        .routes(routes!(insights::costs))
+        .routes(routes!(realtime::solo))
+        .routes(routes!(realtime::notifications))
 }
 
 /// JSON 404 for unknown API paths.

@@ -9,6 +9,18 @@ use crate::harness::{As, TestApp};
 /// The API routes this build mounts (method, path as in the document).
 const ROUTES: &[(&str, &str)] = &[
     ("get", "/health"),
+    ("get", "/questions"),
+    ("get", "/questions/{id}"),
+    ("post", "/questions/{id}/answer"),
+    ("post", "/questions/{id}/cancel"),
+    ("post", "/cron/expire-questions"),
+    ("get", "/admin/model-prices"),
+    ("post", "/admin/model-prices"),
+    ("patch", "/admin/model-prices/{id}"),
+    ("delete", "/admin/model-prices/{id}"),
+    ("get", "/insights/costs"),
+    ("get", "/realtime/solo"),
+    ("get", "/realtime/notifications"),
     ("get", "/me"),
     ("get", "/tokens"),
     ("post", "/tokens"),

@@ -9,6 +9,7 @@ mod m0001_accounts;
 mod m0002_backlog;
 mod m0003_agents;
 mod m0004_marketplace;
+mod m0005_model_price_seed;
 pub mod schema;
 
 /// Applies Baton's migrations in order.
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_backlog::Migration),
             Box::new(m0003_agents::Migration),
             Box::new(m0004_marketplace::Migration),
+            Box::new(m0005_model_price_seed::Migration),
         ]
     }
 }
@@ -35,6 +37,7 @@ pub const SOURCE_FINGERPRINT: u64 = fnv1a(concat!(
     include_str!("m0002_backlog.rs"),
     include_str!("m0003_agents.rs"),
     include_str!("m0004_marketplace.rs"),
+    include_str!("m0005_model_price_seed.rs"),
 ));
 
 const fn fnv1a(s: &str) -> u64 {

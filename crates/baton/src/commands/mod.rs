@@ -2,6 +2,7 @@
 
 mod admin;
 mod bench;
+mod mcp;
 mod serve;
 
 use crate::cli::{Cli, Command, ServeArgs};
@@ -20,6 +21,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(cmd) => admin::token(&cli.db, cmd).await,
         Command::Demo => admin::demo(&cli.db).await,
         Command::Bench(args) => bench::run(&cli.db, args).await,
+        Command::Mcp(args) => mcp::run(&cli.db, args, cli.log_format).await,
         Command::Openapi => {
             println!("{}", serde_json::to_string_pretty(&baton_http::openapi())?);
             Ok(())

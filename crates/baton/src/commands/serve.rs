@@ -12,7 +12,7 @@ use tracing_subscriber::{EnvFilter, fmt};
 
 use crate::cli::{DbArgs, LogFormat, ServeArgs};
 
-fn init_logging(format: LogFormat) {
+pub(crate) fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_env("BATON_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn,tower_http=info"));
     let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
@@ -31,7 +31,7 @@ fn public_url(args: &ServeArgs, addr: SocketAddr) -> String {
     format!("http://{host}:{}", addr.port())
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -59,11 +59,26 @@ pub async fn run(db_args: &DbArgs, args: ServeArgs, log_format: LogFormat) -> an
     let url = crate::config::database_url(db_args)?;
     let db = crate::config::open(db_args).await?;
     let bus = EventBus::for_db(&db, &url).await.context("cannot start the event bus")?;
-    let app = App::new(db, bus, AppConfig::default());
-    let http =
-        HttpConfig { public_url: public_url(&args, addr), trust_proxy: args.trust_proxy, body_limit: args.body_limit };
+    let config = AppConfig { cron_secret: args.cron_secret.clone().filter(|s| !s.is_empty()), ..AppConfig::default() };
+    let app = App::new(db, bus, config);
+    let public_url = public_url(&args, addr);
+    let mcp_profile = args.mcp_tools.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+    let mcp = baton_mcp::HttpSettings::new(&public_url, &args.mcp_allowed_origins, mcp_profile);
+    let http = HttpConfig { public_url, trust_proxy: args.trust_proxy, body_limit: args.body_limit, mcp };
     let public = http.public_url.clone();
     let state = AppState::new(app, http);
+
+    let expirer = state.app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = expirer.expire_questions().await {
+                tracing::warn!(error = %e, "could not expire open questions");
+            }
+        }
+    });
 
     let sweeper = state.app.clone();
     tokio::spawn(async move {

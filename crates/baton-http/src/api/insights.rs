@@ -1,0 +1,27 @@
+//! `/api/insights/costs`: tokens and exact costs of finished agent jobs.
+
+use axum::{Json, extract::State};
+use baton_app::prices::{CostQuery, CostReport};
+
+use super::pbis::ListQuery;
+use crate::{
+    AppState,
+    error::{ApiResult, ErrorBody},
+    extract::Caller,
+};
+
+/// Tokens and costs of finished jobs in the products the caller can read,
+/// grouped by day, model or product. Money is a decimal string (6 places);
+/// a group containing a job whose model has no price has `cost: null` (its
+/// tokens still count; `priced_cost` sums the jobs that have a price).
+#[utoipa::path(get, path = "/insights/costs", tag = "insights", security(("bearer" = []), ("session" = [])),
+    params(CostQuery),
+    responses((status = 200, body = CostReport), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn costs(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    ListQuery(query): ListQuery<CostQuery>,
+) -> ApiResult<Json<CostReport>> {
+    Ok(Json(s.app.cost_insights(&actor, query).await?))
+}

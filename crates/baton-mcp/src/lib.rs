@@ -1,0 +1,22 @@
+//! Baton's MCP server: the agent-facing tools as thin adapters over the
+//! `baton_app::App` services, served over Streamable HTTP (mounted at `/mcp`
+//! by `baton-http`, stateless, Bearer token) and over stdio (`baton mcp`,
+//! token from `BATON_TOKEN`).
+//!
+//! - [`results`]: the result conventions of reference §1.3 and the one
+//!   mapping from `AppError` to a tool error.
+//! - [`server`]: the `ServerHandler` (tool list by profile and transport,
+//!   caller resolution, the demo guard, dispatch).
+//! - [`http`]: the HTTP front: method check, Bearer auth (401 with JSON-RPC
+//!   `-32001`), Host/Origin allowlist, rmcp's stateless Streamable HTTP.
+//! - [`stdio`]: serving one authenticated caller over stdin/stdout until
+//!   EOF, transport close or SIGTERM/SIGINT.
+
+pub mod http;
+pub mod results;
+pub mod server;
+pub mod stdio;
+mod tools;
+
+pub use http::HttpSettings;
+pub use server::{BatonMcp, Profile, Transport};
