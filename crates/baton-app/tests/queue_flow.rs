@@ -56,8 +56,8 @@ backend_tests! {
         let claimed = app.claim_job(&alice, ClaimRequest::new("w1")).await.expect("claim").expect("a job");
         assert_eq!(claimed.job_id, job.id);
         assert_eq!(claimed.attempt, 0);
-        assert_eq!(claimed.task.as_ref().unwrap()["id"], tid.as_str());
-        assert_eq!(claimed.story.as_ref().unwrap()["id"], sid.as_str());
+        assert_eq!(claimed.task.as_ref().expect("succeeds")["id"], tid.as_str());
+        assert_eq!(claimed.story.as_ref().expect("succeeds")["id"], sid.as_str());
         assert!(claimed.pbi.is_some() && claimed.sprint.is_none());
         assert_eq!(claimed.product["id"], pid.as_str());
         assert_eq!(claimed.branch_suggestion, format!("feat/job-{}", &job.id[job.id.len() - 8..]));
@@ -70,7 +70,7 @@ backend_tests! {
         assert!(app.claim_job(&alice, ClaimRequest::new("w2")).await.expect("claim").is_none(), "claimed once");
 
         let hb = app.job_heartbeat(&alice, &job.id, Some(0)).await.expect("heartbeat");
-        assert!(hb.ok && !hb.cancelled && hb.lease_until.unwrap() >= lease);
+        assert!(hb.ok && !hb.cancelled && hb.lease_until.expect("succeeds") >= lease);
         let r = app.update_job_status(&alice, UpdateJobStatus::new(&job.id, "running")).await.expect("running");
         assert_eq!((r.status.as_str(), r.next_action.as_str()), ("running", "idle"));
         assert!(r.started_at.is_some());
@@ -93,16 +93,16 @@ backend_tests! {
         assert!(r.finished_at.is_some());
         let row = job_row(&app, &job.id).await;
         assert_eq!((row.input_tokens, row.output_tokens, row.lease_until), (Some(1200), Some(300), None));
-        let tk = task::Entity::find_by_id(tid.clone()).one(&app.db).await.unwrap().unwrap();
+        let tk = task::Entity::find_by_id(tid.clone()).one(&app.db).await.expect("succeeds").expect("succeeds");
         assert_eq!(tk.status, "DONE");
-        let st = story::Entity::find_by_id(sid.clone()).one(&app.db).await.unwrap().unwrap();
+        let st = story::Entity::find_by_id(sid.clone()).one(&app.db).await.expect("succeeds").expect("succeeds");
         assert_eq!(st.status, "DONE", "the story is promoted by propagation");
         // A finished job takes no further reports.
         let late = app.update_job_status(&alice, UpdateJobStatus::new(&job.id, "failed")).await.expect_err("terminal");
         assert_eq!(refusal(late), "conflict: Job is already in terminal state: done");
-        let listed = app.list_jobs(&alice, JobFilter { task_id: Some("T-1".into()), ..Default::default() }).await.unwrap();
+        let listed = app.list_jobs(&alice, JobFilter { task_id: Some("T-1".into()), ..Default::default() }).await.expect("succeeds");
         assert_eq!((listed.total, listed.items[0].status.as_str()), (1, "done"));
-        let by_status = app.list_jobs(&alice, JobFilter { status: Some("queued".into()), ..Default::default() }).await.unwrap();
+        let by_status = app.list_jobs(&alice, JobFilter { status: Some("queued".into()), ..Default::default() }).await.expect("succeeds");
         assert_eq!(by_status.total, 0);
         let bad = app.list_jobs(&alice, JobFilter { status: Some("nope".into()), ..Default::default() }).await.expect_err("bad");
         assert!(refusal(bad).starts_with("validation: status"));
@@ -119,23 +119,23 @@ backend_tests! {
         let plain = insert_job(&app, &alice, &pid, JobSpec::default()).await;
 
         // Another user's worker sees none of alice's jobs.
-        assert!(app.claim_job(&bob, ClaimRequest::new("b")).await.unwrap().is_none());
+        assert!(app.claim_job(&bob, ClaimRequest::new("b")).await.expect("succeeds").is_none());
         // A dedicated deploy worker takes only the deploy job.
         let mut dedicated = ClaimRequest::new("d");
         dedicated.capabilities = vec!["deploy".into()];
-        assert_eq!(app.claim_job(&alice, dedicated.clone()).await.unwrap().unwrap().job_id, deploy);
-        assert!(app.claim_job(&alice, dedicated).await.unwrap().is_none());
+        assert_eq!(app.claim_job(&alice, dedicated.clone()).await.expect("succeeds").expect("succeeds").job_id, deploy);
+        assert!(app.claim_job(&alice, dedicated).await.expect("succeeds").is_none());
         // A plain Claude worker skips the gpu job (oldest) and takes the plain one.
-        let got = app.claim_job(&alice, ClaimRequest::new("c1")).await.unwrap().unwrap();
+        let got = app.claim_job(&alice, ClaimRequest::new("c1")).await.expect("succeeds").expect("succeeds");
         assert_eq!(got.job_id, plain);
         assert!(got.task.is_none() && got.story.is_none(), "a job without a task is claimable (LEFT JOIN)");
-        assert!(app.claim_job(&alice, ClaimRequest::new("c2")).await.unwrap().is_none());
+        assert!(app.claim_job(&alice, ClaimRequest::new("c2")).await.expect("succeeds").is_none());
         let mut with_gpu = ClaimRequest::new("g");
         with_gpu.capabilities = vec!["gpu".into()];
-        assert_eq!(app.claim_job(&alice, with_gpu).await.unwrap().unwrap().job_id, gpu);
+        assert_eq!(app.claim_job(&alice, with_gpu).await.expect("succeeds").expect("succeeds").job_id, gpu);
         let mut cx = ClaimRequest::new("x");
         cx.runtime = AgentRuntime::Codex;
-        assert_eq!(app.claim_job(&alice, cx).await.unwrap().unwrap().job_id, codex);
+        assert_eq!(app.claim_job(&alice, cx).await.expect("succeeds").expect("succeeds").job_id, codex);
         // Validation and tokens.
         let e = app.claim_job(&alice, ClaimRequest::new(" ")).await.expect_err("instance");
         assert!(refusal(e).starts_with("validation: instance_id"));
@@ -168,18 +168,18 @@ backend_tests! {
         // A plain system task job without a run is not claimable either.
         insert_job(&app, &alice, &pid, JobSpec { kind: "TASK_IMPLEMENTATION", task_id: Some(t3.clone()), ..Default::default() }).await;
 
-        let got = app.claim_job(&alice, ClaimRequest::new("w")).await.unwrap().unwrap();
+        let got = app.claim_job(&alice, ClaimRequest::new("w")).await.expect("succeeds").expect("succeeds");
         assert_eq!(got.job_id, j1, "the paused run's job is skipped");
-        let run_row = baton_store::entities::sprint_run::Entity::find_by_id(run.clone()).one(&app.db).await.unwrap().unwrap();
+        let run_row = baton_store::entities::sprint_run::Entity::find_by_id(run.clone()).one(&app.db).await.expect("succeeds").expect("succeeds");
         assert_eq!(run_row.status, "RUNNING", "claiming starts a queued run");
         assert!(run_row.started_at.is_some());
-        assert!(app.claim_job(&alice, ClaimRequest::new("w2")).await.unwrap().is_none(), "barrier holds job 2");
-        let v = app.record_verify_result(&alice, &j1, "").await.unwrap();
+        assert!(app.claim_job(&alice, ClaimRequest::new("w2")).await.expect("succeeds").is_none(), "barrier holds job 2");
+        let v = app.record_verify_result(&alice, &j1, "").await.expect("succeeds");
         assert_eq!(v.verify_result, VerifyResult::Empty);
         let mut skip = UpdateJobStatus::new(&j1, "skipped");
         skip.error = Some("no_op_changes_already_in_main".into());
         app.update_job_status(&alice, skip).await.expect("skip");
-        assert_eq!(app.claim_job(&alice, ClaimRequest::new("w2")).await.unwrap().unwrap().job_id, j2);
+        assert_eq!(app.claim_job(&alice, ClaimRequest::new("w2")).await.expect("succeeds").expect("succeeds").job_id, j2);
     }
 
     async fn lower_tiers_defer_only_to_live_idle_able_higher_tier_peers(t) {
@@ -195,42 +195,42 @@ backend_tests! {
         // A live, idle HIGH_P peer that could take the job: the low worker defers.
         let mut high = WorkerInfo::new("high");
         high.tier = WorkerTier::HighP;
-        app.register_worker(&peer, high.clone()).await.unwrap();
-        assert!(app.claim_job(&alice, low.clone()).await.unwrap().is_none());
+        app.register_worker(&peer, high.clone()).await.expect("succeeds");
+        assert!(app.claim_job(&alice, low.clone()).await.expect("succeeds").is_none());
         // ... but a medium peer does not make a high worker defer, and ranks are explicit.
         let mut med = WorkerInfo::new("med");
         med.tier = WorkerTier::MediumP;
         // A peer below its quota is on stand-by and does not count.
-        app.worker_heartbeat(&peer, high.clone(), Quota { last_quota_pct: Some(5), ..Default::default() }).await.unwrap();
-        let got = app.claim_job(&alice, low.clone()).await.unwrap().expect("peer on stand-by");
+        app.worker_heartbeat(&peer, high.clone(), Quota { last_quota_pct: Some(5), ..Default::default() }).await.expect("succeeds");
+        let got = app.claim_job(&alice, low.clone()).await.expect("succeeds").expect("peer on stand-by");
         assert_eq!(got.job_id, job);
 
         // A peer that lacks the required capability does not count (the deploy deadlock).
-        app.worker_heartbeat(&peer, high.clone(), Quota { last_quota_pct: Some(90), ..Default::default() }).await.unwrap();
+        app.worker_heartbeat(&peer, high.clone(), Quota { last_quota_pct: Some(90), ..Default::default() }).await.expect("succeeds");
         let deploy = insert_job(&app, &alice, &pid, JobSpec { kind: "DEPLOY", required_capability: Some("deploy".into()), ..Default::default() }).await;
         let mut low_deploy = low.clone();
         low_deploy.instance_id = "low-deploy".into();
         low_deploy.capabilities = vec!["deploy".into()];
-        assert_eq!(app.claim_job(&alice, low_deploy).await.unwrap().unwrap().job_id, deploy);
+        assert_eq!(app.claim_job(&alice, low_deploy).await.expect("succeeds").expect("succeeds").job_id, deploy);
         // A peer limited to another product does not count.
         let mut scoped = high.clone();
         scoped.product_id = Some(other_pid.clone());
-        app.register_worker(&peer, scoped).await.unwrap();
+        app.register_worker(&peer, scoped).await.expect("succeeds");
         let j3 = insert_job(&app, &alice, &pid, JobSpec::default()).await;
         let mut low3 = low.clone();
         low3.instance_id = "low3".into();
-        assert_eq!(app.claim_job(&alice, low3).await.unwrap().unwrap().job_id, j3);
+        assert_eq!(app.claim_job(&alice, low3).await.expect("succeeds").expect("succeeds").job_id, j3);
         // A busy peer does not count: the high worker claims, then the low one gets the next job.
-        app.register_worker(&peer, high.clone()).await.unwrap();
+        app.register_worker(&peer, high.clone()).await.expect("succeeds");
         let j4 = insert_job(&app, &alice, &pid, JobSpec::default()).await;
         let j5 = insert_job(&app, &alice, &pid, JobSpec::default()).await;
         let mut low4 = low.clone();
         low4.instance_id = "low4".into();
-        assert!(app.claim_job(&alice, low4.clone()).await.unwrap().is_none(), "idle high peer first");
+        assert!(app.claim_job(&alice, low4.clone()).await.expect("succeeds").is_none(), "idle high peer first");
         let mut as_high = ClaimRequest::new("high");
         as_high.tier = WorkerTier::HighP;
-        assert_eq!(app.claim_job(&peer, as_high).await.unwrap().unwrap().job_id, j4);
-        assert_eq!(app.claim_job(&alice, low4).await.unwrap().unwrap().job_id, j5);
+        assert_eq!(app.claim_job(&peer, as_high).await.expect("succeeds").expect("succeeds").job_id, j4);
+        assert_eq!(app.claim_job(&alice, low4).await.expect("succeeds").expect("succeeds").job_id, j5);
         let _ = med;
     }
 
@@ -240,10 +240,10 @@ backend_tests! {
         let pid = product_of(&app, &alice, "P").await;
         let job = insert_job(&app, &alice, &pid, JobSpec::default()).await;
         let info = WorkerInfo::new("w");
-        app.worker_heartbeat(&alice, info.clone(), Quota { last_quota_pct: Some(19), ..Default::default() }).await.unwrap();
-        assert!(app.claim_job(&alice, ClaimRequest::new("w")).await.unwrap().is_none(), "19 < 20");
-        app.worker_heartbeat(&alice, info, Quota { last_quota_pct: Some(20), ..Default::default() }).await.unwrap();
-        assert_eq!(app.claim_job(&alice, ClaimRequest::new("w")).await.unwrap().unwrap().job_id, job);
+        app.worker_heartbeat(&alice, info.clone(), Quota { last_quota_pct: Some(19), ..Default::default() }).await.expect("succeeds");
+        assert!(app.claim_job(&alice, ClaimRequest::new("w")).await.expect("succeeds").is_none(), "19 < 20");
+        app.worker_heartbeat(&alice, info, Quota { last_quota_pct: Some(20), ..Default::default() }).await.expect("succeeds");
+        assert_eq!(app.claim_job(&alice, ClaimRequest::new("w")).await.expect("succeeds").expect("succeeds").job_id, job);
         let e = app.worker_heartbeat(&alice, WorkerInfo::new("w"), Quota { last_quota_pct: Some(101), ..Default::default() }).await.expect_err("range");
         assert!(refusal(e).starts_with("validation: last_quota_pct"));
     }
@@ -256,13 +256,13 @@ backend_tests! {
         let job = insert_job(&app, &alice, &pid, JobSpec::default()).await;
         let mut events = app.bus.subscribe();
 
-        let first = app.claim_job(&alice, ClaimRequest::new("a")).await.unwrap().unwrap();
+        let first = app.claim_job(&alice, ClaimRequest::new("a")).await.expect("succeeds").expect("succeeds");
         assert_eq!(first.attempt, 0);
         // The lease (zero) has expired: the next claim resets it and hands the job out again.
-        let again = app.claim_job(&second, ClaimRequest::new("b")).await.unwrap().unwrap();
+        let again = app.claim_job(&second, ClaimRequest::new("b")).await.expect("succeeds").expect("succeeds");
         assert_eq!((again.job_id.as_str(), again.attempt), (job.as_str(), 1));
         let requeued = loop {
-            let ev = events.recv().await.unwrap();
+            let ev = events.recv().await.expect("succeeds");
             if ev.kind == kinds::JOB_STATUS && ev.data["status"] == "queued" { break ev; }
         };
         assert_eq!(requeued.data["retry_count"], 1);
@@ -272,7 +272,7 @@ backend_tests! {
         let e = app.update_job_status(&alice, UpdateJobStatus::new(&job, "done")).await.expect_err("taken over");
         assert_eq!(refusal(e), "forbidden: PERMISSION_DENIED: This job was not claimed by your token");
         // Same token, older attempt: refused too (token AND attempt).
-        let third = app.claim_job(&second, ClaimRequest::new("b")).await.unwrap().unwrap();
+        let third = app.claim_job(&second, ClaimRequest::new("b")).await.expect("succeeds").expect("succeeds");
         assert_eq!(third.attempt, 2);
         let mut stale = UpdateJobStatus::new(&job, "running");
         stale.attempt = Some(1);
@@ -281,13 +281,13 @@ backend_tests! {
         let e = app.job_heartbeat(&second, &job, Some(1)).await.expect_err("old attempt");
         assert!(refusal(e).contains("PERMISSION_DENIED"));
         // Third expiry: failed with the reference message.
-        let ids = app.reset_stale_jobs(&alice.user_id).await.unwrap();
+        let ids = app.reset_stale_jobs(&alice.user_id).await.expect("succeeds");
         assert_eq!(ids, vec![job.clone()]);
         let row = job_row(&app, &job).await;
         assert_eq!((row.status.as_str(), row.error.as_deref()), ("FAILED", Some(STALE_FAILURE)));
         assert_eq!(row.retry_count, 2);
         assert!(row.finished_at.is_some());
-        assert!(app.claim_job(&second, ClaimRequest::new("b")).await.unwrap().is_none());
+        assert!(app.claim_job(&second, ClaimRequest::new("b")).await.expect("succeeds").is_none());
         let e = app.update_job_status(&second, UpdateJobStatus::new(&job, "done")).await.expect_err("failed");
         assert_eq!(refusal(e), "conflict: Job is already in terminal state: failed");
     }
@@ -299,18 +299,18 @@ backend_tests! {
         let (_p, sid) = pbi_story(&app, &alice, &pid, "S").await;
         let plan = "Change `src/a.rs` and `src/b.rs`.";
         let t1 = task_in(&app, &alice, &sid, "one", Some(plan)).await;
-        let j = app.enqueue_task_job(&alice, &t1, NewTaskJob::default()).await.unwrap().id;
-        app.claim_job(&alice, ClaimRequest::new("w")).await.unwrap().unwrap();
+        let j = app.enqueue_task_job(&alice, &t1, NewTaskJob::default()).await.expect("succeeds").id;
+        app.claim_job(&alice, ClaimRequest::new("w")).await.expect("succeeds").expect("succeeds");
         // The plan changes after the claim; the snapshot is what counts.
-        app.update_task_plan(&alice, &t1, Some("Change `src/zzz.rs`.".into())).await.unwrap();
+        app.update_task_plan(&alice, &t1, Some("Change `src/zzz.rs`.".into())).await.expect("succeeds");
 
         let e = app.update_job_status(&alice, UpdateJobStatus::new(&j, "done")).await.expect_err("no verify");
         assert!(refusal(e).contains("run verify_task_against_plan first"));
-        let v = app.record_verify_result(&alice, &j, "").await.unwrap();
+        let v = app.record_verify_result(&alice, &j, "").await.expect("succeeds");
         assert_eq!(v.verify_result, VerifyResult::Empty);
         let e = app.update_job_status(&alice, UpdateJobStatus::new(&j, "done")).await.expect_err("empty");
         assert!(refusal(e).starts_with("conflict: VERIFY_GATE"));
-        let v = app.record_verify_result(&alice, &j, &diff_of(&["src/a.rs"])).await.unwrap();
+        let v = app.record_verify_result(&alice, &j, &diff_of(&["src/a.rs"])).await.expect("succeeds");
         assert_eq!(v.verify_result, VerifyResult::Partial, "{}", v.reasoning);
         assert!(!v.gate_passes_without_summary);
         let mut short = UpdateJobStatus::new(&j, "done");
@@ -329,7 +329,7 @@ backend_tests! {
 
         // Skipped is only for task jobs.
         let review = insert_job(&app, &alice, &pid, JobSpec::default()).await;
-        app.claim_job(&alice, ClaimRequest::new("w")).await.unwrap().unwrap();
+        app.claim_job(&alice, ClaimRequest::new("w")).await.expect("succeeds").expect("succeeds");
         let mut skip = UpdateJobStatus::new(&review, "skipped");
         skip.error = Some("nothing to review here".into());
         assert!(refusal(app.update_job_status(&alice, skip).await.expect_err("kind")).starts_with("validation: status"));
@@ -349,12 +349,12 @@ backend_tests! {
         let t2 = task_in(&app, &alice, &s1, "two", None).await;
         let t3 = task_in(&app, &alice, &s2, "three", None).await;
         let t4 = task_in(&app, &alice, &s3, "four", None).await;
-        let j1 = app.enqueue_task_job(&alice, &t1, NewTaskJob::default()).await.unwrap().id;
-        let j2 = app.enqueue_task_job(&alice, &t2, NewTaskJob::default()).await.unwrap().id;
-        let j3 = app.enqueue_task_job(&alice, &t3, NewTaskJob::default()).await.unwrap().id;
-        let j4 = app.enqueue_task_job(&alice, &t4, NewTaskJob::default()).await.unwrap().id;
-        assert_eq!(app.claim_job(&alice, ClaimRequest::new("a")).await.unwrap().unwrap().job_id, j1);
-        assert_eq!(app.claim_job(&other, ClaimRequest::new("b")).await.unwrap().unwrap().job_id, j2);
+        let j1 = app.enqueue_task_job(&alice, &t1, NewTaskJob::default()).await.expect("succeeds").id;
+        let j2 = app.enqueue_task_job(&alice, &t2, NewTaskJob::default()).await.expect("succeeds").id;
+        let j3 = app.enqueue_task_job(&alice, &t3, NewTaskJob::default()).await.expect("succeeds").id;
+        let j4 = app.enqueue_task_job(&alice, &t4, NewTaskJob::default()).await.expect("succeeds").id;
+        assert_eq!(app.claim_job(&alice, ClaimRequest::new("a")).await.expect("succeeds").expect("succeeds").job_id, j1);
+        assert_eq!(app.claim_job(&other, ClaimRequest::new("b")).await.expect("succeeds").expect("succeeds").job_id, j2);
 
         let mut fail = UpdateJobStatus::new(&j1, "failed");
         fail.error = Some("tests fail".into());
@@ -377,7 +377,7 @@ backend_tests! {
         assert!(hb.cancelled && !hb.ok);
         let e = app.update_job_status(&other, UpdateJobStatus::new(&j2, "done")).await.expect_err("cancelled");
         assert!(refusal(e).starts_with("conflict: JOB_CANCELLED"));
-        let story = story::Entity::find_by_id(s1.clone()).one(&app.db).await.unwrap().unwrap();
+        let story = story::Entity::find_by_id(s1.clone()).one(&app.db).await.expect("succeeds").expect("succeeds");
         assert_eq!(story.status, "FAILED");
         // Long errors are cut so the trace fits in 1900 characters.
         let long = baton_app::queue::complete::with_trace(Some(&"x".repeat(2000)), "cancelled_by_self; siblings_cancelled=0");
@@ -390,8 +390,8 @@ backend_tests! {
         let pid = product_of(&app, &alice, "P").await;
         let (_p, sid) = pbi_story(&app, &alice, &pid, "S").await;
         let t1 = task_in(&app, &alice, &sid, "one", None).await;
-        let j = app.enqueue_task_job(&alice, &t1, NewTaskJob::default()).await.unwrap().id;
-        app.claim_job(&alice, ClaimRequest::new("w")).await.unwrap().unwrap();
+        let j = app.enqueue_task_job(&alice, &t1, NewTaskJob::default()).await.expect("succeeds").id;
+        app.claim_job(&alice, ClaimRequest::new("w")).await.expect("succeeds").expect("succeeds");
         let v = app.cancel_job(&alice, &j).await.expect("cancel");
         assert_eq!(v.status, "cancelled");
         let e = app.cancel_job(&alice, &j).await.expect_err("again");
@@ -411,7 +411,7 @@ backend_tests! {
         let (_p, sid) = pbi_story(&app, &alice, &pid, "S").await;
         let t1 = task_in(&app, &alice, &sid, "one", None).await;
 
-        let out = app.wait_for_job(&alice, ClaimRequest::new("w"), Duration::from_millis(150)).await.unwrap();
+        let out = app.wait_for_job(&alice, ClaimRequest::new("w"), Duration::from_millis(150)).await.expect("succeeds");
         let WaitOutcome::Timeout(to) = out else { panic!("expected a timeout") };
         assert_eq!(to.status, "timeout");
         let e = app.wait_for_job(&alice, ClaimRequest::new("w"), Duration::from_secs(601)).await.expect_err("max");
@@ -428,18 +428,18 @@ backend_tests! {
                 let (a, who) = (waiter_app.clone(), alice.clone());
                 tokio::spawn(async move {
                     let start = Instant::now();
-                    let out = a.wait_for_job(&who, ClaimRequest::new("w"), Duration::from_secs(30)).await.unwrap();
+                    let out = a.wait_for_job(&who, ClaimRequest::new("w"), Duration::from_secs(30)).await.expect("succeeds");
                     (out, start.elapsed())
                 })
             };
             // Let the waiter subscribe and find the queue empty.
             tokio::time::sleep(Duration::from_millis(200)).await;
-            let job = app.enqueue_task_job(&alice, &t1, NewTaskJob::default()).await.unwrap();
-            let (out, took) = waiter.await.unwrap();
+            let job = app.enqueue_task_job(&alice, &t1, NewTaskJob::default()).await.expect("succeeds");
+            let (out, took) = waiter.await.expect("succeeds");
             let WaitOutcome::Claimed(c) = out else { panic!("expected a job") };
             assert_eq!(c.job_id, job.id);
             assert!(took < Duration::from_secs(4), "woken by the event, not the 5 s poll: {took:?}");
-            app.cancel_job(&alice, &job.id).await.unwrap();
+            app.cancel_job(&alice, &job.id).await.expect("succeeds");
         }
     }
 
@@ -452,24 +452,24 @@ backend_tests! {
         info.tier = WorkerTier::HighP;
         info.hostname = Some("host".into());
         info.pid = Some(42);
-        let w = app.register_worker(&alice, info.clone()).await.unwrap();
+        let w = app.register_worker(&alice, info.clone()).await.expect("succeeds");
         assert!(w.active);
         assert_eq!((w.tier.as_str(), w.capabilities.clone()), ("high_p", vec!["deploy".to_string()]));
-        app.register_worker(&bob, WorkerInfo::new("b")).await.unwrap();
-        assert_eq!(app.list_workers(&alice).await.unwrap().len(), 1, "own workers only");
+        app.register_worker(&bob, WorkerInfo::new("b")).await.expect("succeeds");
+        assert_eq!(app.list_workers(&alice).await.expect("succeeds").len(), 1, "own workers only");
         // The row disappears (e.g. cleaned up); the next heartbeat re-registers it.
-        app.db.execute_raw(Statement::from_string(app.db.get_database_backend(), "DELETE FROM workers")).await.unwrap();
-        let healed = app.worker_heartbeat(&alice, info.clone(), Quota { last_quota_pct: Some(55), ..Default::default() }).await.unwrap();
+        app.db.execute_raw(Statement::from_string(app.db.get_database_backend(), "DELETE FROM workers")).await.expect("succeeds");
+        let healed = app.worker_heartbeat(&alice, info.clone(), Quota { last_quota_pct: Some(55), ..Default::default() }).await.expect("succeeds");
         assert_eq!((healed.instance_id.as_str(), healed.last_quota_pct), ("mcp-host-1", Some(55)));
         assert!(healed.last_quota_check_at.is_some());
         // A heartbeat without a reading keeps the last one.
-        let again = app.worker_heartbeat(&alice, info.clone(), Quota::default()).await.unwrap();
+        let again = app.worker_heartbeat(&alice, info.clone(), Quota::default()).await.expect("succeeds");
         assert_eq!(again.last_quota_pct, Some(55));
-        assert!(app.worker_offline(&alice, "mcp-host-1").await.unwrap());
-        assert!(!app.worker_offline(&alice, "mcp-host-1").await.unwrap());
-        assert!(app.list_workers(&alice).await.unwrap().is_empty());
+        assert!(app.worker_offline(&alice, "mcp-host-1").await.expect("succeeds"));
+        assert!(!app.worker_offline(&alice, "mcp-host-1").await.expect("succeeds"));
+        assert!(app.list_workers(&alice).await.expect("succeeds").is_empty());
         let admin = baton_app::Actor::cli();
-        app.register_worker(&bob, WorkerInfo::new("b2")).await.unwrap();
-        assert_eq!(app.list_workers(&admin).await.unwrap().len(), 1);
+        app.register_worker(&bob, WorkerInfo::new("b2")).await.expect("succeeds");
+        assert_eq!(app.list_workers(&admin).await.expect("succeeds").len(), 1);
     }
 }

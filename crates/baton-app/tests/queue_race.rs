@@ -56,7 +56,7 @@ backend_tests! {
         let unique: HashSet<&String> = all.iter().collect();
         assert_eq!(all.len(), JOBS, "every job claimed once, none twice");
         assert_eq!(unique.len(), JOBS);
-        let done = job::Entity::find().filter(job::Column::Status.eq("DONE")).count(&first.db).await.unwrap();
+        let done = job::Entity::find().filter(job::Column::Status.eq("DONE")).count(&first.db).await.expect("succeeds");
         assert_eq!(done as usize, JOBS);
     }
 }

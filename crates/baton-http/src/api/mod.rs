@@ -16,6 +16,7 @@ pub mod cron;
 pub mod export;
 pub mod health;
 pub mod insights;
+pub mod jobs;
 pub mod me;
 pub mod members;
 pub mod pbis;
@@ -28,6 +29,7 @@ pub mod stories;
 pub mod tasks;
 pub mod tokens;
 pub mod users;
+pub mod workers;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -109,6 +111,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(insights::costs))
         .routes(routes!(realtime::solo))
         .routes(routes!(realtime::notifications))
+        .routes(routes!(jobs::enqueue))
+        .routes(routes!(jobs::list))
+        .routes(routes!(jobs::get))
+        .routes(routes!(jobs::cancel))
+        .routes(routes!(workers::list))
 }
 
 /// JSON 404 for unknown API paths.

@@ -8,6 +8,7 @@ mod bulk;
 mod context;
 mod export;
 mod items;
+mod jobs;
 mod members;
 mod openapi;
 mod pages;

@@ -81,6 +81,11 @@ const ROUTES: &[(&str, &str)] = &[
     ("patch", "/tasks/{id}"),
     ("delete", "/tasks/{id}"),
     ("post", "/tasks/{id}/move"),
+    ("post", "/tasks/{id}/jobs"),
+    ("get", "/jobs"),
+    ("get", "/jobs/{id}"),
+    ("post", "/jobs/{id}/cancel"),
+    ("get", "/workers"),
 ];
 
 backend_tests! {

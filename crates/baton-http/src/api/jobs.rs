@@ -1,0 +1,79 @@
+//! `/api/tasks/{id}/jobs` and `/api/jobs…`: the agent job queue as people see
+//! it — start an agent on a task, list and read jobs, cancel one. Workers
+//! claim and report over MCP, which calls the same services.
+
+use axum::{
+    Json,
+    body::Bytes,
+    extract::{Path, State},
+    http::StatusCode,
+};
+use baton_app::{
+    list::Page,
+    queue::{
+        JobView,
+        enqueue::{JobFilter, NewTaskJob},
+    },
+};
+
+use super::pbis::ListQuery;
+use crate::{
+    AppState,
+    error::{ApiResult, ErrorBody},
+    extract::{Caller, parse_json},
+};
+
+/// Starts an agent on a task: queues a `task_implementation` job (source
+/// `manual`) for the caller's own workers. The body is optional. 409 while
+/// the task already has a queued, claimed or running job.
+#[utoipa::path(post, path = "/tasks/{id}/jobs", tag = "jobs", security(("bearer" = []), ("session" = [])),
+    params(("id" = String, Path, description = "task id or code")),
+    request_body(content = Option<NewTaskJob>, description = "optional; `{}` or no body for the defaults"),
+    responses((status = 201, body = JobView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn enqueue(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<JobView>)> {
+    let input: NewTaskJob =
+        if body.iter().all(u8::is_ascii_whitespace) { NewTaskJob::default() } else { parse_json(&body)? };
+    Ok((StatusCode::CREATED, Json(s.app.enqueue_task_job(&actor, &id, input).await?)))
+}
+
+/// Jobs in the products the caller can read, newest first, filtered and paginated.
+#[utoipa::path(get, path = "/jobs", tag = "jobs", security(("bearer" = []), ("session" = [])),
+    params(JobFilter),
+    responses((status = 200, body = Page<JobView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn list(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    ListQuery(filter): ListQuery<JobFilter>,
+) -> ApiResult<Json<Page<JobView>>> {
+    Ok(Json(s.app.list_jobs(&actor, filter).await?))
+}
+
+/// One job.
+#[utoipa::path(get, path = "/jobs/{id}", tag = "jobs", security(("bearer" = []), ("session" = [])),
+    params(("id" = String, Path, description = "job id")),
+    responses((status = 200, body = JobView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get(State(s): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult<Json<JobView>> {
+    Ok(Json(s.app.get_job(&actor, &id).await?))
+}
+
+/// Cancels an unfinished job; its worker gets `JOB_CANCELLED` on its next
+/// report. 409 when the job already finished.
+#[utoipa::path(post, path = "/jobs/{id}/cancel", tag = "jobs", security(("bearer" = []), ("session" = [])),
+    params(("id" = String, Path, description = "job id")),
+    responses((status = 200, body = JobView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn cancel(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<JobView>> {
+    Ok(Json(s.app.cancel_job(&actor, &id).await?))
+}
