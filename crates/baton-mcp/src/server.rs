@@ -4,7 +4,7 @@
 
 use std::{str::FromStr, sync::Arc};
 
-use baton_app::{Actor, App, AppError};
+use baton_app::{Actor, App, AppError, workers::WorkerInfo};
 use rmcp::{
     ErrorData, RoleServer, ServerHandler,
     model::{
@@ -62,18 +62,26 @@ pub struct BatonMcp {
     profile: Profile,
     transport: Transport,
     identity: Identity,
+    worker: Option<Arc<WorkerInfo>>,
 }
 
 impl BatonMcp {
     /// A server for HTTP requests; each request's actor comes from the auth
     /// layer of [`crate::http`].
     pub fn http(app: Arc<App>, profile: Profile) -> Self {
-        BatonMcp { app, profile, transport: Transport::Http, identity: Identity::PerRequest }
+        BatonMcp { app, profile, transport: Transport::Http, identity: Identity::PerRequest, worker: None }
     }
 
-    /// A server for one stdio caller.
-    pub fn stdio(app: Arc<App>, profile: Profile, actor: Actor) -> Self {
-        BatonMcp { app, profile, transport: Transport::Stdio, identity: Identity::Fixed(Arc::new(actor)) }
+    /// A server for one stdio caller, which is the worker `worker` (its
+    /// identity is the default of the queue tools).
+    pub fn stdio(app: Arc<App>, profile: Profile, actor: Actor, worker: WorkerInfo) -> Self {
+        BatonMcp {
+            app,
+            profile,
+            transport: Transport::Stdio,
+            identity: Identity::Fixed(Arc::new(actor)),
+            worker: Some(Arc::new(worker)),
+        }
     }
 
     /// The tools offered, in catalog order.
@@ -100,7 +108,8 @@ impl BatonMcp {
             return Some(results::tool_error(&AppError::DemoReadOnly));
         }
         let started = std::time::Instant::now();
-        let r = tools::run(&self.app, actor, name, args).await;
+        let cx = tools::Cx { app: &self.app, actor, transport: self.transport, worker: self.worker.as_deref() };
+        let r = tools::run(&cx, name, args).await;
         tracing::info!(tool = name, user = %actor.username, ok = r.is_ok(), micros = started.elapsed().as_micros() as u64, "mcp tool call");
         Some(results::outcome(r))
     }

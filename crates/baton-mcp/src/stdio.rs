@@ -1,10 +1,14 @@
 //! MCP over stdio for one local agent (`baton mcp`): the caller is fixed for
 //! the life of the process, and serving ends on stdin EOF, transport close,
 //! or the given shutdown signal (SIGTERM/SIGINT in the binary).
+//!
+//! The process registers its worker presence **before** it starts serving
+//! (so the UI shows the agent as soon as it can be called) and takes it
+//! offline when it stops.
 
 use std::{future::Future, sync::Arc};
 
-use baton_app::{Actor, App};
+use baton_app::{Actor, App, workers::WorkerInfo};
 use rmcp::ServiceExt;
 
 use crate::{BatonMcp, Profile};
@@ -15,9 +19,10 @@ pub async fn serve(
     app: Arc<App>,
     actor: Actor,
     profile: Profile,
+    worker: WorkerInfo,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), String> {
-    serve_on(app, actor, profile, rmcp::transport::stdio(), shutdown).await
+    serve_on(app, actor, profile, worker, rmcp::transport::stdio(), shutdown).await
 }
 
 /// Serves MCP on any async reader/writer pair (tests use an in-memory pipe).
@@ -25,6 +30,7 @@ pub async fn serve_on<R, W>(
     app: Arc<App>,
     actor: Actor,
     profile: Profile,
+    worker: WorkerInfo,
     io: (R, W),
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), String>
@@ -32,7 +38,35 @@ where
     R: tokio::io::AsyncRead + Send + Unpin + 'static,
     W: tokio::io::AsyncWrite + Send + Unpin + 'static,
 {
-    let server = BatonMcp::stdio(app, profile, actor);
+    // Presence first: demo accounts (read-only) and session callers are not workers.
+    let registered = if actor.is_demo {
+        false
+    } else {
+        match app.register_worker(&actor, worker.clone()).await {
+            Ok(_) => true,
+            Err(e) => return Err(format!("cannot register the worker: {e}")),
+        }
+    };
+    let result = run(app.clone(), actor.clone(), profile, worker.clone(), io, shutdown).await;
+    if registered && let Err(e) = app.worker_offline(&actor, &worker.instance_id).await {
+        tracing::warn!(error = %e, "could not take the worker offline");
+    }
+    result
+}
+
+async fn run<R, W>(
+    app: Arc<App>,
+    actor: Actor,
+    profile: Profile,
+    worker: WorkerInfo,
+    io: (R, W),
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), String>
+where
+    R: tokio::io::AsyncRead + Send + Unpin + 'static,
+    W: tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    let server = BatonMcp::stdio(app, profile, actor, worker);
     let running = server.serve(io).await.map_err(|e| format!("MCP handshake failed: {e}"))?;
     let cancel = running.cancellation_token();
     tokio::select! {

@@ -13,10 +13,14 @@ use baton_app::{
     backlog::{pbis::NewPbi, stories::NewStory, story_logs::NewStoryLog, tasks::NewTask},
     list::PageParams,
     products::ProductFilter,
+    questions::NewQuestion,
+    queue::{claim::ClaimRequest, complete::UpdateJobStatus},
     sprints::{NewSprint, SprintPatch},
+    workers::{Quota, WorkerInfo},
 };
 use baton_domain::{
     ValidationErrors,
+    agents::{AgentRuntime, WorkerTier},
     backlog::{SprintStatus, StoryLogType, TaskStatus, TestStatus, VerifyRequired},
 };
 use chrono::NaiveDate;
@@ -69,6 +73,12 @@ api_enum_schema!(task_status_schema, TaskStatus);
 api_enum_schema!(sprint_status_schema, SprintStatus);
 api_enum_schema!(test_status_schema, TestStatus);
 api_enum_schema!(verify_required_schema, VerifyRequired);
+api_enum_schema!(runtime_schema, AgentRuntime);
+api_enum_schema!(tier_schema, WorkerTier);
+
+fn job_status_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "type": "string", "enum": ["running", "done", "failed", "skipped"] })
+}
 
 fn date_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({ "type": "string", "format": "date" })
@@ -300,6 +310,171 @@ pub(crate) struct LogCommitArgs {
     metadata: Option<Value>,
 }
 
+/// Arguments of `wait_for_job`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WaitForJobArgs {
+    /// Only jobs of this product (id or code).
+    #[serde(default)]
+    product_id: Option<String>,
+    /// How long to wait for a job, 1–600 seconds (default 300). A timeout is a normal result `{status: "timeout"}`.
+    #[serde(default)]
+    wait_seconds: Option<u64>,
+    /// This worker's instance id (default: the `baton mcp` process's, or `mcp-http-<token>` over HTTP).
+    #[serde(default)]
+    instance_id: Option<String>,
+    /// Agent program (default claude); only jobs of this runtime are claimed.
+    #[serde(default)]
+    #[schemars(schema_with = "runtime_schema")]
+    runtime: Option<AgentRuntime>,
+    /// Capabilities this worker offers (jobs may require one).
+    #[serde(default)]
+    capabilities: Option<Vec<String>>,
+    /// This worker's tier (default medium_p); lower tiers defer to idle higher ones.
+    #[serde(default)]
+    #[schemars(schema_with = "tier_schema")]
+    tier: Option<WorkerTier>,
+}
+
+/// Arguments of `job_heartbeat`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct JobHeartbeatArgs {
+    /// The job id from `wait_for_job`.
+    job_id: String,
+    /// The claim `attempt` from `wait_for_job` (a claim taken over after a lease expiry is refused).
+    #[serde(default)]
+    attempt: Option<i32>,
+}
+
+/// Arguments of `update_job_status`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UpdateJobStatusArgs {
+    /// The job id from `wait_for_job`.
+    job_id: String,
+    /// running (started), done (verify gate applies: call `verify_task_against_plan` first), failed, or skipped (needs `error` ≥ 10 characters).
+    #[schemars(schema_with = "job_status_schema")]
+    status: String,
+    /// The claim `attempt` from `wait_for_job`.
+    #[serde(default)]
+    attempt: Option<i32>,
+    /// The branch the work is on.
+    #[serde(default)]
+    branch: Option<String>,
+    /// The commit the work ended at.
+    #[serde(default)]
+    head_sha: Option<String>,
+    /// The commit the work started from.
+    #[serde(default)]
+    base_sha: Option<String>,
+    /// Whether you pushed the branch.
+    #[serde(default)]
+    pushed: Option<bool>,
+    /// Pull request URL, if you opened one.
+    #[serde(default)]
+    pr_url: Option<String>,
+    /// What was done (≤ 1000); must explain any drift when verification was partial or divergent.
+    #[serde(default)]
+    summary: Option<String>,
+    /// Why it failed or was skipped (≤ 2000).
+    #[serde(default)]
+    error: Option<String>,
+    /// Model used.
+    #[serde(default)]
+    model_id: Option<String>,
+    /// Input tokens used.
+    #[serde(default)]
+    input_tokens: Option<i64>,
+    /// Output tokens used.
+    #[serde(default)]
+    output_tokens: Option<i64>,
+    /// Cache-read tokens.
+    #[serde(default)]
+    cache_read_tokens: Option<i64>,
+    /// Cache-write tokens.
+    #[serde(default)]
+    cache_write_tokens: Option<i64>,
+    /// Thinking tokens.
+    #[serde(default)]
+    actual_thinking_tokens: Option<i64>,
+}
+
+/// Arguments of `worker_heartbeat`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WorkerHeartbeatArgs {
+    /// Remaining subscription quota in percent, 0–100.
+    #[serde(default)]
+    last_quota_pct: Option<i32>,
+    /// When the quota was measured (RFC 3339; default now).
+    #[serde(default)]
+    last_quota_check_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// This worker's instance id (default: as for `wait_for_job`).
+    #[serde(default)]
+    instance_id: Option<String>,
+}
+
+/// Arguments of `verify_task_against_plan` over HTTP.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VerifyDiffArgs {
+    /// The task (id or `T-N`) whose claimed job you hold, or the job id.
+    task_id: String,
+    /// Unified diff of your work (`git diff <base>...HEAD`), at most 5 MiB.
+    diff: String,
+}
+
+/// Arguments of `verify_task_against_plan` over stdio.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VerifyWorktreeArgs {
+    /// The task (id or `T-N`) whose claimed job you hold, or the job id.
+    task_id: String,
+    /// Absolute path of the git worktree with your commits.
+    worktree_path: String,
+    /// Commit or ref to diff from (default: the job's `base_sha`, else the remote default branch from origin/HEAD).
+    #[serde(default)]
+    base: Option<String>,
+}
+
+/// Arguments of `ask_user_question`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AskArgs {
+    /// The story it is about (id or `ST-NNN`); give this, a task, or an idea.
+    #[serde(default)]
+    story_id: Option<String>,
+    /// The task it is about (id or `T-N`).
+    #[serde(default)]
+    task_id: Option<String>,
+    /// The idea it is about (your own).
+    #[serde(default)]
+    idea_id: Option<String>,
+    /// The question, 1–4000 characters.
+    question: String,
+    /// Up to 8 allowed answers; omit for free text.
+    #[serde(default)]
+    options: Option<Vec<String>>,
+}
+
+/// Arguments of the tools about one question.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct QuestionArgs {
+    /// The question id from `ask_user_question`.
+    question_id: String,
+}
+
+/// Arguments of `list_open_questions`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ListQuestionsArgs {
+    /// Only questions about this story (id or `ST-NNN`).
+    #[serde(default)]
+    story_id: Option<String>,
+}
+
 macro_rules! spec {
     ($name:literal, $args:ty, core: $core:expr, writes: $writes:expr, $desc:expr) => {
         Spec {
@@ -309,6 +484,16 @@ macro_rules! spec {
             core: $core,
             writes: $writes,
             only: None,
+        }
+    };
+    ($name:literal, $args:ty, core: $core:expr, writes: $writes:expr, only: $only:expr, $desc:expr) => {
+        Spec {
+            name: $name,
+            description: $desc,
+            schema: schema_for_type::<$args>,
+            core: $core,
+            writes: $writes,
+            only: Some($only),
         }
     };
 }
@@ -345,6 +530,26 @@ pub(crate) static CATALOG: &[Spec] = &[
         "Appends a test result (passed or failed) to a story's log."),
     spec!("log_commit", LogCommitArgs, core: true, writes: true,
         "Appends a commit (hash and message) to a story's log."),
+    spec!("wait_for_job", WaitForJobArgs, core: true, writes: true,
+        "Waits (long poll) for the next job queued for you and claims it: returns the job with task, story, PBI, sprint, product, model config, `attempt` and lease, or `{status: \"timeout\"}`. Then `update_job_status running`, `job_heartbeat` every 60 s, do the work, `verify_task_against_plan`, `update_job_status done`; loop while `next_action` is `wait_for_job_again`."),
+    spec!("job_heartbeat", JobHeartbeatArgs, core: true, writes: true,
+        "Extends your job's lease (call every 60 s). `cancelled: true` means stop, discard the work and call `wait_for_job` again."),
+    spec!("update_job_status", UpdateJobStatusArgs, core: true, writes: true,
+        "Reports your job: running, done (the verify gate applies), failed or skipped. Task status and story/PBI/sprint follow. `next_action` says whether to `wait_for_job` again. `JOB_CANCELLED:` means discard the work."),
+    spec!("worker_heartbeat", WorkerHeartbeatArgs, core: true, writes: true,
+        "Marks this worker alive and records its remaining quota (0–100 %); workers below the quota threshold get no jobs."),
+    spec!("verify_task_against_plan", VerifyDiffArgs, core: true, writes: true, only: Transport::Http,
+        "Classifies your diff against the task's plan (aligned, partial, empty, divergent) and records it on your job; `update_job_status done` needs it. Send the unified diff of your work."),
+    spec!("verify_task_against_plan", VerifyWorktreeArgs, core: true, writes: true, only: Transport::Stdio,
+        "Diffs your worktree against the job's base (or the remote default branch), classifies it against the task's plan (aligned, partial, empty, divergent) and records it on your job; `update_job_status done` needs it."),
+    spec!("ask_user_question", AskArgs, core: true, writes: true,
+        "Asks a person a question about a story, task or idea (free text or up to 8 options); open for 24 h. Poll the answer with `get_question_answer`."),
+    spec!("get_question_answer", QuestionArgs, core: true, writes: false,
+        "A question's status (open, answered, cancelled, expired) and answer."),
+    spec!("list_open_questions", ListQuestionsArgs, core: false, writes: false,
+        "Your own open and answered questions, newest first (at most 50)."),
+    spec!("cancel_question", QuestionArgs, core: false, writes: true,
+        "Cancels one of your open questions."),
 ];
 
 /// The spec of a tool offered on this profile and transport.
@@ -387,9 +592,40 @@ fn page(page: Option<u64>, limit: Option<u64>) -> PageParams {
     PageParams { page, limit }
 }
 
+/// Who is calling and from where.
+pub(crate) struct Cx<'a> {
+    pub app: &'a App,
+    pub actor: &'a Actor,
+    pub transport: Transport,
+    /// The `baton mcp` process's worker identity (stdio), if any.
+    pub worker: Option<&'a WorkerInfo>,
+}
+
+impl Cx<'_> {
+    /// The worker identity for a queue call: the process's (stdio), or one
+    /// named after the token (HTTP), with the caller's overrides.
+    fn worker(&self, instance_id: Option<String>) -> WorkerInfo {
+        let mut w = match self.worker {
+            Some(w) => w.clone(),
+            None => {
+                let token = match &self.actor.via {
+                    baton_app::AuthVia::Token { token_id, .. } => token_id.clone(),
+                    _ => self.actor.user_id.clone(),
+                };
+                WorkerInfo::new(format!("mcp-http-{token}"))
+            }
+        };
+        if let Some(i) = instance_id.filter(|i| !i.trim().is_empty()) {
+            w.instance_id = i;
+        }
+        w
+    }
+}
+
 /// Runs one tool for a caller. The caller is already authenticated; demo
 /// accounts were already refused for writing tools.
-pub(crate) async fn run(app: &App, actor: &Actor, name: &str, args: Value) -> AppResult<Value> {
+pub(crate) async fn run(cx: &Cx<'_>, name: &str, args: Value) -> AppResult<Value> {
+    let (app, actor) = (cx.app, cx.actor);
     match name {
         "health" => {
             let _: NoArgs = parse(args)?;
@@ -512,6 +748,94 @@ pub(crate) async fn run(app: &App, actor: &Actor, name: &str, args: Value) -> Ap
             };
             to_json(app.add_story_log(actor, &a.story_id, input).await?)
         }
+        "wait_for_job" => {
+            let a: WaitForJobArgs = parse(args)?;
+            let w = cx.worker(a.instance_id);
+            let req = ClaimRequest {
+                product_id: a.product_id,
+                runtime: a.runtime.unwrap_or(w.runtime),
+                capabilities: a.capabilities.unwrap_or(w.capabilities),
+                tier: a.tier.unwrap_or(w.tier),
+                instance_id: w.instance_id,
+            };
+            let wait = std::time::Duration::from_secs(a.wait_seconds.unwrap_or(300));
+            if wait.is_zero() {
+                return Err(AppError::field("wait_seconds", "must be between 1 and 600"));
+            }
+            to_json(app.wait_for_job(actor, req, wait).await?)
+        }
+        "job_heartbeat" => {
+            let a: JobHeartbeatArgs = parse(args)?;
+            to_json(app.job_heartbeat(actor, &a.job_id, a.attempt).await?)
+        }
+        "update_job_status" => {
+            let a: UpdateJobStatusArgs = parse(args)?;
+            let input = UpdateJobStatus {
+                job_id: a.job_id,
+                status: a.status,
+                attempt: a.attempt,
+                branch: a.branch,
+                head_sha: a.head_sha,
+                base_sha: a.base_sha,
+                pushed: a.pushed,
+                pr_url: a.pr_url,
+                summary: a.summary,
+                error: a.error,
+                model_id: a.model_id,
+                input_tokens: a.input_tokens,
+                output_tokens: a.output_tokens,
+                cache_read_tokens: a.cache_read_tokens,
+                cache_write_tokens: a.cache_write_tokens,
+                actual_thinking_tokens: a.actual_thinking_tokens,
+            };
+            to_json(app.update_job_status(actor, input).await?)
+        }
+        "worker_heartbeat" => {
+            let a: WorkerHeartbeatArgs = parse(args)?;
+            let quota = Quota { last_quota_pct: a.last_quota_pct, last_quota_check_at: a.last_quota_check_at };
+            to_json(app.worker_heartbeat(actor, cx.worker(a.instance_id), quota).await?)
+        }
+        "verify_task_against_plan" if cx.transport == Transport::Http => {
+            let a: VerifyDiffArgs = parse(args)?;
+            to_json(app.record_verify_result(actor, &a.task_id, &a.diff).await?)
+        }
+        "verify_task_against_plan" => {
+            let a: VerifyWorktreeArgs = parse(args)?;
+            let base = match a.base {
+                Some(b) => Some(b),
+                // The job's base commit, when the target is a job we can read.
+                None => app.get_job(actor, &a.task_id).await.ok().and_then(|j| j.base_sha),
+            };
+            let (diff, base) = crate::git::diff_against(&a.worktree_path, base.as_deref()).await?;
+            let mut report = to_json(app.record_verify_result(actor, &a.task_id, &diff).await?)?;
+            if let Value::Object(m) = &mut report {
+                m.insert("diffed_against".into(), Value::String(base));
+            }
+            Ok(report)
+        }
+        "ask_user_question" => {
+            let a: AskArgs = parse(args)?;
+            let input = NewQuestion {
+                story_id: a.story_id,
+                task_id: a.task_id,
+                idea_id: a.idea_id,
+                question: a.question,
+                options: a.options,
+            };
+            to_json(app.ask_question(actor, input).await?)
+        }
+        "get_question_answer" => {
+            let a: QuestionArgs = parse(args)?;
+            to_json(app.get_question(actor, &a.question_id).await?)
+        }
+        "list_open_questions" => {
+            let a: ListQuestionsArgs = parse(args)?;
+            to_json(app.list_open_questions(actor, a.story_id.as_deref()).await?)
+        }
+        "cancel_question" => {
+            let a: QuestionArgs = parse(args)?;
+            to_json(app.cancel_question(actor, &a.question_id).await?)
+        }
         other => Err(AppError::Internal(format!("tool {other} is in the catalog but has no handler"))),
     }
 }
@@ -522,11 +846,14 @@ mod tests {
 
     #[test]
     fn every_catalog_entry_has_a_unique_name_and_an_object_schema() {
-        let mut names: Vec<&str> = CATALOG.iter().map(|s| s.name).collect();
-        names.sort_unstable();
-        let before = names.len();
-        names.dedup();
-        assert_eq!(before, names.len(), "duplicate tool names");
+        for transport in [Transport::Http, Transport::Stdio] {
+            let mut names: Vec<&str> =
+                CATALOG.iter().filter(|s| s.offered(Profile::All, transport)).map(|s| s.name).collect();
+            names.sort_unstable();
+            let before = names.len();
+            names.dedup();
+            assert_eq!(before, names.len(), "duplicate tool names on {transport:?}");
+        }
         for s in CATALOG {
             let schema = (s.schema)();
             assert_eq!(schema.get("type"), Some(&json!("object")), "{}", s.name);

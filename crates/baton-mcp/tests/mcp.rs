@@ -181,6 +181,13 @@ const CORE_TOOLS: &[&str] = &[
     "log_implementation",
     "log_test_result",
     "log_commit",
+    "wait_for_job",
+    "job_heartbeat",
+    "update_job_status",
+    "worker_heartbeat",
+    "verify_task_against_plan",
+    "ask_user_question",
+    "get_question_answer",
 ];
 
 const ALL_TOOLS: &[&str] = &[
@@ -199,6 +206,15 @@ const ALL_TOOLS: &[&str] = &[
     "log_implementation",
     "log_test_result",
     "log_commit",
+    "wait_for_job",
+    "job_heartbeat",
+    "update_job_status",
+    "worker_heartbeat",
+    "verify_task_against_plan",
+    "ask_user_question",
+    "get_question_answer",
+    "list_open_questions",
+    "cancel_question",
 ];
 
 backend_tests! {
@@ -412,6 +428,102 @@ backend_tests! {
         assert!(s.to_string().contains("closed"), "{s}");
     }
 
+    async fn a_waiting_agent_gets_a_started_job_and_finishes_it_through_the_verify_gate(t) {
+        let mcp = Arc::new(Mcp::new(t, Profile::Core).await);
+        let w = mcp.world().await;
+        let tok = w.owner.clone();
+        let actor = mcp.app().token_actor(&tok).await.expect("actor");
+        let sprint = mcp
+            .app()
+            .create_sprint(&actor, &w.product_id, baton_app::sprints::NewSprint { sprint_goal: "Go".into(), ..Default::default() })
+            .await
+            .expect("sprint");
+        let pbi = mcp
+            .app()
+            .create_pbi(&actor, &w.product_id, baton_app::backlog::pbis::NewPbi { title: "P".into(), ..Default::default() })
+            .await
+            .expect("pbi");
+        let story = mcp
+            .app()
+            .create_story(&actor, &pbi.id, baton_app::backlog::stories::NewStory {
+                title: "S".into(),
+                sprint_id: Some(sprint.id.clone()),
+                ..Default::default()
+            })
+            .await
+            .expect("story");
+        let task = mcp
+            .app()
+            .create_task(&actor, &story.id, baton_app::backlog::tasks::NewTask {
+                title: "T".into(),
+                implementation_plan: Some("Change `src/engine.rs` to add ignition.".into()),
+                ..Default::default()
+            })
+            .await
+            .expect("task")
+            .task;
+
+        // The agent is already waiting when a person starts the job.
+        let waiter = {
+            let (mcp, tok) = (mcp.clone(), tok.clone());
+            tokio::spawn(async move { mcp.tool(&tok, "wait_for_job", json!({"wait_seconds": 30})).await })
+        };
+        let (err, text, hb) = mcp.tool(&tok, "worker_heartbeat", json!({"last_quota_pct": 80})).await;
+        assert!(!err, "{text}");
+        assert_eq!(hb["last_quota_pct"], 80, "{hb}");
+        tokio::task::yield_now().await;
+        let job = mcp.app().enqueue_task_job(&actor, &task.id, Default::default()).await.expect("enqueue");
+        let (err, text, claimed) = waiter.await.expect("waiter");
+        assert!(!err, "{text}");
+        assert_eq!(claimed["job_id"], job.id.as_str(), "{claimed}");
+        assert_eq!(claimed["task"]["id"], task.id.as_str());
+        let attempt = claimed["attempt"].clone();
+
+        let (err, text, beat) = mcp.tool(&tok, "job_heartbeat", json!({"job_id": job.id, "attempt": attempt})).await;
+        assert!(!err, "{text}");
+        assert_eq!(beat["ok"], true);
+        let (err, text, _) = mcp.tool(&tok, "update_job_status", json!({"job_id": job.id, "status": "running", "attempt": attempt})).await;
+        assert!(!err, "{text}");
+        let (err, text, r) = mcp.tool(&tok, "update_task_status", json!({"task_id": task.id, "status": "in_progress"})).await;
+        assert!(!err, "{text}");
+        assert_eq!(r["status"], "in_progress");
+
+        // A person is asked and answers.
+        let (err, text, q) = mcp
+            .tool(&tok, "ask_user_question", json!({"task_id": task.code, "question": "Which fuel?", "options": ["A", "B"]}))
+            .await;
+        assert!(!err, "{text}");
+        assert_eq!(q["status"], "open");
+        let qid = q["id"].as_str().expect("question id").to_string();
+        mcp.app()
+            .answer_question(&actor, &qid, baton_app::questions::AnswerInput { answer: "B".into() })
+            .await
+            .expect("answer");
+        let (err, text, a) = mcp.tool(&tok, "get_question_answer", json!({"question_id": qid})).await;
+        assert!(!err, "{text}");
+        assert_eq!((a["status"].as_str(), a["answer"].as_str()), (Some("answered"), Some("B")), "{a}");
+
+        // Done is gated on a recorded verification.
+        let diff = "diff --git a/src/engine.rs b/src/engine.rs\n--- a/src/engine.rs\n+++ b/src/engine.rs\n@@ -1 +1,2 @@\n fn main() {}\n+fn ignite() {}\n";
+        let (err, text, v) = mcp.tool(&tok, "verify_task_against_plan", json!({"task_id": task.code, "diff": diff})).await;
+        assert!(!err, "{text}");
+        assert_eq!(v["verify_result"], "aligned", "{v}");
+        let (err, text, done) = mcp
+            .tool(&tok, "update_job_status", json!({"job_id": job.id, "status": "done", "attempt": attempt,
+                "branch": "feat/x", "head_sha": "abc1234", "summary": "ignition"}))
+            .await;
+        assert!(!err, "{text}");
+        assert_eq!(done["status"], "done", "{done}");
+        assert_eq!(done["task_status"], "done");
+        assert_eq!(done["next_action"], "queue_empty");
+        let story = mcp.app().get_story(&actor, &story.id).await.expect("story");
+        assert_eq!(serde_json::to_value(story.status).expect("status"), json!("done"));
+        // A stale or finished claim cannot report again.
+        let (err, text, _) = mcp.tool(&tok, "update_job_status", json!({"job_id": job.id, "status": "failed", "error": "late"})).await;
+        assert!(err);
+        assert!(text.contains("terminal state"), "{text}");
+    }
+
     async fn stdio_serves_one_caller_until_the_client_closes_the_stream(t) {
         let mcp = Mcp::new(t, Profile::Core).await;
         let w = mcp.world().await;
@@ -419,7 +531,14 @@ backend_tests! {
         let (client, server) = tokio::io::duplex(64 * 1024);
         let (server_r, server_w) = tokio::io::split(server);
         let app = mcp.state.app.clone();
-        let served = tokio::spawn(baton_mcp::stdio::serve_on(app, actor, Profile::Core, (server_r, server_w), std::future::pending()));
+        let served = tokio::spawn(baton_mcp::stdio::serve_on(
+            app,
+            actor,
+            Profile::Core,
+            baton_app::workers::WorkerInfo::new("stdio-test"),
+            (server_r, server_w),
+            std::future::pending(),
+        ));
         let (client_r, mut client_w) = tokio::io::split(client);
         let mut lines = BufReader::new(client_r).lines();
 

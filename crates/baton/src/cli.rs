@@ -70,6 +70,18 @@ pub struct McpArgs {
     /// Tools to offer: core (the agent loop) or all.
     #[arg(long, env = "BATON_MCP_TOOLS", default_value = "core")]
     pub tools: String,
+    /// This worker's instance id (default `mcp-<hostname>-<pid>`).
+    #[arg(long, env = "BATON_WORKER_INSTANCE_ID")]
+    pub instance_id: Option<String>,
+    /// Agent program running this worker: claude, codex or harness.
+    #[arg(long, env = "BATON_WORKER_RUNTIME", default_value = "claude")]
+    pub runtime: String,
+    /// Worker tier: high_p, medium_p or low_p.
+    #[arg(long, env = "BATON_WORKER_TIER", default_value = "medium_p")]
+    pub tier: String,
+    /// Capabilities offered (comma-separated), e.g. `deploy`.
+    #[arg(long, env = "BATON_WORKER_CAPABILITIES", value_delimiter = ',')]
+    pub capabilities: Vec<String>,
 }
 
 /// Options of `bench`. Without --database-url it uses a temporary SQLite file.

@@ -7,7 +7,8 @@
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use baton_app::{App, AppConfig};
+use baton_app::{App, AppConfig, workers::WorkerInfo};
+use baton_domain::agents::{AgentRuntime, WorkerTier};
 use baton_mcp::Profile;
 use baton_store::events::EventBus;
 
@@ -26,8 +27,35 @@ pub async fn run(db_args: &DbArgs, args: McpArgs, log_format: LogFormat) -> anyh
     let bus = EventBus::for_db(&db, &url).await.context("cannot start the event bus")?;
     let app = Arc::new(App::new(db, bus, AppConfig::default()));
     let actor = app.token_actor(token.trim()).await.map_err(|e| anyhow::anyhow!("BATON_TOKEN refused: {e}"))?;
-    // TODO(workers): register this process's worker presence here, before
-    // serving, once the workers service exists (reference §1.2, §8).
-    tracing::info!(user = %actor.username, ?profile, "serving MCP on stdio");
-    baton_mcp::stdio::serve(app, actor, profile, super::serve::shutdown_signal()).await.map_err(|e| anyhow::anyhow!(e))
+    let worker = worker_info(&args)?;
+    tracing::info!(user = %actor.username, ?profile, instance = %worker.instance_id, "serving MCP on stdio");
+    baton_mcp::stdio::serve(app, actor, profile, worker, super::serve::shutdown_signal())
+        .await
+        .map_err(|e| anyhow::anyhow!(e))
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// This process as a worker (registered before serving).
+fn worker_info(args: &McpArgs) -> anyhow::Result<WorkerInfo> {
+    let host = hostname();
+    let pid = std::process::id();
+    let runtime = AgentRuntime::parse_api(&args.runtime)
+        .ok_or_else(|| anyhow::anyhow!("unknown runtime {:?}: use {}", args.runtime, AgentRuntime::api_values()))?;
+    let tier = WorkerTier::parse_api(&args.tier)
+        .ok_or_else(|| anyhow::anyhow!("unknown tier {:?}: use {}", args.tier, WorkerTier::api_values()))?;
+    let mut w = WorkerInfo::new(args.instance_id.clone().unwrap_or_else(|| format!("mcp-{host}-{pid}")));
+    w.runtime = runtime;
+    w.tier = tier;
+    w.capabilities = args.capabilities.iter().map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect();
+    w.hostname = Some(host);
+    w.pid = i32::try_from(pid).ok();
+    Ok(w)
 }
