@@ -473,3 +473,66 @@ backend_tests! {
         assert_eq!(app.list_workers(&admin).await.expect("succeeds").len(), 1);
     }
 }
+
+backend_tests! {
+    async fn failed_idea_jobs_mark_the_idea_and_stale_sprint_jobs_fail_their_run(t) {
+        use baton_store::{
+            entities::{idea, idea_log, sprint_run},
+            new_id, now,
+            sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, QueryFilter},
+        };
+        let app = app(&t, Duration::ZERO).await;
+        let alice = user(&app, "alice").await;
+        let pid = product_of(&app, &alice, "P").await;
+        let tm = now();
+        let idea_id = idea::ActiveModel {
+            id: Set(new_id()),
+            user_id: Set(alice.user_id.clone()),
+            product_id: Set(Some(pid.clone())),
+            code: Set("IDEA-001".into()),
+            title: Set("Dark mode".into()),
+            status: Set("GRILLING".into()),
+            archived: Set(false),
+            created_at: Set(tm),
+            updated_at: Set(tm),
+            ..Default::default()
+        }
+        .insert(&app.db)
+        .await
+        .expect("idea")
+        .id;
+        let j = insert_job(&app, &alice, &pid, JobSpec { kind: "IDEA_GRILL", ..Default::default() }).await;
+        baton_store::entities::job::Entity::update_many()
+            .col_expr(
+                baton_store::entities::job::Column::IdeaId,
+                baton_store::sea_orm::sea_query::Expr::value(Some(idea_id.clone())),
+            )
+            .filter(baton_store::entities::job::Column::Id.eq(&j))
+            .exec(&app.db)
+            .await
+            .expect("link idea");
+        let c = app.claim_job(&alice, ClaimRequest::new("w")).await.expect("claim").expect("idea job");
+        assert_eq!(c.branch_suggestion, "feat/idea-idea-001-grill");
+        assert_eq!(c.idea.as_ref().expect("idea payload")["code"], "IDEA-001");
+        assert_eq!(c.config.thinking_budget, 12000);
+        let mut fail = UpdateJobStatus::new(&j, "failed");
+        fail.error = Some("could not reach the user".into());
+        app.update_job_status(&alice, fail).await.expect("failed");
+        let i = idea::Entity::find_by_id(idea_id.clone()).one(&app.db).await.expect("read").expect("idea");
+        assert_eq!(i.status, "GRILL_FAILED");
+        let log = idea_log::Entity::find().filter(idea_log::Column::IdeaId.eq(&idea_id)).one(&app.db).await.expect("read").expect("log");
+        assert_eq!((log.r#type.as_str(), log.content.as_str()), ("JOB_EVENT", "IDEA_GRILL failed"));
+
+        // A sprint job whose lease expires three times fails its run.
+        let (_s, run) = sprint_run(&app, &alice, &pid, "RUNNING").await;
+        let sj = insert_job(&app, &alice, &pid, JobSpec { kind: "SPRINT_IMPLEMENTATION", sprint_run_id: Some(run.clone()), sprint_sequence: Some(1), ..Default::default() }).await;
+        for attempt in 0..3 {
+            let c = app.claim_job(&alice, ClaimRequest::new("w")).await.expect("claim").expect("sprint job");
+            assert_eq!((c.job_id.as_str(), c.attempt), (sj.as_str(), attempt));
+        }
+        assert!(app.claim_job(&alice, ClaimRequest::new("w")).await.expect("claim").is_none());
+        assert_eq!(job_row(&app, &sj).await.status, "FAILED");
+        let r = sprint_run::Entity::find_by_id(run).one(&app.db).await.expect("read").expect("run");
+        assert_eq!((r.status.as_str(), r.failure_reason.as_deref()), ("FAILED", Some("stale: lease expired")));
+    }
+}

@@ -12,7 +12,7 @@ use baton_domain::{
     agents::{AgentRuntime, JobKind, JobStatus, SprintRunStatus, WorkerTier},
 };
 use baton_store::{
-    entities::{idea, job, pbi, product, sprint, sprint_run, story, task, worker},
+    entities::{idea, job, pbi, product, sprint, sprint_run, sprint_task_execution, story, task, worker},
     events::{Event, kinds},
     now,
     sea_orm::{
@@ -299,6 +299,11 @@ impl App {
                 [user_id.into(), t.into(), legacy.into()],
             ))
             .await?;
+        // A sprint job that ran out of attempts fails its run.
+        for row in &failed {
+            let id: String = row.try_get("", "id")?;
+            fail_stale_run(&txn, &id, t).await?;
+        }
         txn.commit().await?;
         let mut ids = Vec::new();
         for row in failed.iter().chain(requeued.iter()) {
@@ -571,6 +576,36 @@ impl App {
         let payload = payload(c, &m, t_row).await?;
         Ok(Some((m, payload)))
     }
+}
+
+/// Fails the active sprint run of a SPRINT_IMPLEMENTATION job whose lease
+/// expired on its last attempt, naming the running execution if any.
+async fn fail_stale_run<C: ConnectionTrait>(c: &C, job_id: &str, t: DateTime<Utc>) -> AppResult<()> {
+    let Some(j) = job::Entity::find_by_id(job_id.to_string()).one(c).await? else { return Ok(()) };
+    if j.kind != JobKind::SprintImplementation.as_db() {
+        return Ok(());
+    }
+    let Some(run_id) = j.sprint_run_id else { return Ok(()) };
+    let Some(run) = sprint_run::Entity::find_by_id(run_id).one(c).await? else { return Ok(()) };
+    if !SprintRunStatus::from_db(&run.status).is_some_and(SprintRunStatus::is_active) {
+        return Ok(());
+    }
+    let mut reason = "stale: lease expired".to_string();
+    if let Some(x) = sprint_task_execution::Entity::find()
+        .filter(sprint_task_execution::Column::SprintJobId.eq(&j.id))
+        .filter(sprint_task_execution::Column::Status.eq("RUNNING"))
+        .one(c)
+        .await?
+    {
+        reason.push_str(&format!(", last execution: order {} task {}", x.run_order, x.task_id));
+    }
+    let mut am: sprint_run::ActiveModel = run.into();
+    am.status = Set(SprintRunStatus::Failed.as_db().into());
+    am.failure_reason = Set(Some(reason));
+    am.finished_at = Set(Some(t));
+    am.updated_at = Set(t);
+    am.update(c).await?;
+    Ok(())
 }
 
 /// Whether an event should wake a worker of `user_id` waiting on `product`.

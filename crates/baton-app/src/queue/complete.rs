@@ -8,14 +8,17 @@ use baton_domain::{
     ValidationErrors,
     agents::{JobKind, JobStatus},
     backlog::{TaskStatus, VerifyRequired, VerifyResult},
+    ideas::{IdeaLogType, IdeaStatus},
     verify,
 };
 use baton_store::{
-    entities::{job, sprint_run, story, task},
-    now,
+    entities::{idea, idea_log, job, sprint_run, story, task},
+    new_id, now,
     sea_orm::{
-        ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-        QueryOrder, sea_query::Query,
+        ActiveModelTrait,
+        ActiveValue::Set,
+        ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+        sea_query::{Expr, Query},
     },
 };
 use chrono::{DateTime, Utc};
@@ -338,6 +341,10 @@ impl App {
                     am.error = Set(Some(with_trace(m.error.as_deref(), &trace)));
                     m = am.update(c).await?;
                 }
+                // Failed idea jobs mark their idea and log the event (§3.5 step 4).
+                if to == JobStatus::Failed && kind.is_idea_kind() {
+                    idea_failed(c, &m, kind).await?;
+                }
                 Ok((m, task_after, roll, cascaded))
             })
         })
@@ -418,11 +425,8 @@ impl App {
             None => None,
         };
         let updated = job::Entity::update_many()
-            .col_expr(
-                job::Column::VerifyResult,
-                baton_store::sea_orm::sea_query::Expr::value(Some(verdict.result.as_db().to_string())),
-            )
-            .col_expr(job::Column::UpdatedAt, baton_store::sea_orm::sea_query::Expr::value(now()))
+            .col_expr(job::Column::VerifyResult, Expr::value(Some(verdict.result.as_db().to_string())))
+            .col_expr(job::Column::UpdatedAt, Expr::value(now()))
             .filter(job::Column::Id.eq(&m.id))
             .filter(job::Column::ClaimedByTokenId.eq(&token))
             .filter(job::Column::RetryCount.eq(m.retry_count))
@@ -450,6 +454,39 @@ impl App {
             gate_passes_without_summary: passes,
         })
     }
+}
+
+/// Sets a failed idea job's idea to the matching `*_FAILED` status and adds
+/// a `JOB_EVENT` log `"<KIND> failed"` with `{job_id, error}`.
+async fn idea_failed<C: ConnectionTrait>(c: &C, m: &job::Model, kind: JobKind) -> AppResult<()> {
+    let Some(idea_id) = &m.idea_id else { return Ok(()) };
+    let status = match kind {
+        JobKind::IdeaGrill => Some(IdeaStatus::GrillFailed),
+        JobKind::IdeaMakePlan => Some(IdeaStatus::PlanFailed),
+        JobKind::IdeaReviewPlan => Some(IdeaStatus::PlanReviewFailed),
+        JobKind::IdeaMakeSpec | JobKind::IdeaReviseSpec => Some(IdeaStatus::SpecFailed),
+        _ => None,
+    };
+    let t = now();
+    if let Some(status) = status {
+        idea::Entity::update_many()
+            .col_expr(idea::Column::Status, Expr::value(status.as_db()))
+            .col_expr(idea::Column::UpdatedAt, Expr::value(t))
+            .filter(idea::Column::Id.eq(idea_id))
+            .exec(c)
+            .await?;
+    }
+    idea_log::ActiveModel {
+        id: Set(new_id()),
+        idea_id: Set(idea_id.clone()),
+        r#type: Set(IdeaLogType::JobEvent.as_db().into()),
+        content: Set(format!("{} failed", kind.as_db())),
+        metadata: Set(Some(serde_json::json!({"job_id": m.id, "error": m.error}))),
+        created_at: Set(t),
+    }
+    .insert(c)
+    .await?;
+    Ok(())
 }
 
 /// Cancels every unfinished job under the failed task's PBI (any story)
