@@ -37,6 +37,9 @@ use crate::{
     extract::Caller,
 };
 
+/// Open questions sent with the notification stream's `ready` event.
+const INITIAL_QUESTIONS: u64 = 50;
+
 /// How soon a disconnected EventSource should reconnect.
 const RETRY: Duration = Duration::from_secs(1);
 
@@ -149,15 +152,24 @@ pub async fn solo(
 
 /// Streams what concerns the caller (the bell): questions in the products
 /// they own or belong to (idea questions: their own), and status changes of
-/// their own jobs.
+/// their own jobs. `ready` carries the open questions, so the bell needs no
+/// second request.
 #[utoipa::path(get, path = "/realtime/notifications", tag = "realtime", security(("bearer" = []), ("session" = [])),
     responses((status = 200, content_type = "text/event-stream", body = String,
-            description = "`ready` {user_id, product_ids}, then `question_changed`, `job_status`, `job_enqueued`; `resync`; heartbeat comments"),
+            description = "`ready` {user_id, product_ids, open_questions (newest 50)}, then `question_changed`, `job_status`, `job_enqueued`; `resync`; heartbeat comments"),
         (status = 401, body = ErrorBody)))]
 pub async fn notifications(State(s): State<AppState>, Caller(actor): Caller) -> ApiResult<Response> {
     let rx = s.app.bus.subscribe();
     let products = s.app.notification_products(&actor).await?;
-    let ready = json!({ "user_id": actor.user_id, "product_ids": products });
+    let open = baton_app::questions::QuestionFilter {
+        status: Some("open".into()),
+        limit: Some(INITIAL_QUESTIONS),
+        ..Default::default()
+    };
+    let open = s.app.list_questions(&actor, open).await?;
+    let open: Vec<_> =
+        open.items.into_iter().filter(|q| q.idea_id.is_some() || products.contains(&q.product_id)).collect();
+    let ready = json!({ "user_id": actor.user_id, "product_ids": products, "open_questions": open });
     let user_id = actor.user_id;
     Ok(event_stream(&s, rx, ready, move |e| match e.kind.as_str() {
         kinds::QUESTION_CHANGED => event_visible_to(e, &user_id, &products),

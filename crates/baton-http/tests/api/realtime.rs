@@ -165,6 +165,7 @@ backend_tests! {
         let (name, ready) = s.event().await;
         assert_eq!(name, "ready");
         assert_eq!(ready["product_ids"], json!([m.product_id]));
+        assert_eq!(ready["open_questions"], json!([]));
         let (_, _, mut outsider) = open(&app.router, "/api/realtime/notifications", &As::Bearer(m.outsider.clone())).await;
         assert_eq!(outsider.event().await.0, "ready");
 
@@ -183,6 +184,12 @@ backend_tests! {
         let (name, data) = s.event().await;
         assert_eq!(name, "question_changed");
         assert_eq!(data["data"]["question"]["id"], asked.id.as_str());
+        // A new connection starts with the open questions in its `ready` event.
+        let (_, _, mut again) = open(&app.router, "/api/realtime/notifications", &As::Bearer(m.reader.clone())).await;
+        let (name, ready) = again.event().await;
+        assert_eq!(name, "ready");
+        assert_eq!(ready["open_questions"][0]["id"], asked.id.as_str());
+        assert_eq!(ready["open_questions"].as_array().map(Vec::len), Some(1));
 
         // The outsider's stream got none of it: the next thing it sees is a marker of its own.
         let outsider_actor = app.app().token_actor(&m.outsider).await.expect("outsider");
