@@ -632,9 +632,12 @@ pub const BOARD_STORIES_SQL: &str = "SELECT s.id, s.code, s.pbi_id, s.title, s.s
      s.assignee_id, s.created_at, p.sort_order AS pbi_sort, p.created_at AS pbi_created \
      FROM stories s JOIN pbis p ON p.id = s.pbi_id WHERE s.sprint_id = $1";
 
-/// The board's task columns: the tasks of the sprint's stories, by the story index.
+/// The board's task columns, by the denormalised `tasks.sprint_id` (indexed;
+/// every write keeps it equal to the story's sprint). Selecting through the
+/// stories instead lets Postgres choose a scan of all tasks once its
+/// statistics know the table is big: 40 ms instead of 2 ms at 50,000 tasks.
 pub const BOARD_TASKS_SQL: &str = "SELECT t.id, t.story_id, t.code, t.title, t.status, t.priority, t.sort_order, \
-     t.created_at FROM tasks t WHERE t.story_id IN (SELECT s.id FROM stories s WHERE s.sprint_id = $1)";
+     t.created_at FROM tasks t WHERE t.sprint_id = $1";
 
 #[derive(Debug, FromQueryResult)]
 struct BoardStoryRow {
