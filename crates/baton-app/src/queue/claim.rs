@@ -276,8 +276,21 @@ impl App {
         let legacy = t - chrono::Duration::from_std(LEGACY_STALE_AFTER).unwrap_or_default();
         let active = in_list(&[JobStatus::Claimed.as_db(), JobStatus::Running.as_db()]);
         let expired = "(lease_until < $2 OR (lease_until IS NULL AND claimed_at < $3))";
+        // Most calls find nothing stale: check with a read first, so an idle
+        // queue costs no write (on SQLite every write takes the database lock).
+        let b = self.db.get_database_backend();
+        let any = self
+            .db
+            .query_one_raw(Statement::from_sql_and_values(
+                b,
+                format!("SELECT id FROM jobs WHERE user_id = $1 AND status IN ({active}) AND {expired} LIMIT 1"),
+                [user_id.into(), t.into(), legacy.into()],
+            ))
+            .await?;
+        if any.is_none() {
+            return Ok(Vec::new());
+        }
         let txn = self.db.begin().await?;
-        let b = txn.get_database_backend();
         let failed = txn
             .query_all_raw(Statement::from_sql_and_values(
                 b,
