@@ -4,8 +4,8 @@
 
 pub mod access;
 pub mod accounts;
-pub mod backlog;
 pub mod actor;
+pub mod backlog;
 pub mod bulk;
 pub mod config;
 pub mod demo;
@@ -14,8 +14,8 @@ pub mod list;
 pub mod passwords;
 pub mod prices;
 pub mod products;
-pub mod queue;
 pub mod questions;
+pub mod queue;
 pub mod secrets;
 pub mod sessions;
 pub mod sprints;
@@ -24,10 +24,10 @@ pub mod txn;
 pub mod workers;
 
 pub use actor::{Actor, AuthVia};
-pub use config::AppConfig;
-pub use error::{AppError, AppResult};
 /// The event bus types, for the layers that stream events (SSE, MCP).
 pub use baton_store::events;
+pub use config::AppConfig;
+pub use error::{AppError, AppResult};
 
 use baton_store::{Db, events::EventBus};
 
