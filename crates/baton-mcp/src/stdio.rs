@@ -47,36 +47,28 @@ where
             Err(e) => return Err(format!("cannot register the worker: {e}")),
         }
     };
-    let result = run(app.clone(), actor.clone(), profile, worker.clone(), io, shutdown).await;
+    // The signal also ends a handshake that never comes.
+    let result = tokio::select! {
+        r = run(app.clone(), actor.clone(), profile, worker.clone(), io) => r,
+        _ = shutdown => {
+            tracing::info!("shutting down the MCP server");
+            Ok(())
+        }
+    };
     if registered && let Err(e) = app.worker_offline(&actor, &worker.instance_id).await {
         tracing::warn!(error = %e, "could not take the worker offline");
     }
     result
 }
 
-async fn run<R, W>(
-    app: Arc<App>,
-    actor: Actor,
-    profile: Profile,
-    worker: WorkerInfo,
-    io: (R, W),
-    shutdown: impl Future<Output = ()>,
-) -> Result<(), String>
+async fn run<R, W>(app: Arc<App>, actor: Actor, profile: Profile, worker: WorkerInfo, io: (R, W)) -> Result<(), String>
 where
     R: tokio::io::AsyncRead + Send + Unpin + 'static,
     W: tokio::io::AsyncWrite + Send + Unpin + 'static,
 {
     let server = BatonMcp::stdio(app, profile, actor, worker);
     let running = server.serve(io).await.map_err(|e| format!("MCP handshake failed: {e}"))?;
-    let cancel = running.cancellation_token();
-    tokio::select! {
-        r = running.waiting() => {
-            r.map_err(|e| format!("MCP server stopped: {e}"))?;
-        }
-        _ = shutdown => {
-            tracing::info!("shutting down the MCP server");
-            cancel.cancel();
-        }
-    }
+    // Dropping the running service (on shutdown) cancels it.
+    running.waiting().await.map_err(|e| format!("MCP server stopped: {e}"))?;
     Ok(())
 }

@@ -17,6 +17,9 @@ use crate::cli::{DbArgs, LogFormat, McpArgs};
 /// Runs the stdio server.
 pub async fn run(db_args: &DbArgs, args: McpArgs, log_format: LogFormat) -> anyhow::Result<()> {
     super::serve::init_logging(log_format);
+    // Take over SIGTERM/SIGINT before anything else, so a signal during
+    // start-up or the handshake still ends the process cleanly.
+    let shutdown = shutdown_signal()?;
     let profile: Profile = args.tools.parse().map_err(|e: String| anyhow::anyhow!(e))?;
     let token = std::env::var("BATON_TOKEN").unwrap_or_default();
     if token.trim().is_empty() {
@@ -29,9 +32,17 @@ pub async fn run(db_args: &DbArgs, args: McpArgs, log_format: LogFormat) -> anyh
     let actor = app.token_actor(token.trim()).await.map_err(|e| anyhow::anyhow!("BATON_TOKEN refused: {e}"))?;
     let worker = worker_info(&args)?;
     tracing::info!(user = %actor.username, ?profile, instance = %worker.instance_id, "serving MCP on stdio");
-    baton_mcp::stdio::serve(app, actor, profile, worker, super::serve::shutdown_signal())
-        .await
-        .map_err(|e| anyhow::anyhow!(e))
+    let result = baton_mcp::stdio::serve(app, actor, profile, worker, shutdown).await;
+    // Stdin is read on a blocking thread that a signal cannot interrupt, and
+    // the runtime would wait for it on exit: leave now that the worker is
+    // offline and every change is committed.
+    match result {
+        Ok(()) => std::process::exit(0),
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1)
+        }
+    }
 }
 
 fn hostname() -> String {
@@ -58,4 +69,24 @@ fn worker_info(args: &McpArgs) -> anyhow::Result<WorkerInfo> {
     w.hostname = Some(host);
     w.pid = i32::try_from(pid).ok();
     Ok(w)
+}
+
+/// A future that resolves on SIGTERM or SIGINT; the handlers are installed
+/// when this is called, not when it is first polled.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+        let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+        Ok(async move {
+            tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
 }
