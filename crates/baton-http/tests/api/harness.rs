@@ -283,8 +283,10 @@ impl TestApp {
         self.member_row(&product_id, &reader_id, "READ_ONLY").await;
         self.member_row(&product_id, &demo_id, "READ_WRITE").await;
         let scoped = |pid: String| NewToken { label: "scoped".into(), product_ids: vec![pid], expires_in_days: None };
-        let scoped_in = self.app().create_token(&Actor::cli(), &owner_id, scoped(product_id.clone())).await.expect("scoped").token;
-        let scoped_out = self.app().create_token(&Actor::cli(), &owner_id, scoped(other_product)).await.expect("scoped").token;
+        let scoped_in =
+            self.app().create_token(&Actor::cli(), &owner_id, scoped(product_id.clone())).await.expect("scoped").token;
+        let scoped_out =
+            self.app().create_token(&Actor::cli(), &owner_id, scoped(other_product)).await.expect("scoped").token;
         Matrix {
             product_id,
             owner: self.token_for(&owner_id).await,
