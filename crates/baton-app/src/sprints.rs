@@ -679,7 +679,7 @@ impl App {
 
     /// Creates a sprint in a product (status OPEN).
     pub async fn create_sprint(&self, actor: &Actor, product_id: &str, input: NewSprint) -> AppResult<SprintView> {
-        let product = access::writable(&self.db, actor, product_id).await?;
+        let product = crate::products::writable_ref(&self.db, actor, product_id).await?;
         let mut errs = ValidationErrors::new();
         check_text(&mut errs, "sprint_goal", &input.sprint_goal, 1, MAX_GOAL);
         let code = input.code.as_deref().map(str::trim).map(str::to_string);
@@ -746,7 +746,7 @@ impl App {
         status: Option<&str>,
         page: PageParams,
     ) -> AppResult<Page<SprintView>> {
-        let product = access::readable(&self.db, actor, product_id).await?;
+        let product = crate::products::readable_ref(&self.db, actor, product_id).await?;
         let (page, limit) = page.resolve()?;
         let status =
             match status.map(str::trim).filter(|s| !s.is_empty()) {
