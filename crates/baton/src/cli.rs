@@ -13,6 +13,9 @@ pub struct Cli {
     /// Database options (shared by every subcommand).
     #[command(flatten)]
     pub db: DbArgs,
+    /// Queue timings (shared by `serve` and `mcp`).
+    #[command(flatten)]
+    pub queue: QueueArgs,
     /// Log format on stderr.
     #[arg(long, global = true, env = "BATON_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -30,6 +33,32 @@ pub struct DbArgs {
     /// Database URL: sqlite://PATH or postgres://USER:PASS@HOST:PORT/DB. Overrides --data-dir.
     #[arg(long, global = true, env = "BATON_DATABASE_URL")]
     pub database_url: Option<String>,
+}
+
+/// Queue timings. The defaults are the reference's; tests shorten the lease
+/// to watch a killed worker's job come back.
+#[derive(Debug, Clone, Args)]
+pub struct QueueArgs {
+    /// Seconds a claimed job stays a worker's without a heartbeat.
+    #[arg(long, global = true, env = "BATON_JOB_LEASE_SECONDS", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub job_lease_seconds: u64,
+    /// Milliseconds between the safety polls of a waiting `wait_for_job`
+    /// (events wake it at once; this only bounds a missed event).
+    #[arg(long, global = true, env = "BATON_JOB_WAIT_POLL_MS", default_value_t = 5_000,
+          value_parser = clap::value_parser!(u64).range(10..=600_000))]
+    pub job_wait_poll_ms: u64,
+}
+
+impl QueueArgs {
+    /// The service settings with these timings.
+    pub fn app_config(&self) -> baton_app::AppConfig {
+        baton_app::AppConfig {
+            job_lease: std::time::Duration::from_secs(self.job_lease_seconds),
+            job_wait_poll: std::time::Duration::from_millis(self.job_wait_poll_ms),
+            ..baton_app::AppConfig::default()
+        }
+    }
 }
 
 /// Log output format.

@@ -15,7 +15,7 @@ use baton_store::events::EventBus;
 use crate::cli::{DbArgs, LogFormat, McpArgs};
 
 /// Runs the stdio server.
-pub async fn run(db_args: &DbArgs, args: McpArgs, log_format: LogFormat) -> anyhow::Result<()> {
+pub async fn run(db_args: &DbArgs, config: AppConfig, args: McpArgs, log_format: LogFormat) -> anyhow::Result<()> {
     super::serve::init_logging(log_format);
     // Take over SIGTERM/SIGINT before anything else, so a signal during
     // start-up or the handshake still ends the process cleanly.
@@ -28,7 +28,7 @@ pub async fn run(db_args: &DbArgs, args: McpArgs, log_format: LogFormat) -> anyh
     let url = crate::config::database_url(db_args)?;
     let db = crate::config::open(db_args).await?;
     let bus = EventBus::for_db(&db, &url).await.context("cannot start the event bus")?;
-    let app = Arc::new(App::new(db, bus, AppConfig::default()));
+    let app = Arc::new(App::new(db, bus, config));
     let actor = app.token_actor(token.trim()).await.map_err(|e| anyhow::anyhow!("BATON_TOKEN refused: {e}"))?;
     let worker = worker_info(&args)?;
     tracing::info!(user = %actor.username, ?profile, instance = %worker.instance_id, "serving MCP on stdio");

@@ -11,7 +11,7 @@ use crate::cli::{Cli, Command, ServeArgs};
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let command = cli.command.unwrap_or_else(|| Command::Serve(ServeArgs::default()));
     match command {
-        Command::Serve(args) => serve::run(&cli.db, args, cli.log_format).await,
+        Command::Serve(args) => serve::run(&cli.db, cli.queue.app_config(), args, cli.log_format).await,
         Command::Migrate => {
             crate::config::open(&cli.db).await?;
             eprintln!("database is up to date");
@@ -21,7 +21,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(cmd) => admin::token(&cli.db, cmd).await,
         Command::Demo => admin::demo(&cli.db).await,
         Command::Bench(args) => bench::run(&cli.db, args).await,
-        Command::Mcp(args) => mcp::run(&cli.db, args, cli.log_format).await,
+        Command::Mcp(args) => mcp::run(&cli.db, cli.queue.app_config(), args, cli.log_format).await,
         Command::Openapi => {
             println!("{}", serde_json::to_string_pretty(&baton_http::openapi())?);
             Ok(())

@@ -51,7 +51,7 @@ pub(crate) async fn shutdown_signal() {
 }
 
 /// Runs the server.
-pub async fn run(db_args: &DbArgs, args: ServeArgs, log_format: LogFormat) -> anyhow::Result<()> {
+pub async fn run(db_args: &DbArgs, config: AppConfig, args: ServeArgs, log_format: LogFormat) -> anyhow::Result<()> {
     init_logging(log_format);
     let started = std::time::Instant::now();
     let listener = TcpListener::bind(&args.bind).await.with_context(|| format!("cannot listen on {}", args.bind))?;
@@ -59,7 +59,7 @@ pub async fn run(db_args: &DbArgs, args: ServeArgs, log_format: LogFormat) -> an
     let url = crate::config::database_url(db_args)?;
     let db = crate::config::open(db_args).await?;
     let bus = EventBus::for_db(&db, &url).await.context("cannot start the event bus")?;
-    let config = AppConfig { cron_secret: args.cron_secret.clone().filter(|s| !s.is_empty()), ..AppConfig::default() };
+    let config = AppConfig { cron_secret: args.cron_secret.clone().filter(|s| !s.is_empty()), ..config };
     let app = App::new(db, bus, config);
     let public_url = public_url(&args, addr);
     let mcp_profile = args.mcp_tools.parse().map_err(|e: String| anyhow::anyhow!(e))?;
