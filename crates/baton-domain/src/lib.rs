@@ -12,6 +12,7 @@ pub mod marketplace;
 pub mod ordering;
 pub mod pairing;
 pub mod propagation;
+pub mod pull_requests;
 pub mod roles;
 pub mod validation;
 pub mod verify;
