@@ -29,6 +29,9 @@ pub struct AppConfig {
     /// A waiting `wait_for_job` re-checks the queue at least this often,
     /// even without an event (the safety poll).
     pub job_wait_poll: Duration,
+    /// Hosts whose pull request URLs `set_pbi_pr` accepts, besides the host
+    /// of the product's `repo_url` (compared case-insensitively, ports ignored).
+    pub pr_hosts: Vec<String>,
 }
 
 impl Default for AppConfig {
@@ -44,6 +47,7 @@ impl Default for AppConfig {
             realtime_heartbeat: Duration::from_secs(25),
             job_lease: Duration::from_secs(5 * 60),
             job_wait_poll: Duration::from_secs(5),
+            pr_hosts: baton_domain::pull_requests::DEFAULT_PR_HOSTS.iter().map(|h| h.to_string()).collect(),
         }
     }
 }

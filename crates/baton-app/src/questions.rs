@@ -43,6 +43,11 @@ pub const MAX_OPTION_LEN: usize = 500;
 pub const TTL_HOURS: i64 = 24;
 /// Most questions `list_open_questions` returns.
 pub const OPEN_LIST_LIMIT: u64 = 50;
+/// Longest `wait_seconds` of `ask_user_question`.
+pub const MAX_ASK_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+/// A waiting `ask_user_question` re-reads its question at least this often
+/// even without an event (the reference's poll interval; events wake it at once).
+pub const ASK_WAIT_POLL: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A question as REST and MCP show it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -120,6 +125,18 @@ pub struct NewQuestion {
     /// Up to 8 allowed answers (each non-empty); omit for free text.
     #[serde(default)]
     pub options: Option<Vec<String>>,
+}
+
+/// What `ask_user_question` returns: the question as it is when the call
+/// returns, and whether a wait ended with it still open.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct AskedQuestion {
+    /// The question (status `answered` with the answer when it came in time).
+    #[serde(flatten)]
+    pub question: QuestionView,
+    /// The wait ended with the question still open (the reference's
+    /// `status: "pending"`); poll with `get_question_answer`. `false` without a wait.
+    pub timed_out: bool,
 }
 
 /// A person's answer.
@@ -348,6 +365,67 @@ impl App {
         let view = question_view(row, at);
         self.publish_question("asked", &view).await;
         Ok(view)
+    }
+
+    /// Asks like [`ask_question`](Self::ask_question), then waits up to
+    /// `wait` (at most 600 s; zero returns at once) until the question is no
+    /// longer open: answered, cancelled or expired. Woken by the
+    /// `question_changed` event of this question (within milliseconds, on
+    /// every instance sharing the bus), with a 2 s safety poll. A wait that
+    /// ends with the question still open returns it with `timed_out: true`.
+    pub async fn ask_question_and_wait(
+        &self,
+        actor: &Actor,
+        input: NewQuestion,
+        wait: std::time::Duration,
+    ) -> AppResult<AskedQuestion> {
+        if wait > MAX_ASK_WAIT {
+            return Err(AppError::field("wait_seconds", "must be between 0 and 600"));
+        }
+        // Subscribe before the question exists, so no answer can be
+        // published between the insert and the wait.
+        let mut rx = self.bus.subscribe();
+        let asked = self.ask_question(actor, input).await?;
+        if wait.is_zero() {
+            return Ok(AskedQuestion { question: asked, timed_out: false });
+        }
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let row = question::Entity::find_by_id(asked.id.clone())
+                .one(&self.db)
+                .await?
+                .ok_or(AppError::NotFound("question"))?;
+            let view = question_view(row, now());
+            if view.status != QuestionStatus::Open {
+                return Ok(AskedQuestion { question: view, timed_out: false });
+            }
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return Ok(AskedQuestion { question: view, timed_out: true });
+            }
+            let slice = left.min(ASK_WAIT_POLL);
+            // Wait for an event about this question (or a resync), or the poll.
+            let _ = tokio::time::timeout(slice, async {
+                loop {
+                    match rx.recv().await {
+                        Ok(ev) if ev.kind == kinds::BUS_RESYNC => return,
+                        Ok(ev)
+                            if ev.kind == kinds::QUESTION_CHANGED
+                                && (ev.truncated
+                                    || ev.data.get("question_id").and_then(Value::as_str)
+                                        == Some(asked.id.as_str())) =>
+                        {
+                            return;
+                        }
+                        Ok(_) => {}
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return,
+                        // A closed bus wakes no one: sleep out the slice and re-read.
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
+                    }
+                }
+            })
+            .await;
+        }
     }
 
     /// One question the caller may see (story questions: product readers;
