@@ -87,7 +87,7 @@ pub enum Command {
     Demo,
     /// Print the OpenAPI document as JSON.
     Openapi,
-    /// Seed a big product and measure the sprint board and task updates (p50/p99).
+    /// Measure the sprint board and task updates (board, the default) or the job queue (queue).
     Bench(BenchArgs),
     /// Serve MCP over stdin/stdout for a local agent (token from BATON_TOKEN).
     Mcp(McpArgs),
@@ -116,6 +116,9 @@ pub struct McpArgs {
 /// Options of `bench`. Without --database-url it uses a temporary SQLite file.
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
+    /// What to measure: board (sprint board and task updates) or queue (enqueue latency, claim throughput).
+    #[arg(value_enum, default_value_t = BenchWhat::Board)]
+    pub what: BenchWhat,
     /// Stories to seed (20 per PBI).
     #[arg(long, default_value_t = 10_000)]
     pub stories: usize,
@@ -131,9 +134,39 @@ pub struct BenchArgs {
     /// Another database to measure in the same run (repeatable), e.g. a Postgres URL.
     #[arg(long = "also", value_name = "DATABASE_URL")]
     pub also: Vec<String>,
-    /// Keep the seeded product instead of deleting it afterwards.
+    /// Keep the seeded product (and a temporary SQLite file) instead of deleting them afterwards.
     #[arg(long)]
     pub keep: bool,
+    /// Print one JSON document instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// queue: jobs pre-filled for the claim → complete throughput run.
+    #[arg(long, default_value_t = 2_000, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    pub jobs: usize,
+    /// queue: measured enqueue → waiting-agent latency samples.
+    #[arg(long, default_value_t = 500, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    pub samples: usize,
+    /// queue: unmeasured warm-up samples before them.
+    #[arg(long, default_value_t = 50, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=100_000))]
+    pub warmup: usize,
+    /// queue: concurrent workers of the throughput run (and clients of the tpcb-like baseline).
+    #[arg(long, default_value_t = 8, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64))]
+    pub workers: usize,
+    /// queue: agents blocked in wait_for_job during the latency run.
+    #[arg(long, default_value_t = 4, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64))]
+    pub waiters: usize,
+    /// queue: seconds of the tpcb-like baseline (`pgbench -T`, and the in-process loop).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub pgbench_seconds: u64,
+}
+
+/// What `bench` measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchWhat {
+    /// The sprint board read and task status updates on a big seeded product.
+    Board,
+    /// The job queue: enqueue → waiting agent latency and claim → complete throughput.
+    Queue,
 }
 
 /// Options of `serve`.

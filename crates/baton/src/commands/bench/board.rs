@@ -1,6 +1,7 @@
-//! `baton bench`: seeds a big product and measures the two hot paths of the
-//! backlog through the real services, with a raw-SQL baseline measured in
-//! the same run (so the ratio means something on a noisy machine).
+//! `baton bench board` (the default of `baton bench`): seeds a big product
+//! and measures the two hot paths of the backlog through the real services,
+//! with a raw-SQL baseline measured in the same run (so the ratio means
+//! something on a noisy machine).
 //!
 //! * **Seeding**: a product with `--stories` stories (20 per PBI) and
 //!   `--tasks` tasks spread evenly over them, written with multi-row inserts
@@ -15,9 +16,9 @@
 //!   change report, event). Baseline: a bare one-row `UPDATE` in its own
 //!   transaction.
 //!
-//! Every database given (`--database-url`, else a temporary SQLite file,
-//! plus each `--also`) is measured in turn and reported in one table. The
-//! bench product and user are deleted afterwards unless `--keep` is given.
+//! Every database of the run is measured in turn and reported in one table
+//! (or one JSON document with `--json`). The bench product and user are
+//! deleted afterwards unless `--keep` is given.
 
 use std::time::{Duration, Instant};
 
@@ -39,6 +40,9 @@ use baton_store::{
     sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait, Statement, TransactionTrait, Value},
 };
 
+use serde_json::json;
+
+use super::stats::{Stats, ms, ms_f, ratio, verdict};
 use crate::cli::{BenchArgs, DbArgs};
 
 /// Stories per PBI in the seeded product.
@@ -75,7 +79,7 @@ struct Row {
     note: String,
 }
 
-/// Runs the benchmark and prints the table on stdout.
+/// Runs the benchmark and prints the table (or JSON) on stdout.
 pub async fn run(db: &DbArgs, args: BenchArgs) -> anyhow::Result<()> {
     if args.stories == 0 || args.board_stories == 0 || args.board_stories > args.stories {
         bail!("--board-stories must be between 1 and --stories");
@@ -83,29 +87,24 @@ pub async fn run(db: &DbArgs, args: BenchArgs) -> anyhow::Result<()> {
     if args.requests == 0 {
         bail!("--requests must be at least 1");
     }
-    let mut targets: Vec<(String, Option<std::path::PathBuf>)> = Vec::new();
-    match &db.database_url {
-        Some(url) => targets.push((url.clone(), None)),
-        None => {
-            let path = std::env::temp_dir().join(format!("baton-bench-{}.db", new_id()));
-            targets.push((format!("sqlite://{}?mode=rwc", path.display()), Some(path)));
-        }
-    }
-    targets.extend(args.also.iter().map(|u| (u.clone(), None)));
-
     let mut rows = Vec::new();
-    for (url, temp) in &targets {
-        let result = bench_one(url, &args, &mut rows).await;
-        if let Some(path) = temp {
-            for suffix in ["", "-wal", "-shm"] {
-                let mut p = path.clone().into_os_string();
-                p.push(suffix);
-                let _ = std::fs::remove_file(p);
-            }
-        }
-        result.with_context(|| format!("benchmark on {} failed", redact_url(url)))?;
+    for target in super::targets(db, &args) {
+        bench_one(&target.url, &args, &mut rows)
+            .await
+            .with_context(|| format!("benchmark on {} failed", target.label()))?;
     }
-    print_table(&rows);
+    if args.json {
+        let rows: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|r| {
+                json!({"backend": r.backend, "operation": r.what.trim(), "n": r.n, "p50_ms": ms_f(r.p50),
+                       "p99_ms": ms_f(r.p99), "max_ms": ms_f(r.max), "note": r.note})
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&json!({"bench": "board", "rows": rows}))?);
+    } else {
+        print_table(&rows);
+    }
     Ok(())
 }
 
@@ -191,7 +190,7 @@ async fn measure(
         max: b.2,
         note: format!(
             "{} (p99 < 50 ms); {:.1}x baseline p50; {} KB JSON",
-            verdict(b.1, BOARD_P99_TARGET),
+            verdict(b.1 < BOARD_P99_TARGET),
             ratio(b.0, r.0),
             bytes / 1024
         ),
@@ -253,7 +252,7 @@ async fn measure(
         max: u.2,
         note: format!(
             "{} (p99 < 10 ms); {:.1}x baseline p50; {promoted} story changes",
-            verdict(u.1, UPDATE_P99_TARGET),
+            verdict(u.1 < UPDATE_P99_TARGET),
             ratio(u.0, ru.0)
         ),
     });
@@ -269,23 +268,9 @@ async fn measure(
     Ok(())
 }
 
-/// (p50, p99, max) of the samples.
+/// (p50, p99, max) of the samples (the callers never pass an empty set).
 fn stats(samples: &mut [Duration]) -> (Duration, Duration, Duration) {
-    samples.sort();
-    let at = |q: f64| samples[((samples.len() as f64 * q).ceil() as usize).clamp(1, samples.len()) - 1];
-    (at(0.50), at(0.99), samples[samples.len() - 1])
-}
-
-fn ratio(a: Duration, b: Duration) -> f64 {
-    a.as_secs_f64() / b.as_secs_f64().max(1e-9)
-}
-
-fn verdict(p99: Duration, target: Duration) -> &'static str {
-    if p99 < target { "meets target" } else { "MISSES target" }
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2}", d.as_secs_f64() * 1000.0)
+    Stats::of(samples).map_or((Duration::ZERO, Duration::ZERO, Duration::ZERO), |s| (s.p50, s.p99, s.max))
 }
 
 fn print_table(rows: &[Row]) {

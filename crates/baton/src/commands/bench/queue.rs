@@ -1,0 +1,980 @@
+//! `baton bench queue`: the agent job queue through the real services, on
+//! the event bus the server would use for the database (in-process for
+//! SQLite, LISTEN/NOTIFY for Postgres).
+//!
+//! * **Latency**: `--waiters` agents are blocked in [`App::wait_for_job`];
+//!   a person starts an agent on a task ([`App::enqueue_task_job`]). One
+//!   sample runs from just before the enqueue call to the moment
+//!   `wait_for_job` returns the claimed job in one of the agents. The agent
+//!   then finishes the job (running → verify → done) and waits again; the
+//!   next enqueue comes once every agent is blocked again.
+//! * **Throughput**: `--jobs` jobs are enqueued (timed too), then
+//!   `--workers` workers each loop claim → `running` → record a diff
+//!   (the verify gate of `done` needs one) → `done` until the queue is
+//!   empty. The bench checks that every job ended DONE, completed exactly
+//!   once and never re-claimed, and fails otherwise.
+//! * **Baseline**, same run, same server: on Postgres `pgbench -i` (scale 1)
+//!   into a throwaway database on the same server and `pgbench -b
+//!   tpcb-like -c WORKERS -j 2 -T SECONDS`; on SQLite (no pgbench) the same
+//!   tpcb-like transaction run by `--workers` tasks through a pool like
+//!   Baton's on a scratch file beside the database. The same in-process
+//!   loop also runs on Postgres, to show the driver's share.
+
+use std::{
+    collections::HashSet,
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, anyhow, bail, ensure};
+use baton_app::{
+    Actor, App, AppConfig,
+    accounts::NewUser,
+    queue::{
+        claim::{ClaimRequest, ClaimedJob, WaitOutcome},
+        complete::UpdateJobStatus,
+        enqueue::NewTaskJob,
+    },
+    tokens::NewToken,
+};
+use baton_domain::{
+    backlog::{PbiStatus, StoryStatus, TaskStatus},
+    roles::Role,
+};
+use baton_store::{
+    Db,
+    entities::{pbi, product, story, task, user},
+    events::EventBus,
+    new_id, now,
+    sea_orm::{
+        ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbBackend, EntityTrait, Statement, TransactionTrait,
+    },
+};
+use serde_json::{Value as Json, json};
+use tokio::sync::mpsc;
+
+use super::{
+    Target,
+    stats::{Stats, ms, verdict},
+};
+use crate::cli::{BenchArgs, DbArgs};
+
+/// Targets from the issue.
+const LATENCY_P50_TARGET: Duration = Duration::from_millis(5);
+const LATENCY_P99_TARGET: Duration = Duration::from_millis(20);
+const RATIO_TARGET: f64 = 0.5;
+/// Pause before each latency sample, so every agent woken by the previous
+/// enqueue has finished its claim attempt and is blocked again.
+const SETTLE: Duration = Duration::from_millis(20);
+/// The longest a waiting agent may take to hold a job before the bench fails.
+const HOLD_TIMEOUT: Duration = Duration::from_secs(30);
+/// Tasks per story and stories per PBI in the seeded product.
+const TASKS_PER_STORY: usize = 10;
+const STORIES_PER_PBI: usize = 20;
+/// Rows per multi-row INSERT.
+const CHUNK: usize = 500;
+/// Every task's plan names one file; [`DIFF`] changes exactly that file, so
+/// verification says ALIGNED and `done` passes the gate.
+const PLAN: &str = "1. Change `src/lib.rs`.\n2. Test it.";
+const DIFF: &str =
+    "diff --git a/src/lib.rs b/src/lib.rs\n--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -1 +1 @@\n-old\n+new\n";
+/// pgbench's scale-1 sizes.
+const ACCOUNTS: i64 = 100_000;
+const TELLERS: i64 = 10;
+
+/// What one database measured.
+struct Report {
+    backend: String,
+    database: String,
+    latency: Stats,
+    enqueue_call: Stats,
+    wake_to_held: Stats,
+    fill: Rate,
+    throughput: Rate,
+    ops: [(&'static str, Stats); 4],
+    baseline: Baseline,
+}
+
+/// `count` things in `took`.
+#[derive(Clone, Copy)]
+struct Rate {
+    count: usize,
+    took: Duration,
+}
+
+impl Rate {
+    fn per_s(&self) -> f64 {
+        self.count as f64 / self.took.as_secs_f64().max(1e-9)
+    }
+}
+
+/// The tpcb-like figures of one database.
+#[derive(Default)]
+struct Baseline {
+    /// `pgbench -b tpcb-like` TPS (Postgres with pgbench available).
+    pgbench_tps: Option<f64>,
+    /// The in-process tpcb-like loop's TPS.
+    loop_tps: Option<f64>,
+    /// Where the baseline ran.
+    database: Option<String>,
+    /// Why a figure is missing.
+    notes: Vec<String>,
+}
+
+impl Baseline {
+    /// The TPS the queue is compared with, and its name.
+    fn reference(&self) -> Option<(f64, &'static str)> {
+        match (self.pgbench_tps, self.loop_tps) {
+            (Some(t), _) => Some((t, "pgbench tpcb-like")),
+            (None, Some(t)) => Some((t, "tpcb-like loop")),
+            _ => None,
+        }
+    }
+}
+
+/// The bench's user, product, tokens and tasks.
+struct Seeded {
+    user_id: String,
+    product_id: String,
+    /// The person starting agents.
+    owner: Actor,
+    /// One token per waiting agent and per worker.
+    agents: Vec<Actor>,
+    tasks: Vec<String>,
+}
+
+/// Runs the queue benchmark on every database of the run and prints the report.
+pub async fn run(db: &DbArgs, args: BenchArgs) -> anyhow::Result<()> {
+    let mut reports = Vec::new();
+    for target in super::targets(db, &args) {
+        let r =
+            bench_one(&target, &args).await.with_context(|| format!("queue benchmark on {} failed", target.label()))?;
+        reports.push(r);
+    }
+    if args.json {
+        let results: Vec<Json> = reports.iter().map(|r| report_json(r, &args)).collect();
+        println!("{}", serde_json::to_string_pretty(&json!({"bench": "queue", "results": results}))?);
+    } else {
+        print_table(&reports, &args);
+    }
+    Ok(())
+}
+
+async fn bench_one(target: &Target, args: &BenchArgs) -> anyhow::Result<Report> {
+    let url = &target.url;
+    let db = baton_store::connect(url).await.with_context(|| format!("cannot open {}", target.label()))?;
+    baton_store::db::migrate(&db).await.context("cannot migrate")?;
+    let backend = format!("{:?}", db.get_database_backend()).to_lowercase();
+    let bus = EventBus::for_db(&db, url).await.context("cannot start the event bus")?;
+    let app = Arc::new(App::new(db.clone(), bus, AppConfig::default()));
+    let n_tasks = args.warmup + args.samples + args.jobs;
+    eprintln!("{backend}: seeding {n_tasks} tasks into {} …", target.label());
+    let seeded = seed(&app, args, n_tasks).await?;
+    let measured = measure(&app, &seeded, args, &backend).await;
+    if args.keep {
+        eprintln!("{backend}: kept product {} (user {})", seeded.product_id, seeded.user_id);
+    } else {
+        cleanup(&db, &seeded).await?;
+    }
+    db.close().await.ok();
+    let (latency, enqueue_call, wake_to_held, fill, throughput, ops) = measured?;
+    eprintln!("{backend}: tpcb-like baseline, {} clients, {} s …", args.workers, args.pgbench_seconds);
+    let baseline = baseline(target, &backend, args).await;
+    Ok(Report {
+        backend,
+        database: target.label(),
+        latency,
+        enqueue_call,
+        wake_to_held,
+        fill,
+        throughput,
+        ops,
+        baseline,
+    })
+}
+
+type Measured = (Stats, Stats, Stats, Rate, Rate, [(&'static str, Stats); 4]);
+
+async fn measure(app: &Arc<App>, seeded: &Seeded, args: &BenchArgs, backend: &str) -> anyhow::Result<Measured> {
+    let (lat_tasks, fill_tasks) = seeded.tasks.split_at(args.warmup + args.samples);
+    eprintln!("{backend}: enqueue → waiting agent, {} agents, {} samples …", args.waiters, args.samples);
+    let (latency, enqueue_call, wake_to_held) = latency(app, seeded, args, lat_tasks).await?;
+    eprintln!("{backend}: {} workers claim → complete {} jobs …", args.workers, args.jobs);
+    let (fill, throughput, ops) = throughput(app, seeded, args, fill_tasks).await?;
+    check_all_done(app, seeded, seeded.tasks.len()).await?;
+    Ok((latency, enqueue_call, wake_to_held, fill, throughput, ops))
+}
+
+/// Messages from the waiting agents to the bench.
+enum AgentMsg {
+    /// About to call `wait_for_job`.
+    Waiting,
+    /// `wait_for_job` returned this job at this instant.
+    Holds { job_id: String, at: Instant },
+    /// Something failed.
+    Failed(String),
+}
+
+/// Enqueue → held latency with agents blocked in `wait_for_job`; returns
+/// (enqueue → held, the enqueue call alone, enqueue returned → held).
+async fn latency(
+    app: &Arc<App>,
+    seeded: &Seeded,
+    args: &BenchArgs,
+    tasks: &[String],
+) -> anyhow::Result<(Stats, Stats, Stats)> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<AgentMsg>();
+    let mut agents = Vec::new();
+    for (i, actor) in seeded.agents.iter().take(args.waiters).enumerate() {
+        let (app, actor, tx) = (app.clone(), actor.clone(), tx.clone());
+        agents.push(tokio::spawn(async move {
+            let instance = format!("bench-agent-{i}");
+            loop {
+                if tx.send(AgentMsg::Waiting).is_err() {
+                    return;
+                }
+                let outcome =
+                    app.wait_for_job(&actor, ClaimRequest::new(instance.clone()), Duration::from_secs(600)).await;
+                let claimed = match outcome {
+                    Ok(WaitOutcome::Claimed(c)) => c,
+                    Ok(WaitOutcome::Timeout(_)) => continue,
+                    Err(e) => {
+                        let _ = tx.send(AgentMsg::Failed(format!("wait_for_job: {e}")));
+                        return;
+                    }
+                };
+                let at = Instant::now();
+                let _ = tx.send(AgentMsg::Holds { job_id: claimed.job_id.clone(), at });
+                if let Err(e) = finish(&app, &actor, &claimed).await {
+                    let _ = tx.send(AgentMsg::Failed(format!("{e:#}")));
+                    return;
+                }
+            }
+        }));
+    }
+    drop(tx);
+    let result = async {
+        for _ in 0..args.waiters {
+            expect_waiting(&mut rx).await?;
+        }
+        let (mut total, mut call, mut wake) = (Vec::new(), Vec::new(), Vec::new());
+        for (i, task_id) in tasks.iter().enumerate() {
+            tokio::time::sleep(SETTLE).await;
+            let start = Instant::now();
+            let job = app
+                .enqueue_task_job(&seeded.owner, task_id, NewTaskJob::default())
+                .await
+                .map_err(|e| anyhow!("enqueue: {e}"))?;
+            let returned = Instant::now();
+            let at = loop {
+                match tokio::time::timeout(HOLD_TIMEOUT, rx.recv()).await {
+                    Err(_) => bail!("no waiting agent held job {} within {HOLD_TIMEOUT:?}", job.id),
+                    Ok(None) => bail!("the waiting agents stopped"),
+                    Ok(Some(AgentMsg::Failed(e))) => bail!("a waiting agent failed: {e}"),
+                    Ok(Some(AgentMsg::Waiting)) => bail!("an agent came back without a job"),
+                    Ok(Some(AgentMsg::Holds { job_id, at })) => {
+                        ensure!(job_id == job.id, "an agent received job {job_id}, expected {}", job.id);
+                        break at;
+                    }
+                }
+            };
+            // The agent finishes the job and waits again before the next sample.
+            expect_waiting(&mut rx).await?;
+            if i >= args.warmup {
+                total.push(at.saturating_duration_since(start));
+                call.push(returned.saturating_duration_since(start));
+                wake.push(at.saturating_duration_since(returned));
+            }
+        }
+        let s = |v: &mut Vec<Duration>| Stats::of(v).ok_or_else(|| anyhow!("no samples"));
+        Ok((s(&mut total)?, s(&mut call)?, s(&mut wake)?))
+    }
+    .await;
+    for a in &agents {
+        a.abort();
+    }
+    result
+}
+
+async fn expect_waiting(rx: &mut mpsc::UnboundedReceiver<AgentMsg>) -> anyhow::Result<()> {
+    match tokio::time::timeout(HOLD_TIMEOUT, rx.recv()).await {
+        Ok(Some(AgentMsg::Waiting)) => Ok(()),
+        Ok(Some(AgentMsg::Failed(e))) => bail!("a waiting agent failed: {e}"),
+        Ok(Some(AgentMsg::Holds { job_id, .. })) => bail!("an agent holds job {job_id} nobody enqueued"),
+        Ok(None) => bail!("the waiting agents stopped"),
+        Err(_) => bail!("an agent did not get back to waiting within {HOLD_TIMEOUT:?}"),
+    }
+}
+
+/// What an agent does with a claimed job: `running`, record a diff (the gate
+/// of `done` needs a verification), `done`. Returns each call's duration.
+async fn finish(app: &App, actor: &Actor, c: &ClaimedJob) -> anyhow::Result<[Duration; 3]> {
+    let report = |status: &str| UpdateJobStatus { attempt: Some(c.attempt), ..UpdateJobStatus::new(&c.job_id, status) };
+    let t0 = Instant::now();
+    app.update_job_status(actor, report("running")).await.map_err(|e| anyhow!("running: {e}"))?;
+    let t1 = Instant::now();
+    let v = app.record_verify_result(actor, &c.job_id, DIFF).await.map_err(|e| anyhow!("verify: {e}"))?;
+    ensure!(v.gate_passes_without_summary, "verification of job {} says {:?}", c.job_id, v.verify_result);
+    let t2 = Instant::now();
+    let done = app.update_job_status(actor, report("done")).await.map_err(|e| anyhow!("done: {e}"))?;
+    ensure!(done.status == "done", "job {} is {} after done", c.job_id, done.status);
+    Ok([t1 - t0, t2 - t1, t2.elapsed()])
+}
+
+/// Fills the queue, then lets the workers drain it; returns (the fill, the
+/// drain, per-call durations of claim/running/verify/done).
+async fn throughput(
+    app: &Arc<App>,
+    seeded: &Seeded,
+    args: &BenchArgs,
+    tasks: &[String],
+) -> anyhow::Result<(Rate, Rate, [(&'static str, Stats); 4])> {
+    let started = Instant::now();
+    let mut enqueued = HashSet::with_capacity(tasks.len());
+    for task_id in tasks {
+        let job = app
+            .enqueue_task_job(&seeded.owner, task_id, NewTaskJob::default())
+            .await
+            .map_err(|e| anyhow!("enqueue: {e}"))?;
+        enqueued.insert(job.id);
+    }
+    let fill = Rate { count: tasks.len(), took: started.elapsed() };
+
+    let gate = Arc::new(tokio::sync::Barrier::new(args.workers + 1));
+    let mut workers = Vec::new();
+    for (i, actor) in seeded.agents.iter().take(args.workers).enumerate() {
+        let (app, actor, gate, user_id) = (app.clone(), actor.clone(), gate.clone(), seeded.user_id.clone());
+        workers.push(tokio::spawn(async move {
+            let req = ClaimRequest::new(format!("bench-worker-{i}"));
+            let mut done = Vec::new();
+            let mut times: [Vec<Duration>; 4] = Default::default();
+            gate.wait().await;
+            loop {
+                let t = Instant::now();
+                let claimed = app.claim_job(&actor, req.clone()).await.map_err(|e| anyhow!("claim: {e}"))?;
+                let Some(c) = claimed else {
+                    // On Postgres a claim can come back empty while the last
+                    // jobs are locked by other claimers: stop only when none
+                    // is queued.
+                    if queued(&app.db, &user_id).await? == 0 {
+                        return Ok::<_, anyhow::Error>((done, times, Instant::now()));
+                    }
+                    tokio::task::yield_now().await;
+                    continue;
+                };
+                times[0].push(t.elapsed());
+                let [running, verify, finished] = finish(&app, &actor, &c).await?;
+                times[1].push(running);
+                times[2].push(verify);
+                times[3].push(finished);
+                done.push(c.job_id);
+            }
+        }));
+    }
+    gate.wait().await;
+    let start = Instant::now();
+    let mut completed: Vec<String> = Vec::new();
+    let mut all: [Vec<Duration>; 4] = Default::default();
+    let mut last = start;
+    for w in workers {
+        let (done, times, ended) = w.await.context("a worker panicked")??;
+        completed.extend(done);
+        for (a, t) in all.iter_mut().zip(times) {
+            a.extend(t);
+        }
+        last = last.max(ended);
+    }
+    let drain = Rate { count: completed.len(), took: last - start };
+    let unique: HashSet<&String> = completed.iter().collect();
+    ensure!(unique.len() == completed.len(), "{} jobs were completed twice", completed.len() - unique.len());
+    ensure!(
+        unique.len() == enqueued.len() && unique.iter().all(|id| enqueued.contains(*id)),
+        "the workers completed {} jobs, {} were enqueued",
+        unique.len(),
+        enqueued.len()
+    );
+    let names = ["claim", "running", "verify", "done"];
+    let mut ops = Vec::with_capacity(4);
+    for (name, mut v) in names.into_iter().zip(all) {
+        ops.push((name, Stats::of(&mut v).ok_or_else(|| anyhow!("no {name} calls"))?));
+    }
+    let ops: [(&'static str, Stats); 4] = ops.try_into().map_err(|_| anyhow!("four operations"))?;
+    Ok((fill, drain, ops))
+}
+
+/// Jobs of the user still queued.
+async fn queued(db: &Db, user_id: &str) -> anyhow::Result<i64> {
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM jobs WHERE user_id = $1 AND status = 'QUEUED'",
+            [user_id.into()],
+        ))
+        .await?
+        .ok_or_else(|| anyhow!("COUNT returned no row"))?;
+    Ok(row.try_get("", "n")?)
+}
+
+/// Every job of the bench ended DONE on its first claim and every task is DONE.
+async fn check_all_done(app: &App, seeded: &Seeded, expected: usize) -> anyhow::Result<()> {
+    let b = app.db.get_database_backend();
+    let rows = app
+        .db
+        .query_all_raw(Statement::from_sql_and_values(
+            b,
+            "SELECT status, COUNT(*) AS n, SUM(retry_count) AS retries FROM jobs WHERE product_id = $1 GROUP BY status",
+            [seeded.product_id.clone().into()],
+        ))
+        .await?;
+    let mut by_status = Vec::new();
+    for r in &rows {
+        let status: String = r.try_get("", "status")?;
+        let n: i64 = r.try_get("", "n")?;
+        let retries: i64 = r.try_get("", "retries")?;
+        by_status.push((status, n, retries));
+    }
+    ensure!(
+        by_status.len() == 1 && by_status[0].0 == "DONE" && by_status[0].1 == expected as i64 && by_status[0].2 == 0,
+        "expected {expected} jobs DONE on their first claim, found (status, count, retries) {by_status:?}"
+    );
+    let row = app
+        .db
+        .query_one_raw(Statement::from_sql_and_values(
+            b,
+            "SELECT COUNT(*) AS n FROM tasks WHERE product_id = $1 AND status <> $2",
+            [seeded.product_id.clone().into(), TaskStatus::Done.as_db().into()],
+        ))
+        .await?
+        .ok_or_else(|| anyhow!("COUNT returned no row"))?;
+    let open: i64 = row.try_get("", "n")?;
+    ensure!(open == 0, "{open} tasks are not DONE after their jobs were");
+    Ok(())
+}
+
+/// A user with a token per agent, a product, PBIs, stories and `n` tasks
+/// (batch inserts; the services are measured, not the seeding).
+async fn seed(app: &App, args: &BenchArgs, n: usize) -> anyhow::Result<Seeded> {
+    let suffix: String = new_id().chars().filter(char::is_ascii_hexdigit).rev().take(10).collect();
+    let cli = Actor::cli();
+    let owner = app
+        .create_user(
+            &cli,
+            NewUser {
+                username: format!("bench-q-{suffix}"),
+                password: format!("bench-{}", new_id()),
+                roles: vec![Role::ProductOwner, Role::Developer],
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| anyhow!("cannot create the bench user: {e}"))?;
+    let mut tokens = Vec::new();
+    for i in 0..=args.waiters.max(args.workers) {
+        let t = app
+            .create_token(&cli, &owner.id, NewToken { label: format!("bench agent {i}"), ..Default::default() })
+            .await
+            .map_err(|e| anyhow!("cannot create a token: {e}"))?;
+        tokens.push(app.token_actor(&t.token).await.map_err(|e| anyhow!("token: {e}"))?);
+    }
+    let owner_actor = tokens.remove(0);
+
+    let stories_n = n.div_ceil(TASKS_PER_STORY);
+    let pbis_n = stories_n.div_ceil(STORIES_PER_PBI);
+    let t0 = now();
+    let product_id = new_id();
+    let txn = app.db.begin().await?;
+    product::ActiveModel {
+        id: Set(product_id.clone()),
+        user_id: Set(owner.id.clone()),
+        name: Set(format!("Queue bench {suffix}")),
+        definition_of_done: Set("Benchmarked".into()),
+        last_pbi_number: Set(pbis_n as i64),
+        last_story_number: Set(stories_n as i64),
+        last_task_number: Set(n as i64),
+        created_at: Set(t0),
+        updated_at: Set(t0),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    let pbi_ids: Vec<String> = (0..pbis_n).map(|_| new_id()).collect();
+    for (c, ids) in pbi_ids.chunks(CHUNK).enumerate() {
+        let models = ids.iter().enumerate().map(|(j, id)| {
+            let k = c * CHUNK + j + 1;
+            pbi::ActiveModel {
+                id: Set(id.clone()),
+                product_id: Set(product_id.clone()),
+                code: Set(format!("PBI-{k}")),
+                title: Set(format!("Queue bench PBI {k}")),
+                description: Set(None),
+                priority: Set(2),
+                sort_order: Set(k as f64),
+                status: Set(PbiStatus::Ready.as_db().into()),
+                pr_url: Set(None),
+                pr_merged_at: Set(None),
+                epic_number: Set(None),
+                created_at: Set(t0),
+                updated_at: Set(t0),
+            }
+        });
+        pbi::Entity::insert_many(models).exec(&txn).await?;
+    }
+    let story_ids: Vec<String> = (0..stories_n).map(|_| new_id()).collect();
+    for (c, ids) in story_ids.chunks(CHUNK).enumerate() {
+        let models = ids.iter().enumerate().map(|(j, id)| {
+            let k = c * CHUNK + j;
+            story::ActiveModel {
+                id: Set(id.clone()),
+                pbi_id: Set(pbi_ids[k / STORIES_PER_PBI].clone()),
+                product_id: Set(product_id.clone()),
+                status: Set(StoryStatus::Open.as_db().into()),
+                sprint_id: Set(None),
+                assignee_id: Set(None),
+                code: Set(format!("ST-{:03}", k + 1)),
+                title: Set(format!("Queue bench story {}", k + 1)),
+                description: Set(None),
+                acceptance_criteria: Set(None),
+                priority: Set(2),
+                sort_order: Set((k % STORIES_PER_PBI + 1) as f64),
+                qa_review_count: Set(0),
+                created_at: Set(t0),
+                updated_at: Set(t0),
+                ..Default::default()
+            }
+        });
+        story::Entity::insert_many(models).exec(&txn).await?;
+    }
+    let task_ids: Vec<String> = (0..n).map(|_| new_id()).collect();
+    for (c, ids) in task_ids.chunks(CHUNK).enumerate() {
+        let models = ids.iter().enumerate().map(|(j, id)| {
+            let k = c * CHUNK + j;
+            task::ActiveModel {
+                id: Set(id.clone()),
+                story_id: Set(story_ids[k / TASKS_PER_STORY].clone()),
+                product_id: Set(product_id.clone()),
+                sprint_id: Set(None),
+                code: Set(format!("T-{}", k + 1)),
+                title: Set(format!("Queue bench task {}", k + 1)),
+                description: Set(None),
+                implementation_plan: Set(Some(PLAN.into())),
+                priority: Set(2),
+                sort_order: Set((k % TASKS_PER_STORY + 1) as f64),
+                status: Set(TaskStatus::ToDo.as_db().into()),
+                verify_only: Set(false),
+                verify_required: Set("ANY".into()),
+                requires_opus: Set(false),
+                repo_url: Set(None),
+                created_at: Set(t0),
+                updated_at: Set(t0),
+            }
+        });
+        task::Entity::insert_many(models).exec(&txn).await?;
+    }
+    txn.commit().await?;
+    if app.db.get_database_backend() == DbBackend::Postgres {
+        // As autovacuum would have long before a real queue got this big.
+        app.db.execute_unprepared("ANALYZE pbis, stories, tasks, jobs").await?;
+    }
+    Ok(Seeded { user_id: owner.id, product_id, owner: owner_actor, agents: tokens, tasks: task_ids })
+}
+
+/// Deletes the bench product (its backlog and jobs cascade) and user (its tokens cascade).
+async fn cleanup(db: &Db, seeded: &Seeded) -> anyhow::Result<()> {
+    let txn = db.begin().await?;
+    product::Entity::delete_by_id(seeded.product_id.clone()).exec(&txn).await?;
+    user::Entity::delete_by_id(seeded.user_id.clone()).exec(&txn).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- baseline
+
+/// The tpcb-like baseline of one database; failures become notes, so the
+/// queue figures are still reported.
+async fn baseline(target: &Target, backend: &str, args: &BenchArgs) -> Baseline {
+    let mut out = Baseline::default();
+    let result = if backend == "postgres" {
+        pg_baseline(&target.url, args, &mut out).await
+    } else {
+        sqlite_baseline(target, args, &mut out).await
+    };
+    if let Err(e) = result {
+        out.notes.push(format!("baseline failed: {e:#}"));
+    }
+    out
+}
+
+/// SQLite: the tpcb-like loop on a scratch file beside the database.
+async fn sqlite_baseline(target: &Target, args: &BenchArgs, out: &mut Baseline) -> anyhow::Result<()> {
+    let dir = sqlite_dir(target).unwrap_or_else(std::env::temp_dir);
+    let path = dir.join(format!("baton-bench-tpcb-{}.db", new_id()));
+    out.database = Some(path.display().to_string());
+    let result = async {
+        let db = baton_store::connect(&super::sqlite_url(&path)).await.context("cannot open the baseline file")?;
+        let r = async {
+            init_tpcb(&db, "").await?;
+            tpcb_loop(&db, "", args).await
+        }
+        .await;
+        db.close().await.ok();
+        r
+    }
+    .await;
+    super::remove_sqlite_files(&path);
+    out.loop_tps = Some(result?);
+    out.notes.push("SQLite has no pgbench: the baseline is the tpcb-like loop on a scratch file".into());
+    Ok(())
+}
+
+/// The directory of the target's SQLite file, so the baseline file shares its disk.
+fn sqlite_dir(target: &Target) -> Option<PathBuf> {
+    if let Some(p) = &target.temp {
+        return p.parent().map(Path::to_path_buf);
+    }
+    let rest = target.url.strip_prefix("sqlite://").or_else(|| target.url.strip_prefix("sqlite:"))?;
+    let file = rest.split('?').next()?;
+    if file.is_empty() || file.contains(":memory:") {
+        return None;
+    }
+    Path::new(file).parent().map(|d| if d.as_os_str().is_empty() { PathBuf::from(".") } else { d.to_path_buf() })
+}
+
+/// Postgres: a throwaway database on the same server for pgbench (and the
+/// in-process loop), dropped afterwards.
+async fn pg_baseline(url: &str, args: &BenchArgs, out: &mut Baseline) -> anyhow::Result<()> {
+    let name = format!("baton_pgbench_{}", new_id().chars().filter(char::is_ascii_alphanumeric).collect::<String>());
+    let admin = baton_store::connect(url).await.context("cannot reconnect")?;
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .with_context(|| format!("cannot create the throwaway database {name} (needs CREATEDB)"))?;
+    out.database = Some(name.clone());
+    let bench_url = pg_url_with_db(url, &name);
+    let result = pg_measure(&bench_url, args, out).await;
+    let dropped = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+    admin.close().await.ok();
+    result?;
+    dropped.with_context(|| format!("cannot drop the throwaway database {name}"))?;
+    Ok(())
+}
+
+async fn pg_measure(bench_url: &str, args: &BenchArgs, out: &mut Baseline) -> anyhow::Result<()> {
+    let pgbench = find_pgbench();
+    match &pgbench {
+        Some(bin) => {
+            run_pgbench(bin, &["-i", "-s", "1", "-q", bench_url]).await.context("pgbench -i")?;
+            let clients = args.workers.to_string();
+            let threads = args.workers.min(2).to_string();
+            let secs = args.pgbench_seconds.to_string();
+            let text = run_pgbench(bin, &["-b", "tpcb-like", "-c", &clients, "-j", &threads, "-T", &secs, bench_url])
+                .await
+                .context("pgbench -b tpcb-like")?;
+            out.pgbench_tps =
+                Some(parse_tps(&text).ok_or_else(|| anyhow!("no `tps = …` in pgbench's output: {text}"))?);
+        }
+        None => out.notes.push(
+            "pgbench not found (PATH, /usr/lib/postgresql/*/bin): no pgbench figure; the ratio uses the tpcb-like loop"
+                .into(),
+        ),
+    }
+    let db = baton_store::connect(bench_url).await.context("cannot open the throwaway database")?;
+    let r = async {
+        if pgbench.is_none() {
+            init_tpcb(&db, "").await?;
+        }
+        tpcb_loop(&db, "", args).await
+    }
+    .await;
+    db.close().await.ok();
+    out.loop_tps = Some(r?);
+    Ok(())
+}
+
+/// pgbench on PATH, else the newest under /usr/lib/postgresql.
+fn find_pgbench() -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join("pgbench"))
+        .find(|p| p.is_file());
+    on_path.or_else(|| {
+        let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path().join("bin/pgbench")))
+            .filter(|p| p.is_file())
+            .collect();
+        found.sort();
+        found.pop()
+    })
+}
+
+/// Runs pgbench; its stdout and stderr together, or an error with them.
+async fn run_pgbench(bin: &Path, args: &[&str]) -> anyhow::Result<String> {
+    let out = tokio::process::Command::new(bin)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .with_context(|| format!("cannot run {}", bin.display()))?;
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    ensure!(out.status.success(), "{} exited with {}: {}", bin.display(), out.status, text.trim());
+    Ok(text)
+}
+
+/// The `tps = N (without initial connection time)` figure.
+fn parse_tps(text: &str) -> Option<f64> {
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("tps = "))
+        .filter_map(|rest| rest.split_whitespace().next()?.parse::<f64>().ok())
+        .next_back()
+}
+
+/// Replaces the database name in a Postgres URL.
+fn pg_url_with_db(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let cut = base[scheme_end..].rfind('/').map_or(base.len(), |i| scheme_end + i);
+    format!("{}/{}{}", &base[..cut], name, query)
+}
+
+/// pgbench's scale-1 tables and rows (what `pgbench -i -s 1` creates).
+async fn init_tpcb(db: &Db, prefix: &str) -> anyhow::Result<()> {
+    let b = db.get_database_backend();
+    let ddl = [
+        format!("CREATE TABLE {prefix}pgbench_branches (bid INTEGER PRIMARY KEY, bbalance INTEGER, filler CHAR(88))"),
+        format!(
+            "CREATE TABLE {prefix}pgbench_tellers (tid INTEGER PRIMARY KEY, bid INTEGER, tbalance INTEGER, filler CHAR(84))"
+        ),
+        format!(
+            "CREATE TABLE {prefix}pgbench_accounts (aid INTEGER PRIMARY KEY, bid INTEGER, abalance INTEGER, filler CHAR(84))"
+        ),
+        format!(
+            "CREATE TABLE {prefix}pgbench_history (tid INTEGER, bid INTEGER, aid INTEGER, delta INTEGER, mtime TIMESTAMP, \
+             filler CHAR(22))"
+        ),
+    ];
+    let txn = db.begin().await?;
+    for sql in ddl {
+        txn.execute_unprepared(&sql).await?;
+    }
+    txn.execute_unprepared(&format!("INSERT INTO {prefix}pgbench_branches (bid, bbalance) VALUES (1, 0)")).await?;
+    for (table, id, n) in [("tellers", "tid", TELLERS), ("accounts", "aid", ACCOUNTS)] {
+        let balance = if table == "tellers" { "tbalance" } else { "abalance" };
+        txn.execute_raw(Statement::from_string(
+            b,
+            format!(
+                "INSERT INTO {prefix}pgbench_{table} ({id}, bid, {balance}, filler) \
+                 WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < {n}) SELECT x, 1, 0, '' FROM s"
+            ),
+        ))
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// `args.workers` tasks run pgbench's tpcb-like transaction for
+/// `args.pgbench_seconds`; returns transactions per second.
+async fn tpcb_loop(db: &Db, prefix: &str, args: &BenchArgs) -> anyhow::Result<f64> {
+    let deadline = Instant::now() + Duration::from_secs(args.pgbench_seconds);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..args.workers {
+        let (db, prefix) = (db.clone(), prefix.to_string());
+        tasks.push(tokio::spawn(async move {
+            let mut rng = XorShift(0x9E37_79B9_7F4A_7C15 ^ ((i as u64 + 1) * 0x1000_0000_01B3));
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                tpcb_txn(&db, &prefix, &mut rng).await?;
+                n += 1;
+            }
+            Ok::<_, anyhow::Error>(n)
+        }));
+    }
+    let mut total = 0u64;
+    for t in tasks {
+        total += t.await.context("a baseline task panicked")??;
+    }
+    Ok(total as f64 / start.elapsed().as_secs_f64())
+}
+
+/// pgbench's built-in tpcb-like script.
+async fn tpcb_txn(db: &Db, p: &str, rng: &mut XorShift) -> anyhow::Result<()> {
+    let b = db.get_database_backend();
+    let aid = rng.below(ACCOUNTS) + 1;
+    let tid = rng.below(TELLERS) + 1;
+    let bid = 1i64;
+    let delta = rng.below(10_001) - 5_000;
+    let txn = db.begin().await?;
+    let st = |sql: String, v: Vec<baton_store::sea_orm::Value>| Statement::from_sql_and_values(b, sql, v);
+    txn.execute_raw(st(
+        format!("UPDATE {p}pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2"),
+        vec![delta.into(), aid.into()],
+    ))
+    .await?;
+    txn.query_one_raw(st(format!("SELECT abalance FROM {p}pgbench_accounts WHERE aid = $1"), vec![aid.into()])).await?;
+    txn.execute_raw(st(
+        format!("UPDATE {p}pgbench_tellers SET tbalance = tbalance + $1 WHERE tid = $2"),
+        vec![delta.into(), tid.into()],
+    ))
+    .await?;
+    txn.execute_raw(st(
+        format!("UPDATE {p}pgbench_branches SET bbalance = bbalance + $1 WHERE bid = $2"),
+        vec![delta.into(), bid.into()],
+    ))
+    .await?;
+    txn.execute_raw(st(
+        format!(
+            "INSERT INTO {p}pgbench_history (tid, bid, aid, delta, mtime) VALUES ($1, $2, $3, $4, CURRENT_TIMESTAMP)"
+        ),
+        vec![tid.into(), bid.into(), aid.into(), delta.into()],
+    ))
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// A tiny PRNG for the baseline's random accounts (quality is irrelevant).
+struct XorShift(u64);
+
+impl XorShift {
+    fn below(&mut self, n: i64) -> i64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as i64
+    }
+}
+
+// ---------------------------------------------------------------- output
+
+fn latency_ok(s: &Stats) -> bool {
+    s.p50 < LATENCY_P50_TARGET && s.p99 < LATENCY_P99_TARGET
+}
+
+fn report_json(r: &Report, args: &BenchArgs) -> Json {
+    let reference = r.baseline.reference();
+    let ratio = reference.map(|(tps, _)| r.throughput.per_s() / tps);
+    let ops: serde_json::Map<String, Json> = r.ops.iter().map(|(name, s)| (name.to_string(), s.json())).collect();
+    json!({
+        "backend": r.backend,
+        "database": r.database,
+        "latency": {
+            "waiting_agents": args.waiters,
+            "warmup": args.warmup,
+            "enqueue_to_held": r.latency.json(),
+            "enqueue_call": r.enqueue_call.json(),
+            "enqueue_returned_to_held": r.wake_to_held.json(),
+            "target": "p50 < 5 ms, p99 < 20 ms",
+            "meets_target": latency_ok(&r.latency),
+        },
+        "enqueue": {"jobs": r.fill.count, "seconds": r.fill.took.as_secs_f64(), "jobs_per_s": r.fill.per_s()},
+        "throughput": {
+            "jobs": r.throughput.count,
+            "workers": args.workers,
+            "seconds": r.throughput.took.as_secs_f64(),
+            "jobs_per_s": r.throughput.per_s(),
+            "loop": "claim → running → verify (diff) → done",
+            "all_done_exactly_once": true,
+            "calls": ops,
+        },
+        "baseline": {
+            "clients": args.workers,
+            "seconds": args.pgbench_seconds,
+            "pgbench_tps": r.baseline.pgbench_tps,
+            "loop_tps": r.baseline.loop_tps,
+            "database": r.baseline.database,
+            "notes": r.baseline.notes,
+        },
+        "ratio": ratio,
+        "ratio_against": reference.map(|(_, name)| name),
+        "ratio_meets_target": ratio.map(|x| x >= RATIO_TARGET),
+    })
+}
+
+fn print_table(reports: &[Report], args: &BenchArgs) {
+    println!(
+        "{:<9} {:<46} {:>6} {:>9} {:>9} {:>9} {:>9}  result",
+        "backend", "measure", "n", "p50 ms", "p95 ms", "p99 ms", "max ms"
+    );
+    let line = |b: &str, what: &str, s: &Stats, note: &str| {
+        println!(
+            "{:<9} {:<46} {:>6} {:>9} {:>9} {:>9} {:>9}  {}",
+            b,
+            what,
+            s.n,
+            ms(s.p50),
+            ms(s.p95),
+            ms(s.p99),
+            ms(s.max),
+            note
+        );
+    };
+    let plain = |b: &str, what: &str, n: Option<usize>, note: &str| {
+        let n = n.map(|n| n.to_string()).unwrap_or_default();
+        println!("{:<9} {:<46} {:>6} {:>39}  {}", b, what, n, "", note);
+    };
+    for r in reports {
+        let b = r.backend.as_str();
+        line(
+            b,
+            &format!("enqueue → held by a waiting agent ({} waiting)", args.waiters),
+            &r.latency,
+            &format!("{} (p50 < 5 ms, p99 < 20 ms)", verdict(latency_ok(&r.latency))),
+        );
+        line(b, "  of which the enqueue call", &r.enqueue_call, "");
+        line(b, "  of which wake + claim", &r.wake_to_held, "");
+        plain(b, "enqueue, one at a time (queue fill)", Some(r.fill.count), &format!("{:.0} jobs/s", r.fill.per_s()));
+        plain(
+            b,
+            &format!("claim → running → verify → done, {} workers", args.workers),
+            Some(r.throughput.count),
+            &format!(
+                "{:.0} jobs/s in {:.2} s; every job DONE exactly once",
+                r.throughput.per_s(),
+                r.throughput.took.as_secs_f64()
+            ),
+        );
+        for (name, s) in &r.ops {
+            line(b, &format!("  {name} call (under load)"), s, "");
+        }
+        let secs = args.pgbench_seconds;
+        if let Some(tps) = r.baseline.pgbench_tps {
+            plain(
+                b,
+                &format!("baseline: pgbench tpcb-like -c {} -T {secs}", args.workers),
+                None,
+                &format!("{tps:.0} tps"),
+            );
+        }
+        if let Some(tps) = r.baseline.loop_tps {
+            plain(
+                b,
+                &format!("baseline: tpcb-like loop, {} tasks, {secs} s", args.workers),
+                None,
+                &format!("{tps:.0} tps"),
+            );
+        }
+        match r.baseline.reference() {
+            Some((tps, name)) => {
+                let x = r.throughput.per_s() / tps;
+                plain(
+                    b,
+                    &format!("queue throughput / {name}"),
+                    None,
+                    &format!("{:.0} % — {} (≥ 50 %)", x * 100.0, verdict(x >= RATIO_TARGET)),
+                );
+            }
+            None => plain(b, "queue throughput / baseline", None, "no baseline figure"),
+        }
+        for note in &r.baseline.notes {
+            println!("{b:<9} note: {note}");
+        }
+        println!("{b:<9} database: {}", r.database);
+    }
+}
