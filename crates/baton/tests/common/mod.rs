@@ -5,6 +5,8 @@
 
 #![allow(dead_code, reason = "each test crate uses a different subset of the helpers")]
 
+pub mod mcp;
+
 use std::{
     path::{Path, PathBuf},
     process::{ExitStatus, Stdio},
@@ -238,10 +240,18 @@ impl Server {
     /// Spawns `baton --database-url URL serve --bind 127.0.0.1:0` and waits
     /// (bounded) for the line "Baton is running at http://127.0.0.1:PORT".
     pub async fn start(url: &str, dir: &Path) -> Server {
+        Server::start_with(url, dir, &[]).await
+    }
+
+    /// Like [`Server::start`], with extra global flags before `serve`
+    /// (e.g. `--job-lease-seconds 2`).
+    pub async fn start_with(url: &str, dir: &Path, global: &[&str]) -> Server {
         let log = dir.join(format!("serve-{}.log", uuid::Uuid::now_v7().simple()));
         let log_file = std::fs::File::create(&log).expect("create the server log file");
         let mut cmd = command(dir);
-        cmd.args(["--database-url", url, "serve", "--bind", "127.0.0.1:0"])
+        cmd.args(["--database-url", url])
+            .args(global)
+            .args(["serve", "--bind", "127.0.0.1:0"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log_file));
