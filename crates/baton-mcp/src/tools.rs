@@ -456,6 +456,9 @@ pub(crate) struct AskArgs {
     /// Up to 8 allowed answers; omit for free text.
     #[serde(default)]
     options: Option<Vec<String>>,
+    /// Seconds to wait for the answer, 0–600 (default 0: return at once). Returns as soon as it is answered, cancelled or expired; `timed_out: true` if still open.
+    #[serde(default)]
+    wait_seconds: Option<u64>,
 }
 
 /// Arguments of the tools about one question.
@@ -473,6 +476,33 @@ pub(crate) struct ListQuestionsArgs {
     /// Only questions about this story (id or `ST-NNN`).
     #[serde(default)]
     story_id: Option<String>,
+}
+
+/// Arguments of `check_queue_empty`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct QueueStatusArgs {
+    /// Only this product (id or code); omit to count per product you can read.
+    #[serde(default)]
+    product_id: Option<String>,
+}
+
+/// Arguments of `set_pbi_pr`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SetPbiPrArgs {
+    /// PBI id or code (`PBI-3`).
+    pbi_id: String,
+    /// The pull request URL: `https://host/owner/repo/pull/N` (GitHub), `…/owner/repo/pulls/N` (Forgejo, Gitea) or `…/group/repo/-/merge_requests/N` (GitLab), on the product repository's host or an allowed host.
+    pr_url: String,
+}
+
+/// Arguments of `mark_pbi_pr_merged`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PbiArgs {
+    /// PBI id or code (`PBI-3`).
+    pbi_id: String,
 }
 
 macro_rules! spec {
@@ -538,12 +568,18 @@ pub(crate) static CATALOG: &[Spec] = &[
         "Reports your job: running, done (the verify gate applies), failed or skipped. Task status and story/PBI/sprint follow. `next_action` says whether to `wait_for_job` again. `JOB_CANCELLED:` means discard the work."),
     spec!("worker_heartbeat", WorkerHeartbeatArgs, core: true, writes: true,
         "Marks this worker alive and records its remaining quota (0–100 %); workers below the quota threshold get no jobs."),
+    spec!("check_queue_empty", QueueStatusArgs, core: true, writes: false,
+        "Counts your jobs still queued, claimed or running: `{empty, remaining}` for one product, or with `by_product` per product you can read. Use it to decide whether to keep calling `wait_for_job`."),
     spec!("verify_task_against_plan", VerifyDiffArgs, core: true, writes: true, only: Transport::Http,
         "Classifies your diff against the task's plan (aligned, partial, empty, divergent) and records it on your job; `update_job_status done` needs it. Send the unified diff of your work."),
     spec!("verify_task_against_plan", VerifyWorktreeArgs, core: true, writes: true, only: Transport::Stdio,
         "Diffs your worktree against the job's base (or the remote default branch), classifies it against the task's plan (aligned, partial, empty, divergent) and records it on your job; `update_job_status done` needs it."),
+    spec!("set_pbi_pr", SetPbiPrArgs, core: false, writes: true,
+        "Links a pull request to a PBI (GitHub /pull/N, Forgejo/Gitea /pulls/N or GitLab /-/merge_requests/N URL on an allowed host). The same URL again changes nothing; a new one clears `pr_merged_at`."),
+    spec!("mark_pbi_pr_merged", PbiArgs, core: false, writes: true,
+        "Records that the PBI's linked pull request was merged (now; again keeps the first time). Fails with a conflict when no pull request is linked: call `set_pbi_pr` first."),
     spec!("ask_user_question", AskArgs, core: true, writes: true,
-        "Asks a person a question about a story, task or idea (free text or up to 8 options); open for 24 h. Poll the answer with `get_question_answer`."),
+        "Asks a person a question about a story, task or idea (free text or up to 8 options); open for 24 h. With `wait_seconds` (≤ 600) it waits for the answer and returns as soon as it arrives (`timed_out: true` if not); otherwise poll with `get_question_answer`."),
     spec!("get_question_answer", QuestionArgs, core: true, writes: false,
         "A question's status (open, answered, cancelled, expired) and answer."),
     spec!("list_open_questions", ListQuestionsArgs, core: false, writes: false,
@@ -822,7 +858,20 @@ pub(crate) async fn run(cx: &Cx<'_>, name: &str, args: Value) -> AppResult<Value
                 question: a.question,
                 options: a.options,
             };
-            to_json(app.ask_question(actor, input).await?)
+            let wait = std::time::Duration::from_secs(a.wait_seconds.unwrap_or(0));
+            to_json(app.ask_question_and_wait(actor, input, wait).await?)
+        }
+        "check_queue_empty" => {
+            let a: QueueStatusArgs = parse(args)?;
+            to_json(app.queue_status(actor, a.product_id.as_deref()).await?)
+        }
+        "set_pbi_pr" => {
+            let a: SetPbiPrArgs = parse(args)?;
+            to_json(app.set_pbi_pr(actor, &a.pbi_id, &a.pr_url).await?)
+        }
+        "mark_pbi_pr_merged" => {
+            let a: PbiArgs = parse(args)?;
+            to_json(app.mark_pbi_pr_merged(actor, &a.pbi_id).await?)
         }
         "get_question_answer" => {
             let a: QuestionArgs = parse(args)?;

@@ -19,10 +19,12 @@ pub mod insights;
 pub mod jobs;
 pub mod me;
 pub mod members;
+pub mod pbi_pr;
 pub mod pbis;
 pub mod prices;
 pub mod products;
 pub mod questions;
+pub mod queue_status;
 pub mod realtime;
 pub mod sprints;
 pub mod stories;
@@ -83,6 +85,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(pbis::create, pbis::list))
         .routes(routes!(pbis::get, pbis::update, pbis::delete))
         .routes(routes!(pbis::move_pbi))
+        .routes(routes!(pbi_pr::set_pr))
+        .routes(routes!(pbi_pr::mark_merged))
         .routes(routes!(stories::create, stories::list))
         .routes(routes!(stories::get, stories::update, stories::delete))
         .routes(routes!(stories::move_story))
@@ -113,6 +117,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(realtime::notifications))
         .routes(routes!(jobs::enqueue))
         .routes(routes!(jobs::list))
+        .routes(routes!(queue_status::queue_status))
         .routes(routes!(jobs::get))
         .routes(routes!(jobs::cancel))
         .routes(routes!(workers::list))
