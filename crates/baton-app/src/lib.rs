@@ -18,6 +18,7 @@ pub mod questions;
 pub mod queue;
 pub mod secrets;
 pub mod sessions;
+pub mod sprint_runs;
 pub mod sprints;
 pub mod tokens;
 pub mod txn;

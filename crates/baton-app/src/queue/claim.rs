@@ -212,6 +212,11 @@ pub struct ClaimedJob {
     pub branch_suggestion: String,
     /// The whole job row.
     pub job: JobView,
+    /// Sprint batch jobs (`sprint_implementation`): the run, the frozen scope
+    /// and the branch, flattened into the payload (reference §6.2).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::sprint_runs::batch::SprintBatchClaim>)]
+    pub sprint_batch: Option<crate::sprint_runs::batch::SprintBatchClaim>,
 }
 
 /// The answer of `wait_for_job`: a claimed job, or a timeout (not an error).
@@ -586,7 +591,19 @@ impl App {
             r.updated_at = Set(t);
             r.update(c).await?;
         }
-        let payload = payload(c, &m, t_row).await?;
+        let mut payload = payload(c, &m, t_row).await?;
+        // Jobs of a sprint run: the run's branch and, for a batch job, its
+        // frozen scope (sprint_runs::batch).
+        let (m, batch) = crate::sprint_runs::batch::on_claim(
+            c,
+            m,
+            &mut payload.sprint,
+            &mut payload.product,
+            &mut payload.branch_suggestion,
+        )
+        .await?;
+        payload.job = job_view(m.clone());
+        payload.sprint_batch = batch;
         Ok(Some((m, payload)))
     }
 }
@@ -658,6 +675,7 @@ async fn payload<C: ConnectionTrait>(c: &C, m: &job::Model, t: Option<task::Mode
         product,
         branch_suggestion: format!("feat/job-{last8}"),
         job: job_view(m.clone()),
+        sprint_batch: None,
     };
     if let Some(t) = t {
         let s = story::Entity::find_by_id(t.story_id.clone()).one(c).await?;

@@ -193,7 +193,7 @@ pub struct VerifyReport {
 
 /// Checks §3.5 steps 2–4 on a job row: the caller's token and attempt hold
 /// the claim, it is not cancelled and not finished.
-fn check_claim(m: &job::Model, token: &str, attempt: Option<i32>) -> AppResult<()> {
+pub(crate) fn check_claim(m: &job::Model, token: &str, attempt: Option<i32>) -> AppResult<()> {
     if m.claimed_by_token_id.as_deref() != Some(token) || attempt.is_some_and(|a| a != m.retry_count) {
         return Err(not_your_claim());
     }
@@ -250,7 +250,7 @@ impl App {
         }
         let actor2 = actor.clone();
         let pid = found.product_id.clone();
-        let (m, task_row, roll, cascaded) = txn::in_product_txn(&self.db, &pid, move |c| {
+        let (m, task_row, roll, cascaded, run_after) = txn::in_product_txn(&self.db, &pid, move |c| {
             Box::pin(async move {
                 let m = job::Entity::find_by_id(found.id).one(c).await?.ok_or(AppError::NotFound("job"))?;
                 check_claim(&m, &token, input.attempt)?;
@@ -258,6 +258,10 @@ impl App {
                     Some(id) => task::Entity::find_by_id(id.clone()).one(c).await?,
                     None => None,
                 };
+                // A sprint batch job must pass the aggregate gate (§6.3).
+                if to == JobStatus::Done && kind == JobKind::SprintImplementation {
+                    crate::sprint_runs::batch::done_gate(c, &m).await?;
+                }
                 if to == JobStatus::Done
                     && kind == JobKind::TaskImplementation
                     && let Some(t) = &t_row
@@ -309,6 +313,8 @@ impl App {
                 );
                 am.updated_at = Set(t);
                 let mut m = am.update(c).await?;
+                // Sprint batch jobs finalise, pause or fail their run (§6.3, §6.4).
+                let run_after = crate::sprint_runs::batch::after_report(c, &m, to).await?;
 
                 // Propagation: done → task DONE, failed → task FAILED.
                 let mut roll = Rollup::default();
@@ -345,12 +351,15 @@ impl App {
                 if to == JobStatus::Failed && kind.is_idea_kind() {
                     idea_failed(c, &m, kind).await?;
                 }
-                Ok((m, task_after, roll, cascaded))
+                Ok((m, task_after, roll, cascaded, run_after))
             })
         })
         .await?;
 
         self.announce_job(&m).await;
+        if let Some(run) = &run_after {
+            self.announce_run(&m.product_id, run, "status").await;
+        }
         for j in job::Entity::find().filter(job::Column::Id.is_in(cascaded.clone())).all(&self.db).await? {
             self.announce_job(&j).await;
         }
