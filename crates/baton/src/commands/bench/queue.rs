@@ -267,16 +267,14 @@ async fn latency(
                 .await
                 .map_err(|e| anyhow!("enqueue: {e}"))?;
             let returned = Instant::now();
-            let at = loop {
-                match tokio::time::timeout(HOLD_TIMEOUT, rx.recv()).await {
-                    Err(_) => bail!("no waiting agent held job {} within {HOLD_TIMEOUT:?}", job.id),
-                    Ok(None) => bail!("the waiting agents stopped"),
-                    Ok(Some(AgentMsg::Failed(e))) => bail!("a waiting agent failed: {e}"),
-                    Ok(Some(AgentMsg::Waiting)) => bail!("an agent came back without a job"),
-                    Ok(Some(AgentMsg::Holds { job_id, at })) => {
-                        ensure!(job_id == job.id, "an agent received job {job_id}, expected {}", job.id);
-                        break at;
-                    }
+            let at = match tokio::time::timeout(HOLD_TIMEOUT, rx.recv()).await {
+                Err(_) => bail!("no waiting agent held job {} within {HOLD_TIMEOUT:?}", job.id),
+                Ok(None) => bail!("the waiting agents stopped"),
+                Ok(Some(AgentMsg::Failed(e))) => bail!("a waiting agent failed: {e}"),
+                Ok(Some(AgentMsg::Waiting)) => bail!("an agent came back without a job"),
+                Ok(Some(AgentMsg::Holds { job_id, at })) => {
+                    ensure!(job_id == job.id, "an agent received job {job_id}, expected {}", job.id);
+                    at
                 }
             };
             // The agent finishes the job and waits again before the next sample.
