@@ -12,7 +12,7 @@ use baton_domain::{
     verify,
 };
 use baton_store::{
-    entities::{idea, idea_log, job, sprint_run, story, task},
+    entities::{idea, idea_log, job, story, task},
     new_id, now,
     sea_orm::{
         ActiveModelTrait,
@@ -28,7 +28,7 @@ use super::{api_of, enqueue::active_db, not_your_claim, status_of, token_of};
 use crate::{
     Actor, App, AppError, AppResult,
     backlog::{
-        propagation::{Rollup, run_is_active},
+        propagation::Rollup,
         refs,
         tasks::{apply_task_status, task_view},
     },
@@ -324,14 +324,12 @@ impl App {
                     && let Some(tk) = &t_row
                 {
                     let status = if to == JobStatus::Done { TaskStatus::Done } else { TaskStatus::Failed };
-                    let mut run = None;
-                    if let Some(r) = &m.sprint_run_id
-                        && let Some(row) = sprint_run::Entity::find_by_id(r.clone()).one(c).await?
-                        && run_is_active(&row.status)
-                    {
-                        run = Some(row.id);
-                    }
-                    roll = apply_task_status(c, &actor2, tk, status, run.as_deref()).await?;
+                    // No explicit run: its check wants the caller to hold a
+                    // claimed or running job in the run, and this job was just
+                    // finished above. Propagation finds the run from this
+                    // job's task (settle_sprint_run), and only settles it
+                    // while it is active.
+                    roll = apply_task_status(c, &actor2, tk, status, None).await?;
                     task_after = task::Entity::find_by_id(tk.id.clone()).one(c).await?;
                 }
 
