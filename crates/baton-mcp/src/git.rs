@@ -1,6 +1,9 @@
 //! The stdio transport's local git: the diff of a worktree against the
 //! job's base commit, or against the remote's default branch (resolved with
-//! `git symbolic-ref refs/remotes/origin/HEAD`, never assumed to be `main`).
+//! `git symbolic-ref refs/remotes/origin/HEAD`, never assumed to be `main`),
+//! and pushing the worktree's branch when a job is reported done (reference
+//! §3.5). Used by `baton mcp` with a local database and when it forwards to
+//! a remote server: the worktree is always on the agent's machine.
 
 use std::path::Path;
 
@@ -39,10 +42,7 @@ pub async fn default_branch(dir: &Path) -> AppResult<String> {
 /// `git diff <base>...HEAD` in `worktree`; `base` defaults to the remote's
 /// default branch. Returns the diff and the base used.
 pub async fn diff_against(worktree: &str, base: Option<&str>) -> AppResult<(String, String)> {
-    let dir = Path::new(worktree);
-    if !dir.is_absolute() || !dir.is_dir() {
-        return Err(AppError::field("worktree_path", "must be an absolute path to an existing directory"));
-    }
+    let dir = worktree_dir(worktree)?;
     let base = match base.map(str::trim).filter(|b| !b.is_empty()) {
         Some(b) => {
             if b.starts_with('-') {
@@ -54,4 +54,158 @@ pub async fn diff_against(worktree: &str, base: Option<&str>) -> AppResult<(Stri
     };
     let diff = git(dir, &["diff", "--no-color", "--no-ext-diff", &format!("{base}...HEAD")]).await?;
     Ok((diff, base))
+}
+
+/// How long a `git push` may take before it counts as failed.
+pub const PUSH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// What pushing a worktree did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushOutcome {
+    /// The branch was created or moved on the remote.
+    Pushed,
+    /// Nothing to push: the remote branch already is at HEAD ("Everything
+    /// up-to-date"), or HEAD has no commits beyond the base.
+    NothingToPush,
+    /// The push failed; the message is the job's error,
+    /// `push failed (<reason>): <first 200 characters of stderr>`.
+    Failed(String),
+}
+
+/// A push of a worktree's HEAD: which branch, at which commit, and how it went.
+#[derive(Debug, Clone)]
+pub struct Push {
+    /// The branch on `origin` (`refs/heads/<branch>`).
+    pub branch: String,
+    /// `git rev-parse HEAD` of the worktree.
+    pub head_sha: String,
+    /// What happened.
+    pub outcome: PushOutcome,
+}
+
+/// A worktree path given by the agent: absolute and an existing directory.
+pub fn worktree_dir(worktree: &str) -> AppResult<&Path> {
+    let dir = Path::new(worktree);
+    if !dir.is_absolute() || !dir.is_dir() {
+        return Err(AppError::field("worktree_path", "must be an absolute path to an existing directory"));
+    }
+    Ok(dir)
+}
+
+/// The worktree's current branch, unless HEAD is detached or on the
+/// remote's default branch (work is never pushed onto the default branch).
+async fn current_work_branch(dir: &Path) -> Option<String> {
+    let current = git(dir, &["symbolic-ref", "--short", "-q", "HEAD"]).await.ok()?.trim().to_string();
+    if current.is_empty() {
+        return None;
+    }
+    let protected = match default_branch(dir).await {
+        Ok(d) => vec![d.strip_prefix("origin/").unwrap_or(&d).to_string()],
+        Err(_) => vec!["main".to_string(), "master".to_string()],
+    };
+    (!protected.contains(&current)).then_some(current)
+}
+
+/// The branch to push: the reported one, else the worktree's current branch
+/// (not the default branch), else `fallback` (the job's branch or
+/// `feat/job-<last8>`). A reported name git refuses is a validation error.
+pub async fn branch_to_push(dir: &Path, reported: Option<&str>, fallback: &str) -> AppResult<String> {
+    if let Some(b) = reported.map(str::trim).filter(|b| !b.is_empty()) {
+        let ok = !b.starts_with('-') && git(dir, &["check-ref-format", "--branch", b]).await.is_ok();
+        if !ok {
+            return Err(AppError::field("branch", "is not a valid git branch name"));
+        }
+        return Ok(b.to_string());
+    }
+    Ok(current_work_branch(dir).await.unwrap_or_else(|| fallback.to_string()))
+}
+
+/// The reason shown in a push failure, from git's stderr.
+fn push_failure_reason(stderr: &str) -> &'static str {
+    let s = stderr.to_ascii_lowercase();
+    if s.contains("[rejected]") || s.contains("rejected") {
+        "rejected"
+    } else if s.contains("authentication failed")
+        || s.contains("permission denied")
+        || s.contains("could not read username")
+        || s.contains("403")
+    {
+        "authentication"
+    } else if s.contains("does not appear to be a git repository")
+        || s.contains("could not read from remote repository")
+        || s.contains("unable to access")
+        || s.contains("could not resolve host")
+        || s.contains("no such remote")
+    {
+        "remote unreachable"
+    } else {
+        "git error"
+    }
+}
+
+fn push_error(reason: &str, stderr: &str) -> String {
+    let first: String = stderr.trim().chars().take(200).collect();
+    format!("push failed ({reason}): {first}")
+}
+
+/// Pushes the worktree's HEAD to `origin` as `refs/heads/<branch>` (never
+/// prompting for credentials, at most [`PUSH_TIMEOUT`]). With `base`, a
+/// HEAD without commits beyond it is not pushed. Errors only when the
+/// worktree is unusable (the job is then left as it is); a failed push is
+/// [`PushOutcome::Failed`].
+pub async fn push_head(dir: &Path, branch: &str, base: Option<&str>) -> AppResult<Push> {
+    let head_sha = git(dir, &["rev-parse", "HEAD"]).await?.trim().to_string();
+    let done = |outcome| Push { branch: branch.to_string(), head_sha: head_sha.clone(), outcome };
+    if let Some(base) = base.map(str::trim).filter(|b| !b.is_empty() && !b.starts_with('-'))
+        && let Ok(n) = git(dir, &["rev-list", "--count", &format!("{base}..HEAD")]).await
+        && n.trim() == "0"
+    {
+        return Ok(done(PushOutcome::NothingToPush));
+    }
+    let mut cmd = Command::new("git");
+    cmd.arg("-C")
+        .arg(dir)
+        .args(["push", "--porcelain", "origin", &format!("HEAD:refs/heads/{branch}")])
+        // An agent has no terminal: a credential prompt must fail, not hang.
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    if std::env::var_os("GIT_SSH_COMMAND").is_none() {
+        cmd.env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes");
+    }
+    let out = match tokio::time::timeout(PUSH_TIMEOUT, cmd.output()).await {
+        Err(_) => {
+            let msg = format!("push failed (timed out): no answer within {} s", PUSH_TIMEOUT.as_secs());
+            return Ok(done(PushOutcome::Failed(msg)));
+        }
+        Ok(Err(e)) => return Ok(done(PushOutcome::Failed(push_error("cannot run git", &e.to_string())))),
+        Ok(Ok(out)) => out,
+    };
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        let reason = push_failure_reason(&format!("{stderr}\n{stdout}"));
+        let text = if stderr.trim().is_empty() { stdout.to_string() } else { stderr.to_string() };
+        return Ok(done(PushOutcome::Failed(push_error(reason, &text))));
+    }
+    // `--porcelain` marks an up-to-date ref with `=`.
+    let up_to_date =
+        stderr.contains("Everything up-to-date") || stdout.lines().any(|l| l.starts_with("=\t") || l.starts_with("= "));
+    Ok(done(if up_to_date { PushOutcome::NothingToPush } else { PushOutcome::Pushed }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_failures_name_a_reason_and_keep_200_characters() {
+        assert_eq!(push_failure_reason(" ! [rejected] HEAD -> x (non-fast-forward)"), "rejected");
+        assert_eq!(push_failure_reason("fatal: '/nope' does not appear to be a git repository"), "remote unreachable");
+        assert_eq!(push_failure_reason("remote: Permission denied to bot."), "authentication");
+        assert_eq!(push_failure_reason("something else"), "git error");
+        let long = "e".repeat(500);
+        let msg = push_error("rejected", &long);
+        assert_eq!(msg, format!("push failed (rejected): {}", "e".repeat(200)));
+    }
 }

@@ -12,7 +12,7 @@
 //! - [`stdio`]: serving one authenticated caller over stdin/stdout until
 //!   EOF, transport close or SIGTERM/SIGINT.
 
-mod git;
+pub mod git;
 pub mod http;
 pub mod results;
 pub mod server;

@@ -3,15 +3,93 @@
 //! or the given shutdown signal (SIGTERM/SIGINT in the binary).
 //!
 //! The process registers its worker presence **before** it starts serving
-//! (so the UI shows the agent as soon as it can be called) and takes it
-//! offline when it stops.
+//! (so the UI shows the agent as soon as it can be called), refreshes it
+//! every [`PRESENCE_INTERVAL`] while it serves, and takes it offline when it
+//! stops.
+//!
+//! Only here is the agent's worktree on this machine, so over stdio
+//! `update_job_status done` with `worktree_path` pushes the branch
+//! (reference §3.5): check that the report would pass, push, then report
+//! done with branch, head SHA and `pushed`, or `failed` with the push error.
 
-use std::{future::Future, sync::Arc};
+use std::{future::Future, sync::Arc, time::Duration};
 
-use baton_app::{Actor, App, workers::WorkerInfo};
-use rmcp::ServiceExt;
+use baton_app::{
+    Actor, App, AppError, AppResult,
+    queue::complete::{JobStatusReport, UpdateJobStatus},
+    workers::{Quota, WorkerInfo},
+};
+use rmcp::{ServiceExt, model::Tool};
+use serde_json::Value;
 
-use crate::{BatonMcp, Profile};
+use crate::{
+    BatonMcp, Profile, Transport,
+    git::{self, Push, PushOutcome},
+};
+
+/// How often a serving process refreshes its worker presence ("active"
+/// means seen within 30 s, reference §8).
+pub const PRESENCE_INTERVAL: Duration = Duration::from_secs(10);
+
+/// The tool `name` as the stdio transport offers it (its schema can differ
+/// from the HTTP one, e.g. `worktree_path`), for a front end that forwards
+/// to a remote server but keeps the worktree tools local.
+pub fn stdio_tool(name: &str, profile: Profile) -> Option<Tool> {
+    crate::tools::find(name, profile, Transport::Stdio).map(|s| s.tool())
+}
+
+/// Splits `worktree_path` off `update_job_status` arguments (the rest is
+/// parsed as on HTTP, unknown fields still refused).
+pub fn take_worktree(args: Value) -> AppResult<(Option<String>, Value)> {
+    let Value::Object(mut m) = args else { return Ok((None, args)) };
+    let wt = match m.remove("worktree_path") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s),
+        Some(_) => return Err(AppError::field("worktree_path", "must be an absolute path to an existing directory")),
+    };
+    Ok((wt, Value::Object(m)))
+}
+
+/// Applies a push to a `done` report: the pushed branch and HEAD are what
+/// gets recorded; a failed push turns the report into `failed` with the
+/// push error (the worktree is left as it is for inspection).
+pub fn apply_push(report: &mut UpdateJobStatus, push: Push) {
+    report.branch = Some(push.branch);
+    report.head_sha = Some(push.head_sha);
+    report.pushed = None;
+    match push.outcome {
+        PushOutcome::Pushed => report.pushed = Some(true),
+        PushOutcome::NothingToPush => {}
+        PushOutcome::Failed(error) => {
+            report.status = "failed".into();
+            report.error = Some(error);
+        }
+    }
+}
+
+/// `update_job_status done` with a worktree on this machine: the report is
+/// checked first (a refused report pushes nothing), then HEAD is pushed to
+/// `origin`, then the job is reported done (or failed if the push failed).
+pub async fn report_done_with_push(
+    app: &App,
+    actor: &Actor,
+    mut report: UpdateJobStatus,
+    worktree: &str,
+) -> AppResult<JobStatusReport> {
+    let dir = git::worktree_dir(worktree)?;
+    let check = app.check_job_report(actor, &report).await?;
+    let branch = git::branch_to_push(dir, report.branch.as_deref(), &check.default_branch).await?;
+    let base = match report.base_sha.clone().or(check.base_sha) {
+        Some(b) => Some(b),
+        None => git::default_branch(dir).await.ok(),
+    };
+    let push = git::push_head(dir, &branch, base.as_deref()).await?;
+    if let PushOutcome::Failed(e) = &push.outcome {
+        tracing::warn!(job = %report.job_id, error = %e, "push failed; reporting the job failed");
+    }
+    apply_push(&mut report, push);
+    app.update_job_status(actor, report).await
+}
 
 /// Serves MCP on this process's stdin/stdout until the client closes the
 /// stream or `shutdown` resolves.
@@ -47,6 +125,20 @@ where
             Err(e) => return Err(format!("cannot register the worker: {e}")),
         }
     };
+    // Presence stays fresh while serving; aborted (not awaited) at the end.
+    let presence = registered.then(|| {
+        let (app, actor, worker) = (app.clone(), actor.clone(), worker.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(PRESENCE_INTERVAL);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                if let Err(e) = app.worker_heartbeat(&actor, worker.clone(), Quota::default()).await {
+                    tracing::warn!(error = %e, "worker presence heartbeat failed");
+                }
+            }
+        })
+    });
     // The signal also ends a handshake that never comes.
     let result = tokio::select! {
         r = run(app.clone(), actor.clone(), profile, worker.clone(), io) => r,
@@ -55,6 +147,9 @@ where
             Ok(())
         }
     };
+    if let Some(p) = presence {
+        p.abort();
+    }
     if registered && let Err(e) = app.worker_offline(&actor, &worker.instance_id).await {
         tracing::warn!(error = %e, "could not take the worker offline");
     }
@@ -71,4 +166,51 @@ where
     // Dropping the running service (on shutdown) cancels it.
     running.waiting().await.map_err(|e| format!("MCP server stopped: {e}"))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn the_stdio_report_and_verify_schemas_take_a_worktree() {
+        for name in ["update_job_status", "verify_task_against_plan"] {
+            let tool = stdio_tool(name, Profile::Core).expect("offered over stdio");
+            let props = tool.input_schema.get("properties").and_then(Value::as_object).expect("properties");
+            assert!(props.contains_key("worktree_path"), "{name}: {props:?}");
+        }
+        let report = stdio_tool("update_job_status", Profile::Core).expect("tool");
+        let props = report.input_schema.get("properties").and_then(Value::as_object).expect("properties");
+        assert!(props.contains_key("job_id") && props.contains_key("status") && props.contains_key("branch"));
+    }
+
+    #[test]
+    fn the_worktree_is_taken_out_and_a_wrong_type_names_the_field() {
+        let (wt, rest) = take_worktree(json!({"job_id": "j", "status": "done", "worktree_path": "/w"})).expect("ok");
+        assert_eq!(wt.as_deref(), Some("/w"));
+        assert_eq!(rest, json!({"job_id": "j", "status": "done"}));
+        let (wt, _) = take_worktree(json!({"job_id": "j", "worktree_path": null})).expect("ok");
+        assert!(wt.is_none());
+        let e = take_worktree(json!({"worktree_path": 3})).expect_err("refused");
+        assert!(format!("{e:?}").contains("worktree_path"), "{e:?}");
+    }
+
+    #[test]
+    fn a_failed_push_turns_done_into_failed_and_a_push_records_pushed() {
+        let push = |outcome| Push { branch: "feat/x".into(), head_sha: "abc".into(), outcome };
+        let mut r = UpdateJobStatus::new("j", "done");
+        apply_push(&mut r, push(PushOutcome::Pushed));
+        assert_eq!((r.status.as_str(), r.pushed, r.branch.as_deref()), ("done", Some(true), Some("feat/x")));
+        let mut r = UpdateJobStatus::new("j", "done");
+        r.pushed = Some(true);
+        apply_push(&mut r, push(PushOutcome::NothingToPush));
+        assert_eq!((r.status.as_str(), r.pushed, r.head_sha.as_deref()), ("done", None, Some("abc")));
+        let mut r = UpdateJobStatus::new("j", "done");
+        apply_push(&mut r, push(PushOutcome::Failed("push failed (rejected): no".into())));
+        assert_eq!(r.status, "failed");
+        assert_eq!(r.error.as_deref(), Some("push failed (rejected): no"));
+        assert_eq!(r.pushed, None);
+    }
 }

@@ -398,6 +398,22 @@ pub(crate) struct UpdateJobStatusArgs {
     /// Thinking tokens.
     #[serde(default)]
     actual_thinking_tokens: Option<i64>,
+    /// Only check whether this report would be accepted now (claim, verify gate); changes nothing.
+    #[serde(default)]
+    check_only: Option<bool>,
+}
+
+/// Arguments of `update_job_status` over stdio: as over HTTP, plus the
+/// worktree to push. Only its schema is used: `worktree_path` is taken out
+/// before the rest is parsed as [`UpdateJobStatusArgs`] (serde's `flatten`
+/// would let unknown fields through).
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+pub(crate) struct UpdateJobStatusStdioArgs {
+    #[serde(flatten)]
+    report: UpdateJobStatusArgs,
+    /// Absolute path of your git worktree. With `done`, the report is checked first, then HEAD is pushed to `origin` (branch: `branch`, else the worktree's branch, else `feat/job-<id>`) and branch, head_sha and pushed are recorded; a failed push reports the job failed. Leave it out to push yourself.
+    worktree_path: Option<String>,
 }
 
 /// Arguments of `worker_heartbeat`.
@@ -413,6 +429,23 @@ pub(crate) struct WorkerHeartbeatArgs {
     /// This worker's instance id (default: as for `wait_for_job`).
     #[serde(default)]
     instance_id: Option<String>,
+    /// Agent program (default: this process's, or claude); kept on the worker row.
+    #[serde(default)]
+    #[schemars(schema_with = "runtime_schema")]
+    runtime: Option<AgentRuntime>,
+    /// This worker's tier (default: this process's, or medium_p).
+    #[serde(default)]
+    #[schemars(schema_with = "tier_schema")]
+    tier: Option<WorkerTier>,
+    /// Capabilities this worker offers (default: this process's, or none).
+    #[serde(default)]
+    capabilities: Option<Vec<String>>,
+    /// Host the worker runs on.
+    #[serde(default)]
+    hostname: Option<String>,
+    /// The worker's process id.
+    #[serde(default)]
+    pid: Option<i32>,
 }
 
 /// Arguments of `verify_task_against_plan` over HTTP.
@@ -564,8 +597,10 @@ pub(crate) static CATALOG: &[Spec] = &[
         "Waits (long poll) for the next job queued for you and claims it: returns the job with task, story, PBI, sprint, product, model config, `attempt` and lease, or `{status: \"timeout\"}`. Then `update_job_status running`, `job_heartbeat` every 60 s, do the work, `verify_task_against_plan`, `update_job_status done`; loop while `next_action` is `wait_for_job_again`."),
     spec!("job_heartbeat", JobHeartbeatArgs, core: true, writes: true,
         "Extends your job's lease (call every 60 s). `cancelled: true` means stop, discard the work and call `wait_for_job` again."),
-    spec!("update_job_status", UpdateJobStatusArgs, core: true, writes: true,
+    spec!("update_job_status", UpdateJobStatusArgs, core: true, writes: true, only: Transport::Http,
         "Reports your job: running, done (the verify gate applies), failed or skipped. Task status and story/PBI/sprint follow. `next_action` says whether to `wait_for_job` again. `JOB_CANCELLED:` means discard the work."),
+    spec!("update_job_status", UpdateJobStatusStdioArgs, core: true, writes: true, only: Transport::Stdio,
+        "Reports your job: running, done (the verify gate applies; with `worktree_path` your branch is pushed first), failed or skipped. Task status and story/PBI/sprint follow. `next_action` says whether to `wait_for_job` again. `JOB_CANCELLED:` means discard the work."),
     spec!("worker_heartbeat", WorkerHeartbeatArgs, core: true, writes: true,
         "Marks this worker alive and records its remaining quota (0–100 %); workers below the quota threshold get no jobs."),
     spec!("check_queue_empty", QueueStatusArgs, core: true, writes: false,
@@ -805,6 +840,11 @@ pub(crate) async fn run(cx: &Cx<'_>, name: &str, args: Value) -> AppResult<Value
             to_json(app.job_heartbeat(actor, &a.job_id, a.attempt).await?)
         }
         "update_job_status" => {
+            // Only stdio has a worktree on this machine to push from.
+            let (worktree, args) = match cx.transport {
+                Transport::Stdio => crate::stdio::take_worktree(args)?,
+                Transport::Http => (None, args),
+            };
             let a: UpdateJobStatusArgs = parse(args)?;
             let input = UpdateJobStatus {
                 job_id: a.job_id,
@@ -824,12 +864,27 @@ pub(crate) async fn run(cx: &Cx<'_>, name: &str, args: Value) -> AppResult<Value
                 cache_write_tokens: a.cache_write_tokens,
                 actual_thinking_tokens: a.actual_thinking_tokens,
             };
-            to_json(app.update_job_status(actor, input).await?)
+            if a.check_only == Some(true) {
+                return to_json(app.check_job_report(actor, &input).await?);
+            }
+            match worktree {
+                Some(wt) if input.status.trim() == "done" => {
+                    to_json(crate::stdio::report_done_with_push(app, actor, input, &wt).await?)
+                }
+                _ => to_json(app.update_job_status(actor, input).await?),
+            }
         }
         "worker_heartbeat" => {
             let a: WorkerHeartbeatArgs = parse(args)?;
             let quota = Quota { last_quota_pct: a.last_quota_pct, last_quota_check_at: a.last_quota_check_at };
-            to_json(app.worker_heartbeat(actor, cx.worker(a.instance_id), quota).await?)
+            // What the worker says about itself is kept (a heartbeat upserts the row).
+            let mut w = cx.worker(a.instance_id);
+            w.runtime = a.runtime.unwrap_or(w.runtime);
+            w.tier = a.tier.unwrap_or(w.tier);
+            w.capabilities = a.capabilities.unwrap_or(w.capabilities);
+            w.hostname = a.hostname.or(w.hostname);
+            w.pid = a.pid.or(w.pid);
+            to_json(app.worker_heartbeat(actor, w, quota).await?)
         }
         "verify_task_against_plan" if cx.transport == Transport::Http => {
             let a: VerifyDiffArgs = parse(args)?;

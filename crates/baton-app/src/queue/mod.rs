@@ -14,6 +14,7 @@ pub mod claim;
 pub mod complete;
 pub mod enqueue;
 pub mod lease;
+pub mod precheck;
 pub mod status;
 
 use baton_domain::agents::{AgentRuntime, JobKind, JobSource, JobStatus};
