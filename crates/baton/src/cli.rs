@@ -48,6 +48,11 @@ pub struct QueueArgs {
     #[arg(long, global = true, env = "BATON_JOB_WAIT_POLL_MS", default_value_t = 5_000,
           value_parser = clap::value_parser!(u64).range(10..=600_000))]
     pub job_wait_poll_ms: u64,
+    /// Comma-separated hosts whose pull request URLs `set_pbi_pr` accepts,
+    /// besides the host of the product's repository URL (`""` for none).
+    #[arg(long, global = true, env = "BATON_PR_HOSTS", value_delimiter = ',',
+          default_values = ["github.com", "gitlab.com", "codeberg.org"])]
+    pub pr_hosts: Vec<String>,
 }
 
 impl QueueArgs {
@@ -56,6 +61,7 @@ impl QueueArgs {
         baton_app::AppConfig {
             job_lease: std::time::Duration::from_secs(self.job_lease_seconds),
             job_wait_poll: std::time::Duration::from_millis(self.job_wait_poll_ms),
+            pr_hosts: self.pr_hosts.iter().map(|h| h.trim().to_string()).filter(|h| !h.is_empty()).collect(),
             ..baton_app::AppConfig::default()
         }
     }
