@@ -120,7 +120,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(queue_status::queue_status))
         .routes(routes!(jobs::get))
         .routes(routes!(jobs::cancel))
-        .routes(routes!(workers::list))
+        .routes(routes!(workers::list, workers::register))
+        .routes(routes!(workers::offline))
 }
 
 /// JSON 404 for unknown API paths.

@@ -23,3 +23,4 @@ mod security;
 mod sprints;
 mod tokens;
 mod users;
+mod workers;

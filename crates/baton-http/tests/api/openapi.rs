@@ -89,6 +89,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/jobs/{id}"),
     ("post", "/jobs/{id}/cancel"),
     ("get", "/workers"),
+    ("post", "/workers"),
+    ("delete", "/workers/{instance_id}"),
 ];
 
 backend_tests! {
