@@ -26,6 +26,7 @@ pub mod products;
 pub mod questions;
 pub mod queue_status;
 pub mod realtime;
+pub mod sprint_runs;
 pub mod sprints;
 pub mod stories;
 pub mod tasks;
@@ -102,6 +103,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(sprints::archive))
         .routes(routes!(sprints::fail))
         .routes(routes!(sprints::board))
+        .routes(routes!(sprint_runs::start, sprint_runs::list))
+        .routes(routes!(sprint_runs::get))
+        .routes(routes!(sprint_runs::cancel))
+        .routes(routes!(sprint_runs::resume))
         .routes(routes!(bulk::reorder))
         .routes(routes!(bulk::move_to_sprint))
         .routes(routes!(bulk::status))

@@ -20,6 +20,7 @@ mod questions;
 mod queue_status;
 mod realtime;
 mod security;
+mod sprint_runs;
 mod sprints;
 mod tokens;
 mod users;
