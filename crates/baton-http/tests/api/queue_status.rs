@@ -71,6 +71,16 @@ backend_tests! {
         assert_eq!(after["remaining"], 1, "{after}");
         assert_eq!(after["by_product"][&m.product_id], 1, "{after}");
 
+        // A member who loses access no longer sees that product's jobs, not even their own.
+        let writer_id = me(&app, &writer).await;
+        let mine = get(&app, &writer, "/api/jobs/queue-status").await;
+        assert_eq!(mine, json!({"empty": false, "remaining": 1, "by_product": {m.product_id.clone(): 1}}));
+        let res = app.send_delete(&format!("/api/products/{}/members/{writer_id}", m.product_id), &owner).await;
+        assert!(res.status.is_success(), "{}", res.text);
+        let gone = get(&app, &writer, "/api/jobs/queue-status").await;
+        assert_eq!(gone, json!({"empty": true, "remaining": 0, "by_product": {}}));
+        assert_eq!(app.get(&path, &writer).await.status, StatusCode::NOT_FOUND);
+
         // Unknown product: 404; no caller: 401.
         assert_eq!(app.get("/api/jobs/queue-status?product_id=NOPE", &owner).await.status, StatusCode::NOT_FOUND);
         assert_eq!(app.get("/api/jobs/queue-status", &As::Nobody).await.status, StatusCode::UNAUTHORIZED);
