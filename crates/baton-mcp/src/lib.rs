@@ -17,6 +17,7 @@ pub mod http;
 pub mod results;
 pub mod server;
 pub mod stdio;
+mod sprint_tools;
 mod tools;
 
 pub use http::HttpSettings;

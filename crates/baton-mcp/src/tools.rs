@@ -609,6 +609,14 @@ pub(crate) static CATALOG: &[Spec] = &[
         "Classifies your diff against the task's plan (aligned, partial, empty, divergent) and records it on your job; `update_job_status done` needs it. Send the unified diff of your work."),
     spec!("verify_task_against_plan", VerifyWorktreeArgs, core: true, writes: true, only: Transport::Stdio,
         "Diffs your worktree against the job's base (or the remote default branch), classifies it against the task's plan (aligned, partial, empty, divergent) and records it on your job; `update_job_status done` needs it."),
+    spec!("start_sprint_run", crate::sprint_tools::StartSprintRunArgs, core: false, writes: true,
+        "Starts a run of an OPEN sprint: its todo tasks (in PBI → story → task order) are queued for your agents as one sprint_implementation job (sprint_batch) or one task job per task (story, sprint). Refused with `PRE_FLIGHT_BLOCKED: <type> <label>; …` listing every blocker (task_no_plan, open_question, pbi_blocked, task_cross_repo, task_has_job), or while the sprint has an active run."),
+    spec!("update_task_execution", crate::sprint_tools::UpdateTaskExecutionArgs, core: true, writes: true,
+        "Sprint batch jobs: reports one task of your frozen `task_executions` — running when you start it, done (with `head_sha`, after `verify_sprint_task`), skipped or failed. Also call `update_task_status` with `sprint_run_id`. Repeating a report is harmless."),
+    spec!("verify_sprint_task", crate::sprint_tools::VerifySprintDiffArgs, core: true, writes: true, only: Transport::Http,
+        "Sprint batch jobs: classifies one task's diff against its frozen plan (aligned, partial, empty, divergent), records it on the execution and says whether `update_job_status done` would accept it (`allowed_for_done`, `reason`). Base: the execution's, else the previous done task's head_sha, else the base_sha you reported; MISSING_BASE_SHA otherwise."),
+    spec!("verify_sprint_task", crate::sprint_tools::VerifySprintWorktreeArgs, core: true, writes: true, only: Transport::Stdio,
+        "Sprint batch jobs: diffs your worktree from the task's base (the execution's, else the previous done task's head_sha, else the base_sha you reported) to HEAD, classifies it against the frozen plan, records it and says whether `update_job_status done` would accept it (`allowed_for_done`, `reason`)."),
     spec!("set_pbi_pr", SetPbiPrArgs, core: false, writes: true,
         "Links a pull request to a PBI (GitHub /pull/N, Forgejo/Gitea /pulls/N or GitLab /-/merge_requests/N URL on an allowed host). The same URL again changes nothing; a new one clears `pr_merged_at`."),
     spec!("mark_pbi_pr_merged", PbiArgs, core: false, writes: true,
@@ -940,6 +948,10 @@ pub(crate) async fn run(cx: &Cx<'_>, name: &str, args: Value) -> AppResult<Value
             let a: QuestionArgs = parse(args)?;
             to_json(app.cancel_question(actor, &a.question_id).await?)
         }
+        "start_sprint_run" => crate::sprint_tools::start(cx, args).await,
+        "update_task_execution" => crate::sprint_tools::update_execution(cx, args).await,
+        "verify_sprint_task" if cx.transport == Transport::Http => crate::sprint_tools::verify_diff(cx, args).await,
+        "verify_sprint_task" => crate::sprint_tools::verify_worktree(cx, args).await,
         other => Err(AppError::Internal(format!("tool {other} is in the catalog but has no handler"))),
     }
 }

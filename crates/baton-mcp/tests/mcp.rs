@@ -187,6 +187,8 @@ const CORE_TOOLS: &[&str] = &[
     "worker_heartbeat",
     "check_queue_empty",
     "verify_task_against_plan",
+    "update_task_execution",
+    "verify_sprint_task",
     "ask_user_question",
     "get_question_answer",
 ];
@@ -213,6 +215,9 @@ const ALL_TOOLS: &[&str] = &[
     "worker_heartbeat",
     "check_queue_empty",
     "verify_task_against_plan",
+    "start_sprint_run",
+    "update_task_execution",
+    "verify_sprint_task",
     "set_pbi_pr",
     "mark_pbi_pr_merged",
     "ask_user_question",
