@@ -502,6 +502,40 @@ backend_tests! {
         assert!(app.claim_job(who, ClaimRequest::new("w2")).await.expect("claim").is_none());
     }
 
+    async fn a_paused_per_task_run_resumes_in_place_closing_its_conflict_question(t) {
+        let f = fixture(&t, PrStrategy::Story, LEASE).await;
+        let (app, who) = (&f.app, &f.alice);
+        let d = app.start_sprint_run(who, &f.sprint, StartSprintRun::default()).await.expect("start");
+        let c = claim(app, who, "w1").await;
+        // A merge conflict paused the run (as the PR flow would), asking a person.
+        let q = NewQuestion { story_id: Some(f.stories[0].clone()), task_id: None, idea_id: None,
+            question: "Merge-conflict on PR 7".into(), options: None };
+        let q = app.ask_question(who, q).await.expect("question");
+        let pause = serde_json::json!({"pause_reason": "MERGE_CONFLICT", "paused_at": "2026-01-01T00:00:00Z",
+            "resume_instructions": "fix it", "pr_url": null, "pr_head_sha": null, "conflict_files": ["a.rs"],
+            "claude_question_id": q.id});
+        sprint_run::Entity::update_many()
+            .col_expr(sprint_run::Column::Status, Expr::value("PAUSED"))
+            .col_expr(sprint_run::Column::PauseContext, Expr::value(Some(pause)))
+            .filter(sprint_run::Column::Id.eq(&d.run.id))
+            .exec(&app.db).await.expect("pause");
+        let hb = app.job_heartbeat(who, &c.job_id, Some(0)).await.expect("heartbeat");
+        assert_eq!((hb.sprint_run_status.as_deref(), hb.sprint_run_pause_reason.as_deref()), (Some("paused"), Some("merge_conflict")));
+        app.update_job_status(who, UpdateJobStatus::new(&c.job_id, "running")).await.expect("running");
+        app.record_verify_result(who, &c.job_id, &diff_of(&["src/a1.rs"])).await.expect("verify");
+        app.update_job_status(who, UpdateJobStatus::new(&c.job_id, "done")).await.expect("done");
+        assert!(app.claim_job(who, ClaimRequest::new("w1")).await.expect("claim").is_none(), "a paused run hands out nothing");
+
+        let before = counts(app).await;
+        let r = app.resume_sprint_run(who, &d.run.id).await.expect("resume");
+        assert_eq!(counts(app).await, before, "a per-task run resumes in place");
+        assert_eq!((r.run.id.as_str(), r.run.status), (d.run.id.as_str(), SprintRunStatus::Running));
+        assert!(r.run.pause_context.is_none());
+        assert_eq!(app.get_question(who, &q.id).await.expect("question").status.as_api(), "closed");
+        let next = claim(app, who, "w1").await;
+        assert_eq!(next.job_id, d.jobs[1].id, "the next job is claimable again");
+    }
+
     async fn per_task_jobs_of_a_run_wait_for_their_earlier_siblings(t) {
         let f = fixture(&t, PrStrategy::Story, LEASE).await;
         let (app, who) = (&f.app, &f.alice);
