@@ -117,6 +117,10 @@ pub struct McpArgs {
     /// Capabilities offered (comma-separated), e.g. `deploy`.
     #[arg(long, env = "BATON_WORKER_CAPABILITIES", value_delimiter = ',')]
     pub capabilities: Vec<String>,
+    /// A remote Baton server (e.g. `https://baton.example.com`) to forward
+    /// to instead of opening a database; worktree tools still run here.
+    #[arg(long, env = "BATON_URL")]
+    pub url: Option<String>,
 }
 
 /// Options of `bench`. Without --database-url it uses a temporary SQLite file.

@@ -3,6 +3,12 @@
 //! token is fatal); the database is the one the other subcommands use.
 //! Serving stops on stdin EOF, transport close, SIGTERM or SIGINT. Logs go
 //! to stderr only: stdout carries the protocol.
+//!
+//! With `BATON_URL` (`--url`) no database is opened: the conversation is
+//! forwarded to that server's `/mcp` ([`forward`]), while the tools that
+//! need the agent's worktree run their git part here.
+
+mod forward;
 
 use std::sync::Arc;
 
@@ -25,12 +31,17 @@ pub async fn run(db_args: &DbArgs, config: AppConfig, args: McpArgs, log_format:
     if token.trim().is_empty() {
         bail!("BATON_TOKEN is not set: create a token with `baton token create` or in the web UI");
     }
+    let worker = worker_info(&args)?;
+    if let Some(remote) = args.url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+        forward::run(remote, token.trim(), profile, worker, shutdown).await?;
+        // As below: do not wait for the blocking stdin reader.
+        std::process::exit(0);
+    }
     let url = crate::config::database_url(db_args)?;
     let db = crate::config::open(db_args).await?;
     let bus = EventBus::for_db(&db, &url).await.context("cannot start the event bus")?;
     let app = Arc::new(App::new(db, bus, config));
     let actor = app.token_actor(token.trim()).await.map_err(|e| anyhow::anyhow!("BATON_TOKEN refused: {e}"))?;
-    let worker = worker_info(&args)?;
     tracing::info!(user = %actor.username, ?profile, instance = %worker.instance_id, "serving MCP on stdio");
     let result = baton_mcp::stdio::serve(app, actor, profile, worker, shutdown).await;
     // Stdin is read on a blocking thread that a signal cannot interrupt, and
