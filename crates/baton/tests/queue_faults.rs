@@ -7,8 +7,9 @@
 //! 1. A worker holding a running job is killed with SIGKILL: nothing of it
 //!    survives, its job stays its own until the lease runs out, then a
 //!    second worker (already waiting) is handed the job as attempt 1 and
-//!    completes it (verified against the plan from a git worktree); the task
-//!    is done and the story promoted. Every late report of the dead worker
+//!    completes it (verified against the plan from a git worktree, pushed
+//!    to the worktree's origin on done); the task is done and the story
+//!    promoted. Every late report of the dead worker
 //!    (status, heartbeat, verification) is refused with PERMISSION_DENIED
 //!    and changes nothing; its worker row, which a SIGKILL leaves behind,
 //!    turns inactive on its own.
@@ -46,9 +47,20 @@ fn git(dir: &Path, args: &[&str]) {
     assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
-/// A repository whose `origin/HEAD` is the base commit, with one commit on
-/// top that changes exactly the file the plan names.
-fn make_worktree(root: &Path) {
+/// Output of a git command that must succeed.
+fn git_out(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git").arg("-C").arg(dir).args(args).output().expect("run git");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("git output is UTF-8").trim().to_string()
+}
+
+/// A worktree with a real (bare, local) `origin` whose default branch
+/// `trunk` is the base commit, and one commit on top that changes exactly
+/// the file the plan names. Returns the path of the bare origin.
+fn make_worktree(root: &Path) -> std::path::PathBuf {
+    let origin = root.with_extension("origin.git");
+    std::fs::create_dir_all(&origin).expect("create the origin");
+    git(&origin, &["init", "-q", "--bare", "-b", "trunk"]);
     std::fs::create_dir_all(root.join("src")).expect("create the worktree");
     git(root, &["init", "-q", "-b", "work"]);
     git(root, &["config", "user.email", "e2e@example.com"]);
@@ -56,10 +68,13 @@ fn make_worktree(root: &Path) {
     std::fs::write(root.join("src/engine.rs"), "fn main() {}\n").expect("write");
     git(root, &["add", "."]);
     git(root, &["commit", "-q", "-m", "base"]);
-    git(root, &["update-ref", "refs/remotes/origin/trunk", "HEAD"]);
-    git(root, &["symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/trunk"]);
+    git(root, &["remote", "add", "origin", origin.to_str().expect("utf-8 path")]);
+    git(root, &["push", "-q", "origin", "HEAD:refs/heads/trunk"]);
+    git(root, &["fetch", "-q", "origin"]);
+    git(root, &["remote", "set-head", "origin", "trunk"]);
     std::fs::write(root.join("src/engine.rs"), "fn main() {}\nfn ignite() {}\n").expect("write");
     git(root, &["commit", "-q", "-am", "ignite"]);
+    origin
 }
 
 /// The worker of this instance id in `GET /api/workers`, if listed.
@@ -121,7 +136,7 @@ backend_tests! {
             tasks.push((story, task));
         }
         let worktree = dir.join("worktree");
-        make_worktree(&worktree);
+        let origin = make_worktree(&worktree);
 
         // Worker A: a real `baton mcp` process, registered before it serves.
         let mut a = McpStdio::start(&t.url, &dir, &tokens["worker-a"], "worker-a", FLAGS).await;
@@ -148,7 +163,6 @@ backend_tests! {
         // A renews its lease, then dies mid-job.
         let beat = a.call("job_heartbeat", json!({"job_id": job_id, "attempt": 0})).await;
         let lease_a = ts(&beat.ok("job_heartbeat (A)")["lease_until"], "A's lease");
-        let wa = worker(&mut rest, "worker-a").await.expect("worker A is listed while it runs");
         let children = descendants(a.pid);
         let killed_at = Instant::now();
         let status = a.kill().await;
@@ -158,6 +172,7 @@ backend_tests! {
             assert!(!process_exists(*c), "A's child {c} outlived it");
         }
         assert!(descendants(a.pid).is_empty(), "nothing may remain under A's pid");
+        let wa = worker(&mut rest, "worker-a").await.expect("a SIGKILL leaves the worker row behind");
 
         // B is handed the job only after A's lease ran out, as attempt 1.
         let claim_b = b.recv("wait_for_job", waiting_b, Duration::from_secs(30)).await;
@@ -195,12 +210,22 @@ backend_tests! {
         let v = v.ok("verify (B)");
         assert_eq!(v["verify_result"], "aligned", "{v}");
         assert_eq!(v["diffed_against"], "origin/trunk", "{v}");
+        // Done with the worktree: `baton mcp` pushes HEAD to origin first.
+        let head = git_out(&worktree, &["rev-parse", "HEAD"]);
         let done = b
-            .call("update_job_status", json!({"job_id": job_id, "status": "done", "attempt": 1, "summary": "ignition"}))
+            .call(
+                "update_job_status",
+                json!({"job_id": job_id, "status": "done", "attempt": 1, "summary": "ignition",
+                       "branch": "feat/ignite", "worktree_path": worktree.to_str().expect("utf-8 path")}),
+            )
             .await;
         let done = done.ok("done (B)");
         assert_eq!(done["status"], "done", "{done}");
         assert_eq!(done["task_status"], "done", "{done}");
+        assert_eq!(done["branch"], "feat/ignite", "{done}");
+        assert_eq!(done["head_sha"], head.as_str(), "{done}");
+        assert!(done["pushed_at"].is_string(), "{done}");
+        assert_eq!(git_out(&origin, &["rev-parse", "refs/heads/feat/ignite"]), head, "the work reached origin");
         let completed_after = killed_at.elapsed();
         let story = rest.get_ok(&format!("/api/stories/{}", story1["id"].as_str().expect("story id"))).await;
         assert_eq!(story["status"], "done", "the story is promoted: {story}");
@@ -222,8 +247,8 @@ backend_tests! {
         let exit = b.close(Duration::from_secs(20)).await;
         assert!(exit.success(), "B exits 0 on EOF: {exit:?}; log:\n{}", b.log_text());
         assert!(worker(&mut rest, "worker-b").await.is_none(), "B signed off");
-        let stale = worker(&mut rest, "worker-a").await.expect("a SIGKILL leaves the worker row behind");
-        assert_eq!(stale["last_seen_at"], wa["last_seen_at"], "nothing touches a killed worker's row");
+        let stale = worker(&mut rest, "worker-a").await.expect("A's worker row is still there");
+        assert_eq!(stale["last_seen_at"], wa["last_seen_at"], "nothing refreshes a killed worker's presence");
         eprintln!(
             "[{:?}] SIGKILL → job re-claimed by the waiting worker: {requeued_after:?} (lease 2 s); \
              SIGKILL → job done by it: {completed_after:?}",
