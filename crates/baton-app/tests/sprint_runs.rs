@@ -551,6 +551,24 @@ backend_tests! {
         let c2 = claim(app, &w2, "w2").await;
         assert_eq!(c2.job_id, d.jobs[1].id);
         assert_eq!(c2.branch_suggestion, c.branch_suggestion, "siblings of one story share its branch");
+
+        // The remaining jobs run one by one; the sprint cannot close (a PBI
+        // has a story outside it), so the run finalises with its last job.
+        let mut current = c2;
+        for (i, file) in ["a2", "b1", "c1"].iter().enumerate() {
+            assert_eq!(current.job_id, d.jobs[i + 1].id);
+            assert_eq!(run_row(app, &d.run.id).await.status, "RUNNING");
+            app.update_job_status(&w2, UpdateJobStatus::new(&current.job_id, "running")).await.expect("running");
+            app.record_verify_result(&w2, &current.job_id, &diff_of(&[&format!("src/{file}.rs")])).await.expect("verify");
+            app.update_job_status(&w2, UpdateJobStatus::new(&current.job_id, "done")).await.expect("done");
+            if i < 2 {
+                current = claim(app, &w2, "w2").await;
+            }
+        }
+        let run = run_row(app, &d.run.id).await;
+        assert_eq!(run.status, "DONE");
+        assert!(run.finished_at.is_some());
+        assert_eq!(baton_store::entities::sprint::Entity::find_by_id(f.sprint.clone()).one(&app.db).await.expect("read").expect("sprint").status, "OPEN");
     }
 
     async fn a_late_worker_cannot_touch_executions_after_a_take_over(t) {

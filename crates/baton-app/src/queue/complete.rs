@@ -313,8 +313,6 @@ impl App {
                 );
                 am.updated_at = Set(t);
                 let mut m = am.update(c).await?;
-                // Sprint batch jobs finalise, pause or fail their run (§6.3, §6.4).
-                let run_after = crate::sprint_runs::batch::after_report(c, &m, to).await?;
 
                 // Propagation: done → task DONE, failed → task FAILED.
                 let mut roll = Rollup::default();
@@ -332,6 +330,10 @@ impl App {
                     roll = apply_task_status(c, &actor2, tk, status, None).await?;
                     task_after = task::Entity::find_by_id(tk.id.clone()).one(c).await?;
                 }
+
+                // Jobs of a sprint run finalise, pause or fail it (§6.3, §6.4);
+                // after propagation, which may have finished stories.
+                let run_after = crate::sprint_runs::batch::after_report(c, &m, to).await?;
 
                 // PBI fail-cascade (§4.6).
                 let mut cascaded = Vec::new();

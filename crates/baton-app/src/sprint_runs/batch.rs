@@ -28,7 +28,10 @@ use serde::Serialize;
 use serde_json::{Value as Json, json};
 
 use super::{last8, scope, sprint_branch};
-use crate::{AppError, AppResult, queue::api_of};
+use crate::{
+    AppError, AppResult,
+    queue::{api_of, enqueue::ACTIVE_STATUSES},
+};
 
 /// How many characters of a worker's error become the run's `failure_reason`.
 pub const MAX_FAILURE_REASON: usize = 500;
@@ -305,40 +308,46 @@ pub(crate) async fn done_gate<C: ConnectionTrait>(c: &C, m: &job::Model) -> AppR
     )))
 }
 
-/// After a batch job's report was written (same transaction): `done`
-/// finalises the run when every story of the sprint is DONE or FAILED;
-/// `failed` pauses the run (`QUOTA_PAUSE:`) or fails it. Returns the run
-/// if it changed. Runs already finished are left alone (idempotent).
+/// After a sprint-run job's report was written and propagated (same
+/// transaction). Batch jobs: `done` finalises the run when every story of
+/// the sprint is DONE or FAILED; `failed` pauses the run (`QUOTA_PAUSE:`)
+/// or fails it. Per-task jobs: the last one done finalises the run the same
+/// way. Returns the run if it changed. Runs already finished are left alone
+/// (idempotent).
 pub(crate) async fn after_report<C: ConnectionTrait>(
     c: &C,
     m: &job::Model,
     to: JobStatus,
 ) -> AppResult<Option<sprint_run::Model>> {
-    if JobKind::from_db(&m.kind) != Some(JobKind::SprintImplementation) {
-        return Ok(None);
-    }
+    let kind = JobKind::from_db(&m.kind);
     let Some(run_id) = &m.sprint_run_id else { return Ok(None) };
     let Some(run) = sprint_run::Entity::find_by_id(run_id.clone()).one(c).await? else { return Ok(None) };
     if !SprintRunStatus::from_db(&run.status).is_some_and(SprintRunStatus::is_active) {
         return Ok(None);
     }
+    if kind == Some(JobKind::TaskImplementation) {
+        // Per-task runs finish through propagation when the sprint closes;
+        // when it cannot close (a PBI has work outside the sprint), the run
+        // finalises once its last job is done, like a batch run.
+        if to != JobStatus::Done {
+            return Ok(None);
+        }
+        let live = job::Entity::find()
+            .filter(job::Column::SprintRunId.eq(&run.id))
+            .filter(job::Column::Status.is_in(ACTIVE_STATUSES.iter().map(|s| s.as_db())))
+            .one(c)
+            .await?;
+        if live.is_some() {
+            return Ok(None);
+        }
+        return finalise(c, run).await;
+    }
+    if kind != Some(JobKind::SprintImplementation) {
+        return Ok(None);
+    }
     let t = now();
     match to {
-        JobStatus::Done => {
-            let open = story::Entity::find()
-                .filter(story::Column::SprintId.eq(&run.sprint_id))
-                .filter(story::Column::Status.is_not_in([StoryStatus::Done.as_db(), StoryStatus::Failed.as_db()]))
-                .one(c)
-                .await?;
-            if open.is_some() {
-                return Ok(None);
-            }
-            let mut am: sprint_run::ActiveModel = run.into();
-            am.status = Set(SprintRunStatus::Done.as_db().into());
-            am.finished_at = Set(Some(t));
-            am.updated_at = Set(t);
-            Ok(Some(am.update(c).await?))
-        }
+        JobStatus::Done => finalise(c, run).await,
         JobStatus::Failed => {
             let error = m.error.clone().unwrap_or_default();
             let mut am: sprint_run::ActiveModel = run.clone().into();
@@ -383,6 +392,25 @@ pub(crate) async fn after_report<C: ConnectionTrait>(
         }
         _ => Ok(None),
     }
+}
+
+/// Sets an active run DONE if every story of its sprint is DONE or FAILED
+/// (reference §6.3 finalisation); otherwise leaves it.
+async fn finalise<C: ConnectionTrait>(c: &C, run: sprint_run::Model) -> AppResult<Option<sprint_run::Model>> {
+    let open = story::Entity::find()
+        .filter(story::Column::SprintId.eq(&run.sprint_id))
+        .filter(story::Column::Status.is_not_in([StoryStatus::Done.as_db(), StoryStatus::Failed.as_db()]))
+        .one(c)
+        .await?;
+    if open.is_some() {
+        return Ok(None);
+    }
+    let t = now();
+    let mut am: sprint_run::ActiveModel = run.into();
+    am.status = Set(SprintRunStatus::Done.as_db().into());
+    am.finished_at = Set(Some(t));
+    am.updated_at = Set(t);
+    Ok(Some(am.update(c).await?))
 }
 
 /// The task named in an error by a `task: <id or code>` pattern, if it is a
