@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 const JOBS: usize = 2000;
 const CLAIMERS: usize = 16;
 const ENQUEUERS: usize = 4;
-const _: () = assert!(ENQUEUERS % PRODUCTS == 0, "each enqueuer serves one product");
+const _: () = assert!(ENQUEUERS.is_multiple_of(PRODUCTS), "each enqueuer serves one product");
 /// Products the tasks are spread over: completions lock their product row,
 /// so one product would serialise all 16 claimers' completions.
 const PRODUCTS: usize = 4;
