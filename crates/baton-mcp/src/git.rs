@@ -128,7 +128,7 @@ fn push_failure_reason(stderr: &str) -> &'static str {
     } else if s.contains("authentication failed")
         || s.contains("permission denied")
         || s.contains("could not read username")
-        || s.contains("403")
+        || s.contains("error: 403")
     {
         "authentication"
     } else if s.contains("does not appear to be a git repository")
@@ -204,6 +204,12 @@ mod tests {
         assert_eq!(push_failure_reason("fatal: '/nope' does not appear to be a git repository"), "remote unreachable");
         assert_eq!(push_failure_reason("remote: Permission denied to bot."), "authentication");
         assert_eq!(push_failure_reason("something else"), "git error");
+        // Digits in a path are not an HTTP status.
+        assert_eq!(
+            push_failure_reason("fatal: '/tmp/x-c403b6/gone.git' does not appear to be a git repository"),
+            "remote unreachable"
+        );
+        assert_eq!(push_failure_reason("The requested URL returned error: 403"), "authentication");
         let long = "e".repeat(500);
         let msg = push_error("rejected", &long);
         assert_eq!(msg, format!("push failed (rejected): {}", "e".repeat(200)));
