@@ -15,6 +15,10 @@ mod common;
 
 use std::{
     collections::HashSet,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -106,6 +110,57 @@ async fn claimer(port: u16, server: usize, token: String) -> Claims {
         assert_eq!(d["status"], "done", "{d}");
         assert_eq!(d["task_status"], "done", "{d}");
         jobs.push(job_id);
+    }
+}
+
+/// A claim as a waiting claimer saw it.
+struct Seen {
+    job_id: String,
+    /// The task's number (`T-n`); the enqueue went to instance `n % instances`.
+    task_number: usize,
+    /// Enqueue → claim, from the job row's timestamps.
+    latency: chrono::Duration,
+}
+
+/// Like [`claimer`], but started before anything is queued: waits until
+/// `total` jobs are done (by anyone), so every job reaches it through an
+/// enqueue event, not a backlog.
+async fn waiting_claimer(
+    port: u16,
+    server: usize,
+    token: String,
+    done: Arc<AtomicUsize>,
+    total: usize,
+) -> (usize, Vec<Seen>) {
+    let mut mcp = McpHttp::new(port, &token);
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + DRAIN_DEADLINE;
+    loop {
+        assert!(Instant::now() < deadline, "waiting claimer on server {server} still busy after {DRAIN_DEADLINE:?}");
+        let r = mcp.call("wait_for_job", json!({"wait_seconds": 2})).await;
+        let r = r.ok("wait_for_job");
+        if r["status"] == "timeout" {
+            if done.load(Ordering::SeqCst) >= total {
+                return (server, seen);
+            }
+            continue;
+        }
+        let job_id = r["job_id"].as_str().expect("a claim has a job_id").to_string();
+        let code = r["task"]["code"].as_str().expect("a task job carries its task").to_string();
+        let at = |k: &str| -> chrono::DateTime<chrono::Utc> {
+            r["job"][k]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or_else(|| panic!("job.{k} is not a timestamp: {r}"))
+        };
+        let latency = at("claimed_at") - at("created_at");
+        let v = mcp.call("verify_task_against_plan", json!({"task_id": job_id, "diff": diff_for(&code)})).await;
+        assert_eq!(v.ok("verify")["verify_result"], "aligned", "{v:?}");
+        let d = mcp.call("update_job_status", json!({"job_id": job_id, "status": "done", "attempt": 0})).await;
+        assert_eq!(d.ok("update_job_status done")["status"], "done", "{d:?}");
+        done.fetch_add(1, Ordering::SeqCst);
+        let task_number = code.trim_start_matches("T-").parse().expect("T-n");
+        seen.push(Seen { job_id, task_number, latency });
     }
 }
 
@@ -215,6 +270,76 @@ backend_tests! {
         assert_eq!(scalar(&t.db, "SELECT COUNT(DISTINCT task_id) AS n FROM jobs").await, JOBS as i64);
         assert_eq!(scalar(&t.db, "SELECT COUNT(*) AS n FROM tasks WHERE status = 'DONE'").await, JOBS as i64);
         assert_eq!(scalar(&t.db, "SELECT COUNT(*) AS n FROM stories WHERE status = 'DONE'").await, (PRODUCTS * PBIS_PER_PRODUCT * STORIES_PER_PBI) as i64);
+        for s in &servers {
+            assert_no_panic(&s.log_text());
+        }
+    }
+
+    /// Claimers wait before anything is queued, on every instance; a person
+    /// enqueues jobs one by one, alternating instances. Each job reaches a
+    /// waiting claimer through the enqueue event (across instances on
+    /// Postgres: LISTEN/NOTIFY) — the safety poll is set to 60 s, so a
+    /// missed event would show as a latency near it — and is done once.
+    async fn waiting_claimers_are_woken_by_enqueues_on_any_instance(t) {
+        const WOKEN_JOBS: usize = 200;
+        let instances = if t.backend == baton_store::Backend::Postgres { 2 } else { 1 };
+        let baton = Baton::new(&t.url);
+        baton.create_user("agent", PASSWORD, &["--role", "developer"]).await;
+        let rest_token = baton.create_token("agent", "rest").await;
+        let mut servers = Vec::new();
+        for _ in 0..instances {
+            servers.push(Server::start_with(&t.url, &baton.scratch.path, &["--job-wait-poll-ms", "60000"]).await);
+        }
+        let ports: Vec<u16> = servers.iter().map(|s| s.port).collect();
+        let mut rests: Vec<Rest> = ports.iter().map(|p| Rest::new(*p, &rest_token)).collect();
+        rests[0].post_expect("/api/products/import", &backlog(0), 201).await;
+        let done = Arc::new(AtomicUsize::new(0));
+        let mut handles = Vec::new();
+        for i in 0..CLAIMERS {
+            let created = rests[0].post_expect("/api/tokens", &json!({"label": format!("waiter-{i}")}), 201).await;
+            let token = created["token"].as_str().expect("the secret").to_string();
+            let server = i % instances;
+            handles.push(tokio::spawn(waiting_claimer(ports[server], server, token, done.clone(), WOKEN_JOBS)));
+        }
+        let started = Instant::now();
+        for n in 1..=WOKEN_JOBS {
+            rests[n % instances].post_expect(&format!("/api/tasks/T-{n}/jobs"), &json!({}), 201).await;
+        }
+        let enqueue_took = started.elapsed();
+        let mut seen = Vec::new();
+        let mut cross = 0;
+        for h in handles {
+            let (server, s) = h.await.unwrap_or_else(|e| {
+                for s in &servers {
+                    eprintln!("server log:\n{}", s.log_text());
+                }
+                panic!("claimer failed: {e}")
+            });
+            cross += s.iter().filter(|c| c.task_number % instances != server).count();
+            seen.extend(s);
+        }
+        let took = started.elapsed();
+        let distinct: HashSet<&String> = seen.iter().map(|c| &c.job_id).collect();
+        assert_eq!(seen.len(), WOKEN_JOBS, "every job completed once, none twice");
+        assert_eq!(distinct.len(), WOKEN_JOBS, "no job was claimed by two claimers");
+        let mut lat: Vec<chrono::Duration> = seen.iter().map(|c| c.latency).collect();
+        lat.sort();
+        let (p50, max) = (lat[lat.len() / 2], lat[lat.len() - 1]);
+        eprintln!(
+            "[{:?}] {WOKEN_JOBS} jobs enqueued one by one while {CLAIMERS} claimers waited on {instances} instance(s): \
+             enqueued in {enqueue_took:?}, all done in {took:?} ({:.0} jobs/s); enqueue → claim p50 {} ms, max {} ms; \
+             {cross} claimed on another instance than their enqueue",
+            t.backend,
+            WOKEN_JOBS as f64 / took.as_secs_f64(),
+            p50.num_milliseconds(),
+            max.num_milliseconds()
+        );
+        assert!(max < chrono::Duration::seconds(30), "a job waited {max} for a claimer: an enqueue event was missed");
+        if instances > 1 {
+            assert!(cross > 0, "no job enqueued on one instance was claimed through the other");
+        }
+        assert_eq!(scalar(&t.db, "SELECT COUNT(*) AS n FROM jobs WHERE status = 'DONE' AND retry_count = 0").await, WOKEN_JOBS as i64);
+        assert_eq!(scalar(&t.db, "SELECT COUNT(*) AS n FROM jobs").await, WOKEN_JOBS as i64);
         for s in &servers {
             assert_no_panic(&s.log_text());
         }
