@@ -206,6 +206,20 @@ backend_tests! {
             .starts_with("not found"));
     }
 
+    async fn two_racing_starts_give_exactly_one_run(t) {
+        let f = fixture(&t, PrStrategy::Story, LEASE).await;
+        let (a, b) = tokio::join!(
+            f.app.start_sprint_run(&f.alice, &f.sprint, StartSprintRun::default()),
+            f.app.start_sprint_run(&f.alice, &f.sprint, StartSprintRun::default()),
+        );
+        let oks = [a.is_ok(), b.is_ok()].iter().filter(|ok| **ok).count();
+        assert_eq!(oks, 1, "exactly one start wins");
+        let loser = if let Err(e) = a { e } else { b.expect_err("one loses") };
+        assert!(refusal(loser).contains("already has a queued sprint run"));
+        assert_eq!(counts(&f.app).await.0, 1);
+        assert_eq!(counts(&f.app).await.1, 4, "one set of jobs");
+    }
+
     async fn story_and_sprint_strategies_queue_one_job_per_todo_task_in_execution_order(t) {
         let f = fixture(&t, PrStrategy::Story, LEASE).await;
         // One task is already done: it is out of scope.
