@@ -24,7 +24,6 @@ pub mod executions;
 pub(crate) mod scope;
 
 use baton_domain::{
-    ValidationErrors,
     agents::{AgentRuntime, JobKind, JobSource, JobStatus, QuestionStatus, SprintRunStatus, TaskExecutionStatus},
     backlog::{PrStrategy, SprintStatus, VerifyRequired, VerifyResult},
 };
@@ -360,14 +359,6 @@ async fn detail<C: ConnectionTrait>(c: &C, run: sprint_run::Model) -> AppResult<
     })
 }
 
-impl StartSprintRun {
-    fn validate(&self) -> Result<(), ValidationErrors> {
-        // Enums are checked by serde; nothing else to check yet. Kept so a
-        // later field has one place to be validated.
-        Ok(())
-    }
-}
-
 impl App {
     /// Announces a run change (after the commit).
     pub(crate) async fn announce_run(&self, product_id: &str, run: &sprint_run::Model, action: &str) {
@@ -392,7 +383,6 @@ impl App {
         input: StartSprintRun,
     ) -> AppResult<SprintRunDetail> {
         actor.require_write()?;
-        input.validate()?;
         let s = readable_sprint(&self.db, actor, sprint_ref).await?;
         let p = access::writable(&self.db, actor, &s.product_id).await?;
         let user_id = actor.user_id.clone();
