@@ -10,8 +10,8 @@
 //!    completes it (verified against the plan from a git worktree, pushed
 //!    to the worktree's origin on done); the task is done and the story
 //!    promoted. Every late report of the dead worker
-//!    (status, heartbeat, verification) is refused with PERMISSION_DENIED
-//!    and changes nothing; its worker row, which a SIGKILL leaves behind,
+//!    (status, heartbeat, verification; over `/mcp` and from a restarted
+//!    `baton mcp`) is refused with PERMISSION_DENIED and changes nothing; its worker row, which a SIGKILL leaves behind,
 //!    turns inactive on its own.
 //! 2. A job whose claims expire three times ends FAILED with "agent did not
 //!    complete job within 2 attempts".
@@ -199,6 +199,16 @@ backend_tests! {
             .denied("A's late failed");
         late.call("job_heartbeat", json!({"job_id": job_id, "attempt": 0})).await.denied("A's late heartbeat");
         late.call("verify_task_against_plan", json!({"task_id": job_id, "diff": ""})).await.denied("A's late verify");
+        // The same from a restarted `baton mcp` with A's token (another
+        // instance id, so A's own worker row stays as the kill left it).
+        let mut restarted = McpStdio::start(&t.url, &dir, &tokens["worker-a"], "worker-a-restarted", FLAGS).await;
+        restarted
+            .call("update_job_status", json!({"job_id": job_id, "status": "done", "attempt": 0}))
+            .await
+            .denied("A's report from a restarted process");
+        restarted.call("job_heartbeat", json!({"job_id": job_id, "attempt": 0})).await.denied("A's heartbeat from a restarted process");
+        let exit = restarted.close(Duration::from_secs(20)).await;
+        assert!(exit.success(), "{exit:?}; log:\n{}", restarted.log_text());
         assert_eq!(rest.get_ok(&job_path).await, before, "refused reports must not change the job");
 
         // B does the work: verification from its worktree, then done.
