@@ -56,6 +56,9 @@ const LOCAL_TOOLS: [&str; 2] = ["verify_task_against_plan", "update_job_status"]
 const DRAIN: Duration = Duration::from_secs(10);
 /// JSON-RPC "internal error".
 const INTERNAL: i64 = -32603;
+/// Longest a forwarded request may take: the longest `wait_for_job` (600 s)
+/// plus room for the answer; a hung server cannot hold a call forever.
+const CALL_TIMEOUT: Duration = Duration::from_secs(660);
 
 /// The remote server.
 pub struct Remote {
@@ -177,6 +180,7 @@ impl Remote {
         let mut req = self
             .http
             .post(self.url("/mcp"))
+            .timeout(CALL_TIMEOUT)
             .bearer_auth(&self.token)
             .header(header::CONTENT_TYPE, "application/json")
             .header(header::ACCEPT, "application/json, text/event-stream")
@@ -700,6 +704,14 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_https_client_builds_with_the_ring_provider_and_bad_urls_are_refused() {
+        let r = Remote::new("https://baton.example.com/", "t").expect("an HTTPS client without aws-lc");
+        assert_eq!(r.url("/mcp"), "https://baton.example.com/mcp");
+        let e = Remote::new("baton.example.com", "t").err().expect("no scheme");
+        assert!(e.to_string().contains("BATON_URL must start with http"), "{e}");
+    }
 
     #[test]
     fn sse_bodies_yield_their_data_payloads() {
