@@ -76,6 +76,7 @@ backend_tests! {
             assert_eq!((job["status"].as_str(), job["branch"].as_str(), job["head_sha"].as_str()),
                 (Some("done"), Some(branch), Some(head.as_str())), "{code}: {job}");
             assert!(job["pushed_at"].is_string(), "{code}: {job}");
+            assert_eq!(job["worker_instance_id"], code, "{code}: claimed as this process's worker: {job}");
 
             // The same HEAD again: "Everything up-to-date", done without pushed_at.
             let (_, job2) = task_with_job(&mut rest, &story, "Ignite again").await;
