@@ -80,6 +80,8 @@ fn assert_queue_figures(r: &Value, backend: &str) {
     let call = num(r, "latency.enqueue_call.p50_ms");
     assert!(call > 0.0 && call <= max, "the enqueue call is part of the latency: {r:#}");
     assert!(r["latency"]["meets_target"].is_boolean());
+    assert_eq!(r["select_1_round_trip"]["n"], 200, "{r:#}");
+    assert!(num(r, "select_1_round_trip.p50_ms") > 0.0);
     assert_eq!(r["enqueue"]["jobs"], 50);
     assert!(num(r, "enqueue.jobs_per_s") > 0.0);
     let tp = &r["throughput"];
@@ -184,6 +186,7 @@ async fn bench_queue_measures_sqlite_and_postgres_in_one_run() {
         assert!(jobs_per_s > 0.0, "{throughput}");
         assert!(find("baseline: tpcb-like loop, 4 tasks, 1 s").contains("tps"));
         assert!(find("queue throughput /").contains("(≥ 50 %)"));
+        find("for scale: one SELECT 1 round trip");
     }
     let db_line = table
         .lines()

@@ -79,6 +79,8 @@ const CHUNK: usize = 500;
 const PLAN: &str = "1. Change `src/lib.rs`.\n2. Test it.";
 const DIFF: &str =
     "diff --git a/src/lib.rs b/src/lib.rs\n--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -1 +1 @@\n-old\n+new\n";
+/// `SELECT 1` samples of the round-trip figure.
+const ROUND_TRIPS: usize = 200;
 /// pgbench's scale-1 sizes.
 const ACCOUNTS: i64 = 100_000;
 const TELLERS: i64 = 10;
@@ -87,6 +89,7 @@ const TELLERS: i64 = 10;
 struct Report {
     backend: String,
     database: String,
+    round_trip: Stats,
     latency: Stats,
     enqueue_call: Stats,
     wake_to_held: Stats,
@@ -178,12 +181,13 @@ async fn bench_one(target: &Target, args: &BenchArgs) -> anyhow::Result<Report> 
         cleanup(&db, &seeded).await?;
     }
     db.close().await.ok();
-    let (latency, enqueue_call, wake_to_held, fill, throughput, ops) = measured?;
+    let (round_trip, latency, enqueue_call, wake_to_held, fill, throughput, ops) = measured?;
     eprintln!("{backend}: tpcb-like baseline, {} clients, {} s …", args.workers, args.pgbench_seconds);
     let baseline = baseline(target, &backend, args).await;
     Ok(Report {
         backend,
         database: target.label(),
+        round_trip,
         latency,
         enqueue_call,
         wake_to_held,
@@ -194,16 +198,30 @@ async fn bench_one(target: &Target, args: &BenchArgs) -> anyhow::Result<Report> 
     })
 }
 
-type Measured = (Stats, Stats, Stats, Rate, Rate, [(&'static str, Stats); 4]);
+type Measured = (Stats, Stats, Stats, Stats, Rate, Rate, [(&'static str, Stats); 4]);
 
 async fn measure(app: &Arc<App>, seeded: &Seeded, args: &BenchArgs, backend: &str) -> anyhow::Result<Measured> {
     let (lat_tasks, fill_tasks) = seeded.tasks.split_at(args.warmup + args.samples);
+    let round_trip = round_trip(&app.db).await?;
     eprintln!("{backend}: enqueue → waiting agent, {} agents, {} samples …", args.waiters, args.samples);
     let (latency, enqueue_call, wake_to_held) = latency(app, seeded, args, lat_tasks).await?;
     eprintln!("{backend}: {} workers claim → complete {} jobs …", args.workers, args.jobs);
     let (fill, throughput, ops) = throughput(app, seeded, args, fill_tasks).await?;
     check_all_done(app, seeded, seeded.tasks.len()).await?;
-    Ok((latency, enqueue_call, wake_to_held, fill, throughput, ops))
+    Ok((round_trip, latency, enqueue_call, wake_to_held, fill, throughput, ops))
+}
+
+/// One `SELECT 1` through the pool, 200 times: the machine's price of a
+/// statement, to read the service figures against (each service call is a
+/// known number of statements).
+async fn round_trip(db: &Db) -> anyhow::Result<Stats> {
+    let mut v = Vec::with_capacity(ROUND_TRIPS);
+    for _ in 0..ROUND_TRIPS {
+        let t = Instant::now();
+        db.query_one_raw(Statement::from_string(db.get_database_backend(), "SELECT 1 AS one")).await?;
+        v.push(t.elapsed());
+    }
+    Stats::of(&mut v).ok_or_else(|| anyhow!("no round trips"))
 }
 
 /// Messages from the waiting agents to the bench.
@@ -862,6 +880,7 @@ fn report_json(r: &Report, args: &BenchArgs) -> Json {
     json!({
         "backend": r.backend,
         "database": r.database,
+        "select_1_round_trip": r.round_trip.json(),
         "latency": {
             "waiting_agents": args.waiters,
             "warmup": args.warmup,
@@ -927,6 +946,7 @@ fn print_table(reports: &[Report], args: &BenchArgs) {
         );
         line(b, "  of which the enqueue call", &r.enqueue_call, "");
         line(b, "  of which wake + claim", &r.wake_to_held, "");
+        line(b, "  for scale: one SELECT 1 round trip", &r.round_trip, "");
         plain(b, "enqueue, one at a time (queue fill)", Some(r.fill.count), &format!("{:.0} jobs/s", r.fill.per_s()));
         plain(
             b,
