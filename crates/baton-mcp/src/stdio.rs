@@ -38,6 +38,12 @@ pub fn stdio_tool(name: &str, profile: Profile) -> Option<Tool> {
     crate::tools::find(name, profile, Transport::Stdio).map(|s| s.tool())
 }
 
+/// Parses tool arguments exactly as the tools do (unknown fields refused,
+/// every problem a validation error naming its field).
+pub fn parse_args<T: serde::de::DeserializeOwned>(args: Value) -> AppResult<T> {
+    crate::tools::parse(args)
+}
+
 /// Splits `worktree_path` off `update_job_status` arguments (the rest is
 /// parsed as on HTTP, unknown fields still refused).
 pub fn take_worktree(args: Value) -> AppResult<(Option<String>, Value)> {
