@@ -38,7 +38,7 @@ const PBIS_PER_PRODUCT: usize = 5;
 const STORIES_PER_PBI: usize = 5;
 const TASKS_PER_STORY: usize = JOBS / (PRODUCTS * PBIS_PER_PRODUCT * STORIES_PER_PBI);
 /// The whole drain must finish within this (it fails instead of hanging).
-const DRAIN_DEADLINE: Duration = Duration::from_secs(240);
+const DRAIN_DEADLINE: Duration = Duration::from_secs(420);
 
 /// Product `p` (0-based) of the race as one JSON export (imported in one
 /// request). Task codes are unique across products (`T-n`, n = 1..=JOBS),
