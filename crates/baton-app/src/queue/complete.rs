@@ -102,7 +102,8 @@ impl UpdateJobStatus {
         UpdateJobStatus { job_id: job_id.into(), status: status.into(), ..Default::default() }
     }
 
-    fn validate(&self) -> Result<JobStatus, ValidationErrors> {
+    /// The field checks of a report; also used by the read-only precheck.
+    pub(crate) fn validate(&self) -> Result<JobStatus, ValidationErrors> {
         let mut e = ValidationErrors::new();
         let status = match self.status.trim() {
             "running" => Some(JobStatus::Running),
@@ -140,6 +141,46 @@ impl UpdateJobStatus {
         e.into_result()?;
         Ok(status.unwrap_or(JobStatus::Running))
     }
+}
+
+/// The rules of a `skipped` report (reference §3.5 check 5).
+pub(crate) fn check_skip(kind: JobKind, to: JobStatus, input: &UpdateJobStatus) -> AppResult<()> {
+    if to != JobStatus::Skipped {
+        return Ok(());
+    }
+    if kind != JobKind::TaskImplementation {
+        return Err(AppError::field("status", "skipped is only allowed for task_implementation jobs"));
+    }
+    if input.error.as_deref().map_or(0, |e| e.trim().chars().count()) < MIN_SKIP_REASON {
+        return Err(AppError::field(
+            "error",
+            format!("a skip needs a reason of at least {MIN_SKIP_REASON} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// The gates a `done` report must pass: the sprint aggregate gate for a
+/// batch job (§6.3), the verify gate for a task job (§5.4).
+pub(crate) async fn check_done_gates<C: ConnectionTrait>(
+    c: &C,
+    m: &job::Model,
+    kind: JobKind,
+    task: Option<&task::Model>,
+    summary: Option<&str>,
+) -> AppResult<()> {
+    if kind == JobKind::SprintImplementation {
+        crate::sprint_runs::batch::done_gate(c, m).await?;
+    }
+    if kind == JobKind::TaskImplementation
+        && let Some(t) = task
+    {
+        let required = VerifyRequired::from_db(&t.verify_required).unwrap_or(VerifyRequired::AlignedOrPartial);
+        let result = m.verify_result.as_deref().and_then(VerifyResult::from_db);
+        verify::gate(result, t.verify_only, required, summary)
+            .map_err(|r| AppError::Conflict(format!("VERIFY_GATE: {}", r.0)))?;
+    }
+    Ok(())
 }
 
 /// The answer to a status report.
@@ -237,17 +278,7 @@ impl App {
         let found = self.own_job(actor, &input.job_id).await?;
         check_claim(&found, &token, input.attempt)?;
         let kind = JobKind::from_db(&found.kind).unwrap_or(JobKind::TaskImplementation);
-        if to == JobStatus::Skipped {
-            if kind != JobKind::TaskImplementation {
-                return Err(AppError::field("status", "skipped is only allowed for task_implementation jobs"));
-            }
-            if input.error.as_deref().map_or(0, |e| e.trim().chars().count()) < MIN_SKIP_REASON {
-                return Err(AppError::field(
-                    "error",
-                    format!("a skip needs a reason of at least {MIN_SKIP_REASON} characters"),
-                ));
-            }
-        }
+        check_skip(kind, to, &input)?;
         let actor2 = actor.clone();
         let pid = found.product_id.clone();
         let (m, task_row, roll, cascaded, run_after) = txn::in_product_txn(&self.db, &pid, move |c| {
@@ -258,19 +289,8 @@ impl App {
                     Some(id) => task::Entity::find_by_id(id.clone()).one(c).await?,
                     None => None,
                 };
-                // A sprint batch job must pass the aggregate gate (§6.3).
-                if to == JobStatus::Done && kind == JobKind::SprintImplementation {
-                    crate::sprint_runs::batch::done_gate(c, &m).await?;
-                }
-                if to == JobStatus::Done
-                    && kind == JobKind::TaskImplementation
-                    && let Some(t) = &t_row
-                {
-                    let required =
-                        VerifyRequired::from_db(&t.verify_required).unwrap_or(VerifyRequired::AlignedOrPartial);
-                    let result = m.verify_result.as_deref().and_then(VerifyResult::from_db);
-                    verify::gate(result, t.verify_only, required, input.summary.as_deref())
-                        .map_err(|r| AppError::Conflict(format!("VERIFY_GATE: {}", r.0)))?;
+                if to == JobStatus::Done {
+                    check_done_gates(c, &m, kind, t_row.as_ref(), input.summary.as_deref()).await?;
                 }
                 let t = now();
                 let failed_task_job = to == JobStatus::Failed && kind == JobKind::TaskImplementation;
@@ -283,11 +303,8 @@ impl App {
                     am.lease_until = Set(None);
                 }
                 if to == JobStatus::Done && kind == JobKind::TaskImplementation {
-                    let last8: String = {
-                        let chars: Vec<char> = m.id.chars().collect();
-                        chars[chars.len().saturating_sub(8)..].iter().collect()
-                    };
-                    let branch = input.branch.clone().or(m.branch.clone()).unwrap_or(format!("feat/job-{last8}"));
+                    let branch =
+                        input.branch.clone().or(m.branch.clone()).unwrap_or_else(|| super::precheck::job_branch(&m.id));
                     am.branch = Set(Some(branch));
                 } else if let Some(b) = &input.branch {
                     am.branch = Set(Some(b.clone()));

@@ -11,19 +11,17 @@
 //! report re-checks everything inside its transaction, so a change between
 //! the two (a cancel, a lease takeover) is still refused there.
 
-use baton_domain::{
-    ValidationErrors,
-    agents::{JobKind, JobStatus},
-    backlog::{VerifyRequired, VerifyResult},
-    verify,
-};
+use baton_domain::agents::{JobKind, JobStatus};
 use baton_store::{
     entities::{job, task},
     sea_orm::EntityTrait,
 };
 use serde::Serialize;
 
-use super::{complete::MIN_SKIP_REASON, complete::UpdateJobStatus, complete::check_claim, token_of};
+use super::{
+    complete::{UpdateJobStatus, check_claim, check_done_gates, check_skip},
+    token_of,
+};
 use crate::{Actor, App, AppError, AppResult};
 
 /// What a report would do, when it would be accepted.
@@ -52,54 +50,13 @@ pub fn job_branch(job_id: &str) -> String {
     format!("feat/job-{last8}")
 }
 
-/// The field checks of a report (the same limits `update_job_status` applies).
-fn validate(input: &UpdateJobStatus) -> Result<JobStatus, ValidationErrors> {
-    let mut e = ValidationErrors::new();
-    let status = match input.status.trim() {
-        "running" => Some(JobStatus::Running),
-        "done" => Some(JobStatus::Done),
-        "failed" => Some(JobStatus::Failed),
-        "skipped" => Some(JobStatus::Skipped),
-        _ => None,
-    };
-    if status.is_none() {
-        e.add("status", "must be one of running, done, failed, skipped");
-    }
-    for (path, v, n) in [
-        ("branch", &input.branch, 255),
-        ("head_sha", &input.head_sha, 64),
-        ("base_sha", &input.base_sha, 64),
-        ("pr_url", &input.pr_url, 2000),
-        ("summary", &input.summary, 1000),
-        ("error", &input.error, 2000),
-        ("model_id", &input.model_id, 200),
-    ] {
-        if v.as_ref().is_some_and(|v| v.chars().count() > n) {
-            e.add(path, format!("must be at most {n} characters"));
-        }
-    }
-    for (path, v) in [
-        ("input_tokens", input.input_tokens),
-        ("output_tokens", input.output_tokens),
-        ("cache_read_tokens", input.cache_read_tokens),
-        ("cache_write_tokens", input.cache_write_tokens),
-        ("actual_thinking_tokens", input.actual_thinking_tokens),
-    ] {
-        if v.is_some_and(|v| v < 0) {
-            e.add(path, "must not be negative");
-        }
-    }
-    e.into_result()?;
-    Ok(status.unwrap_or(JobStatus::Running))
-}
-
 impl App {
     /// Checks whether `update_job_status` would accept `input` now, without
     /// changing anything; the error is the one the report would get.
     pub async fn check_job_report(&self, actor: &Actor, input: &UpdateJobStatus) -> AppResult<ReportCheck> {
         actor.require_write()?;
         let token = token_of(actor)?.to_string();
-        let to = validate(input)?;
+        let to = input.validate()?;
         let m = job::Entity::find_by_id(input.job_id.trim().to_string())
             .one(&self.db)
             .await?
@@ -107,29 +64,13 @@ impl App {
             .ok_or(AppError::NotFound("job"))?;
         check_claim(&m, &token, input.attempt)?;
         let kind = JobKind::from_db(&m.kind).unwrap_or(JobKind::TaskImplementation);
-        if to == JobStatus::Skipped {
-            if kind != JobKind::TaskImplementation {
-                return Err(AppError::field("status", "skipped is only allowed for task_implementation jobs"));
-            }
-            if input.error.as_deref().map_or(0, |e| e.trim().chars().count()) < MIN_SKIP_REASON {
-                return Err(AppError::field(
-                    "error",
-                    format!("a skip needs a reason of at least {MIN_SKIP_REASON} characters"),
-                ));
-            }
-        }
-        if to == JobStatus::Done && kind == JobKind::SprintImplementation {
-            crate::sprint_runs::batch::done_gate(&self.db, &m).await?;
-        }
-        if to == JobStatus::Done
-            && kind == JobKind::TaskImplementation
-            && let Some(task_id) = &m.task_id
-            && let Some(t) = task::Entity::find_by_id(task_id.clone()).one(&self.db).await?
-        {
-            let required = VerifyRequired::from_db(&t.verify_required).unwrap_or(VerifyRequired::AlignedOrPartial);
-            let result = m.verify_result.as_deref().and_then(VerifyResult::from_db);
-            verify::gate(result, t.verify_only, required, input.summary.as_deref())
-                .map_err(|r| AppError::Conflict(format!("VERIFY_GATE: {}", r.0)))?;
+        check_skip(kind, to, input)?;
+        if to == JobStatus::Done {
+            let t = match &m.task_id {
+                Some(id) => task::Entity::find_by_id(id.clone()).one(&self.db).await?,
+                None => None,
+            };
+            check_done_gates(&self.db, &m, kind, t.as_ref(), input.summary.as_deref()).await?;
         }
         Ok(ReportCheck {
             default_branch: m.branch.clone().unwrap_or_else(|| job_branch(&m.id)),
@@ -157,9 +98,9 @@ mod tests {
         let mut r = UpdateJobStatus::new("j", "finished");
         r.head_sha = Some("x".repeat(65));
         r.input_tokens = Some(-1);
-        let e = validate(&r).expect_err("invalid");
+        let e = r.validate().expect_err("invalid");
         let text = e.summary();
         assert!(text.contains("status") && text.contains("head_sha") && text.contains("input_tokens"), "{text}");
-        assert_eq!(validate(&UpdateJobStatus::new("j", "done")).ok(), Some(JobStatus::Done));
+        assert_eq!(UpdateJobStatus::new("j", "done").validate().ok(), Some(JobStatus::Done));
     }
 }
