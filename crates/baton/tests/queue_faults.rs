@@ -144,6 +144,11 @@ backend_tests! {
         assert_eq!(wa["active"], true, "{wa}");
         assert_eq!(wa["pid"], json!(a.pid), "{wa}");
 
+        // Worker B, another process with its own token, is started now: its
+        // start-up can take longer than a lease on a busy machine, and A's
+        // lease must not lapse before A renews it below.
+        let mut b = McpStdio::start(&t.url, &dir, &tokens["worker-b"], "worker-b", FLAGS).await;
+
         // A waits; a person starts the agent on the task; A receives the job.
         let (story1, task1) = &tasks[0];
         let waiting = a.send("wait_for_job", json!({"wait_seconds": 60})).await;
@@ -156,8 +161,7 @@ backend_tests! {
         assert_eq!(claim_a["attempt"], 0, "{claim_a}");
         a.call("update_job_status", json!({"job_id": job_id, "status": "running", "attempt": 0})).await.ok("running (A)");
 
-        // Worker B, another process with its own token, waits for work.
-        let mut b = McpStdio::start(&t.url, &dir, &tokens["worker-b"], "worker-b", FLAGS).await;
+        // Worker B, started earlier, now waits for work too.
         let waiting_b = b.send("wait_for_job", json!({"wait_seconds": 60})).await;
 
         // A renews its lease, then dies mid-job.
