@@ -15,6 +15,7 @@ pub mod complete;
 pub mod enqueue;
 pub mod lease;
 pub mod precheck;
+pub mod sweep;
 pub mod status;
 
 use baton_domain::agents::{AgentRuntime, JobKind, JobSource, JobStatus};

@@ -80,6 +80,23 @@ pub async fn run(db_args: &DbArgs, config: AppConfig, args: ServeArgs, log_forma
         }
     });
 
+    // Expired job leases go back to the queue even when no worker of that
+    // user is polling; a quarter of the lease keeps the delay small.
+    let leases = state.app.clone();
+    tokio::spawn(async move {
+        let every = (leases.config.job_lease / 4).clamp(Duration::from_millis(250), Duration::from_secs(30));
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match leases.sweep_stale_jobs().await {
+                Ok(ids) if !ids.is_empty() => tracing::info!(jobs = ids.len(), "expired job leases reset"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not reset expired job leases"),
+            }
+        }
+    });
+
     let sweeper = state.app.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
