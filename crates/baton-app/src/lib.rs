@@ -41,12 +41,15 @@ pub struct App {
     pub bus: EventBus,
     /// Tunables (session lifetime, login limits).
     pub config: AppConfig,
+    /// Serialises the claim attempts of woken `wait_for_job` callers per
+    /// user in this process (see `queue::claim`).
+    pub(crate) claim_gates: queue::claim::ClaimGates,
 }
 
 impl App {
     /// Wraps an open, migrated database and its event bus.
     pub fn new(db: Db, bus: EventBus, config: AppConfig) -> Self {
-        App { db, bus, config }
+        App { db, bus, config, claim_gates: queue::claim::ClaimGates::default() }
     }
 
     /// An app whose events stay in this process (tests, one-shot CLI commands).
