@@ -15,8 +15,8 @@ pub mod complete;
 pub mod enqueue;
 pub mod lease;
 pub mod precheck;
-pub mod sweep;
 pub mod status;
+pub mod sweep;
 
 use baton_domain::agents::{AgentRuntime, JobKind, JobSource, JobStatus};
 use baton_store::{
