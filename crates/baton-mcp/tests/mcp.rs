@@ -3,6 +3,8 @@
 //! (PERMISSION_DENIED for demo writes, VALIDATION_ERROR naming the path) and
 //! a happy path from PBI to a promoted story; plus stdio over a pipe.
 
+mod common;
+
 use std::sync::Arc;
 
 use axum::{
@@ -12,11 +14,10 @@ use axum::{
 };
 use baton_app::{
     Actor, App, AppConfig,
-    accounts::NewUser,
     products::{NewMember, NewProduct},
     tokens::NewToken,
 };
-use baton_domain::roles::{MemberAccess, Role};
+use baton_domain::roles::MemberAccess;
 use baton_http::{AppState, HttpConfig};
 use baton_mcp::{HttpSettings, Profile};
 use baton_testkit::{TestDb, backend_tests};
@@ -100,14 +101,7 @@ impl Mcp {
     }
 
     async fn user(&self, name: &str, is_demo: bool) -> String {
-        let input = NewUser {
-            username: name.into(),
-            password: format!("{name}-password"),
-            roles: vec![Role::Developer],
-            is_demo,
-            ..Default::default()
-        };
-        self.app().create_user(&Actor::cli(), input).await.expect("user").id
+        self.app().create_user(&Actor::cli(), common::developer(name, is_demo)).await.expect("user").id
     }
 
     async fn token(&self, user_id: &str) -> (String, String) {

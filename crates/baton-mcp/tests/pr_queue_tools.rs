@@ -5,21 +5,21 @@
 //! field, PERMISSION_DENIED, conflicts keeping their message), profiles and
 //! read-only annotations.
 
+mod common;
+
 use std::{sync::Arc, time::Duration};
 
 use baton_app::{
-    Actor, App, AppConfig,
-    accounts::NewUser,
+    Actor, App,
     backlog::{pbis::NewPbi, stories::NewStory, tasks::NewTask},
-    products::{NewMember, NewProduct},
+    products::NewProduct,
     questions::AnswerInput,
     queue::enqueue::NewTaskJob,
-    tokens::NewToken,
 };
-use baton_domain::roles::{MemberAccess, Role};
 use baton_mcp::{BatonMcp, Profile};
 use baton_store::events::kinds;
 use baton_testkit::{TestDb, backend_tests};
+use common::{Base, base};
 use serde_json::{Value, json};
 
 struct Fx {
@@ -33,36 +33,14 @@ struct Fx {
     task_id: String,
 }
 
-async fn actor(app: &App, name: &str, is_demo: bool) -> Actor {
-    let input = NewUser {
-        username: name.into(),
-        password: format!("{name}-password"),
-        roles: vec![Role::Developer],
-        is_demo,
-        ..Default::default()
-    };
-    let id = app.create_user(&Actor::cli(), input).await.expect("user").id;
-    let token = app
-        .create_token(&Actor::cli(), &id, NewToken { label: "agent".into(), ..Default::default() })
-        .await
-        .expect("token")
-        .token;
-    app.token_actor(&token).await.expect("actor")
-}
-
 async fn fixture(t: TestDb) -> Fx {
-    let app = Arc::new(App::local(t.db.clone(), AppConfig::default()));
-    let owner = actor(&app, "owner", false).await;
-    let demo = actor(&app, "demo", true).await;
     let product = NewProduct {
         name: "Rocket".into(),
         code: Some("ROCKET".into()),
         definition_of_done: "tests pass".into(),
         ..Default::default()
     };
-    let product_id = app.create_product(&owner, product).await.expect("product").id;
-    let member = NewMember { username: "demo".into(), access: Some(MemberAccess::ReadWrite), role: None };
-    app.add_member(&owner, &product_id, member).await.expect("member");
+    let Base { app, owner, demo, product_id } = base(&t, product).await;
     let pbi = app.create_pbi(&owner, &product_id, NewPbi { title: "Launch".into(), ..Default::default() }).await;
     let pbi = pbi.expect("pbi");
     let story = NewStory { title: "Countdown".into(), ..Default::default() };
@@ -74,23 +52,12 @@ async fn fixture(t: TestDb) -> Fx {
 }
 
 impl Fx {
-    /// Calls a tool; returns `(is_error, text, structuredContent)`.
-    async fn call(&self, who: &Actor, name: &str, args: Value) -> (bool, String, Value) {
-        let r = self.mcp.call(who, name, args).await.unwrap_or_else(|| panic!("{name} is offered"));
-        let text = r.content.first().and_then(|c| c.as_text()).map(|t| t.text.clone()).unwrap_or_default();
-        (r.is_error.unwrap_or(false), text, r.structured_content.unwrap_or(Value::Null))
-    }
-
     async fn ok(&self, who: &Actor, name: &str, args: Value) -> Value {
-        let (err, text, v) = self.call(who, name, args).await;
-        assert!(!err, "{name}: {text}");
-        v
+        common::ok(&self.mcp, who, name, args).await
     }
 
     async fn err(&self, who: &Actor, name: &str, args: Value) -> String {
-        let (err, text, _) = self.call(who, name, args).await;
-        assert!(err, "{name} should fail: {text}");
-        text
+        common::err(&self.mcp, who, name, args).await
     }
 }
 

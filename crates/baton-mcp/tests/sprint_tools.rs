@@ -5,21 +5,21 @@
 //! conventions (VALIDATION_ERROR naming the field, PERMISSION_DENIED for
 //! demo accounts and other workers, the sprint gate's message).
 
+mod common;
+
 use std::{path::PathBuf, process::Command, sync::Arc};
 
 use baton_app::{
-    Actor, App, AppConfig,
-    accounts::NewUser,
+    Actor, App,
     backlog::{pbis::NewPbi, stories::NewStory, tasks::NewTask},
-    products::{NewMember, NewProduct},
+    products::NewProduct,
     queue::complete::UpdateJobStatus,
     sprints::NewSprint,
-    tokens::NewToken,
     workers::WorkerInfo,
 };
-use baton_domain::roles::{MemberAccess, Role};
 use baton_mcp::{BatonMcp, Profile};
 use baton_testkit::{TestDb, backend_tests};
+use common::{Base, base, err, ok};
 use serde_json::{Value, json};
 
 struct Fx {
@@ -32,32 +32,10 @@ struct Fx {
     task_codes: Vec<String>,
 }
 
-async fn actor(app: &App, name: &str, is_demo: bool) -> Actor {
-    let input = NewUser {
-        username: name.into(),
-        password: format!("{name}-password"),
-        roles: vec![Role::Developer],
-        is_demo,
-        ..Default::default()
-    };
-    let id = app.create_user(&Actor::cli(), input).await.expect("user").id;
-    let token = app
-        .create_token(&Actor::cli(), &id, NewToken { label: "agent".into(), ..Default::default() })
-        .await
-        .expect("token")
-        .token;
-    app.token_actor(&token).await.expect("actor")
-}
-
 /// An open sprint with one story and two planned tasks (`src/one.rs`, `src/two.rs`).
 async fn fixture(t: TestDb) -> Fx {
-    let app = Arc::new(App::local(t.db.clone(), AppConfig::default()));
-    let owner = actor(&app, "owner", false).await;
-    let demo = actor(&app, "demo", true).await;
     let product = NewProduct { name: "Rocket".into(), definition_of_done: "tests pass".into(), ..Default::default() };
-    let product_id = app.create_product(&owner, product).await.expect("product").id;
-    let member = NewMember { username: "demo".into(), access: Some(MemberAccess::ReadWrite), role: None };
-    app.add_member(&owner, &product_id, member).await.expect("member");
+    let Base { app, owner, demo, product_id } = base(&t, product).await;
     let sprint = NewSprint { sprint_goal: "Launch".into(), ..Default::default() };
     let sprint_id = app.create_sprint(&owner, &product_id, sprint).await.expect("sprint").id;
     let pbi = app.create_pbi(&owner, &product_id, NewPbi { title: "Launch".into(), ..Default::default() }).await;
@@ -74,24 +52,6 @@ async fn fixture(t: TestDb) -> Fx {
     }
     let mcp = BatonMcp::http(app.clone(), Profile::All);
     Fx { _t: t, app, mcp, owner, demo, sprint_id, task_codes }
-}
-
-async fn call(mcp: &BatonMcp, who: &Actor, name: &str, args: Value) -> (bool, String, Value) {
-    let r = mcp.call(who, name, args).await.unwrap_or_else(|| panic!("{name} is offered"));
-    let text = r.content.first().and_then(|c| c.as_text()).map(|t| t.text.clone()).unwrap_or_default();
-    (r.is_error.unwrap_or(false), text, r.structured_content.unwrap_or(Value::Null))
-}
-
-async fn ok(mcp: &BatonMcp, who: &Actor, name: &str, args: Value) -> Value {
-    let (err, text, v) = call(mcp, who, name, args).await;
-    assert!(!err, "{name}: {text}");
-    v
-}
-
-async fn err(mcp: &BatonMcp, who: &Actor, name: &str, args: Value) -> String {
-    let (err, text, _) = call(mcp, who, name, args).await;
-    assert!(err, "{name} should fail: {text}");
-    text
 }
 
 fn diff_of(path: &str) -> String {
