@@ -1,6 +1,7 @@
 //! The lease sweeper `serve` runs: expired claims of every user return to
 //! the queue without any worker of that user polling, live leases are left
-//! alone, and the last attempt fails. Both backends.
+//! alone, and the last attempt fails; and the claim's candidate window,
+//! which widens when the oldest jobs are all for other workers. Both backends.
 
 mod queue_common;
 
@@ -57,5 +58,25 @@ backend_tests! {
         assert_eq!(live.sweep_stale_jobs().await.expect("sweep"), vec![ja.clone()]);
         let row = job_row(&live, &ja).await;
         assert_eq!((row.status.as_str(), row.error.as_deref(), row.retry_count), ("FAILED", Some(STALE_FAILURE), 2));
+    }
+
+    async fn a_claim_looks_past_a_full_window_of_jobs_for_other_workers(t) {
+        let app = app(&t, Duration::from_secs(300)).await;
+        let alice = user(&app, "alice").await;
+        let pid = product_of(&app, &alice, "P").await;
+        // More gpu-only jobs than the first candidate window holds, all
+        // older than the one plain job.
+        for _ in 0..40 {
+            let spec = JobSpec { required_capability: Some("gpu".into()), ..JobSpec::default() };
+            insert_job(&app, &alice, &pid, spec).await;
+        }
+        let plain = insert_job(&app, &alice, &pid, JobSpec::default()).await;
+        let got = app.claim_job(&alice, ClaimRequest::new("cpu")).await.expect("claim").expect("the plain job");
+        assert_eq!(got.job_id, plain);
+        assert!(app.claim_job(&alice, ClaimRequest::new("cpu")).await.expect("claim").is_none());
+        let mut gpu = ClaimRequest::new("gpu");
+        gpu.capabilities = vec!["gpu".into()];
+        let first_gpu = app.claim_job(&alice, gpu).await.expect("claim").expect("a gpu job");
+        assert_ne!(first_gpu.job_id, plain);
     }
 }

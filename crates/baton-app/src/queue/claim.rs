@@ -42,8 +42,10 @@ pub const HEARTBEAT_INTERVAL_SECS: u64 = 60;
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(300);
 /// Longest long-poll window of `wait_for_job`.
 pub const MAX_WAIT: Duration = Duration::from_secs(600);
-/// Candidates examined per claim attempt.
-const CANDIDATES: u64 = 200;
+/// Candidates examined per claim attempt: a small first window (the oldest
+/// job is nearly always claimable), widened once when the capability and
+/// tier filters leave none of a full window.
+const CANDIDATE_WINDOWS: [u64; 2] = [16, 500];
 
 /// Kinds claimable without a sprint run.
 const STANDALONE: &[JobKind] = &[
@@ -517,6 +519,38 @@ impl App {
             return Ok(None);
         }
 
+        // Tier deference: live, idle, quota-passing peers of a higher tier
+        // that could claim a job themselves get it first.
+        let since = now() - chrono::Duration::from_std(LIVE_WINDOW).unwrap_or_default();
+        let peers: Vec<worker::Model> = worker::Entity::find()
+            .filter(worker::Column::UserId.eq(&actor.user_id))
+            .filter(worker::Column::Runtime.eq(req.runtime.as_db()))
+            .filter(worker::Column::LastSeenAt.gt(since))
+            .all(c)
+            .await?
+            .into_iter()
+            .filter(|w| !(w.token_id == token && w.instance_id == instance))
+            .filter(|w| WorkerTier::from_db(&w.tier).map_or(0, |t| t.rank()) > req.tier.rank())
+            .filter(|w| w.last_quota_pct.is_none_or(|q| q >= min_quota))
+            .collect();
+        let idle: Vec<(&worker::Model, Vec<String>)> = if peers.is_empty() {
+            Vec::new()
+        } else {
+            let working: HashSet<(String, String)> = job::Entity::find()
+                .filter(job::Column::UserId.eq(&actor.user_id))
+                .filter(job::Column::Status.is_in([JobStatus::Claimed.as_db(), JobStatus::Running.as_db()]))
+                .all(c)
+                .await?
+                .into_iter()
+                .filter_map(|j| Some((j.claimed_by_token_id?, j.worker_instance_id?)))
+                .collect();
+            peers
+                .iter()
+                .filter(|w| !working.contains(&(w.token_id.clone(), w.instance_id.clone())))
+                .map(|w| (w, crate::workers::capabilities_of(w)))
+                .collect()
+        };
+
         // Eligible QUEUED jobs, oldest first (LEFT JOIN: jobs without a task
         // or run are claimable).
         let standalone = in_list(&STANDALONE.iter().map(|k| k.as_db()).collect::<Vec<_>>());
@@ -548,60 +582,31 @@ impl App {
             sql.push_str(&format!(" AND j.product_id IN ({})", placeholders(values.len() + 1, scope.len())));
             values.extend(scope.iter().map(|s| Value::from(s.clone())));
         }
-        sql.push_str(&format!(" ORDER BY j.created_at, j.id LIMIT {CANDIDATES}"));
-        let rows = c.query_all_raw(Statement::from_sql_and_values(b, sql, values)).await?;
-        let mut candidates = Vec::with_capacity(rows.len());
-        for r in rows {
-            let kind: String = r.try_get("", "kind")?;
-            let Some(kind) = JobKind::from_db(&kind) else { continue };
-            let cand = Candidate {
-                id: r.try_get("", "id")?,
-                product_id: r.try_get("", "product_id")?,
-                kind,
-                required_capability: r.try_get("", "required_capability")?,
-            };
-            if capability_fits(&req.capabilities, cand.kind, cand.required_capability.as_deref()) {
-                candidates.push(cand);
+        let mut candidates = Vec::new();
+        for window in CANDIDATE_WINDOWS {
+            let query = format!("{sql} ORDER BY j.created_at, j.id LIMIT {window}");
+            let rows = c.query_all_raw(Statement::from_sql_and_values(b, query, values.clone())).await?;
+            let full = rows.len() as u64 == window;
+            for r in rows {
+                let kind: String = r.try_get("", "kind")?;
+                let Some(kind) = JobKind::from_db(&kind) else { continue };
+                let cand = Candidate {
+                    id: r.try_get("", "id")?,
+                    product_id: r.try_get("", "product_id")?,
+                    kind,
+                    required_capability: r.try_get("", "required_capability")?,
+                };
+                let deferred = idle.iter().any(|(w, caps)| {
+                    w.product_id.as_ref().is_none_or(|p| p == &cand.product_id)
+                        && capability_fits(caps, cand.kind, cand.required_capability.as_deref())
+                });
+                if capability_fits(&req.capabilities, cand.kind, cand.required_capability.as_deref()) && !deferred {
+                    candidates.push(cand);
+                }
             }
-        }
-        if candidates.is_empty() {
-            return Ok(None);
-        }
-
-        // Tier deference: live, idle, quota-passing peers of a higher tier
-        // that could claim the job themselves get it first.
-        let since = now() - chrono::Duration::from_std(LIVE_WINDOW).unwrap_or_default();
-        let peers: Vec<worker::Model> = worker::Entity::find()
-            .filter(worker::Column::UserId.eq(&actor.user_id))
-            .filter(worker::Column::Runtime.eq(req.runtime.as_db()))
-            .filter(worker::Column::LastSeenAt.gt(since))
-            .all(c)
-            .await?
-            .into_iter()
-            .filter(|w| !(w.token_id == token && w.instance_id == instance))
-            .filter(|w| WorkerTier::from_db(&w.tier).map_or(0, |t| t.rank()) > req.tier.rank())
-            .filter(|w| w.last_quota_pct.is_none_or(|q| q >= min_quota))
-            .collect();
-        if !peers.is_empty() {
-            let working: HashSet<(String, String)> = job::Entity::find()
-                .filter(job::Column::UserId.eq(&actor.user_id))
-                .filter(job::Column::Status.is_in([JobStatus::Claimed.as_db(), JobStatus::Running.as_db()]))
-                .all(c)
-                .await?
-                .into_iter()
-                .filter_map(|j| Some((j.claimed_by_token_id?, j.worker_instance_id?)))
-                .collect();
-            let idle: Vec<(&worker::Model, Vec<String>)> = peers
-                .iter()
-                .filter(|w| !working.contains(&(w.token_id.clone(), w.instance_id.clone())))
-                .map(|w| (w, crate::workers::capabilities_of(w)))
-                .collect();
-            candidates.retain(|j| {
-                !idle.iter().any(|(w, caps)| {
-                    w.product_id.as_ref().is_none_or(|p| p == &j.product_id)
-                        && capability_fits(caps, j.kind, j.required_capability.as_deref())
-                })
-            });
+            if !candidates.is_empty() || !full {
+                break;
+            }
         }
         if candidates.is_empty() {
             return Ok(None);

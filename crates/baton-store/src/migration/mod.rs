@@ -10,6 +10,7 @@ mod m0002_backlog;
 mod m0003_agents;
 mod m0004_marketplace;
 mod m0005_model_price_seed;
+mod m0006_queue_claim_index;
 pub mod schema;
 
 /// Applies Baton's migrations in order.
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_agents::Migration),
             Box::new(m0004_marketplace::Migration),
             Box::new(m0005_model_price_seed::Migration),
+            Box::new(m0006_queue_claim_index::Migration),
         ]
     }
 }
@@ -38,6 +40,7 @@ pub const SOURCE_FINGERPRINT: u64 = fnv1a(concat!(
     include_str!("m0003_agents.rs"),
     include_str!("m0004_marketplace.rs"),
     include_str!("m0005_model_price_seed.rs"),
+    include_str!("m0006_queue_claim_index.rs"),
 ));
 
 const fn fnv1a(s: &str) -> u64 {
