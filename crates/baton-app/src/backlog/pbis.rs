@@ -2,28 +2,29 @@
 //! (title, description, priority, status by hand), move, delete (with its
 //! stories and tasks).
 
-use baton_domain::{ValidationErrors, backlog::PbiStatus, codes::CodeKind};
+use baton_domain::{ValidationErrors, backlog::PbiStatus};
 use baton_store::{
     entities::{pbi, story},
     events::Event,
     new_id, now,
-    sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect},
+    sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect},
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{
-    DEFAULT_PRIORITY, MAX_TEXT, MoveTo, PBI_ORDER, check_opt_text, check_priority, check_title, clean, clean_opt,
-    nullable, paginate, parse_status,
+    DEFAULT_PRIORITY, MAX_TEXT, MoveTo, check_opt_text, check_priority, check_title, clean, clean_opt, nullable,
+    ordered::{code_and_slot, common_filters, find_in, move_in_product, page_in_order},
+    parse_status,
     propagation::{Rollup, Seeds, propagate},
-    refs, text_match,
+    refs,
 };
 use crate::{
     Actor, App, AppError, AppResult, access,
     list::{Page, PageParams},
     products,
-    txn::{allocate_code, in_product_txn},
+    txn::in_product_txn,
 };
 
 /// Event type published after a PBI was created, changed, moved or deleted.
@@ -164,8 +165,7 @@ impl App {
         let row = in_product_txn(&self.db, &p.id, move |c| {
             Box::pin(async move {
                 products::ensure_not_archived_in(c, &pid).await?;
-                let code = allocate_code(c, &pid, CodeKind::Pbi).await?;
-                let sort_order = PBI_ORDER.next(c, &pid).await?;
+                let (code, sort_order) = code_and_slot::<pbi::Entity, _>(c, &pid, &pid).await?;
                 let t = now();
                 Ok(pbi::ActiveModel {
                     id: Set(new_id()),
@@ -201,19 +201,14 @@ impl App {
     ) -> AppResult<Page<PbiView>> {
         let p = products::readable_ref(&self.db, actor, product).await?;
         let status = parse_status(filter.status.as_deref(), "status", PbiStatus::parse_api, PbiStatus::api_values)?;
-        let mut q = pbi::Entity::find().filter(pbi::Column::ProductId.eq(&p.id));
-        if let Some(s) = status {
-            q = q.filter(pbi::Column::Status.eq(s.as_db()));
-        }
-        if let Some(pr) = filter.priority {
-            q = q.filter(pbi::Column::Priority.eq(pr));
-        }
-        if let Some(text) = filter.q.as_deref().filter(|t| !t.trim().is_empty()) {
-            q = q.filter(text_match(self.db.get_database_backend(), &[pbi::Column::Title, pbi::Column::Code], text));
-        }
-        let q =
-            q.order_by_asc(pbi::Column::SortOrder).order_by_asc(pbi::Column::CreatedAt).order_by_asc(pbi::Column::Id);
-        Ok(paginate(&self.db, q, params).await?.map(pbi_view))
+        let q = common_filters(
+            pbi::Entity::find().filter(pbi::Column::ProductId.eq(&p.id)),
+            self.db.get_database_backend(),
+            status.map(PbiStatus::as_db),
+            filter.priority,
+            filter.q.as_deref(),
+        );
+        page_in_order(&self.db, q, params, pbi_view).await
     }
 
     /// One PBI, by id or code.
@@ -230,7 +225,7 @@ impl App {
         let id = found.id.clone();
         let (row, roll) = in_product_txn(&self.db, &found.product_id, move |c| {
             Box::pin(async move {
-                let m = pbi::Entity::find_by_id(id.clone()).one(c).await?.ok_or(AppError::NotFound("PBI"))?;
+                let m = find_in::<pbi::Entity, _>(c, &id).await?;
                 products::ensure_not_archived_in(c, &m.product_id).await?;
                 let mut am: pbi::ActiveModel = m.into();
                 if let Some(t) = patch.title {
@@ -273,16 +268,7 @@ impl App {
     pub async fn move_pbi(&self, actor: &Actor, pbi_ref: &str, to: MoveTo) -> AppResult<PbiView> {
         let found = refs::resolve_pbi(&self.db, actor, pbi_ref).await?;
         access::writable(&self.db, actor, &found.product_id).await?;
-        let id = found.id.clone();
-        let pid = found.product_id.clone();
-        let row = in_product_txn(&self.db, &found.product_id, move |c| {
-            Box::pin(async move {
-                products::ensure_not_archived_in(c, &pid).await?;
-                PBI_ORDER.move_item(c, &pid, &id, &to).await?;
-                pbi::Entity::find_by_id(id).one(c).await?.ok_or(AppError::NotFound("PBI"))
-            })
-        })
-        .await?;
+        let row = move_in_product::<pbi::Entity>(&self.db, &found.product_id, found.id.clone(), to).await?;
         self.announce_pbi(&row.product_id, &row.id, "moved", &Rollup::default()).await;
         Ok(pbi_view(row))
     }

@@ -13,7 +13,7 @@ use baton_store::{
     new_id, now,
     sea_orm::{
         ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-        QueryFilter, QueryOrder,
+        QueryFilter,
     },
 };
 use chrono::{DateTime, Utc};
@@ -22,16 +22,18 @@ use serde_json::json;
 
 use super::{
     DEFAULT_PRIORITY, MAX_TEXT, MoveTo, STORY_ORDER, check_opt_text, check_priority, check_title, clean, clean_opt,
-    nullable, paginate, parse_status,
+    nullable,
+    ordered::{by_sprint, code_and_slot, common_filters, find_in, move_in_product, page_in_order, sprint_filter},
+    parse_status,
     pbis::rollup_json,
     propagation::{Rollup, Seeds, propagate},
-    refs, text_match,
+    refs,
 };
 use crate::{
     Actor, App, AppError, AppResult, access,
     list::{Page, PageParams},
     products,
-    txn::{allocate_code, in_product_txn},
+    txn::in_product_txn,
 };
 
 /// A story as every route returns it.
@@ -311,7 +313,7 @@ impl App {
         let (row, roll) = in_product_txn(&self.db, &pid, move |c| {
             Box::pin(async move {
                 let product = products::ensure_not_archived_in(c, &parent.product_id).await?;
-                let parent = pbi::Entity::find_by_id(parent.id).one(c).await?.ok_or(AppError::NotFound("PBI"))?;
+                let parent = find_in::<pbi::Entity, _>(c, &parent.id).await?;
                 let mut errs = ValidationErrors::new();
                 let mut sprint_id = None;
                 if let Some(r) = input.sprint_id.as_deref() {
@@ -338,8 +340,7 @@ impl App {
                     }
                 }
                 errs.into_result()?;
-                let code = allocate_code(c, &parent.product_id, CodeKind::Story).await?;
-                let sort_order = STORY_ORDER.next(c, &parent.id).await?;
+                let (code, sort_order) = code_and_slot::<story::Entity, _>(c, &parent.product_id, &parent.id).await?;
                 let t = now();
                 let status = if sprint_id.is_some() { StoryStatus::InSprint } else { StoryStatus::Open };
                 let row = story::ActiveModel {
@@ -393,17 +394,8 @@ impl App {
             }
         };
         let status = parse_status(filter.status.as_deref(), "status", StoryStatus::parse_api, StoryStatus::api_values)?;
-        if let Some(s) = status {
-            q = q.filter(story::Column::Status.eq(s.as_db()));
-        }
-        match filter.sprint_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            Some(s) if s.eq_ignore_ascii_case("none") => q = q.filter(story::Column::SprintId.is_null()),
-            Some(s) => {
-                let sp = sprint_in_product(&self.db, &product_id, s, "sprint_id").await?;
-                q = q.filter(story::Column::SprintId.eq(sp.id));
-            }
-            None => {}
-        }
+        let sprint = sprint_filter(&self.db, &product_id, filter.sprint_id.as_deref()).await?;
+        q = by_sprint(q, story::Column::SprintId, sprint);
         if let Some(r) = filter.pbi_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             let p = pbi_in_product(&self.db, &product_id, r, "pbi_id").await?;
             q = q.filter(story::Column::PbiId.eq(p.id));
@@ -411,21 +403,9 @@ impl App {
         if let Some(a) = filter.assignee_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             q = q.filter(story::Column::AssigneeId.eq(a));
         }
-        if let Some(pr) = filter.priority {
-            q = q.filter(story::Column::Priority.eq(pr));
-        }
-        if let Some(text) = filter.q.as_deref().filter(|t| !t.trim().is_empty()) {
-            q = q.filter(text_match(
-                self.db.get_database_backend(),
-                &[story::Column::Title, story::Column::Code],
-                text,
-            ));
-        }
-        let q = q
-            .order_by_asc(story::Column::SortOrder)
-            .order_by_asc(story::Column::CreatedAt)
-            .order_by_asc(story::Column::Id);
-        Ok(paginate(&self.db, q, params).await?.map(story_view))
+        let backend = self.db.get_database_backend();
+        let q = common_filters(q, backend, status.map(StoryStatus::as_db), filter.priority, filter.q.as_deref());
+        page_in_order(&self.db, q, params, story_view).await
     }
 
     /// One story, by id or code.
@@ -444,7 +424,7 @@ impl App {
         let (row, roll) = in_product_txn(&self.db, &found.product_id, move |c| {
             Box::pin(async move {
                 let product = products::ensure_not_archived_in(c, &pid).await?;
-                let m = story::Entity::find_by_id(id.clone()).one(c).await?.ok_or(AppError::NotFound("story"))?;
+                let m = find_in::<story::Entity, _>(c, &id).await?;
                 let mut errs = ValidationErrors::new();
                 let mut new_pbi = None;
                 if let Some(r) = patch.pbi_id.as_deref() {
@@ -529,17 +509,7 @@ impl App {
     pub async fn move_story(&self, actor: &Actor, story_ref: &str, to: MoveTo) -> AppResult<StoryView> {
         let found = refs::resolve_story(&self.db, actor, story_ref).await?;
         access::writable(&self.db, actor, &found.product_id).await?;
-        let id = found.id.clone();
-        let pid = found.product_id.clone();
-        let row = in_product_txn(&self.db, &found.product_id, move |c| {
-            Box::pin(async move {
-                products::ensure_not_archived_in(c, &pid).await?;
-                let m = story::Entity::find_by_id(id.clone()).one(c).await?.ok_or(AppError::NotFound("story"))?;
-                STORY_ORDER.move_item(c, &m.pbi_id, &id, &to).await?;
-                story::Entity::find_by_id(id).one(c).await?.ok_or(AppError::NotFound("story"))
-            })
-        })
-        .await?;
+        let row = move_in_product::<story::Entity>(&self.db, &found.product_id, found.id.clone(), to).await?;
         self.announce_story(&row.product_id, &row.id, "moved", &Rollup::default()).await;
         Ok(story_view(row))
     }
@@ -553,7 +523,7 @@ impl App {
         let roll = in_product_txn(&self.db, &found.product_id, move |c| {
             Box::pin(async move {
                 products::ensure_not_archived_in(c, &pid).await?;
-                let m = story::Entity::find_by_id(id.clone()).one(c).await?.ok_or(AppError::NotFound("story"))?;
+                let m = find_in::<story::Entity, _>(c, &id).await?;
                 story::Entity::delete_by_id(id).exec(c).await?;
                 propagate(c, Seeds::default().and_pbis([m.pbi_id]).and_sprints([m.sprint_id])).await
             })

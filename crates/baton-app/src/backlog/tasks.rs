@@ -21,7 +21,7 @@ use baton_store::{
     sea_orm::{
         ActiveModelTrait,
         ActiveValue::Set,
-        ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+        ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
         sea_query::{Expr, Query},
     },
 };
@@ -31,18 +31,19 @@ use serde_json::json;
 
 use super::{
     DEFAULT_PRIORITY, MAX_PLAN, MAX_TEXT, MoveTo, TASK_ORDER, check_opt_text, check_priority, check_title, clean,
-    clean_opt, nullable, paginate, parse_status,
+    clean_opt, nullable,
+    ordered::{by_sprint, code_and_slot, common_filters, find_in, move_in_product, page_in_order, sprint_filter},
+    parse_status,
     pbis::rollup_json,
     propagation::{Rollup, Seeds, propagate, run_is_active, settle_sprint_run},
     refs,
-    stories::{pbi_in_product, sprint_in_product},
-    text_match,
+    stories::pbi_in_product,
 };
 use crate::{
     Actor, App, AppError, AppResult, AuthVia, access,
     list::{Page, PageParams},
     products::{self, check_repo_url},
-    txn::{allocate_code, in_product_txn},
+    txn::in_product_txn,
 };
 
 /// A task as every route returns it.
@@ -358,7 +359,7 @@ pub async fn apply_task_status<C: ConnectionTrait>(
 
 /// The change report for task `t` after a roll-up.
 async fn change_report<C: ConnectionTrait>(c: &C, t: task::Model, roll: &Rollup) -> AppResult<TaskChange> {
-    let s = story::Entity::find_by_id(t.story_id.clone()).one(c).await?.ok_or(AppError::NotFound("story"))?;
+    let s = find_in::<story::Entity, _>(c, &t.story_id).await?;
     let story_status = StoryStatus::from_db(&s.status).unwrap_or(StoryStatus::Open);
     Ok(TaskChange {
         story_status,
@@ -399,9 +400,8 @@ impl App {
         let (report, roll) = in_product_txn(&self.db, &pid, move |c| {
             Box::pin(async move {
                 products::ensure_not_archived_in(c, &parent.product_id).await?;
-                let s = story::Entity::find_by_id(parent.id).one(c).await?.ok_or(AppError::NotFound("story"))?;
-                let code = allocate_code(c, &s.product_id, CodeKind::Task).await?;
-                let sort_order = TASK_ORDER.next(c, &s.id).await?;
+                let s = find_in::<story::Entity, _>(c, &parent.id).await?;
+                let (code, sort_order) = code_and_slot::<task::Entity, _>(c, &s.product_id, &s.id).await?;
                 let t = now();
                 let row = task::ActiveModel {
                     id: Set(new_id()),
@@ -470,17 +470,8 @@ impl App {
             }
         };
         let status = parse_status(filter.status.as_deref(), "status", TaskStatus::parse_api, TaskStatus::api_values)?;
-        if let Some(s) = status {
-            q = q.filter(task::Column::Status.eq(s.as_db()));
-        }
-        match filter.sprint_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            Some(s) if s.eq_ignore_ascii_case("none") => q = q.filter(task::Column::SprintId.is_null()),
-            Some(s) => {
-                let sp = sprint_in_product(&self.db, &product_id, s, "sprint_id").await?;
-                q = q.filter(task::Column::SprintId.eq(sp.id));
-            }
-            None => {}
-        }
+        let sprint = sprint_filter(&self.db, &product_id, filter.sprint_id.as_deref()).await?;
+        q = by_sprint(q, task::Column::SprintId, sprint);
         let mut story_cond = Condition::all();
         let mut by_story = false;
         if let Some(r) = filter.pbi_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -497,17 +488,9 @@ impl App {
                 Query::select().column(story::Column::Id).from(story::Entity).cond_where(story_cond).to_owned(),
             ));
         }
-        if let Some(pr) = filter.priority {
-            q = q.filter(task::Column::Priority.eq(pr));
-        }
-        if let Some(text) = filter.q.as_deref().filter(|t| !t.trim().is_empty()) {
-            q = q.filter(text_match(self.db.get_database_backend(), &[task::Column::Title, task::Column::Code], text));
-        }
-        let q = q
-            .order_by_asc(task::Column::SortOrder)
-            .order_by_asc(task::Column::CreatedAt)
-            .order_by_asc(task::Column::Id);
-        Ok(paginate(&self.db, q, params).await?.map(task_view))
+        let backend = self.db.get_database_backend();
+        let q = common_filters(q, backend, status.map(TaskStatus::as_db), filter.priority, filter.q.as_deref());
+        page_in_order(&self.db, q, params, task_view).await
     }
 
     /// One task, by id or code.
@@ -529,7 +512,7 @@ impl App {
         let (report, roll) = in_product_txn(&self.db, &pid, move |c| {
             Box::pin(async move {
                 products::ensure_not_archived_in(c, &found.product_id).await?;
-                let m = task::Entity::find_by_id(id.clone()).one(c).await?.ok_or(AppError::NotFound("task"))?;
+                let m = find_in::<task::Entity, _>(c, &id).await?;
                 let mut new_story = None;
                 if let Some(r) = patch.story_id.as_deref() {
                     let s = story_in_product(c, &m.product_id, r, "story_id").await?;
@@ -578,7 +561,7 @@ impl App {
                     let moved = propagate(c, Seeds::stories([old_story, row.story_id.clone()])).await?;
                     merge(&mut roll, moved);
                 }
-                let row = task::Entity::find_by_id(row.id).one(c).await?.ok_or(AppError::NotFound("task"))?;
+                let row = find_in::<task::Entity, _>(c, &row.id).await?;
                 Ok((change_report(c, row, &roll).await?, roll))
             })
         })
@@ -610,17 +593,7 @@ impl App {
     pub async fn move_task(&self, actor: &Actor, task_ref: &str, to: MoveTo) -> AppResult<TaskView> {
         let found = refs::resolve_task(&self.db, actor, task_ref).await?;
         access::writable(&self.db, actor, &found.product_id).await?;
-        let id = found.id.clone();
-        let pid = found.product_id.clone();
-        let row = in_product_txn(&self.db, &pid, move |c| {
-            Box::pin(async move {
-                products::ensure_not_archived_in(c, &found.product_id).await?;
-                let m = task::Entity::find_by_id(id.clone()).one(c).await?.ok_or(AppError::NotFound("task"))?;
-                TASK_ORDER.move_item(c, &m.story_id, &id, &to).await?;
-                task::Entity::find_by_id(id).one(c).await?.ok_or(AppError::NotFound("task"))
-            })
-        })
-        .await?;
+        let row = move_in_product::<task::Entity>(&self.db, &found.product_id, found.id.clone(), to).await?;
         let view = task_view(row);
         self.announce_task(&view, "moved", &Rollup::default()).await;
         Ok(view)
