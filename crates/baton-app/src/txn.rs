@@ -58,6 +58,49 @@ pub async fn lock_product<C: ConnectionTrait>(db: &C, product_id: &str) -> AppRe
     Ok(())
 }
 
+/// Gives a transaction body its higher-ranked type, so one body can be
+/// handed to either [`in_product_txn`] or [`in_job_txn`].
+pub fn body<T, F>(f: F) -> F
+where
+    F: for<'c> FnOnce(&'c DatabaseTransaction) -> TxnBody<'c, T> + Send,
+{
+    f
+}
+
+/// Runs `f` in a transaction that first locks one job row. For a change
+/// that touches only that job (a worker reporting `running`): on Postgres it
+/// does not queue behind other writers of the product (a `done` report's
+/// propagation holds the product row for a while); a person's cancel of the
+/// same job still waits for it, or it for the cancel.
+pub async fn in_job_txn<T, F>(db: &Db, job_id: &str, f: F) -> AppResult<T>
+where
+    T: Send,
+    F: for<'c> FnOnce(&'c DatabaseTransaction) -> TxnBody<'c, T> + Send,
+{
+    let txn = db.begin().await?;
+    let res = txn
+        .execute_raw(Statement::from_sql_and_values(
+            txn.get_database_backend(),
+            "UPDATE jobs SET updated_at = updated_at WHERE id = $1",
+            [job_id.into()],
+        ))
+        .await?;
+    if res.rows_affected() == 0 {
+        txn.rollback().await?;
+        return Err(AppError::NotFound("job"));
+    }
+    match f(&txn).await {
+        Ok(v) => {
+            txn.commit().await?;
+            Ok(v)
+        }
+        Err(e) => {
+            txn.rollback().await?;
+            Err(e)
+        }
+    }
+}
+
 fn counter(kind: CodeKind) -> &'static str {
     match kind {
         CodeKind::Pbi => "last_pbi_number",

@@ -281,7 +281,8 @@ impl App {
         check_skip(kind, to, &input)?;
         let actor2 = actor.clone();
         let pid = found.product_id.clone();
-        let (m, task_row, roll, cascaded, run_after) = txn::in_product_txn(&self.db, &pid, move |c| {
+        let job_id = found.id.clone();
+        let body = txn::body(move |c| {
             Box::pin(async move {
                 let m = job::Entity::find_by_id(found.id).one(c).await?.ok_or(AppError::NotFound("job"))?;
                 check_claim(&m, &token, input.attempt)?;
@@ -370,8 +371,14 @@ impl App {
                 }
                 Ok((m, task_after, roll, cascaded, run_after))
             })
-        })
-        .await?;
+        });
+        // `running` changes only the job row (no propagation): it need not
+        // wait for the product's other writers.
+        let (m, task_row, roll, cascaded, run_after) = if to == JobStatus::Running {
+            txn::in_job_txn(&self.db, &job_id, body).await?
+        } else {
+            txn::in_product_txn(&self.db, &pid, body).await?
+        };
 
         self.announce_job(&m).await;
         if let Some(run) = &run_after {
