@@ -12,28 +12,22 @@
 //!   not hold up `ping` or `health`) and ids come back unchanged.
 
 mod common;
-mod mcp_support;
 
 use std::time::{Duration, Instant};
 
 use baton_testkit::backend_tests;
 use common::{mcp::*, *};
-use mcp_support::*;
 use serde_json::{Value, json};
 
 backend_tests! {
     async fn forwarding_serves_the_remote_tools_as_this_worker_and_goes_offline_at_eof(t) {
-        let baton = Baton::new(&t.url);
-        baton.create_user("agent", PASSWORD, &["--role", "developer"]).await;
-        let rest_token = baton.create_token("agent", "rest").await;
-        let token = baton.create_token("agent", "laptop").await;
-        let dir = baton.scratch.path.clone();
-        let server = Server::start(&t.url, &dir).await;
-        let mut rest = Rest::new(server.port, &rest_token);
+        let (baton, server, tokens) = agent_server(&t.url, &["rest", "laptop"]).await;
+        let (dir, token) = (baton.scratch.path.clone(), &tokens[1]);
+        let mut rest = Rest::new(server.port, &tokens[0]);
         backlog(&mut rest, "FWD").await;
 
         let args = ["--instance-id", "laptop-1", "--runtime", "codex", "--tier", "high_p", "--capabilities", "deploy,gpu"];
-        let mut p = Proc::start(Mode::Forward(&server.base), &dir, &token, &args).await;
+        let mut p = McpStdio::start(Mode::Forward(&server.base), &dir, token, &args).await;
 
         // Registered before serving, as this process.
         let w = worker(&mut rest, "laptop-1").await.expect("the forwarding worker is listed after the handshake");
@@ -92,13 +86,10 @@ backend_tests! {
     }
 
     async fn sigterm_ends_a_forwarding_process_with_a_pending_long_poll(t) {
-        let baton = Baton::new(&t.url);
-        baton.create_user("agent", PASSWORD, &["--role", "developer"]).await;
-        let token = baton.create_token("agent", "laptop").await;
-        let dir = baton.scratch.path.clone();
-        let server = Server::start(&t.url, &dir).await;
-        let mut rest = Rest::new(server.port, &token);
-        let mut p = Proc::start(Mode::Forward(&server.base), &dir, &token, &["--instance-id", "term-1"]).await;
+        let (baton, server, tokens) = agent_server(&t.url, &["laptop"]).await;
+        let (dir, token) = (baton.scratch.path.clone(), &tokens[0]);
+        let mut rest = Rest::new(server.port, token);
+        let mut p = McpStdio::start(Mode::Forward(&server.base), &dir, token, &["--instance-id", "term-1"]).await;
         assert!(worker(&mut rest, "term-1").await.is_some());
         let _waiting = p.send_call("wait_for_job", json!({"wait_seconds": 120})).await;
         // Lines are read in order: once the ping is answered, the long poll is in flight.
@@ -114,12 +105,9 @@ backend_tests! {
     }
 
     async fn a_refused_token_or_an_unreachable_server_is_one_error_line(t) {
-        let baton = Baton::new(&t.url);
-        baton.create_user("agent", PASSWORD, &["--role", "developer"]).await;
-        let token = baton.create_token("agent", "laptop").await;
-        let dir = baton.scratch.path.clone();
-        let server = Server::start(&t.url, &dir).await;
-        let mut rest = Rest::new(server.port, &token);
+        let (baton, server, tokens) = agent_server(&t.url, &["laptop"]).await;
+        let (dir, token) = (baton.scratch.path.clone(), &tokens[0]);
+        let mut rest = Rest::new(server.port, token);
         let unreachable = {
             // A port that was free a moment ago: nothing listens there.
             let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -133,7 +121,7 @@ backend_tests! {
             ("ftp://example.invalid".to_string(), token.clone(), "BATON_URL must start with http"),
         ];
         for (url, tok, expected) in cases {
-            let (child, log) = mcp_support::spawn(Mode::Forward(&url), &dir, &tok, &["--instance-id", "never"]);
+            let (child, log) = spawn(Mode::Forward(&url), &dir, &tok, &["--instance-id", "never"]);
             let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
                 .await
                 .expect("exits at once")

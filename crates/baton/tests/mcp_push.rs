@@ -15,13 +15,14 @@
 //!   recorded without any repository, and `worktree_path` is refused.
 
 mod common;
-mod mcp_support;
 
-use std::{path::Path, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use baton_testkit::backend_tests;
-use common::{mcp::*, *};
-use mcp_support::*;
+use common::{git::*, mcp::*};
 use serde_json::{Value, json};
 
 fn path(p: &Path) -> &str {
@@ -29,7 +30,7 @@ fn path(p: &Path) -> &str {
 }
 
 /// Claims the next job with `p` and starts it; returns `(job id, attempt)`.
-async fn claim(p: &mut Proc, job_id: &str) -> i64 {
+async fn claim(p: &mut McpStdio, job_id: &str) -> i64 {
     let c = p.call("wait_for_job", json!({"wait_seconds": 30})).await;
     let c = c.ok("wait_for_job");
     assert_eq!(c["job_id"], job_id, "{c}");
@@ -38,22 +39,32 @@ async fn claim(p: &mut Proc, job_id: &str) -> i64 {
     attempt
 }
 
+/// For product `code`: a backlog (see [`backlog`]; returns the story id),
+/// a worktree on branch `agent-work` with its bare origin, and a
+/// `baton mcp` in `mode` registered as worker `code`.
+async fn product_worker(
+    rest: &mut Rest,
+    dir: &Path,
+    token: &str,
+    code: &str,
+    mode: Mode<'_>,
+) -> (String, PathBuf, PathBuf, McpStdio) {
+    let story = backlog(rest, code).await;
+    let worktree = dir.join(format!("wt-{code}"));
+    let origin = make_worktree(&worktree, "agent-work");
+    let p = McpStdio::start(mode, dir, token, &["--instance-id", code]).await;
+    (story, worktree, origin, p)
+}
+
 backend_tests! {
     async fn done_with_a_worktree_pushes_the_branch_then_reports_it(t) {
-        let baton = Baton::new(&t.url);
-        baton.create_user("agent", PASSWORD, &["--role", "developer"]).await;
-        let rest_token = baton.create_token("agent", "rest").await;
-        let token = baton.create_token("agent", "worker").await;
-        let dir = baton.scratch.path.clone();
-        let server = Server::start(&t.url, &dir).await;
-        let mut rest = Rest::new(server.port, &rest_token);
+        let (baton, server, tokens) = agent_server(&t.url, &["rest", "worker"]).await;
+        let (dir, token) = (baton.scratch.path.clone(), &tokens[1]);
+        let mut rest = Rest::new(server.port, &tokens[0]);
 
         for (code, mode) in [("PUSHL", Mode::Local(&t.url)), ("PUSHF", Mode::Forward(&server.base))] {
-            let story = backlog(&mut rest, code).await;
-            let worktree = dir.join(format!("wt-{code}"));
-            let origin = make_worktree(&worktree, "agent-work");
+            let (story, worktree, origin, mut p) = product_worker(&mut rest, &dir, token, code, mode).await;
             let head = git(&worktree, &["rev-parse", "HEAD"]);
-            let mut p = Proc::start(mode, &dir, &token, &["--instance-id", code]).await;
 
             // A reported branch is pushed in local mode; without one the worktree's branch is.
             let (_, job_id) = task_with_job(&mut rest, &story, "Ignite").await;
@@ -98,19 +109,12 @@ backend_tests! {
     }
 
     async fn a_refused_report_pushes_nothing_and_a_failed_push_fails_the_job(t) {
-        let baton = Baton::new(&t.url);
-        baton.create_user("agent", PASSWORD, &["--role", "developer"]).await;
-        let rest_token = baton.create_token("agent", "rest").await;
-        let token = baton.create_token("agent", "worker").await;
-        let dir = baton.scratch.path.clone();
-        let server = Server::start(&t.url, &dir).await;
-        let mut rest = Rest::new(server.port, &rest_token);
+        let (baton, server, tokens) = agent_server(&t.url, &["rest", "worker"]).await;
+        let (dir, token) = (baton.scratch.path.clone(), &tokens[1]);
+        let mut rest = Rest::new(server.port, &tokens[0]);
 
         for (code, mode) in [("FAILL", Mode::Local(&t.url)), ("FAILF", Mode::Forward(&server.base))] {
-            let story = backlog(&mut rest, code).await;
-            let worktree = dir.join(format!("wt-{code}"));
-            let origin = make_worktree(&worktree, "agent-work");
-            let mut p = Proc::start(mode, &dir, &token, &["--instance-id", code]).await;
+            let (story, worktree, origin, mut p) = product_worker(&mut rest, &dir, token, code, mode).await;
             let (task, job_id) = task_with_job(&mut rest, &story, "Ignite").await;
             let attempt = claim(&mut p, &job_id).await;
 
@@ -151,14 +155,11 @@ backend_tests! {
     }
 
     async fn over_http_nothing_is_pushed_and_the_reported_branch_is_recorded(t) {
-        let baton = Baton::new(&t.url);
-        baton.create_user("agent", PASSWORD, &["--role", "developer"]).await;
-        let token = baton.create_token("agent", "http-worker").await;
-        let dir = baton.scratch.path.clone();
-        let server = Server::start(&t.url, &dir).await;
-        let mut rest = Rest::new(server.port, &token);
+        let (_baton, server, tokens) = agent_server(&t.url, &["http-worker"]).await;
+        let token = &tokens[0];
+        let mut rest = Rest::new(server.port, token);
         let story = backlog(&mut rest, "HTTP").await;
-        let mut mcp = McpHttp::new(server.port, &token);
+        let mut mcp = McpHttp::new(server.port, token);
         let list = mcp.rpc("tools/list", json!({})).await;
         let tools: Vec<Value> = list["result"]["tools"].as_array().expect("tools").clone();
         let schema = |name: &str| tools.iter().find(|t| t["name"] == name).map(properties).unwrap_or_default();

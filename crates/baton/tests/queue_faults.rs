@@ -27,7 +27,7 @@ use std::{
 
 use baton_testkit::backend_tests;
 use chrono::{DateTime, Utc};
-use common::{mcp::*, *};
+use common::{git::*, mcp::*, *};
 use serde_json::{Value, json};
 
 /// Global flags of every process: a 2 s lease and a 100 ms safety poll, so
@@ -35,52 +35,13 @@ use serde_json::{Value, json};
 const FLAGS: &[&str] = &["--job-lease-seconds", "2", "--job-wait-poll-ms", "100"];
 /// The message of a job that ran out of attempts (baton-app `claim::STALE_FAILURE`).
 const STALE_FAILURE: &str = "agent did not complete job within 2 attempts";
-/// The plan of the task the killed worker was on; the worktree's diff matches it.
-const PLAN: &str = "Change `src/engine.rs` to add ignition.";
-
 fn ts(v: &Value, what: &str) -> DateTime<Utc> {
     v.as_str().and_then(|s| s.parse::<DateTime<Utc>>().ok()).unwrap_or_else(|| panic!("{what} is not a timestamp: {v}"))
 }
 
-fn git(dir: &Path, args: &[&str]) {
-    let out = std::process::Command::new("git").arg("-C").arg(dir).args(args).output().expect("run git");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-/// Output of a git command that must succeed.
-fn git_out(dir: &Path, args: &[&str]) -> String {
-    let out = std::process::Command::new("git").arg("-C").arg(dir).args(args).output().expect("run git");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).expect("git output is UTF-8").trim().to_string()
-}
-
-/// A worktree with a real (bare, local) `origin` whose default branch
-/// `trunk` is the base commit, and one commit on top that changes exactly
-/// the file the plan names. Returns the path of the bare origin.
-fn make_worktree(root: &Path) -> std::path::PathBuf {
-    let origin = root.with_extension("origin.git");
-    std::fs::create_dir_all(&origin).expect("create the origin");
-    git(&origin, &["init", "-q", "--bare", "-b", "trunk"]);
-    std::fs::create_dir_all(root.join("src")).expect("create the worktree");
-    git(root, &["init", "-q", "-b", "work"]);
-    git(root, &["config", "user.email", "e2e@example.com"]);
-    git(root, &["config", "user.name", "e2e"]);
-    std::fs::write(root.join("src/engine.rs"), "fn main() {}\n").expect("write");
-    git(root, &["add", "."]);
-    git(root, &["commit", "-q", "-m", "base"]);
-    git(root, &["remote", "add", "origin", origin.to_str().expect("utf-8 path")]);
-    git(root, &["push", "-q", "origin", "HEAD:refs/heads/trunk"]);
-    git(root, &["fetch", "-q", "origin"]);
-    git(root, &["remote", "set-head", "origin", "trunk"]);
-    std::fs::write(root.join("src/engine.rs"), "fn main() {}\nfn ignite() {}\n").expect("write");
-    git(root, &["commit", "-q", "-am", "ignite"]);
-    origin
-}
-
-/// The worker of this instance id in `GET /api/workers`, if listed.
-async fn worker(rest: &mut Rest, instance: &str) -> Option<Value> {
-    let list = rest.get_ok("/api/workers").await;
-    list.as_array().expect("workers is an array").iter().find(|w| w["instance_id"] == instance).cloned()
+/// A `baton mcp` worker on the shared database with the test's [`FLAGS`].
+async fn start_worker(url: &str, dir: &Path, token: &str, instance: &str) -> McpStdio {
+    McpStdio::start(Mode::Local(url), dir, token, &[&["--instance-id", instance], FLAGS].concat()).await
 }
 
 backend_tests! {
@@ -136,10 +97,10 @@ backend_tests! {
             tasks.push((story, task));
         }
         let worktree = dir.join("worktree");
-        let origin = make_worktree(&worktree);
+        let origin = make_worktree(&worktree, "work");
 
         // Worker A: a real `baton mcp` process, registered before it serves.
-        let mut a = McpStdio::start(&t.url, &dir, &tokens["worker-a"], "worker-a", FLAGS).await;
+        let mut a = start_worker(&t.url, &dir, &tokens["worker-a"], "worker-a").await;
         let wa = worker(&mut rest, "worker-a").await.expect("worker A is listed once its handshake is done");
         assert_eq!(wa["active"], true, "{wa}");
         assert_eq!(wa["pid"], json!(a.pid), "{wa}");
@@ -147,11 +108,11 @@ backend_tests! {
         // Worker B, another process with its own token, is started now: its
         // start-up can take longer than a lease on a busy machine, and A's
         // lease must not lapse before A renews it below.
-        let mut b = McpStdio::start(&t.url, &dir, &tokens["worker-b"], "worker-b", FLAGS).await;
+        let mut b = start_worker(&t.url, &dir, &tokens["worker-b"], "worker-b").await;
 
         // A waits; a person starts the agent on the task; A receives the job.
         let (story1, task1) = &tasks[0];
-        let waiting = a.send("wait_for_job", json!({"wait_seconds": 60})).await;
+        let waiting = a.send_call("wait_for_job", json!({"wait_seconds": 60})).await;
         let job = rest.post_expect(&format!("/api/tasks/{}/jobs", task1["id"].as_str().expect("task id")), &json!({}), 201).await;
         let job_id = job["id"].as_str().expect("job id").to_string();
         let job_path = format!("/api/jobs/{job_id}");
@@ -162,7 +123,7 @@ backend_tests! {
         a.call("update_job_status", json!({"job_id": job_id, "status": "running", "attempt": 0})).await.ok("running (A)");
 
         // Worker B, started earlier, now waits for work too.
-        let waiting_b = b.send("wait_for_job", json!({"wait_seconds": 60})).await;
+        let waiting_b = b.send_call("wait_for_job", json!({"wait_seconds": 60})).await;
 
         // A renews its lease, then dies mid-job.
         let beat = a.call("job_heartbeat", json!({"job_id": job_id, "attempt": 0})).await;
@@ -205,7 +166,7 @@ backend_tests! {
         late.call("verify_task_against_plan", json!({"task_id": job_id, "diff": ""})).await.denied("A's late verify");
         // The same from a restarted `baton mcp` with A's token (another
         // instance id, so A's own worker row stays as the kill left it).
-        let mut restarted = McpStdio::start(&t.url, &dir, &tokens["worker-a"], "worker-a-restarted", FLAGS).await;
+        let mut restarted = start_worker(&t.url, &dir, &tokens["worker-a"], "worker-a-restarted").await;
         restarted
             .call("update_job_status", json!({"job_id": job_id, "status": "done", "attempt": 0}))
             .await
@@ -225,7 +186,7 @@ backend_tests! {
         assert_eq!(v["verify_result"], "aligned", "{v}");
         assert_eq!(v["diffed_against"], "origin/trunk", "{v}");
         // Done with the worktree: `baton mcp` pushes HEAD to origin first.
-        let head = git_out(&worktree, &["rev-parse", "HEAD"]);
+        let head = git(&worktree, &["rev-parse", "HEAD"]);
         let done = b
             .call(
                 "update_job_status",
@@ -239,7 +200,7 @@ backend_tests! {
         assert_eq!(done["branch"], "feat/ignite", "{done}");
         assert_eq!(done["head_sha"], head.as_str(), "{done}");
         assert!(done["pushed_at"].is_string(), "{done}");
-        assert_eq!(git_out(&origin, &["rev-parse", "refs/heads/feat/ignite"]), head, "the work reached origin");
+        assert_eq!(git(&origin, &["rev-parse", "refs/heads/feat/ignite"]), head, "the work reached origin");
         let completed_after = killed_at.elapsed();
         let story = rest.get_ok(&format!("/api/stories/{}", story1["id"].as_str().expect("story id"))).await;
         assert_eq!(story["status"], "done", "the story is promoted: {story}");

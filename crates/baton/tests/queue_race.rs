@@ -86,6 +86,37 @@ struct Claims {
     jobs: Vec<String>,
 }
 
+/// One `wait_for_job` of `wait_seconds` by the claimer `who`, which must
+/// not still be busy after `deadline`: `None` on a timeout, else the claim
+/// with its job id and task code.
+async fn next_claim(
+    mcp: &mut McpHttp,
+    who: &str,
+    deadline: Instant,
+    wait_seconds: u64,
+) -> Option<(Value, String, String)> {
+    assert!(Instant::now() < deadline, "{who} still busy after {DRAIN_DEADLINE:?}");
+    let r = mcp.call("wait_for_job", json!({"wait_seconds": wait_seconds})).await;
+    let r = r.ok("wait_for_job");
+    if r["status"] == "timeout" {
+        return None;
+    }
+    let job_id = r["job_id"].as_str().expect("a claim has a job_id").to_string();
+    let code = r["task"]["code"].as_str().expect("a task job carries its task").to_string();
+    Some((r.clone(), job_id, code))
+}
+
+/// Verifies the claimed job's diff (it must be aligned with the plan of
+/// task `code`) and reports the job done; the report's result.
+async fn verify_and_finish(mcp: &mut McpHttp, job_id: &str, code: &str) -> Value {
+    let v = mcp.call("verify_task_against_plan", json!({"task_id": job_id, "diff": diff_for(code)})).await;
+    assert_eq!(v.ok("verify")["verify_result"], "aligned", "{v:?}");
+    let d = mcp.call("update_job_status", json!({"job_id": job_id, "status": "done", "attempt": 0})).await;
+    let d = d.ok("update_job_status done").clone();
+    assert_eq!(d["status"], "done", "{d}");
+    d
+}
+
 /// Claims, verifies and completes jobs until a wait times out: nothing is
 /// enqueued during the drain and no lease expires, so a timeout means the
 /// queue is empty.
@@ -93,21 +124,13 @@ async fn claimer(port: u16, server: usize, token: String) -> Claims {
     let mut mcp = McpHttp::new(port, &token);
     let mut jobs = Vec::new();
     let deadline = Instant::now() + DRAIN_DEADLINE;
+    let who = format!("claimer on server {server}");
     loop {
-        assert!(Instant::now() < deadline, "claimer on server {server} still busy after {DRAIN_DEADLINE:?}");
-        let r = mcp.call("wait_for_job", json!({"wait_seconds": 1})).await;
-        let r = r.ok("wait_for_job");
-        if r["status"] == "timeout" {
+        let Some((r, job_id, code)) = next_claim(&mut mcp, &who, deadline, 1).await else {
             return Claims { server, jobs };
-        }
-        let job_id = r["job_id"].as_str().expect("a claim has a job_id").to_string();
+        };
         assert_eq!(r["attempt"], 0, "no lease expires in this race: {r}");
-        let code = r["task"]["code"].as_str().expect("a task job carries its task").to_string();
-        let v = mcp.call("verify_task_against_plan", json!({"task_id": job_id, "diff": diff_for(&code)})).await;
-        assert_eq!(v.ok("verify")["verify_result"], "aligned", "{v:?}");
-        let d = mcp.call("update_job_status", json!({"job_id": job_id, "status": "done", "attempt": 0})).await;
-        let d = d.ok("update_job_status done");
-        assert_eq!(d["status"], "done", "{d}");
+        let d = verify_and_finish(&mut mcp, &job_id, &code).await;
         assert_eq!(d["task_status"], "done", "{d}");
         jobs.push(job_id);
     }
@@ -135,18 +158,14 @@ async fn waiting_claimer(
     let mut mcp = McpHttp::new(port, &token);
     let mut seen = Vec::new();
     let deadline = Instant::now() + DRAIN_DEADLINE;
+    let who = format!("waiting claimer on server {server}");
     loop {
-        assert!(Instant::now() < deadline, "waiting claimer on server {server} still busy after {DRAIN_DEADLINE:?}");
-        let r = mcp.call("wait_for_job", json!({"wait_seconds": 2})).await;
-        let r = r.ok("wait_for_job");
-        if r["status"] == "timeout" {
+        let Some((r, job_id, code)) = next_claim(&mut mcp, &who, deadline, 2).await else {
             if done.load(Ordering::SeqCst) >= total {
                 return (server, seen);
             }
             continue;
-        }
-        let job_id = r["job_id"].as_str().expect("a claim has a job_id").to_string();
-        let code = r["task"]["code"].as_str().expect("a task job carries its task").to_string();
+        };
         let at = |k: &str| -> chrono::DateTime<chrono::Utc> {
             r["job"][k]
                 .as_str()
@@ -154,10 +173,7 @@ async fn waiting_claimer(
                 .unwrap_or_else(|| panic!("job.{k} is not a timestamp: {r}"))
         };
         let latency = at("claimed_at") - at("created_at");
-        let v = mcp.call("verify_task_against_plan", json!({"task_id": job_id, "diff": diff_for(&code)})).await;
-        assert_eq!(v.ok("verify")["verify_result"], "aligned", "{v:?}");
-        let d = mcp.call("update_job_status", json!({"job_id": job_id, "status": "done", "attempt": 0})).await;
-        assert_eq!(d.ok("update_job_status done")["status"], "done", "{d:?}");
+        verify_and_finish(&mut mcp, &job_id, &code).await;
         done.fetch_add(1, Ordering::SeqCst);
         let task_number = code.trim_start_matches("T-").parse().expect("T-n");
         seen.push(Seen { job_id, task_number, latency });

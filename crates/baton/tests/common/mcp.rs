@@ -3,10 +3,13 @@
 //! JSON-RPC client of `/mcp` (Streamable HTTP, stateless: every POST stands
 //! alone, no `initialize` needed), a REST client with a Bearer token, and a
 //! `baton mcp` child process spoken to over stdio (newline-delimited
-//! JSON-RPC, with the `initialize` handshake). Also `/proc` helpers to check
-//! that a killed process left nothing behind.
+//! JSON-RPC, with the `initialize` handshake; on a database of its own or
+//! forwarding to a server). Also REST fixtures (a backlog with a queued
+//! job, the listed worker) and `/proc` helpers to check that a killed
+//! process left nothing behind.
 
 use std::{
+    collections::HashMap,
     path::{Path, PathBuf},
     process::{ExitStatus, Stdio},
     time::{Duration, Instant},
@@ -19,7 +22,7 @@ use tokio::{
     process::{Child, ChildStdin, ChildStdout},
 };
 
-use super::{Response, START_TIMEOUT, command};
+use super::{Baton, PASSWORD, Response, START_TIMEOUT, Server, command, git::PLAN};
 
 /// How long one HTTP exchange may take (a `wait_for_job` long poll included).
 pub const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(120);
@@ -263,11 +266,48 @@ impl McpHttp {
     }
 }
 
-/// A `baton mcp` child process (stdio transport). Dropping it kills it.
+/// Where a `baton mcp` process gets its data.
+#[derive(Clone, Copy, Debug)]
+pub enum Mode<'a> {
+    /// Opens this database itself (`--database-url`).
+    Local(&'a str),
+    /// Forwards to the server at this base URL (`BATON_URL`).
+    Forward(&'a str),
+}
+
+/// Spawns `baton [--database-url URL] mcp <args>` (forwarding: with
+/// `BATON_URL`) and `BATON_TOKEN=token`, without the handshake (stdin and
+/// stdout piped); returns the child and the file its stderr goes to.
+pub fn spawn(mode: Mode<'_>, dir: &Path, token: &str, args: &[&str]) -> (Child, PathBuf) {
+    let log = dir.join(format!("mcp-{}.log", uuid::Uuid::now_v7().simple()));
+    let log_file = std::fs::File::create(&log).expect("create the mcp log file");
+    let mut cmd = command(dir);
+    match mode {
+        Mode::Local(db) => {
+            cmd.args(["--database-url", db, "mcp"]);
+        }
+        Mode::Forward(url) => {
+            cmd.arg("mcp").env("BATON_URL", url);
+        }
+    }
+    cmd.args(args)
+        .env("BATON_TOKEN", token)
+        .env("BATON_LOG", "info")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(log_file));
+    (cmd.spawn().expect("spawn baton mcp"), log)
+}
+
+/// A `baton mcp` child process (stdio transport, newline-delimited
+/// JSON-RPC) in either [`Mode`]. Answers read while waiting for another id
+/// are kept, so calls may be in flight concurrently. Dropping it kills it.
 pub struct McpStdio {
     child: Child,
     stdin: Option<ChildStdin>,
     out: Lines<BufReader<ChildStdout>>,
+    /// Answers read while waiting for another id, by id.
+    early: HashMap<String, Value>,
     next_id: u64,
     /// Process id.
     pub pid: u32,
@@ -276,36 +316,24 @@ pub struct McpStdio {
 }
 
 impl McpStdio {
-    /// Spawns `baton --database-url URL <global> mcp --instance-id INSTANCE`
-    /// with `BATON_TOKEN=token` and completes the MCP handshake (after which
-    /// the process has registered its worker).
-    pub async fn start(url: &str, dir: &Path, token: &str, instance: &str, global: &[&str]) -> McpStdio {
-        let log = dir.join(format!("mcp-{instance}-{}.log", uuid::Uuid::now_v7().simple()));
-        let log_file = std::fs::File::create(&log).expect("create the mcp log file");
-        let mut cmd = command(dir);
-        cmd.args(["--database-url", url])
-            .args(global)
-            .args(["mcp", "--instance-id", instance])
-            .env("BATON_TOKEN", token)
-            .env("BATON_LOG", "info")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log_file));
-        let mut child = cmd.spawn().expect("spawn baton mcp");
+    /// Spawns `baton mcp <args>` (see [`spawn`]) and completes the MCP
+    /// handshake (after which the process has registered its worker).
+    pub async fn start(mode: Mode<'_>, dir: &Path, token: &str, args: &[&str]) -> McpStdio {
+        let (mut child, log) = spawn(mode, dir, token, args);
         let pid = child.id().expect("a running child has a pid");
         let stdin = child.stdin.take().expect("stdin was piped");
         let out = BufReader::new(child.stdout.take().expect("stdout was piped")).lines();
-        let mut p = McpStdio { child, stdin: Some(stdin), out, next_id: 1, pid, log };
+        let mut p = McpStdio { child, stdin: Some(stdin), out, early: HashMap::new(), next_id: 1, pid, log };
         let id = p
-            .write(
+            .send(
                 "initialize",
                 json!({"protocolVersion": "2025-06-18", "capabilities": {},
                        "clientInfo": {"name": "baton-e2e", "version": "1"}}),
             )
             .await;
-        let init = p.read(id, START_TIMEOUT).await;
+        let init = p.read(&json!(id), START_TIMEOUT).await;
         assert!(init["result"]["serverInfo"].is_object(), "initialize: {init}; log:\n{}", p.log_text());
-        p.notify("notifications/initialized").await;
+        p.line(json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
         p
     }
 
@@ -314,26 +342,33 @@ impl McpStdio {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    async fn line(&mut self, v: Value) {
+    /// Writes one message line.
+    pub async fn line(&mut self, v: Value) {
         let stdin = self.stdin.as_mut().expect("stdin is still open");
         stdin.write_all(format!("{v}\n").as_bytes()).await.expect("write to baton mcp");
         stdin.flush().await.expect("flush to baton mcp");
     }
 
-    async fn write(&mut self, method: &str, params: Value) -> u64 {
+    /// Sends a request without waiting; returns its numeric id.
+    pub async fn send(&mut self, method: &str, params: Value) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
         self.line(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})).await;
         id
     }
 
-    async fn notify(&mut self, method: &str) {
-        self.line(json!({"jsonrpc": "2.0", "method": method})).await;
+    /// Sends a `tools/call` without waiting; returns its id.
+    pub async fn send_call(&mut self, name: &str, args: Value) -> u64 {
+        self.send("tools/call", json!({"name": name, "arguments": args})).await
     }
 
-    /// Reads messages until the response with this id (server notifications
-    /// and requests in between are skipped).
-    async fn read(&mut self, id: u64, within: Duration) -> Value {
+    /// Reads messages until the response to request `id` (server
+    /// notifications and requests in between are skipped; answers to other
+    /// requests are kept for their own `read`).
+    pub async fn read(&mut self, id: &Value, within: Duration) -> Value {
+        if let Some(v) = self.early.remove(&id.to_string()) {
+            return v;
+        }
         let deadline = Instant::now() + within;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -344,27 +379,34 @@ impl McpStdio {
                 Err(_) => panic!("no answer to request {id} within {within:?}; log:\n{}", self.log_text()),
             };
             let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON-RPC ({e}): {line}"));
-            if v["id"] == json!(id) && (v.get("result").is_some() || v.get("error").is_some()) {
+            if v.get("result").is_none() && v.get("error").is_none() {
+                continue;
+            }
+            if &v["id"] == id {
                 return v;
             }
+            self.early.insert(v["id"].to_string(), v);
         }
     }
 
-    /// Sends a `tools/call` without waiting; returns the request id.
-    pub async fn send(&mut self, name: &str, args: Value) -> u64 {
-        self.write("tools/call", json!({"name": name, "arguments": args})).await
-    }
-
-    /// Waits (up to `within`) for the result of a `tools/call` sent with [`McpStdio::send`].
+    /// Waits (up to `within`) for the result of a `tools/call` sent with [`McpStdio::send_call`].
     pub async fn recv(&mut self, name: &str, id: u64, within: Duration) -> ToolResult {
-        let v = self.read(id, within).await;
+        let v = self.read(&json!(id), within).await;
         ToolResult::from_response(name, &v)
     }
 
     /// `tools/call` and its result.
     pub async fn call(&mut self, name: &str, args: Value) -> ToolResult {
-        let id = self.send(name, args).await;
+        let id = self.send_call(name, args).await;
         self.recv(name, id, EXCHANGE_TIMEOUT).await
+    }
+
+    /// `tools/list`: the tools by name.
+    pub async fn tools(&mut self) -> HashMap<String, Value> {
+        let id = self.send("tools/list", json!({})).await;
+        let v = self.read(&json!(id), EXCHANGE_TIMEOUT).await;
+        let tools = v["result"]["tools"].as_array().unwrap_or_else(|| panic!("tools/list: {v}"));
+        tools.iter().map(|t| (t["name"].as_str().expect("tool name").to_string(), t.clone())).collect()
     }
 
     /// SIGKILL, then reaps the process; returns its exit status.
@@ -376,12 +418,17 @@ impl McpStdio {
             .expect("wait for baton mcp")
     }
 
-    /// Closes stdin (EOF ends the session) and waits for a clean exit.
+    /// Closes stdin (EOF ends the session) and waits for the exit.
     pub async fn close(&mut self, within: Duration) -> ExitStatus {
         drop(self.stdin.take());
+        self.wait(within).await
+    }
+
+    /// Waits for the process to exit.
+    pub async fn wait(&mut self, within: Duration) -> ExitStatus {
         tokio::time::timeout(within, self.child.wait())
             .await
-            .unwrap_or_else(|_| panic!("baton mcp did not exit within {within:?} of EOF; log:\n{}", self.log_text()))
+            .unwrap_or_else(|_| panic!("baton mcp did not exit within {within:?}; log:\n{}", self.log_text()))
             .expect("wait for baton mcp")
     }
 }
@@ -390,6 +437,55 @@ impl Drop for McpStdio {
     fn drop(&mut self) {
         let _ = self.child.start_kill();
     }
+}
+
+/// The properties of a tool's input schema.
+pub fn properties(tool: &Value) -> Vec<String> {
+    tool["inputSchema"]["properties"].as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default()
+}
+
+/// A product with an open sprint and a story in it, over REST; returns the
+/// story id. Tasks are added with [`task_with_job`].
+pub async fn backlog(rest: &mut Rest, code: &str) -> String {
+    let product = rest
+        .post_expect(
+            "/api/products",
+            &json!({"name": format!("Product {code}"), "code": code, "definition_of_done": "tests pass"}),
+            201,
+        )
+        .await;
+    let pid = product["id"].as_str().expect("product id").to_string();
+    let sprint = rest.post_expect(&format!("/api/products/{pid}/sprints"), &json!({"sprint_goal": "Ship"}), 201).await;
+    let pbi = rest.post_expect(&format!("/api/products/{pid}/pbis"), &json!({"title": "Engine"}), 201).await;
+    let story = rest
+        .post_expect(
+            &format!("/api/pbis/{}/stories", pbi["id"].as_str().expect("pbi id")),
+            &json!({"title": "Ignition", "sprint_id": sprint["id"]}),
+            201,
+        )
+        .await;
+    story["id"].as_str().expect("story id").to_string()
+}
+
+/// A task with [`PLAN`] in `story`, and a job started on it ("start agent");
+/// returns `(task, job id)`.
+pub async fn task_with_job(rest: &mut Rest, story_id: &str, title: &str) -> (Value, String) {
+    let task = rest
+        .post_expect(
+            &format!("/api/stories/{story_id}/tasks"),
+            &json!({"title": title, "implementation_plan": PLAN}),
+            201,
+        )
+        .await;
+    let job =
+        rest.post_expect(&format!("/api/tasks/{}/jobs", task["id"].as_str().expect("task id")), &json!({}), 201).await;
+    (task, job["id"].as_str().expect("job id").to_string())
+}
+
+/// The worker of this instance id in `GET /api/workers`, if listed.
+pub async fn worker(rest: &mut Rest, instance: &str) -> Option<Value> {
+    let list = rest.get_ok("/api/workers").await;
+    list.as_array().expect("workers is an array").iter().find(|w| w["instance_id"] == instance).cloned()
 }
 
 /// Whether a process with this pid exists (zombies included).
@@ -422,4 +518,18 @@ pub fn descendants(pid: u32) -> Vec<u32> {
         }
     }
     out
+}
+
+/// A user `agent` (developer) with one API token per label (in order) and a
+/// server on the same database, run from the scratch directory of the
+/// returned [`Baton`] (keep it alive as long as the server).
+pub async fn agent_server(url: &str, labels: &[&str]) -> (Baton, Server, Vec<String>) {
+    let baton = Baton::new(url);
+    baton.create_user("agent", PASSWORD, &["--role", "developer"]).await;
+    let mut tokens = Vec::with_capacity(labels.len());
+    for label in labels {
+        tokens.push(baton.create_token("agent", label).await);
+    }
+    let server = Server::start(url, &baton.scratch.path).await;
+    (baton, server, tokens)
 }

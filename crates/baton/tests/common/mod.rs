@@ -5,6 +5,7 @@
 
 #![allow(dead_code, reason = "each test crate uses a different subset of the helpers")]
 
+pub mod git;
 pub mod mcp;
 
 use std::{
