@@ -2,62 +2,12 @@
 //! owner, read-write member, read-only member, outsider, demo, admin and
 //! scoped tokens.
 
-use baton_app::{Actor, App, AppConfig, AppError, access, accounts::NewUser, tokens::NewToken};
+mod common;
+
+use baton_app::{Actor, App, AppConfig, AppError, access, tokens::NewToken};
 use baton_domain::roles::Role;
-use baton_store::{
-    entities::{product, product_member},
-    new_id, now,
-    sea_orm::{ActiveModelTrait, ActiveValue::Set},
-};
 use baton_testkit::backend_tests;
-
-async fn user(app: &App, name: &str, demo: bool, roles: &[Role]) -> Actor {
-    let input = NewUser {
-        username: name.into(),
-        password: "long enough".into(),
-        roles: roles.to_vec(),
-        is_demo: demo,
-        ..Default::default()
-    };
-    let id = app.create_user(&Actor::cli(), input).await.expect("user").id;
-    let token = app
-        .create_token(&Actor::cli(), &id, NewToken { label: "t".into(), ..Default::default() })
-        .await
-        .expect("token")
-        .token;
-    app.token_actor(&token).await.expect("actor")
-}
-
-async fn product_of(app: &App, owner: &Actor, name: &str) -> String {
-    let t = now();
-    product::ActiveModel {
-        id: Set(new_id()),
-        user_id: Set(owner.user_id.clone()),
-        name: Set(name.into()),
-        definition_of_done: Set("done".into()),
-        created_at: Set(t),
-        updated_at: Set(t),
-        ..Default::default()
-    }
-    .insert(&app.db)
-    .await
-    .expect("product")
-    .id
-}
-
-async fn member(app: &App, product_id: &str, who: &Actor, access: &str) {
-    product_member::ActiveModel {
-        id: Set(new_id()),
-        product_id: Set(product_id.into()),
-        user_id: Set(who.user_id.clone()),
-        role: Set("DEVELOPER".into()),
-        access: Set(access.into()),
-        created_at: Set(now()),
-    }
-    .insert(&app.db)
-    .await
-    .expect("member");
-}
+use common::{member, product_of, user_with};
 
 /// (can read, can write, can manage) — errors are kept to check their kind.
 async fn caps(
@@ -85,12 +35,12 @@ fn kind(r: &Result<(), AppError>) -> &'static str {
 backend_tests! {
     async fn the_whole_access_matrix(t) {
         let app = App::local(t.db.clone(), AppConfig::default());
-        let owner = user(&app, "owner", false, &[Role::ProductOwner]).await;
-        let rw = user(&app, "writer", false, &[Role::Developer]).await;
-        let ro = user(&app, "reader", false, &[Role::Developer]).await;
-        let outsider = user(&app, "outsider", false, &[Role::Developer]).await;
-        let demo = user(&app, "demo", true, &[Role::Developer]).await;
-        let admin = user(&app, "root", false, &[Role::Admin]).await;
+        let owner = user_with(&app, "owner", false, &[Role::ProductOwner]).await;
+        let rw = user_with(&app, "writer", false, &[Role::Developer]).await;
+        let ro = user_with(&app, "reader", false, &[Role::Developer]).await;
+        let outsider = user_with(&app, "outsider", false, &[Role::Developer]).await;
+        let demo = user_with(&app, "demo", true, &[Role::Developer]).await;
+        let admin = user_with(&app, "root", false, &[Role::Admin]).await;
         let pid = product_of(&app, &owner, "Alpha").await;
         member(&app, &pid, &rw, "READ_WRITE").await;
         member(&app, &pid, &ro, "READ_ONLY").await;
@@ -114,7 +64,7 @@ backend_tests! {
 
     async fn a_scoped_token_sees_only_its_products(t) {
         let app = App::local(t.db.clone(), AppConfig::default());
-        let owner = user(&app, "owner", false, &[Role::ProductOwner]).await;
+        let owner = user_with(&app, "owner", false, &[Role::ProductOwner]).await;
         let alpha = product_of(&app, &owner, "Alpha").await;
         let beta = product_of(&app, &owner, "Beta").await;
         let scoped = app
@@ -132,8 +82,8 @@ backend_tests! {
 
     async fn tokens_cannot_be_scoped_to_products_the_owner_cannot_see(t) {
         let app = App::local(t.db.clone(), AppConfig::default());
-        let owner = user(&app, "owner", false, &[Role::ProductOwner]).await;
-        let other = user(&app, "other", false, &[Role::ProductOwner]).await;
+        let owner = user_with(&app, "owner", false, &[Role::ProductOwner]).await;
+        let other = user_with(&app, "other", false, &[Role::ProductOwner]).await;
         let theirs = product_of(&app, &other, "Theirs").await;
         let err = app
             .create_token(&owner, &owner.user_id, NewToken { label: "x".into(), product_ids: vec![theirs], expires_in_days: None })

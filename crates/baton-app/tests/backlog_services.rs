@@ -2,11 +2,12 @@
 //! backends: ref resolution, the status update with its change report,
 //! propagation from seeds, and race-free codes under 60 concurrent creates.
 
+mod common;
+
 use std::sync::Arc;
 
 use baton_app::{
-    Actor, App, AppConfig, AppError,
-    accounts::NewUser,
+    App, AppConfig, AppError,
     backlog::{
         pbis::NewPbi,
         propagation::{Seeds, propagate},
@@ -14,67 +15,19 @@ use baton_app::{
         stories::NewStory,
         tasks::{NewTask, apply_task_status},
     },
-    tokens::NewToken,
     txn,
 };
 use baton_domain::{
     backlog::{PbiStatus, SprintStatus, StoryStatus, TaskStatus},
     propagation::{StoryChange, Transition},
-    roles::Role,
 };
 use baton_store::{
-    entities::{product, product_member, sprint, story, task},
+    entities::{sprint, story, task},
     new_id, now,
     sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait, Statement},
 };
 use baton_testkit::backend_tests;
-
-async fn user(app: &App, name: &str) -> Actor {
-    let input = NewUser {
-        username: name.into(),
-        password: "long enough".into(),
-        roles: vec![Role::Developer],
-        ..Default::default()
-    };
-    let id = app.create_user(&Actor::cli(), input).await.expect("user").id;
-    let token = app
-        .create_token(&Actor::cli(), &id, NewToken { label: "t".into(), ..Default::default() })
-        .await
-        .expect("token")
-        .token;
-    app.token_actor(&token).await.expect("actor")
-}
-
-async fn product_of(app: &App, owner: &Actor, name: &str) -> String {
-    let t = now();
-    product::ActiveModel {
-        id: Set(new_id()),
-        user_id: Set(owner.user_id.clone()),
-        name: Set(name.into()),
-        definition_of_done: Set("done".into()),
-        created_at: Set(t),
-        updated_at: Set(t),
-        ..Default::default()
-    }
-    .insert(&app.db)
-    .await
-    .expect("product")
-    .id
-}
-
-async fn member(app: &App, product_id: &str, who: &Actor) {
-    product_member::ActiveModel {
-        id: Set(new_id()),
-        product_id: Set(product_id.into()),
-        user_id: Set(who.user_id.clone()),
-        role: Set("DEVELOPER".into()),
-        access: Set("READ_WRITE".into()),
-        created_at: Set(now()),
-    }
-    .insert(&app.db)
-    .await
-    .expect("member");
-}
+use common::{member, product_of, user};
 
 async fn open_sprint(app: &App, product_id: &str) -> String {
     let t = now();
@@ -121,7 +74,7 @@ backend_tests! {
         let eve = user(&app, "eve").await;
         let p1 = product_of(&app, &alice, "One").await;
         let p2 = product_of(&app, &bob, "Two").await;
-        member(&app, &p2, &alice).await;
+        member(&app, &p2, &alice, "READ_WRITE").await;
         let a = app.create_pbi(&alice, &p1, new_pbi("A")).await.expect("pbi");
         let s = app.create_story(&alice, "PBI-1", new_story("S")).await.expect("story");
         let tk = app.create_task(&alice, "ST-001", new_task("T")).await.expect("task").task;

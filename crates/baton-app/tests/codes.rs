@@ -1,43 +1,19 @@
 //! Code allocation under concurrency, on both backends: 60 transactions
 //! racing in one product all get distinct, gap-free numbers.
 
+mod common;
+
 use std::sync::Arc;
 
 use baton_app::{AppError, txn};
 use baton_domain::codes::CodeKind;
-use baton_store::{
-    entities::{product, user},
-    new_id, now,
-    sea_orm::{ActiveModelTrait, ActiveValue::Set},
-};
 use baton_testkit::backend_tests;
+use common::{product_row, user_row};
 
+/// A product of a bare owner row.
 async fn product(db: &baton_store::Db) -> String {
-    let t = now();
-    let u = user::ActiveModel {
-        id: Set(new_id()),
-        username: Set("owner".into()),
-        password_hash: Set("x".into()),
-        created_at: Set(t),
-        updated_at: Set(t),
-        ..Default::default()
-    }
-    .insert(db)
-    .await
-    .expect("user");
-    product::ActiveModel {
-        id: Set(new_id()),
-        user_id: Set(u.id),
-        name: Set("P".into()),
-        definition_of_done: Set("done".into()),
-        created_at: Set(t),
-        updated_at: Set(t),
-        ..Default::default()
-    }
-    .insert(db)
-    .await
-    .expect("product")
-    .id
+    let owner = user_row(db, "owner").await;
+    product_row(db, &owner.id, "P").await
 }
 
 backend_tests! {

@@ -2,28 +2,13 @@
 //! the archived guard inside a product transaction, resolving by code, and
 //! the agent context of a product nobody has planned yet.
 
+mod common;
+
 use std::sync::Arc;
 
-use baton_app::{
-    Actor, App, AppConfig, AppError, accounts::NewUser, products, products::NewProduct, tokens::NewToken, txn,
-};
-use baton_domain::roles::Role;
+use baton_app::{Actor, App, AppConfig, AppError, products, products::NewProduct, txn};
 use baton_testkit::backend_tests;
-
-async fn user(app: &App, name: &str) -> Actor {
-    let input = NewUser {
-        username: name.into(),
-        password: "long enough".into(),
-        roles: vec![Role::ProductOwner, Role::Developer],
-        ..Default::default()
-    };
-    let id = app.create_user(&Actor::cli(), input).await.expect("user").id;
-    let token = app
-        .create_token(&Actor::cli(), &id, NewToken { label: "t".into(), ..Default::default() })
-        .await
-        .expect("token");
-    app.token_actor(&token.token).await.expect("actor")
-}
+use common::product_owner;
 
 fn new_product(name: &str, code: Option<&str>) -> NewProduct {
     NewProduct {
@@ -37,7 +22,7 @@ fn new_product(name: &str, code: Option<&str>) -> NewProduct {
 backend_tests! {
     async fn concurrent_creates_with_one_name_leave_exactly_one_product(t) {
         let app = Arc::new(App::local(t.db.clone(), AppConfig::default()));
-        let owner = Arc::new(user(&app, "racer").await);
+        let owner = Arc::new(product_owner(&app, "racer").await);
         let mut handles = Vec::new();
         for i in 0..12 {
             let (app, owner) = (app.clone(), owner.clone());
@@ -60,7 +45,7 @@ backend_tests! {
 
     async fn the_archived_guard_refuses_writes_inside_a_product_transaction(t) {
         let app = App::local(t.db.clone(), AppConfig::default());
-        let owner = user(&app, "keeper").await;
+        let owner = product_owner(&app, "keeper").await;
         let p = app.create_product(&owner, new_product("Kept", Some("KEPT"))).await.expect("product");
         let pid = p.id.clone();
         let ok = txn::in_product_txn(&app.db, &pid.clone(), move |c| {
@@ -89,13 +74,13 @@ backend_tests! {
 
     async fn a_product_without_sprints_or_ideas_has_an_empty_context(t) {
         let app = App::local(t.db.clone(), AppConfig::default());
-        let owner = user(&app, "fresh").await;
+        let owner = product_owner(&app, "fresh").await;
         let p = app.create_product(&owner, new_product("Fresh", None)).await.expect("product");
         let ctx = app.product_context(&owner, &p.id).await.expect("context");
         assert_eq!(ctx.product, p);
         assert!(ctx.active_sprint.is_none() && ctx.open_sprints.is_empty() && ctx.next_story.is_none());
         assert!(ctx.open_ideas.is_empty());
-        let stranger = user(&app, "stranger").await;
+        let stranger = product_owner(&app, "stranger").await;
         assert!(matches!(app.product_context(&stranger, &p.id).await, Err(AppError::NotFound(_))));
         // Demo accounts and the command line cannot create products.
         let demo = Actor { is_demo: true, ..owner.clone() };

@@ -3,39 +3,24 @@
 //! expires overdue questions once (announcing each), and every change is
 //! published after commit.
 
+mod common;
+
 use std::{sync::Arc, time::Duration};
 
 use baton_app::{
     Actor, App, AppConfig, AppError,
-    accounts::NewUser,
     backlog::{pbis::NewPbi, stories::NewStory},
     events::kinds,
     products::NewProduct,
     questions::{AnswerInput, NewQuestion},
-    tokens::NewToken,
 };
-use baton_domain::roles::Role;
 use baton_store::{
     entities::{idea, question},
     new_id, now,
     sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr},
 };
 use baton_testkit::backend_tests;
-
-async fn user(app: &App, name: &str) -> Actor {
-    let input = NewUser {
-        username: name.into(),
-        password: "long enough".into(),
-        roles: vec![Role::ProductOwner, Role::Developer],
-        ..Default::default()
-    };
-    let id = app.create_user(&Actor::cli(), input).await.expect("user").id;
-    let token = app
-        .create_token(&Actor::cli(), &id, NewToken { label: "t".into(), ..Default::default() })
-        .await
-        .expect("token");
-    app.token_actor(&token.token).await.expect("actor")
-}
+use common::product_owner;
 
 async fn idea_row(app: &App, owner: &Actor, product_id: Option<&str>) -> String {
     let t = now();
@@ -75,8 +60,8 @@ async fn product_with_story(app: &App, owner: &Actor) -> (String, String) {
 backend_tests! {
     async fn idea_questions_belong_to_the_ideas_owner_alone(t) {
         let app = App::local(t.db.clone(), AppConfig::default());
-        let owner = user(&app, "idea-owner").await;
-        let other = user(&app, "someone").await;
+        let owner = product_owner(&app, "idea-owner").await;
+        let other = product_owner(&app, "someone").await;
         let (pid, _) = product_with_story(&app, &owner).await;
         app.add_member(&owner, &pid, baton_app::products::NewMember {
             username: other.username.clone(),
@@ -118,7 +103,7 @@ backend_tests! {
 
     async fn of_many_concurrent_answers_exactly_one_wins(t) {
         let app = Arc::new(App::local(t.db.clone(), AppConfig::default()));
-        let owner = user(&app, "racer-owner").await;
+        let owner = product_owner(&app, "racer-owner").await;
         let (_, story) = product_with_story(&app, &owner).await;
         let q = app
             .ask_question(&owner, NewQuestion { story_id: Some(story), question: "Who?".into(), ..Default::default() })
@@ -147,7 +132,7 @@ backend_tests! {
 
     async fn the_sweeper_expires_overdue_questions_once_and_announces_each(t) {
         let app = App::local(t.db.clone(), AppConfig::default());
-        let owner = user(&app, "sweeper-owner").await;
+        let owner = product_owner(&app, "sweeper-owner").await;
         let (pid, story) = product_with_story(&app, &owner).await;
         let ask = |text: &'static str| {
             let app = &app;

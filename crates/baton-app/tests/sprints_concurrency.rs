@@ -2,6 +2,8 @@
 //! distinct, a sprint closes exactly once, and a story planned into two
 //! sprints at the same time ends up in one of them with its tasks following.
 
+mod common;
+
 use std::sync::Arc;
 
 use baton_app::{
@@ -10,25 +12,16 @@ use baton_app::{
 };
 use baton_store::{
     Db,
-    entities::{pbi, product, story, task, user},
+    entities::{pbi, story, task},
     new_id, now,
     sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter},
 };
 use baton_testkit::backend_tests;
+use common::{product_row, user_row};
 
+/// A bare owner row, acting as if through a token.
 async fn owner(db: &Db) -> Actor {
-    let t = now();
-    let u = user::ActiveModel {
-        id: Set(new_id()),
-        username: Set("owner".into()),
-        password_hash: Set("x".into()),
-        created_at: Set(t),
-        updated_at: Set(t),
-        ..Default::default()
-    }
-    .insert(db)
-    .await
-    .expect("user");
+    let u = user_row(db, "owner").await;
     Actor {
         user_id: u.id,
         username: u.username,
@@ -40,20 +33,7 @@ async fn owner(db: &Db) -> Actor {
 }
 
 async fn product_of(db: &Db, actor: &Actor) -> String {
-    let t = now();
-    product::ActiveModel {
-        id: Set(new_id()),
-        user_id: Set(actor.user_id.clone()),
-        name: Set("P".into()),
-        definition_of_done: Set("done".into()),
-        created_at: Set(t),
-        updated_at: Set(t),
-        ..Default::default()
-    }
-    .insert(db)
-    .await
-    .expect("product")
-    .id
+    product_row(db, &actor.user_id, "P").await
 }
 
 /// A PBI with `n` open stories, each with two tasks; returns the story ids.

@@ -6,18 +6,20 @@ use std::{sync::Arc, time::Duration};
 
 use baton_app::{
     Actor, App, AppConfig, AppError,
-    accounts::NewUser,
     backlog::{pbis::NewPbi, stories::NewStory, tasks::NewTask},
-    tokens::NewToken,
 };
-use baton_domain::roles::Role;
 use baton_store::{
-    entities::{job, product, sprint, sprint_run},
+    entities::{job, sprint, sprint_run},
     events::EventBus,
     new_id, now,
     sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait},
 };
 use baton_testkit::TestDb;
+
+#[path = "../common/mod.rs"]
+mod common;
+#[allow(unused_imports, reason = "each test crate uses a different subset of the helpers")]
+pub use common::{product_of, token, user};
 
 /// An app on the test database with `lease` as the job lease.
 pub async fn app(t: &TestDb, lease: Duration) -> Arc<App> {
@@ -30,46 +32,6 @@ pub async fn app_on(t: &TestDb, db: baton_store::Db, lease: Duration) -> Arc<App
     let bus = EventBus::for_db(&db, &t.url).await.expect("bus");
     let config = AppConfig { job_lease: lease, ..AppConfig::default() };
     Arc::new(App::new(db, bus, config))
-}
-
-/// A developer with one API token, acting through it.
-pub async fn user(app: &App, name: &str) -> Actor {
-    let input = NewUser {
-        username: name.into(),
-        password: "long enough".into(),
-        roles: vec![Role::Developer],
-        ..Default::default()
-    };
-    let id = app.create_user(&Actor::cli(), input).await.expect("user").id;
-    token(app, &id).await
-}
-
-/// Another token of the same user.
-pub async fn token(app: &App, user_id: &str) -> Actor {
-    let token = app
-        .create_token(&Actor::cli(), user_id, NewToken { label: "t".into(), ..Default::default() })
-        .await
-        .expect("token")
-        .token;
-    app.token_actor(&token).await.expect("actor")
-}
-
-/// A product owned by `owner`.
-pub async fn product_of(app: &App, owner: &Actor, name: &str) -> String {
-    let t = now();
-    product::ActiveModel {
-        id: Set(new_id()),
-        user_id: Set(owner.user_id.clone()),
-        name: Set(name.into()),
-        definition_of_done: Set("done".into()),
-        created_at: Set(t),
-        updated_at: Set(t),
-        ..Default::default()
-    }
-    .insert(&app.db)
-    .await
-    .expect("product")
-    .id
 }
 
 /// A PBI with one story; returns (pbi id, story id).
