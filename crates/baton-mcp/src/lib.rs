@@ -16,8 +16,8 @@ pub mod git;
 pub mod http;
 pub mod results;
 pub mod server;
-pub mod stdio;
 mod sprint_tools;
+pub mod stdio;
 mod tools;
 
 pub use http::HttpSettings;
