@@ -31,7 +31,13 @@ where
 {
     let txn = db.begin().await?;
     lock_product(&txn, product_id).await?;
-    match f(&txn).await {
+    let result = f(&txn).await;
+    finish(txn, result).await
+}
+
+/// Commits after a body that succeeded, rolls back after one that failed.
+async fn finish<T>(txn: DatabaseTransaction, result: AppResult<T>) -> AppResult<T> {
+    match result {
         Ok(v) => {
             txn.commit().await?;
             Ok(v)
@@ -86,19 +92,10 @@ where
         ))
         .await?;
     if res.rows_affected() == 0 {
-        txn.rollback().await?;
-        return Err(AppError::NotFound("job"));
+        return finish(txn, Err(AppError::NotFound("job"))).await;
     }
-    match f(&txn).await {
-        Ok(v) => {
-            txn.commit().await?;
-            Ok(v)
-        }
-        Err(e) => {
-            txn.rollback().await?;
-            Err(e)
-        }
-    }
+    let result = f(&txn).await;
+    finish(txn, result).await
 }
 
 fn counter(kind: CodeKind) -> &'static str {
