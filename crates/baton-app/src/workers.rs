@@ -22,10 +22,12 @@ use crate::{Actor, App, AppError, AppResult, queue::token_of_pub};
 /// A worker counts as active when seen within this many seconds.
 pub const ACTIVE_WINDOW_SECS: i64 = 30;
 
-fn default_runtime() -> AgentRuntime {
+/// Serde default of a worker's runtime (also used by claim requests).
+pub(crate) fn default_runtime() -> AgentRuntime {
     AgentRuntime::Claude
 }
-fn default_tier() -> WorkerTier {
+/// Serde default of a worker's tier (also used by claim requests).
+pub(crate) fn default_tier() -> WorkerTier {
     WorkerTier::MediumP
 }
 

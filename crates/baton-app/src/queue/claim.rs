@@ -34,8 +34,9 @@ pub const STALE_FAILURE: &str = "agent did not complete job within 2 attempts";
 pub const MAX_RETRIES: i32 = 2;
 /// A claimed job without a lease (legacy rows) goes stale this long after its claim.
 pub const LEGACY_STALE_AFTER: Duration = Duration::from_secs(30 * 60);
-/// Workers seen within this window count as live peers.
-pub const LIVE_WINDOW: Duration = Duration::from_secs(30);
+/// Workers seen within this window count as live peers (the same window
+/// that shows a worker as active).
+pub const LIVE_WINDOW: Duration = Duration::from_secs(crate::workers::ACTIVE_WINDOW_SECS.unsigned_abs());
 /// How often a worker should call `job_heartbeat`.
 pub const HEARTBEAT_INTERVAL_SECS: u64 = 60;
 /// Default long-poll window of `wait_for_job`.
@@ -63,13 +64,6 @@ const STANDALONE: &[JobKind] = &[
     JobKind::DocsAudit,
 ];
 
-fn default_runtime() -> AgentRuntime {
-    AgentRuntime::Claude
-}
-fn default_tier() -> WorkerTier {
-    WorkerTier::MediumP
-}
-
 /// Who is asking for work.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -78,13 +72,13 @@ pub struct ClaimRequest {
     #[serde(default)]
     pub product_id: Option<String>,
     /// The worker's agent program (default `claude`); only jobs of this runtime.
-    #[serde(default = "default_runtime")]
+    #[serde(default = "crate::workers::default_runtime")]
     pub runtime: AgentRuntime,
     /// Capabilities the worker offers (jobs may require one).
     #[serde(default)]
     pub capabilities: Vec<String>,
     /// The worker's tier (default `medium_p`).
-    #[serde(default = "default_tier")]
+    #[serde(default = "crate::workers::default_tier")]
     pub tier: WorkerTier,
     /// The worker instance (1–200 characters).
     pub instance_id: String,
@@ -258,6 +252,13 @@ pub fn capability_fits(caps: &[String], kind: JobKind, required: Option<&str>) -
     required.is_none_or(|r| caps.iter().any(|c| c == r))
 }
 
+/// The SQL condition of a claim whose lease ran out: `lease_until` before
+/// `now`, or (legacy rows without a lease) claimed before `legacy_cutoff`;
+/// the arguments are the placeholders of those two times.
+pub(super) fn expired_lease(now: &str, legacy_cutoff: &str) -> String {
+    format!("(lease_until < {now} OR (lease_until IS NULL AND claimed_at < {legacy_cutoff}))")
+}
+
 fn placeholders(from: usize, n: usize) -> String {
     (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
@@ -302,7 +303,7 @@ impl App {
         let t = now();
         let legacy = t - chrono::Duration::from_std(LEGACY_STALE_AFTER).unwrap_or_default();
         let active = in_list(&[JobStatus::Claimed.as_db(), JobStatus::Running.as_db()]);
-        let expired = "(lease_until < $2 OR (lease_until IS NULL AND claimed_at < $3))";
+        let expired = expired_lease("$2", "$3");
         // Most calls find nothing stale: check with a read first, so an idle
         // queue costs no write (on SQLite every write takes the database lock).
         let b = self.db.get_database_backend();

@@ -262,7 +262,7 @@ pub fn with_trace(error: Option<&str>, trace: &str) -> String {
 
 impl App {
     /// Loads a job of the caller's (other users' jobs are not found).
-    async fn own_job(&self, actor: &Actor, job_id: &str) -> AppResult<job::Model> {
+    pub(crate) async fn own_job(&self, actor: &Actor, job_id: &str) -> AppResult<job::Model> {
         job::Entity::find_by_id(job_id.trim().to_string())
             .one(&self.db)
             .await?

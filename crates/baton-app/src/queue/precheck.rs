@@ -12,17 +12,14 @@
 //! the two (a cancel, a lease takeover) is still refused there.
 
 use baton_domain::agents::{JobKind, JobStatus};
-use baton_store::{
-    entities::{job, task},
-    sea_orm::EntityTrait,
-};
+use baton_store::{entities::task, sea_orm::EntityTrait};
 use serde::Serialize;
 
 use super::{
     complete::{UpdateJobStatus, check_claim, check_done_gates, check_skip},
     token_of,
 };
-use crate::{Actor, App, AppError, AppResult};
+use crate::{Actor, App, AppResult};
 
 /// What a report would do, when it would be accepted.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -57,11 +54,7 @@ impl App {
         actor.require_write()?;
         let token = token_of(actor)?.to_string();
         let to = input.validate()?;
-        let m = job::Entity::find_by_id(input.job_id.trim().to_string())
-            .one(&self.db)
-            .await?
-            .filter(|m| m.user_id == actor.user_id)
-            .ok_or(AppError::NotFound("job"))?;
+        let m = self.own_job(actor, &input.job_id).await?;
         check_claim(&m, &token, input.attempt)?;
         let kind = JobKind::from_db(&m.kind).unwrap_or(JobKind::TaskImplementation);
         check_skip(kind, to, input)?;

@@ -10,7 +10,7 @@ use baton_store::{
     sea_orm::{ConnectionTrait, Statement},
 };
 
-use super::claim::LEGACY_STALE_AFTER;
+use super::claim::{LEGACY_STALE_AFTER, expired_lease};
 use crate::{App, AppResult};
 
 impl App {
@@ -26,8 +26,7 @@ impl App {
             .db
             .query_all_raw(Statement::from_sql_and_values(
                 b,
-                "SELECT DISTINCT user_id FROM jobs WHERE status IN ($1, $2) \
-                 AND (lease_until < $3 OR (lease_until IS NULL AND claimed_at < $4))",
+                format!("SELECT DISTINCT user_id FROM jobs WHERE status IN ($1, $2) AND {}", expired_lease("$3", "$4")),
                 [JobStatus::Claimed.as_db().into(), JobStatus::Running.as_db().into(), t.into(), legacy.into()],
             ))
             .await?;

@@ -20,7 +20,7 @@ use baton_domain::{
     verify,
 };
 use baton_store::{
-    entities::{job, pbi, product, sprint, sprint_run, sprint_task_execution, story, task},
+    entities::{job, product, sprint, sprint_run, sprint_task_execution, story, task},
     new_id, now,
     sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder},
 };
@@ -188,13 +188,7 @@ pub(crate) async fn on_claim<C: ConnectionTrait>(
         .map(|s| (s.id.clone(), s))
         .collect();
     let pbi_ids: HashSet<String> = stories.values().map(|s| s.pbi_id.clone()).collect();
-    let pbis: HashMap<String, pbi::Model> = pbi::Entity::find()
-        .filter(pbi::Column::Id.is_in(pbi_ids))
-        .all(c)
-        .await?
-        .into_iter()
-        .map(|p| (p.id.clone(), p))
-        .collect();
+    let pbis = super::scope::pbis_by_id(c, pbi_ids).await?;
     let (mut story_out, mut pbi_out, mut seen_s, mut seen_p) = (Vec::new(), Vec::new(), HashSet::new(), HashSet::new());
     let mut execs = Vec::with_capacity(existing.len());
     for x in &existing {

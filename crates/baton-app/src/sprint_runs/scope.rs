@@ -40,13 +40,7 @@ pub(crate) async fn load<C: ConnectionTrait>(c: &C, sprint_id: &str) -> AppResul
         return Ok(Scope::default());
     }
     let pbi_ids: HashSet<String> = stories.iter().map(|s| s.pbi_id.clone()).collect();
-    let pbis: HashMap<String, pbi::Model> = pbi::Entity::find()
-        .filter(pbi::Column::Id.is_in(pbi_ids))
-        .all(c)
-        .await?
-        .into_iter()
-        .map(|p| (p.id.clone(), p))
-        .collect();
+    let pbis = pbis_by_id(c, pbi_ids).await?;
     let mut stories = stories;
     // Stories whose PBI vanished cannot be ordered; they are not in scope.
     stories.retain(|s| pbis.contains_key(&s.pbi_id));
@@ -158,4 +152,18 @@ pub(crate) async fn blockers<C: ConnectionTrait>(
 /// The refusal for a start with blockers: `PRE_FLIGHT_BLOCKED: a; b; …`.
 pub(crate) fn blocked(blockers: &[String]) -> AppError {
     AppError::Conflict(format!("PRE_FLIGHT_BLOCKED: {}", blockers.join("; ")))
+}
+
+/// The PBIs with these ids, by id (scope ordering and the claim payload).
+pub(crate) async fn pbis_by_id<C: ConnectionTrait>(
+    c: &C,
+    ids: HashSet<String>,
+) -> AppResult<HashMap<String, pbi::Model>> {
+    Ok(pbi::Entity::find()
+        .filter(pbi::Column::Id.is_in(ids))
+        .all(c)
+        .await?
+        .into_iter()
+        .map(|p| (p.id.clone(), p))
+        .collect())
 }
