@@ -45,6 +45,12 @@ impl From<StoreError> for AppError {
     }
 }
 
+impl From<baton_domain::db_enum::UnknownDbValue> for AppError {
+    fn from(e: baton_domain::db_enum::UnknownDbValue) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}
+
 impl From<baton_store::sea_orm::DbErr> for AppError {
     fn from(e: baton_store::sea_orm::DbErr) -> Self {
         StoreError::from(e).into()

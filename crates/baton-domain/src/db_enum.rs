@@ -20,7 +20,23 @@
 /// assert_eq!(Demo::ToDo.as_api(), "todo");
 /// assert_eq!(Demo::parse_api("TO_DO"), Some(Demo::ToDo));
 /// assert_eq!(Demo::InProgress.as_api(), "in_progress");
+/// assert_eq!(Demo::decode("IN_PROGRESS", "demos.status"), Ok(Demo::InProgress));
+/// assert_eq!(
+///     Demo::decode("BOGUS", "demos.status").unwrap_err().to_string(),
+///     "unknown value \"BOGUS\" in column demos.status"
+/// );
 /// ```
+/// A database column held a value its enum does not know: the data was
+/// written by something else (or a newer version), so reading on would guess.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown value {value:?} in column {column}")]
+pub struct UnknownDbValue {
+    /// `table.column`.
+    pub column: &'static str,
+    /// What was found.
+    pub value: String,
+}
+
 #[macro_export]
 macro_rules! db_enum {
     (@api $db:literal) => { $db.to_ascii_lowercase() };
@@ -42,6 +58,12 @@ macro_rules! db_enum {
             /// Parses the database form; `None` for anything else.
             pub fn from_db(s: &str) -> Option<Self> {
                 match s { $($db => Some($name::$variant),)+ _ => None }
+            }
+
+            /// Parses a value read from `column` (`table.column`); an unknown
+            /// value is an error naming the column, never a silent default.
+            pub fn decode(s: &str, column: &'static str) -> Result<Self, $crate::db_enum::UnknownDbValue> {
+                Self::from_db(s).ok_or_else(|| $crate::db_enum::UnknownDbValue { column, value: s.to_string() })
             }
 
             /// The lowercase form used by REST and MCP.

@@ -46,6 +46,35 @@ impl ValidationErrors {
     }
 }
 
+/// The message for text holding a NUL character, which Postgres cannot
+/// store in text columns (and SQLite would store, so both refuse it alike).
+pub const NUL_MESSAGE: &str = "must not contain the NUL character (\\u0000)";
+
+/// The dotted path (`items.2.title`, `.` for the root) of the first string
+/// or object key in `value` that holds a NUL character.
+pub fn find_nul(value: &serde_json::Value) -> Option<String> {
+    fn walk(v: &serde_json::Value, path: &mut Vec<String>) -> Option<String> {
+        let here = |path: &Vec<String>| if path.is_empty() { ".".to_string() } else { path.join(".") };
+        match v {
+            serde_json::Value::String(s) if s.contains('\0') => Some(here(path)),
+            serde_json::Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+                path.push(i.to_string());
+                let found = walk(item, path);
+                path.pop();
+                found
+            }),
+            serde_json::Value::Object(map) => map.iter().find_map(|(k, item)| {
+                path.push(k.replace('\0', "\\u0000"));
+                let found = if k.contains('\0') { Some(here(path)) } else { walk(item, path) };
+                path.pop();
+                found
+            }),
+            _ => None,
+        }
+    }
+    walk(value, &mut Vec::new())
+}
+
 /// Minimum password length; long passphrases beat composition rules.
 pub const MIN_PASSWORD_LEN: usize = 8;
 /// Maximum password length, so hashing cost stays bounded.
@@ -107,6 +136,15 @@ pub fn check_text(errs: &mut ValidationErrors, path: &str, value: &str, min: usi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn find_nul_names_the_first_string_holding_nul() {
+        let v = serde_json::json!({"title": "ok", "items": [{"a": "fine"}, {"b": "bad\u0000x"}]});
+        assert_eq!(find_nul(&v).as_deref(), Some("items.1.b"));
+        assert_eq!(find_nul(&serde_json::json!("\u0000")).as_deref(), Some("."));
+        assert_eq!(find_nul(&serde_json::json!({"k\u0000": 1})).as_deref(), Some("k\\u0000"));
+        assert_eq!(find_nul(&serde_json::json!({"title": "clean", "n": [1, 2]})), None);
+    }
 
     #[test]
     fn username_rules_name_the_field() {
