@@ -52,4 +52,10 @@ impl<T> Page<T> {
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
         Page { items: self.items.into_iter().map(f).collect(), page: self.page, limit: self.limit, total: self.total }
     }
+
+    /// Maps the items with a conversion that may fail (the first error wins).
+    pub fn try_map<U>(self, f: impl FnMut(T) -> Result<U, AppError>) -> Result<Page<U>, AppError> {
+        let items = self.items.into_iter().map(f).collect::<Result<_, _>>()?;
+        Ok(Page { items, page: self.page, limit: self.limit, total: self.total })
+    }
 }

@@ -91,7 +91,7 @@ impl From<AppError> for ApiError {
                 )
             },
             AppError::Internal(detail) => {
-                tracing::error!(error = %detail, "internal error");
+                tracing::error!(error = %format_args!("{detail:#}"), "internal error");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "something went wrong on our side")
             }
         }

@@ -664,7 +664,7 @@ fn join(path: &str, field: &str) -> String {
 
 /// A service result as JSON.
 pub(crate) fn to_json<T: Serialize>(v: T) -> AppResult<Value> {
-    serde_json::to_value(v).map_err(|e| AppError::Internal(format!("cannot serialize a tool result: {e}")))
+    serde_json::to_value(v).map_err(|e| AppError::internal_from("cannot serialize a tool result", e))
 }
 
 fn page(page: Option<u64>, limit: Option<u64>) -> PageParams {
@@ -952,7 +952,7 @@ pub(crate) async fn run(cx: &Cx<'_>, name: &str, args: Value) -> AppResult<Value
         "update_task_execution" => crate::sprint_tools::update_execution(cx, args).await,
         "verify_sprint_task" if cx.transport == Transport::Http => crate::sprint_tools::verify_diff(cx, args).await,
         "verify_sprint_task" => crate::sprint_tools::verify_worktree(cx, args).await,
-        other => Err(AppError::Internal(format!("tool {other} is in the catalog but has no handler"))),
+        other => Err(AppError::internal(format!("tool {other} is in the catalog but has no handler"))),
     }
 }
 

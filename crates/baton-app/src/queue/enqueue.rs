@@ -118,7 +118,7 @@ impl App {
                     return Err(AppError::Conflict(format!(
                         "task {} already has a {} job ({}); cancel it or wait for it to finish",
                         task.code,
-                        status_of(&busy).as_api(),
+                        status_of(&busy)?.as_api(),
                         busy.id
                     )));
                 }
@@ -146,7 +146,7 @@ impl App {
         })
         .await?;
         self.announce_enqueued(&row).await;
-        Ok(job_view(row))
+        job_view(row)
     }
 
     /// Wakes waiting workers of the job's user (reference §3.4 step 3).
@@ -216,13 +216,13 @@ impl App {
         q = q.filter(Condition::any().add(job::Column::IdeaId.is_null()).add(job::Column::UserId.eq(&actor.user_id)));
         let pager = q.order_by_desc(job::Column::CreatedAt).order_by_desc(job::Column::Id).paginate(&self.db, limit);
         let total = pager.num_items().await?;
-        let items = pager.fetch_page(page - 1).await?.into_iter().map(job_view).collect();
+        let items = pager.fetch_page(page - 1).await?.into_iter().map(job_view).collect::<AppResult<_>>()?;
         Ok(Page { items, page, limit, total })
     }
 
     /// One job the caller can read.
     pub async fn get_job(&self, actor: &Actor, job_id: &str) -> AppResult<JobView> {
-        Ok(job_view(self.readable_job(actor, job_id).await?))
+        job_view(self.readable_job(actor, job_id).await?)
     }
 
     /// Loads a job whose product the caller can read (idea jobs: owner only).
@@ -249,7 +249,7 @@ impl App {
         let row = txn::in_product_txn(&self.db, &found.product_id.clone(), move |c| {
             Box::pin(async move {
                 let m = job::Entity::find_by_id(found.id).one(c).await?.ok_or(AppError::NotFound("job"))?;
-                let status = status_of(&m);
+                let status = status_of(&m)?;
                 if status.is_terminal() {
                     return Err(AppError::Conflict(format!(
                         "job is already {}; only unfinished jobs can be cancelled",
@@ -268,6 +268,6 @@ impl App {
         })
         .await?;
         self.announce_job(&row).await;
-        Ok(job_view(row))
+        job_view(row)
     }
 }
