@@ -734,7 +734,12 @@ backend_tests! {
         }
         // A violation of each kind a service maps reports that very name.
         let owner = put!(db, user, user("owner"));
-        let err = try_put!(db, user, user::Model { id: new_id(), github_username: None, ..owner.clone() })
+        let err = try_put!(db, user, user::Model {
+            id: new_id(),
+            email: Some("other@example.com".into()),
+            github_username: None,
+            ..owner.clone()
+        })
             .expect_err("same username");
         assert_eq!(err.unique_index(), Some(baton_store::error::unique::USERS_USERNAME), "{err:?}");
         let err = try_put!(db, user, user::Model {
