@@ -608,7 +608,7 @@ impl App {
     /// owned or member of, within the token's scope, oldest first.
     pub async fn list_products(&self, actor: &Actor, filter: ProductFilter) -> AppResult<Page<ProductView>> {
         let (page, limit) = PageParams { page: filter.page, limit: filter.limit }.resolve()?;
-        let mut q = product::Entity::find()
+        let q = product::Entity::find()
             .filter(product::Column::Archived.eq(filter.archived.unwrap_or(false)))
             .filter(access::visible_products(actor, product::Column::Id, Reach::Own));
         let pager =
