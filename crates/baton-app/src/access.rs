@@ -7,7 +7,10 @@ use baton_domain::{
 };
 use baton_store::{
     entities::{product, product_member},
-    sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter},
+    sea_orm::{
+        ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+        sea_query::Query,
+    },
 };
 
 use crate::{Actor, AppError, AuthVia};
@@ -44,6 +47,48 @@ pub async fn product_for<C: ConnectionTrait>(
         ProductAccess::None => Err(AppError::NotFound("product")),
         access => Ok((product, access)),
     }
+}
+
+/// How far a list query over several products reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// The caller's own work: products they own or are a member of, for
+    /// everyone (administrators and the command line included). Lists of
+    /// "my" things and the notification bell use it.
+    Own,
+    /// Every product [`product_for`] would let the caller read: their own
+    /// products for most callers, all products for administrators and the
+    /// command line.
+    Readable,
+}
+
+/// The "products the caller may see" condition on a product-id column
+/// `col`: owned or member of (or everything, for [`Reach::Readable`] with an
+/// administrator or the command line), always within the token's scope.
+///
+/// It narrows list queries so indexes serve them; single rows still go
+/// through [`product_for`], which makes the decision. The two agree: a
+/// product this condition admits is one `product_for` lets the caller read.
+pub fn visible_products<C: ColumnTrait>(actor: &Actor, col: C, reach: Reach) -> Condition {
+    let mut cond = Condition::all();
+    let everything = reach == Reach::Readable && (matches!(actor.via, AuthVia::Cli) || actor.is_admin());
+    if !everything {
+        let owned = Query::select()
+            .column(product::Column::Id)
+            .from(product::Entity)
+            .and_where(product::Column::UserId.eq(&actor.user_id))
+            .to_owned();
+        let member = Query::select()
+            .column(product_member::Column::ProductId)
+            .from(product_member::Entity)
+            .and_where(product_member::Column::UserId.eq(&actor.user_id))
+            .to_owned();
+        cond = cond.add(Condition::any().add(col.in_subquery(owned)).add(col.in_subquery(member)));
+    }
+    if let Some(scope) = actor.token_scope() {
+        cond = cond.add(col.is_in(scope.to_vec()));
+    }
+    cond
 }
 
 /// Loads a product the actor may read.

@@ -16,6 +16,7 @@ pub mod prices;
 pub mod products;
 pub mod questions;
 pub mod queue;
+pub mod realtime;
 pub mod secrets;
 pub mod sessions;
 pub mod sprint_runs;
@@ -44,12 +45,15 @@ pub struct App {
     /// Serialises the claim attempts of woken `wait_for_job` callers per
     /// user in this process (see `queue::claim`).
     pub(crate) claim_gates: queue::claim::ClaimGates,
+    /// The realtime streams open in this process, against their limits.
+    pub streams: realtime::StreamSlots,
 }
 
 impl App {
     /// Wraps an open, migrated database and its event bus.
     pub fn new(db: Db, bus: EventBus, config: AppConfig) -> Self {
-        App { db, bus, config, claim_gates: queue::claim::ClaimGates::default() }
+        let streams = realtime::StreamSlots::new(&config);
+        App { db, bus, config, claim_gates: queue::claim::ClaimGates::default(), streams }
     }
 
     /// An app whose events stay in this process (tests, one-shot CLI commands).

@@ -38,8 +38,8 @@ use baton_store::{
     events::Event,
     new_id, now,
     sea_orm::{
-        ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-        QueryFilter, QueryOrder, QuerySelect, sea_query::Query,
+        ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
+        QueryFilter, QueryOrder, QuerySelect,
     },
 };
 use chrono::{DateTime, Utc};
@@ -48,7 +48,7 @@ use serde_json::json;
 
 use crate::{
     Actor, App, AppError, AppResult, AuthVia,
-    access::product_for,
+    access::{self, Reach, product_for},
     accounts::{UserView, view},
     list::{Page, PageParams},
 };
@@ -500,20 +500,6 @@ pub async fn ensure_not_archived_in<C: ConnectionTrait>(db: &C, product_id: &str
     Ok(p)
 }
 
-/// Ids of products the actor owns or is a member of (not filtered by
-/// archived or token scope).
-async fn own_or_member_condition(actor: &Actor) -> Condition {
-    Condition::any().add(product::Column::UserId.eq(&actor.user_id)).add(
-        product::Column::Id.in_subquery(
-            Query::select()
-                .column(product_member::Column::ProductId)
-                .from(product_member::Entity)
-                .and_where(product_member::Column::UserId.eq(&actor.user_id))
-                .to_owned(),
-        ),
-    )
-}
-
 /// Finds a product by id or, failing that, by code among the products the
 /// actor can see (case-insensitive), and returns it with the actor's access.
 /// Unknown and inaccessible products are `NotFound`; a code shared by
@@ -533,7 +519,7 @@ pub async fn resolve<C: ConnectionTrait>(
     }
     let mut q = product::Entity::find();
     if !matches!(actor.via, AuthVia::Cli) {
-        q = q.filter(own_or_member_condition(actor).await);
+        q = q.filter(access::visible_products(actor, product::Column::Id, Reach::Own));
     }
     let candidates: Vec<product::Model> = q
         .filter(product::Column::Code.is_not_null())
@@ -630,12 +616,9 @@ impl App {
     /// owned or member of, within the token's scope, oldest first.
     pub async fn list_products(&self, actor: &Actor, filter: ProductFilter) -> AppResult<Page<ProductView>> {
         let (page, limit) = PageParams { page: filter.page, limit: filter.limit }.resolve()?;
-        let mut q = product::Entity::find()
+        let q = product::Entity::find()
             .filter(product::Column::Archived.eq(filter.archived.unwrap_or(false)))
-            .filter(own_or_member_condition(actor).await);
-        if let Some(scope) = actor.token_scope() {
-            q = q.filter(product::Column::Id.is_in(scope.to_vec()));
-        }
+            .filter(access::visible_products(actor, product::Column::Id, Reach::Own));
         let pager =
             q.order_by_asc(product::Column::CreatedAt).order_by_asc(product::Column::Id).paginate(&self.db, limit);
         let total = pager.num_items().await?;

@@ -15,7 +15,7 @@
 
 use baton_domain::{ValidationErrors, agents::QuestionStatus, validation::check_text};
 use baton_store::{
-    entities::{idea, product, product_member, question},
+    entities::{idea, product, question},
     events::{Event, kinds},
     new_id, now,
     sea_orm::{
@@ -28,7 +28,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::{
-    Actor, App, AppError, AppResult, AuthVia, access,
+    Actor, App, AppError, AppResult, AuthVia,
+    access::{self, Reach},
     backlog::{paginate, refs},
     list::{Page, PageParams},
 };
@@ -217,27 +218,10 @@ fn check_question(input: &NewQuestion) -> Result<Option<Vec<String>>, Validation
     Ok(options)
 }
 
-/// Products the actor owns or is a member of (all for the command line and
-/// administrators), within the token's scope, as a condition on `col`.
+/// Products the caller may read, as a condition on `col` (see
+/// [`access::visible_products`]; kept under this name for the cost queries).
 pub(crate) fn readable_products<C: ColumnTrait>(actor: &Actor, col: C) -> Condition {
-    let mut cond = Condition::all();
-    if !(matches!(actor.via, AuthVia::Cli) || actor.is_admin()) {
-        let owned = Query::select()
-            .column(product::Column::Id)
-            .from(product::Entity)
-            .and_where(product::Column::UserId.eq(&actor.user_id))
-            .to_owned();
-        let member = Query::select()
-            .column(product_member::Column::ProductId)
-            .from(product_member::Entity)
-            .and_where(product_member::Column::UserId.eq(&actor.user_id))
-            .to_owned();
-        cond = cond.add(Condition::any().add(col.in_subquery(owned)).add(col.in_subquery(member)));
-    }
-    if let Some(scope) = actor.token_scope() {
-        cond = cond.add(col.is_in(scope.to_vec()));
-    }
-    cond
+    access::visible_products(actor, col, Reach::Readable)
 }
 
 /// Which questions a status filter selects, as of `at` (open questions past
@@ -642,20 +626,11 @@ impl App {
     /// carries: owned or member of, within the token's scope. (Administrators
     /// may read every product, but their bell stays about their own work.)
     pub async fn notification_products(&self, actor: &Actor) -> AppResult<Vec<String>> {
-        let mut q = product::Entity::find().select_only().column(product::Column::Id).filter(
-            Condition::any().add(product::Column::UserId.eq(&actor.user_id)).add(
-                product::Column::Id.in_subquery(
-                    Query::select()
-                        .column(product_member::Column::ProductId)
-                        .from(product_member::Entity)
-                        .and_where(product_member::Column::UserId.eq(&actor.user_id))
-                        .to_owned(),
-                ),
-            ),
-        );
-        if let Some(scope) = actor.token_scope() {
-            q = q.filter(product::Column::Id.is_in(scope.to_vec()));
-        }
+        let q = product::Entity::find().select_only().column(product::Column::Id).filter(access::visible_products(
+            actor,
+            product::Column::Id,
+            Reach::Own,
+        ));
         Ok(q.into_tuple().all(&self.db).await?)
     }
 }

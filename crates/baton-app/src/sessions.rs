@@ -45,19 +45,33 @@ fn to_chrono(d: std::time::Duration) -> Duration {
     Duration::from_std(d).unwrap_or(Duration::MAX)
 }
 
+/// The `login_attempts` key of one IP and username (the per-account limit).
+fn account_key(ip: &str, username: &str) -> String {
+    sha256_hex(&format!("{ip}|{username}"))
+}
+
+/// The `login_attempts` key of one IP over every username (the per-IP
+/// limit against password spraying). The prefix keeps it apart from every
+/// account key: no username contains a NUL.
+fn ip_key(ip: &str) -> String {
+    sha256_hex(&format!("ip\0{ip}"))
+}
+
 impl App {
-    /// Checks the login rate limit for this IP and username: refuses with
-    /// the seconds until the oldest counted failure leaves the window.
-    async fn check_login_limit(&self, key_hash: &str) -> AppResult<()> {
+    /// Refuses a login when `key_hash` already has `max` failures within the
+    /// window, with the seconds until the oldest of them leaves it.
+    async fn check_login_limit(&self, key_hash: &str, max: u32) -> AppResult<()> {
         let window_start = now() - to_chrono(self.config.login_window);
         let recent = login_attempt::Entity::find()
             .filter(login_attempt::Column::KeyHash.eq(key_hash))
             .filter(login_attempt::Column::CreatedAt.gt(window_start))
-            .order_by_asc(login_attempt::Column::CreatedAt)
-            .paginate(&self.db, u64::from(self.config.login_max_failures));
-        let first_page = recent.fetch_page(0).await?;
-        if first_page.len() as u32 >= self.config.login_max_failures {
-            let oldest = first_page.first().map(|a| a.created_at).unwrap_or_else(now);
+            .order_by_desc(login_attempt::Column::CreatedAt)
+            .paginate(&self.db, u64::from(max.max(1)));
+        let newest = recent.fetch_page(0).await?;
+        if newest.len() as u32 >= max {
+            // The `max`-th newest failure is the one whose leaving the
+            // window lets the next attempt through.
+            let oldest = newest.last().map(|a| a.created_at).unwrap_or_else(now);
             let free_at = oldest + to_chrono(self.config.login_window);
             let secs = (free_at - now()).num_seconds().max(1) as u64;
             return Err(AppError::RateLimited { retry_after_secs: secs });
@@ -65,11 +79,15 @@ impl App {
         Ok(())
     }
 
-    async fn record_failed_login(&self, key_hash: &str) -> AppResult<()> {
+    /// Counts a failed login against the account key and the IP key.
+    async fn record_failed_login(&self, keys: [&str; 2]) -> AppResult<()> {
         let t = now();
-        login_attempt::ActiveModel { id: Set(new_id()), key_hash: Set(key_hash.to_string()), created_at: Set(t) }
-            .insert(&self.db)
-            .await?;
+        let rows = keys.map(|k| login_attempt::ActiveModel {
+            id: Set(new_id()),
+            key_hash: Set(k.to_string()),
+            created_at: Set(t),
+        });
+        login_attempt::Entity::insert_many(rows).exec(&self.db).await?;
         // Keep the table small: old rows no longer count for anything.
         login_attempt::Entity::delete_many()
             .filter(login_attempt::Column::CreatedAt.lt(t - Duration::hours(1)))
@@ -82,11 +100,18 @@ impl App {
     ///
     /// Wrong password, unknown user and disabled account give the same
     /// error and take about the same time. After too many failures for one
-    /// IP and username the attempt is refused before the password is checked.
+    /// IP and username (`login_max_failures`), or for one IP over all
+    /// usernames (`login_ip_max_failures`, against password spraying), the
+    /// attempt is refused with 429 before the password is checked. A
+    /// successful login clears its account's failures but not its IP's, so
+    /// a sprayer cannot reset the IP count by logging into an account of
+    /// their own; a refused attempt is not counted.
     pub async fn login(&self, username: &str, password: &str, client: &ClientInfo) -> AppResult<NewSession> {
         let username = username.trim().to_ascii_lowercase();
-        let key_hash = sha256_hex(&format!("{}|{}", client.ip, username));
-        self.check_login_limit(&key_hash).await?;
+        let key_hash = account_key(&client.ip, &username);
+        let ip_hash = ip_key(&client.ip);
+        self.check_login_limit(&ip_hash, self.config.login_ip_max_failures).await?;
+        self.check_login_limit(&key_hash, self.config.login_max_failures).await?;
         let found = user::Entity::find().filter(user::Column::Username.eq(&username)).one(&self.db).await?;
         let ok_user = match found {
             Some(u) => {
@@ -104,7 +129,7 @@ impl App {
             }
         };
         let Some(u) = ok_user else {
-            self.record_failed_login(&key_hash).await?;
+            self.record_failed_login([&key_hash, &ip_hash]).await?;
             return Err(AppError::Unauthorized(BAD_LOGIN.into()));
         };
         login_attempt::Entity::delete_many()

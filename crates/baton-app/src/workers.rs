@@ -188,8 +188,10 @@ impl App {
         Ok(view)
     }
 
-    /// Removes the calling worker's row for this instance only.
+    /// Removes the calling worker's row for this instance only; `false`
+    /// when this token has no such worker. Demo users are refused (403).
     pub async fn worker_offline(&self, actor: &Actor, instance_id: &str) -> AppResult<bool> {
+        actor.require_write()?;
         let token = token_of_pub(actor)?;
         let rows = worker::Entity::delete_many()
             .filter(worker::Column::UserId.eq(&actor.user_id))

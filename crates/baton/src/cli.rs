@@ -205,6 +205,46 @@ pub struct ServeArgs {
     /// localhost; `*` accepts any.
     #[arg(long, env = "BATON_MCP_ALLOWED_ORIGINS", default_value = "")]
     pub mcp_allowed_origins: String,
+    /// Limits against abuse (realtime streams, log-in attempts).
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Limits against abuse. Realtime streams are counted per process; failed
+/// log-ins in the database, so the login limits hold across instances.
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// Realtime (SSE) streams one user may hold open at once; more are refused with 429.
+    #[arg(long, env = "BATON_REALTIME_MAX_STREAMS_PER_USER", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub realtime_max_streams_per_user: u64,
+    /// Realtime (SSE) streams one client IP may hold open at once; more are refused with 429.
+    #[arg(long, env = "BATON_REALTIME_MAX_STREAMS_PER_IP", default_value_t = 100,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub realtime_max_streams_per_ip: u64,
+    /// File descriptors kept free of realtime streams (new streams are refused with 429 when fewer are
+    /// left under the open-files limit), so health checks and log-ins keep working.
+    #[arg(long, env = "BATON_REALTIME_FD_RESERVE", default_value_t = 256,
+          value_parser = clap::value_parser!(u64).range(16..=1_000_000))]
+    pub realtime_fd_reserve: u64,
+    /// Failed log-ins allowed per client IP over all usernames per minute (password spraying); more are
+    /// refused with 429. The per-account limit (10 a minute per IP and username) stays.
+    #[arg(long, env = "BATON_LOGIN_IP_MAX_FAILURES", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub login_ip_max_failures: u32,
+}
+
+impl LimitArgs {
+    /// `config` with these limits.
+    pub fn apply(&self, config: baton_app::AppConfig) -> baton_app::AppConfig {
+        baton_app::AppConfig {
+            realtime_max_streams_per_user: usize::try_from(self.realtime_max_streams_per_user).unwrap_or(usize::MAX),
+            realtime_max_streams_per_ip: usize::try_from(self.realtime_max_streams_per_ip).unwrap_or(usize::MAX),
+            realtime_fd_reserve: self.realtime_fd_reserve,
+            login_ip_max_failures: self.login_ip_max_failures,
+            ..config
+        }
+    }
 }
 
 impl Default for ServeArgs {

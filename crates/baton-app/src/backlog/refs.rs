@@ -13,11 +13,11 @@
 
 use baton_domain::codes::CodeKind;
 use baton_store::{
-    entities::{pbi, product, product_member, story, task},
-    sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Query},
+    entities::{pbi, product, story, task},
+    sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder},
 };
 
-use crate::{Actor, AppError, AppResult, AuthVia, access};
+use crate::{Actor, AppError, AppResult, access};
 
 /// The kinds of backlog item a reference can name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,27 +133,6 @@ async fn readable_only<C: ConnectionTrait, M>(
     Ok(out)
 }
 
-/// Narrows a code lookup to products the actor owns or is a member of, so
-/// the `(product_id, code)` index serves it. The command line and
-/// administrators (who may read every product) are not narrowed; the
-/// access function still decides for every candidate.
-fn visible_products<C: ColumnTrait>(actor: &Actor, product_col: C) -> Condition {
-    if matches!(actor.via, AuthVia::Cli) || actor.is_admin() {
-        return Condition::all();
-    }
-    let owned = Query::select()
-        .column(product::Column::Id)
-        .from(product::Entity)
-        .and_where(product::Column::UserId.eq(&actor.user_id))
-        .to_owned();
-    let member = Query::select()
-        .column(product_member::Column::ProductId)
-        .from(product_member::Entity)
-        .and_where(product_member::Column::UserId.eq(&actor.user_id))
-        .to_owned();
-    Condition::any().add(product_col.in_subquery(owned)).add(product_col.in_subquery(member))
-}
-
 fn ambiguous(kind: ItemKind, field: &str, code: &str, hits: &[(String, product::Model)]) -> AppError {
     let choices = hits
         .iter()
@@ -201,7 +180,7 @@ macro_rules! resolver {
                 RefShape::Code(forms) => {
                     let rows = $entity::Entity::find()
                         .filter($entity::Column::Code.is_in(forms))
-                        .filter(visible_products(actor, $entity::Column::ProductId))
+                        .filter(access::visible_products(actor, $entity::Column::ProductId, access::Reach::Readable))
                         .order_by_asc($entity::Column::CreatedAt)
                         .order_by_asc($entity::Column::Id)
                         .all(db)

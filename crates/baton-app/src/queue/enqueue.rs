@@ -6,12 +6,12 @@ use baton_domain::{
     agents::{AgentRuntime, JobKind, JobSource, JobStatus},
 };
 use baton_store::{
-    entities::{job, product, product_member},
+    entities::job,
     events::{Event, kinds},
     new_id, now,
     sea_orm::{
         ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter,
-        QueryOrder, sea_query::Query,
+        QueryOrder,
     },
 };
 use serde::Deserialize;
@@ -19,7 +19,8 @@ use serde_json::json;
 
 use super::{JobView, job_view, status_of};
 use crate::{
-    Actor, App, AppError, AppResult, access,
+    Actor, App, AppError, AppResult,
+    access::{self, Reach},
     backlog::refs,
     list::{Page, PageParams},
     products, txn,
@@ -183,25 +184,7 @@ impl App {
             let p = products::readable_ref(&self.db, actor, p).await?;
             q = q.filter(job::Column::ProductId.eq(p.id));
         } else {
-            let products = Query::select()
-                .column(product::Column::Id)
-                .from(product::Entity)
-                .cond_where(
-                    Condition::any().add(product::Column::UserId.eq(&actor.user_id)).add(
-                        product::Column::Id.in_subquery(
-                            Query::select()
-                                .column(product_member::Column::ProductId)
-                                .from(product_member::Entity)
-                                .and_where(product_member::Column::UserId.eq(&actor.user_id))
-                                .to_owned(),
-                        ),
-                    ),
-                )
-                .to_owned();
-            q = q.filter(job::Column::ProductId.in_subquery(products));
-            if let Some(scope) = actor.token_scope() {
-                q = q.filter(job::Column::ProductId.is_in(scope.to_vec()));
-            }
+            q = q.filter(access::visible_products(actor, job::Column::ProductId, Reach::Own));
         }
         if let Some(t) = filter.task_id.as_deref() {
             let t = refs::resolve_task_at(&self.db, actor, t, "task_id").await?;

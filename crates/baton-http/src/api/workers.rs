@@ -55,7 +55,6 @@ pub async fn offline(
     Caller(actor): Caller,
     Path(instance_id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    actor.require_write()?;
     if s.app.worker_offline(&actor, &instance_id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

@@ -3,10 +3,11 @@
 //! periodic close, and (on Postgres) an event from instance A reaching a
 //! client connected to instance B. Bodies are read with bounded timeouts.
 
-use std::time::Duration;
+use std::{collections::BTreeSet, net::SocketAddr, time::Duration};
 
 use axum::{
     Router,
+    extract::ConnectInfo,
     body::{Body, BodyDataStream},
     http::{HeaderMap, Method, Request, StatusCode, header},
 };
@@ -40,6 +41,27 @@ struct Stream {
 }
 
 impl Stream {
+    /// Every named event until none comes for `idle` (heartbeats skipped).
+    async fn drain(&mut self, idle: Duration) -> Vec<(String, Value)> {
+        let mut out = Vec::new();
+        loop {
+            if !self.buf.contains("\n\n") {
+                match tokio::time::timeout(idle, self.body.next()).await {
+                    Ok(Some(Ok(bytes))) => {
+                        self.buf.push_str(&String::from_utf8_lossy(&bytes));
+                        continue;
+                    }
+                    Ok(Some(Err(e))) => panic!("body error: {e}"),
+                    Ok(None) | Err(_) => return out,
+                }
+            }
+            let f = self.frame().await.expect("a buffered frame");
+            if let Some(name) = f.event {
+                out.push((name, serde_json::from_str(&f.data).expect("event data is JSON")));
+            }
+        }
+    }
+
     /// The next frame, or `None` when the stream ended. Panics after `WAIT`.
     async fn frame(&mut self) -> Option<Frame> {
         loop {
@@ -78,13 +100,24 @@ impl Stream {
 }
 
 async fn open(router: &Router, path: &str, who: &As) -> (StatusCode, HeaderMap, Stream) {
+    open_from(router, path, who, None).await
+}
+
+/// Opens a stream as if from the client address `ip` (the connection's
+/// peer, as `axum::serve` records it).
+async fn open_from(router: &Router, path: &str, who: &As, ip: Option<&str>) -> (StatusCode, HeaderMap, Stream) {
     let mut b = Request::builder().method(Method::GET).uri(path).header(header::HOST, "127.0.0.1:8080");
     match who {
         As::Bearer(t) => b = b.header(header::AUTHORIZATION, format!("Bearer {t}")),
         As::Cookie(c) => b = b.header(header::COOKIE, format!("baton_session={c}")),
         As::Nobody => {}
     }
-    let res = router.clone().oneshot(b.body(Body::empty()).expect("request")).await.expect("router");
+    let mut req = b.body(Body::empty()).expect("request");
+    if let Some(ip) = ip {
+        let addr: SocketAddr = format!("{ip}:40000").parse().expect("address");
+        req.extensions_mut().insert(ConnectInfo(addr));
+    }
+    let res = router.clone().oneshot(req).await.expect("router");
     let (status, headers) = (res.status(), res.headers().clone());
     (status, headers, Stream { body: res.into_body().into_data_stream(), buf: String::new() })
 }
@@ -267,5 +300,286 @@ backend_tests! {
         let (name, data) = s.event().await;
         assert_eq!(name, "question_changed");
         assert_eq!(data["data"]["question"]["id"], asked.id.as_str());
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The documented event schemas, checked against real events.
+// ---------------------------------------------------------------------------
+
+/// The schema of a stream's events, as the OpenAPI document states it on
+/// the route's `text/event-stream` answer.
+fn stream_schema(doc: &Value, route: &str) -> Value {
+    let paths = doc["paths"].as_object().expect("paths");
+    let (_, item) = paths.iter().find(|(p, _)| p.ends_with(route)).expect("the route is documented");
+    item["get"]["responses"]["200"]["content"]["text/event-stream"]["schema"].clone()
+}
+
+fn resolve<'a>(doc: &'a Value, s: &'a Value) -> &'a Value {
+    match s.get("$ref").and_then(Value::as_str) {
+        Some(r) => {
+            let name = r.strip_prefix("#/components/schemas/").expect("a component reference");
+            let target = &doc["components"]["schemas"][name];
+            assert!(!target.is_null(), "{r} is not in the document");
+            resolve(doc, target)
+        }
+        None => s,
+    }
+}
+
+fn type_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// Checks `v` against schema `s` (names and types of fields): `type`,
+/// `enum`, `required`, `items`, `oneOf`/`anyOf`/`allOf`, the discriminator
+/// mapping, and — stricter than JSON Schema — no field that an object schema
+/// with `properties` does not declare. Errors are pushed with their path.
+fn check(doc: &Value, s: &Value, v: &Value, path: &str, errs: &mut Vec<String>) {
+    let s = resolve(doc, s);
+    if let Some(d) = s.get("discriminator") {
+        let prop = d["propertyName"].as_str().expect("propertyName");
+        let Some(tag) = v.get(prop).and_then(Value::as_str) else {
+            errs.push(format!("{path}: no `{prop}`"));
+            return;
+        };
+        let Some(target) = d["mapping"].get(tag).and_then(Value::as_str) else {
+            errs.push(format!("{path}: `{prop}` = `{tag}` is not documented"));
+            return;
+        };
+        let listed = s["oneOf"].as_array().is_some_and(|a| a.iter().any(|x| x["$ref"] == target));
+        assert!(listed, "the mapping's {target} is one of the oneOf");
+        check(doc, &json!({ "$ref": target }), v, path, errs);
+        return;
+    }
+    for sub in s.get("allOf").and_then(Value::as_array).into_iter().flatten() {
+        check(doc, sub, v, path, errs);
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(alts) = s.get(key).and_then(Value::as_array) {
+            let fits = alts
+                .iter()
+                .filter(|a| {
+                    let mut e = Vec::new();
+                    check(doc, a, v, path, &mut e);
+                    e.is_empty()
+                })
+                .count();
+            if fits == 0 || (key == "oneOf" && fits > 1) {
+                errs.push(format!("{path}: {v} fits {fits} of the {key} alternatives"));
+            }
+        }
+    }
+    if let Some(t) = s.get("type") {
+        let types: Vec<&str> = match t {
+            Value::String(x) => vec![x.as_str()],
+            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        let actual = type_of(v);
+        if !types.iter().any(|t| *t == actual || (*t == "number" && actual == "integer")) {
+            errs.push(format!("{path}: a {actual}, documented as {types:?}"));
+            return;
+        }
+    }
+    if let Some(allowed) = s.get("enum").and_then(Value::as_array)
+        && !allowed.contains(v)
+    {
+        errs.push(format!("{path}: {v} is not one of {allowed:?}"));
+    }
+    if s.get("format").and_then(Value::as_str) == Some("date-time")
+        && let Some(x) = v.as_str()
+        && !(x.len() >= 20 && x.as_bytes().get(10) == Some(&b'T'))
+    {
+        errs.push(format!("{path}: {x} is not a date-time"));
+    }
+    if let Value::Object(map) = v {
+        for r in s.get("required").and_then(Value::as_array).into_iter().flatten() {
+            if let Some(r) = r.as_str()
+                && !map.contains_key(r)
+            {
+                errs.push(format!("{path}.{r}: required but missing"));
+            }
+        }
+        if let Some(props) = s.get("properties").and_then(Value::as_object) {
+            let open = s.get("additionalProperties").is_some_and(|a| a != &Value::Bool(false));
+            for (k, x) in map {
+                match props.get(k) {
+                    Some(ps) => check(doc, ps, x, &format!("{path}.{k}"), errs),
+                    None if open => {}
+                    None => errs.push(format!("{path}.{k}: not documented")),
+                }
+            }
+        }
+    }
+    if let (Value::Array(items), Some(item)) = (v, s.get("items")) {
+        for (i, x) in items.iter().enumerate() {
+            check(doc, item, x, &format!("{path}[{i}]"), errs);
+        }
+    }
+}
+
+/// Every event matches the stream's documented schema and is named by its
+/// `type`; returns the types seen.
+fn assert_documented(doc: &Value, route: &str, events: &[(String, Value)]) -> BTreeSet<String> {
+    let schema = stream_schema(doc, route);
+    let mut seen = BTreeSet::new();
+    for (name, data) in events {
+        assert_eq!(data["type"].as_str(), Some(name.as_str()), "the SSE event name is the data's type: {data}");
+        let mut errs = Vec::new();
+        check(doc, &schema, data, name, &mut errs);
+        assert!(errs.is_empty(), "{route} `{name}` does not match its schema: {errs:#?}\n{data:#}");
+        seen.insert(name.clone());
+    }
+    seen
+}
+
+async fn post(app: &TestApp, path: &str, who: &As, body: Value) -> Value {
+    let res = app.json(Method::POST, path, who, &body).await;
+    assert!(res.status.is_success(), "POST {path}: {} {}", res.status, res.text);
+    res.json()
+}
+
+backend_tests! {
+    async fn every_streamed_event_matches_its_documented_schema(t) {
+        let app = TestApp::new(t).await;
+        let m = app.matrix().await;
+        let owner = As::Bearer(m.owner.clone());
+        let doc = serde_json::to_value(baton_http::openapi()).expect("document");
+        let solo_path = format!("/api/realtime/solo?product_id={}", m.product_id);
+        let (_, _, mut solo) = open(&app.router, &solo_path, &owner).await;
+        let (_, _, mut bell) = open(&app.router, "/api/realtime/notifications", &owner).await;
+
+        // Real changes through the API and the services.
+        let pid = &m.product_id;
+        let pbi = post(&app, &format!("/api/products/{pid}/pbis"), &owner, json!({"title": "P"})).await;
+        let pbi = pbi["id"].as_str().expect("pbi");
+        let story = post(&app, &format!("/api/pbis/{pbi}/stories"), &owner, json!({"title": "S"})).await;
+        let story = story["id"].as_str().expect("story");
+        let task = post(&app, &format!("/api/stories/{story}/tasks"), &owner, json!({"title": "T"})).await;
+        let task = task["id"].as_str().expect("task");
+        let res = app.json(Method::PATCH, &format!("/api/tasks/{task}"), &owner, &json!({"status": "in_progress"})).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+        post(&app, &format!("/api/stories/{story}/log"), &owner, json!({"type": "implementation_plan", "content": "half way"})).await;
+        post(&app, &format!("/api/products/{pid}/sprints"), &owner, json!({"sprint_goal": "Ship"})).await;
+        let res = app.json(Method::PATCH, &format!("/api/products/{pid}"), &owner, &json!({"description": "streamed"})).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+        let job = post(&app, &format!("/api/tasks/{task}/jobs"), &owner, json!({})).await;
+        let job = job["id"].as_str().expect("job");
+        post(&app, &format!("/api/jobs/{job}/cancel"), &owner, json!({})).await;
+        let asker = app.app().token_actor(&m.writer).await.expect("writer");
+        let asked = app.app().ask_question(&asker, question(story, "Schema?")).await.expect("ask");
+        post(&app, &format!("/api/questions/{}/answer", asked.id), &owner, json!({"answer": "typed"})).await;
+        // A too-big event crosses instances without its data.
+        let mut big = Event::new(kinds::TASK_CHANGED).for_product(pid.clone());
+        big.truncated = true;
+        app.app().bus.publish(&big).await.expect("publish");
+        app.app().bus.publish(&Event::new(kinds::BUS_RESYNC)).await.expect("publish");
+
+        let idle = Duration::from_millis(1500);
+        let solo_events = solo.drain(idle).await;
+        let seen = assert_documented(&doc, "/realtime/solo", &solo_events);
+        for want in ["ready", "pbi_changed", "story_changed", "task_changed", "sprint_changed", "product_changed",
+                     "job_enqueued", "job_status", "question_changed", "resync"] {
+            assert!(seen.contains(want), "the Solo stream sent a `{want}` event: {seen:?}");
+        }
+        let truncated = solo_events.iter().find(|(_, d)| d["truncated"] == true).expect("the truncated event");
+        assert!(truncated.1.get("data").is_none());
+
+        let bell_events = bell.drain(idle).await;
+        let seen = assert_documented(&doc, "/realtime/notifications", &bell_events);
+        for want in ["ready", "job_enqueued", "job_status", "question_changed", "resync"] {
+            assert!(seen.contains(want), "the notification stream sent a `{want}` event: {seen:?}");
+        }
+        // The checker does catch a mismatch: a field of the wrong type, and one not documented.
+        let schema = stream_schema(&doc, "/realtime/notifications");
+        let mut errs = Vec::new();
+        check(&doc, &schema, &json!({"type": "job_status", "product_id": null, "user_id": null, "data": {"job_id": 7}}), "bad", &mut errs);
+        check(&doc, &schema, &json!({"type": "ready", "user_id": "u", "product_ids": [], "open_questions": [], "extra": 1}), "bad", &mut errs);
+        check(&doc, &schema, &json!({"type": "task_changed"}), "bad", &mut errs);
+        assert_eq!(errs.len(), 3, "{errs:#?}");
+    }
+
+    async fn the_twenty_first_stream_of_one_user_is_429_until_one_closes(t) {
+        let app = TestApp::new(t).await;
+        let m = app.matrix().await;
+        let owner = As::Bearer(m.owner.clone());
+        let solo = format!("/api/realtime/solo?product_id={}", m.product_id);
+        let mut open_streams = Vec::new();
+        for i in 0..20 {
+            // Both streams count against one user's limit, from many addresses.
+            let path = if i % 2 == 0 { solo.as_str() } else { "/api/realtime/notifications" };
+            let ip = format!("10.0.{}.1", i);
+            let (status, _, s) = open_from(&app.router, path, &owner, Some(&ip)).await;
+            assert_eq!(status, StatusCode::OK, "stream {}", i + 1);
+            open_streams.push(s);
+        }
+        let res = app.get("/api/realtime/notifications", &owner).await;
+        assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(res.error_code(), "rate_limited");
+        let retry: u64 = res.header("retry-after").expect("Retry-After").parse().expect("seconds");
+        assert!(retry >= 1);
+        // Another token of the same user shares the limit; another user does not.
+        assert_eq!(app.get(&solo, &As::Bearer(m.scoped_in.clone())).await.status, StatusCode::TOO_MANY_REQUESTS);
+        let (status, _, mut other) = open(&app.router, &solo, &As::Bearer(m.reader.clone())).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(other.event().await.0, "ready");
+        // The health check and plain requests are not limited.
+        assert_eq!(app.get("/api/health", &As::Nobody).await.status, StatusCode::OK);
+        assert_eq!(app.get("/api/me", &owner).await.status, StatusCode::OK);
+        // Closing a stream frees its slot.
+        drop(open_streams.pop());
+        let (status, _, mut again) = open(&app.router, "/api/realtime/notifications", &owner).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(again.event().await.0, "ready");
+        assert_eq!(app.get(&solo, &owner).await.status, StatusCode::TOO_MANY_REQUESTS, "and only one");
+    }
+
+    async fn one_address_gets_at_most_its_streams(t) {
+        let config = AppConfig { realtime_max_streams_per_ip: 3, ..AppConfig::default() };
+        let app = TestApp::with_config(t, config).await;
+        let m = app.matrix().await;
+        let path = "/api/realtime/notifications";
+        let mut held = Vec::new();
+        for token in [&m.owner, &m.writer, &m.reader] {
+            let (status, _, s) = open_from(&app.router, path, &As::Bearer(token.clone()), Some("192.0.2.1")).await;
+            assert_eq!(status, StatusCode::OK);
+            held.push(s);
+        }
+        let (status, headers, _) = open_from(&app.router, path, &As::Bearer(m.demo.clone()), Some("192.0.2.1")).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(headers.contains_key(header::RETRY_AFTER));
+        let (status, _, _) = open_from(&app.router, path, &As::Bearer(m.demo.clone()), Some("192.0.2.2")).await;
+        assert_eq!(status, StatusCode::OK, "another address is not affected");
+        // A stream that ended by itself frees its slot too.
+        drop(held.pop());
+        let (status, _, _) = open_from(&app.router, path, &As::Bearer(m.demo.clone()), Some("192.0.2.1")).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+
+    async fn a_stream_that_reaches_its_maximum_duration_frees_its_slot(t) {
+        let config = AppConfig {
+            realtime_max_duration: Duration::from_millis(300),
+            realtime_max_streams_per_user: 1,
+            ..AppConfig::default()
+        };
+        let app = TestApp::with_config(t, config).await;
+        let m = app.matrix().await;
+        let owner = As::Bearer(m.owner.clone());
+        let (status, _, mut s) = open(&app.router, "/api/realtime/notifications", &owner).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(app.get("/api/realtime/notifications", &owner).await.status, StatusCode::TOO_MANY_REQUESTS);
+        while s.frame().await.is_some() {}
+        assert_eq!(app.app().streams.open(), 0, "the ended stream gave its slot back");
+        let (status, _, _) = open(&app.router, "/api/realtime/notifications", &owner).await;
+        assert_eq!(status, StatusCode::OK);
     }
 }

@@ -60,7 +60,15 @@ pub async fn run(db_args: &DbArgs, config: AppConfig, args: ServeArgs, log_forma
     let db = crate::config::open(db_args).await?;
     let bus = EventBus::for_db(&db, &url).await.context("cannot start the event bus")?;
     let config = AppConfig { cron_secret: args.cron_secret.clone().filter(|s| !s.is_empty()), ..config };
+    let config = args.limits.apply(config);
     let app = App::new(db, bus, config);
+    tracing::info!(
+        per_user = app.config.realtime_max_streams_per_user,
+        per_ip = app.config.realtime_max_streams_per_ip,
+        fd_reserve = app.config.realtime_fd_reserve,
+        open_files_limit = app.streams.open_files_limit(),
+        "realtime stream limits"
+    );
     let public_url = public_url(&args, addr);
     let mcp_profile = args.mcp_tools.parse().map_err(|e: String| anyhow::anyhow!(e))?;
     let mcp = baton_mcp::HttpSettings::new(&public_url, &args.mcp_allowed_origins, mcp_profile);
