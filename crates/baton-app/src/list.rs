@@ -92,7 +92,10 @@ mod tests {
 
     #[test]
     fn page_is_capped_and_named() {
-        assert_eq!(PageParams { page: Some(MAX_PAGE), limit: Some(MAX_LIMIT) }.resolve().ok(), Some((MAX_PAGE, MAX_LIMIT)));
+        assert_eq!(
+            PageParams { page: Some(MAX_PAGE), limit: Some(MAX_LIMIT) }.resolve().ok(),
+            Some((MAX_PAGE, MAX_LIMIT))
+        );
         for page in [0, MAX_PAGE + 1, i64::MAX as u64 + 1, u64::MAX] {
             let e = PageParams { page: Some(page), limit: None }.resolve().expect_err("out of range");
             assert_eq!(field_of(e), "page", "page {page}");
@@ -105,7 +108,10 @@ mod tests {
     fn offsets_are_checked() {
         assert_eq!(offset(1, 50).ok(), Some(0));
         assert_eq!(offset(3, 50).ok(), Some(100));
-        assert_eq!(PageParams { page: Some(MAX_PAGE), limit: Some(MAX_LIMIT) }.window().ok(), Some((MAX_PAGE, MAX_LIMIT, (MAX_PAGE - 1) * MAX_LIMIT)));
+        assert_eq!(
+            PageParams { page: Some(MAX_PAGE), limit: Some(MAX_LIMIT) }.window().ok(),
+            Some((MAX_PAGE, MAX_LIMIT, (MAX_PAGE - 1) * MAX_LIMIT))
+        );
         assert_eq!(field_of(offset(0, 50).expect_err("page 0")), "page");
         assert_eq!(field_of(offset(u64::MAX, 2).expect_err("overflow")), "page");
         assert_eq!(field_of(offset(i64::MAX as u64, 2).expect_err("past i64")), "page");

@@ -1,10 +1,6 @@
 //! `GET /api/health`: liveness, and with `?db=1` the database too.
 
-use axum::{
-    Json,
-    extract::State,
-    http::StatusCode,
-};
+use axum::{Json, extract::State, http::StatusCode};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

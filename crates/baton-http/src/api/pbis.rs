@@ -1,6 +1,11 @@
 //! `/api/products/{id}/pbis` and `/api/pbis/{id}…`: product backlog items.
 //! `{id}` of a PBI accepts its code (`PBI-3`) too; a product accepts its code.
 
+use crate::{
+    AppState,
+    error::{ApiResult, ErrorBody},
+    extract::{ApiJson, ApiQuery, Caller},
+};
 use axum::{
     Json,
     extract::{Path, State},
@@ -12,11 +17,6 @@ use baton_app::{
         pbis::{NewPbi, PbiFilter, PbiPatch, PbiView},
     },
     list::{Page, PageParams},
-};
-use crate::{
-    AppState,
-    error::{ApiError, ApiResult, ErrorBody},
-    extract::{ApiJson, ApiQuery, Caller},
 };
 
 /// Creates a PBI at the end of the product's backlog (code `PBI-N`).
