@@ -265,7 +265,8 @@ pub struct ProductFilter {
     /// `true` lists archived products instead of active ones.
     #[serde(default)]
     pub archived: Option<bool>,
-    /// Page number, from 1.
+    /// Page number, from 1 to 1000000.
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
     /// Items per page, 1–200 (default 50).
     pub limit: Option<u64>,
