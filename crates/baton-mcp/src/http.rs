@@ -211,7 +211,10 @@ pub fn check_message(body: &[u8]) -> Result<(), MessageError> {
             ));
         }
         _ => {
-            return Err(MessageError::new(INVALID_REQUEST, "Invalid Request: a JSON-RPC message must be a JSON object"));
+            return Err(MessageError::new(
+                INVALID_REQUEST,
+                "Invalid Request: a JSON-RPC message must be a JSON object",
+            ));
         }
     };
     if obj.get("jsonrpc") != Some(&json!("2.0")) {

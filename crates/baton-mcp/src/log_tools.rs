@@ -62,47 +62,36 @@ pub(crate) struct LogCommitArgs {
     metadata: Option<Value>,
 }
 
+/// Appends `entry` to the story's log.
+async fn append(cx: &Cx<'_>, story_id: &str, entry: NewStoryLog) -> AppResult<Value> {
+    to_json(cx.app.add_story_log(cx.actor, story_id, entry).await?)
+}
+
+/// An entry of `kind` without test status or commit.
+fn entry(kind: StoryLogType, content: String, metadata: Option<Value>) -> NewStoryLog {
+    NewStoryLog { kind, content, status: None, commit_hash: None, commit_message: None, metadata }
+}
+
 /// `log_implementation`.
 pub(crate) async fn log_implementation(cx: &Cx<'_>, args: Value) -> AppResult<Value> {
-    let (app, actor) = (cx.app, cx.actor);
     let a: LogImplementationArgs = parse(args)?;
-    let input = NewStoryLog {
-        kind: StoryLogType::ImplementationPlan,
-        content: a.content,
-        status: None,
-        commit_hash: None,
-        commit_message: None,
-        metadata: a.metadata,
-    };
-    to_json(app.add_story_log(actor, &a.story_id, input).await?)
+    append(cx, &a.story_id, entry(StoryLogType::ImplementationPlan, a.content, a.metadata)).await
 }
 
 /// `log_test_result`.
 pub(crate) async fn log_test_result(cx: &Cx<'_>, args: Value) -> AppResult<Value> {
-    let (app, actor) = (cx.app, cx.actor);
     let a: LogTestResultArgs = parse(args)?;
-    let input = NewStoryLog {
-        kind: StoryLogType::TestResult,
-        content: a.content,
-        status: Some(a.status),
-        commit_hash: None,
-        commit_message: None,
-        metadata: a.metadata,
-    };
-    to_json(app.add_story_log(actor, &a.story_id, input).await?)
+    let input = NewStoryLog { status: Some(a.status), ..entry(StoryLogType::TestResult, a.content, a.metadata) };
+    append(cx, &a.story_id, input).await
 }
 
 /// `log_commit`.
 pub(crate) async fn log_commit(cx: &Cx<'_>, args: Value) -> AppResult<Value> {
-    let (app, actor) = (cx.app, cx.actor);
     let a: LogCommitArgs = parse(args)?;
     let input = NewStoryLog {
-        kind: StoryLogType::Commit,
-        content: a.content,
-        status: None,
         commit_hash: Some(a.commit_hash),
         commit_message: Some(a.commit_message),
-        metadata: a.metadata,
+        ..entry(StoryLogType::Commit, a.content, a.metadata)
     };
-    to_json(app.add_story_log(actor, &a.story_id, input).await?)
+    append(cx, &a.story_id, input).await
 }

@@ -97,10 +97,10 @@ fn lint(root: &Map<String, Value>, path: &str, schema: &Value, problems: &mut Ve
     {
         problems.push(format!("{path}: format {f:?} is not a JSON Schema format"));
     }
-    if let Some(d) = s.get("default") {
-        if !allows(s, d) {
-            problems.push(format!("{path}: default {d} is not allowed by the schema (type {types:?})"));
-        }
+    if let Some(d) = s.get("default")
+        && !allows(s, d)
+    {
+        problems.push(format!("{path}: default {d} is not allowed by the schema (type {types:?})"));
     }
     if let Some(e) = s.get("enum") {
         match e.as_array() {
