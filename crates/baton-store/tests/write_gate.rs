@@ -17,7 +17,7 @@ use baton_store::{
     db::{ConnectSettings, connect_with},
 };
 use baton_testkit::{TestDb, backend_tests};
-use sea_orm::{ConnectionTrait, Statement, TransactionSession, TransactionTrait};
+use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
 use tokio::time::timeout;
 
 /// Upper bound for anything that should take milliseconds.
