@@ -3,10 +3,15 @@
 //! Every backlog write runs in [`in_product_txn`], whose first statement
 //! updates the product row. On Postgres that row lock serialises writers of
 //! one product (so status propagation and code numbers never race under
-//! READ COMMITTED); on SQLite it takes the write lock up front, so a
-//! transaction never has to upgrade from reading to writing (which SQLite
-//! refuses without waiting). Writers of different products never wait for
-//! each other on Postgres.
+//! READ COMMITTED); writers of different products never wait for each
+//! other. On SQLite every transaction begun on [`Db`] is a write
+//! transaction already: it queues for the single writer connection (first
+//! come, first served) and begins `IMMEDIATE` (see [`baton_store::gate`]),
+//! so the row update there only checks that the product exists.
+//!
+//! A transaction body writes through its transaction, never through the
+//! `Db` handle: on SQLite that write would wait for the writer connection
+//! the body itself holds.
 
 use std::{future::Future, pin::Pin};
 

@@ -3,13 +3,12 @@
 
 use std::{str::FromStr, time::Duration};
 
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DbBackend};
 use sea_orm_migration::MigratorTrait;
 
 use crate::{StoreError, migration::Migrator};
 
-/// The database handle every layer passes around.
-pub type Db = DatabaseConnection;
+pub use crate::gate::Db;
 
 /// Which SQL engine a URL points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,26 +54,66 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-/// Opens a pool. SQLite gets WAL, a busy timeout and enforced foreign keys;
-/// the file is created when missing.
+/// How many reader connections a SQLite file gets (plus its one writer).
+const SQLITE_READERS: u32 = 8;
+
+/// Connection settings beyond the URL. [`connect`] uses the defaults.
+#[derive(Debug, Clone)]
+pub struct ConnectSettings {
+    /// How long a SQLite connection waits for a lock before `SQLITE_BUSY`.
+    /// Writers of one process queue at the write gate instead, so this
+    /// only matters against other processes (the CLI beside a server) and
+    /// WAL checkpoints.
+    pub sqlite_busy_timeout: Duration,
+}
+
+impl Default for ConnectSettings {
+    fn default() -> Self {
+        ConnectSettings { sqlite_busy_timeout: Duration::from_secs(10) }
+    }
+}
+
+/// Opens a pool with the default [`ConnectSettings`].
 pub async fn connect(url: &str) -> Result<Db, StoreError> {
+    connect_with(url, &ConnectSettings::default()).await
+}
+
+/// Opens a pool. SQLite gets WAL, a busy timeout and enforced foreign keys,
+/// and a file gets its write gate: reader connections plus one writer
+/// connection (see [`crate::gate`]); the file is created when missing.
+pub async fn connect_with(url: &str, settings: &ConnectSettings) -> Result<Db, StoreError> {
     let backend = Backend::from_url(url)?;
     let mut opts = ConnectOptions::new(url.to_string());
     opts.sqlx_logging(false).connect_timeout(Duration::from_secs(5)).acquire_timeout(Duration::from_secs(10));
-    match backend {
+    let db = match backend {
         Backend::Sqlite => {
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-            // One connection for in-memory databases: each connection would
-            // otherwise see its own empty database.
-            opts.max_connections(if in_memory { 1 } else { 8 }).min_connections(1);
-            opts.map_sqlx_sqlite_opts(move |o| {
+            let busy = settings.sqlite_busy_timeout;
+            opts.min_connections(1).map_sqlx_sqlite_opts(move |o| {
                 let o = o
                     .create_if_missing(true)
                     .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(10))
+                    .busy_timeout(busy)
                     .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal);
                 if in_memory { o } else { o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal) }
             });
+            if in_memory {
+                // One connection for in-memory databases: each connection
+                // would otherwise see its own empty database. It is the
+                // writer too, so nothing needs a gate.
+                opts.max_connections(1);
+                Db::from(Database::connect(opts).await?)
+            } else {
+                // The writer opens first: it creates the file and turns on
+                // WAL before any reader looks at it. It skips the pool's
+                // liveness ping: a local file connection does not go stale,
+                // and every write would pay for the ping.
+                let mut write = opts.clone();
+                write.max_connections(1).test_before_acquire(false);
+                let writer = Database::connect(write).await?;
+                opts.max_connections(SQLITE_READERS);
+                Db::gated(Database::connect(opts).await?, writer)
+            }
         }
         Backend::Postgres => {
             opts.max_connections(20).min_connections(1);
@@ -90,9 +129,9 @@ pub async fn connect(url: &str) -> Result<Db, StoreError> {
                 Ok(Err(e)) => return Err(StoreError::Connect(e.to_string())),
                 Err(_) => return Err(StoreError::Connect("no answer within 5 s".into())),
             }
+            Db::from(Database::connect(opts).await?)
         }
-    }
-    let db = Database::connect(opts).await?;
+    };
     // Fail at start-up, not at the first request, when the server is unreachable.
     db.execute_unprepared("SELECT 1").await?;
     Ok(db)
@@ -100,7 +139,7 @@ pub async fn connect(url: &str) -> Result<Db, StoreError> {
 
 /// Applies every pending migration. Applying twice is a no-op.
 pub async fn migrate(db: &Db) -> Result<(), StoreError> {
-    Migrator::up(db, None).await?;
+    Migrator::up(db.writer(), None).await?;
     Ok(())
 }
 

@@ -9,6 +9,7 @@ pub mod db;
 pub mod entities;
 pub mod error;
 pub mod events;
+pub mod gate;
 pub mod migration;
 pub mod repo;
 

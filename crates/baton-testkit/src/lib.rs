@@ -8,9 +8,8 @@
 
 use std::path::PathBuf;
 
-use baton_store::{Backend, Db, migration::Migrator};
+use baton_store::{Backend, Db};
 use sea_orm::ConnectionTrait;
-use sea_orm_migration::MigratorTrait;
 
 pub use tokio;
 
@@ -101,7 +100,7 @@ impl Drop for TestDb {
 async fn admin_pool(admin_url: &str) -> Db {
     let mut opts = sea_orm::ConnectOptions::new(admin_url.to_string());
     opts.max_connections(1).sqlx_logging(false);
-    sea_orm::Database::connect(opts).await.expect("connect to the test Postgres cluster")
+    sea_orm::Database::connect(opts).await.expect("connect to the test Postgres cluster").into()
 }
 
 /// Replaces the database name of a Postgres URL.
@@ -132,7 +131,7 @@ async fn ensure_template(admin_url: &str) -> String {
     if !exists {
         admin.execute_unprepared(&format!("CREATE DATABASE \"{template}\"")).await.expect("create template");
         let db = baton_store::connect(&db_url(admin_url, &template)).await.expect("open template");
-        Migrator::up(&db, None).await.expect("migrate template");
+        baton_store::db::migrate(&db).await.expect("migrate template");
         db.close().await.expect("close template");
     }
     admin.execute_unprepared("SELECT pg_advisory_unlock(727272)").await.expect("advisory unlock");
