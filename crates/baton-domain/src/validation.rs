@@ -139,10 +139,10 @@ mod tests {
 
     #[test]
     fn find_nul_names_the_first_string_holding_nul() {
-        let v = serde_json::json!({"title": "ok", "items": [{"a": "fine"}, {"b": "bad\u0000x"}]});
+        let v = serde_json::json!({"title": "ok", "items": [{"a": "fine"}, {"b": "bad\u{0000}x"}]});
         assert_eq!(find_nul(&v).as_deref(), Some("items.1.b"));
-        assert_eq!(find_nul(&serde_json::json!("\u0000")).as_deref(), Some("."));
-        assert_eq!(find_nul(&serde_json::json!({"k\u0000": 1})).as_deref(), Some("k\\u0000"));
+        assert_eq!(find_nul(&serde_json::json!("\u{0000}")).as_deref(), Some("."));
+        assert_eq!(find_nul(&serde_json::json!({"k\u{0000}": 1})).as_deref(), Some("k\\u0000"));
         assert_eq!(find_nul(&serde_json::json!({"title": "clean", "n": [1, 2]})), None);
     }
 
