@@ -10,6 +10,7 @@ pub mod bulk;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod insights;
 pub mod list;
 pub mod passwords;
 pub mod prices;

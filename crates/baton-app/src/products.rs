@@ -21,8 +21,8 @@ mod members;
 
 pub use context::{ContextIdea, ContextSprint, ContextStory, ContextTask, NextStory, ProductContext, SprintTask};
 pub use export::{
-    BacklogExport, ExportFormat, ExportLog, ExportParams, ExportPbi, ExportProduct, ExportSprint, ExportStory,
-    ExportTask, ExportedFile, ImportResult, to_csv,
+    BacklogExport, CSV_COLUMNS, ExportFormat, ExportLog, ExportParams, ExportPbi, ExportProduct, ExportSprint,
+    ExportStory, ExportTask, ExportedFile, ImportResult, to_csv,
 };
 pub use members::{MemberPatch, MemberView, NewMember};
 

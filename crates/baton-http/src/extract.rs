@@ -29,15 +29,20 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         if !is_json {
             return Err(ApiError::malformed("expected a JSON body with Content-Type: application/json"));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(e.status(), "payload_too_large", "the request body is too large")
-            } else {
-                ApiError::malformed(format!("could not read the body: {e}"))
-            }
-        })?;
+        let bytes = read_body(req, state).await?;
         parse_json(&bytes).map(ApiJson)
     }
+}
+
+/// The whole body, within the body limit (413 above it), with our error shape.
+pub async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state).await.map_err(|e| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(e.status(), "payload_too_large", "the request body is too large")
+        } else {
+            ApiError::malformed(format!("could not read the body: {e}"))
+        }
+    })
 }
 
 /// Parses JSON the way [`ApiJson`] does.

@@ -1,9 +1,9 @@
-//! Backlog export (JSON or CSV download) and import of a JSON export into a
-//! new product.
+//! Backlog export (JSON or CSV download) and import of either into a new
+//! product.
 
 use axum::{
     Json,
-    extract::{Path, State},
+    extract::{FromRequest, Path, Request, State},
     http::{StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -11,8 +11,8 @@ use baton_app::products::{BacklogExport, ExportParams, ImportResult};
 
 use crate::{
     AppState,
-    error::{ApiResult, ErrorBody},
-    extract::{ApiJson, ApiQuery, Caller},
+    error::{ApiError, ApiResult, ErrorBody},
+    extract::{ApiJson, ApiQuery, Caller, read_body},
 };
 
 /// Downloads a product's whole backlog: `format=json` (default; nested,
@@ -41,16 +41,34 @@ pub async fn export(
         .into_response())
 }
 
-/// Imports a JSON export as a new product owned by the caller. Everything is
-/// checked first; one bad row is a 422 naming its path and nothing is created.
+/// Imports an export as a new product owned by the caller: a JSON export
+/// (`Content-Type: application/json`) or a CSV export (`text/csv`, UTF-8,
+/// a header row naming the columns, then one row per item). Everything is
+/// checked first; one bad item is a 422 naming its path
+/// (`pbis.0.stories.2.title`, or `rows.3.title` in a CSV: rows counted from
+/// 0 after the header) and nothing is created.
 #[utoipa::path(post, path = "/products/import", tag = "products", security(("bearer" = []), ("session" = [])),
-    request_body = BacklogExport,
+    request_body(description = "a JSON export, or a CSV export as `GET /products/{id}/export?format=csv` writes it",
+        content((BacklogExport = "application/json"), (String = "text/csv"))),
     responses((status = 201, body = ImportResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn import(
     State(s): State<AppState>,
     Caller(actor): Caller,
-    ApiJson(input): ApiJson<BacklogExport>,
+    req: Request,
 ) -> ApiResult<(StatusCode, Json<ImportResult>)> {
-    Ok((StatusCode::CREATED, Json(s.app.import_product(&actor, input).await?)))
+    let is_csv = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("text/csv")));
+    let result = if is_csv {
+        let body = read_body(req, &s).await?;
+        let text = std::str::from_utf8(&body).map_err(|_| ApiError::malformed("the CSV body is not valid UTF-8"))?;
+        s.app.import_product_csv(&actor, text).await?
+    } else {
+        let ApiJson(input) = ApiJson::<BacklogExport>::from_request(req, &s).await?;
+        s.app.import_product(&actor, input).await?
+    };
+    Ok((StatusCode::CREATED, Json(result)))
 }

@@ -1,7 +1,7 @@
 //! `/api/insights/costs`: tokens and exact costs of finished agent jobs.
 
 use axum::{Json, extract::State};
-use baton_app::prices::{CostQuery, CostReport};
+use baton_app::insights::{CostQuery, CostReport};
 
 use crate::{
     AppState,

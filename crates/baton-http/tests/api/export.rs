@@ -1,6 +1,7 @@
-//! Backlog export (JSON and CSV) and import into a new product: the
-//! round trip keeps everything but ids, a bad row is refused by path with
-//! nothing written, and the code counters continue after imported codes.
+//! Backlog export (JSON and CSV) and import of either into a new product:
+//! the round trip keeps everything but ids, a bad row is refused by path
+//! (by row and column in a CSV) with nothing written, and the code counters
+//! continue after imported codes.
 
 use axum::http::{Method, StatusCode};
 use baton_domain::roles::Role;
@@ -17,6 +18,62 @@ use crate::{
 fn without_exported_at(mut v: Value) -> Value {
     v.as_object_mut().expect("object").remove("exported_at");
     v
+}
+
+/// The CSV row (counted from 0 after the header) of the item with `code`,
+/// in the order the CSV export writes them; `log:N` is the Nth log of a story.
+fn csv_row_of(export: &Value, code: &str) -> usize {
+    let list = |v: &Value, k: &str| v[k].as_array().cloned().unwrap_or_default();
+    let mut row = 0;
+    for s in list(export, "sprints") {
+        row += 1;
+        if s["code"] == code {
+            return row;
+        }
+    }
+    for b in list(export, "pbis") {
+        row += 1;
+        if b["code"] == code {
+            return row;
+        }
+        for s in list(&b, "stories") {
+            row += 1;
+            if s["code"] == code {
+                return row;
+            }
+            for t in list(&s, "tasks") {
+                row += 1;
+                if t["code"] == code {
+                    return row;
+                }
+            }
+            for (i, _) in list(&s, "logs").iter().enumerate() {
+                row += 1;
+                if code == format!("{}:log:{i}", s["code"].as_str().unwrap_or_default()) {
+                    return row;
+                }
+            }
+        }
+    }
+    panic!("no item {code} in the export")
+}
+
+/// Sets `column` of data row `row` (from 0 after the header), rewriting the
+/// file the way the export writes it.
+fn set_cell(text: &str, row: usize, column: &str, value: &str) -> String {
+    let mut r = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+    let header = r.headers().expect("header").clone();
+    let at = header.iter().position(|h| h == column).expect("column");
+    let mut rows: Vec<csv::StringRecord> = r.records().map(|x| x.expect("record")).collect();
+    let mut cells: Vec<String> = rows[row].iter().map(str::to_string).collect();
+    cells[at] = value.to_string();
+    rows[row] = csv::StringRecord::from(cells);
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
+    w.write_record(&header).expect("write");
+    for r in &rows {
+        w.write_record(r).expect("write");
+    }
+    String::from_utf8(w.into_inner().expect("flush")).expect("utf-8")
 }
 
 backend_tests! {
@@ -171,6 +228,144 @@ backend_tests! {
         assert_eq!(snapshot(&app).await, before);
         // Read-only members may import into a product of their own.
         let res = app.json(Method::POST, "/api/products/import", &As::Bearer(mx.reader), &good).await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    }
+
+    async fn csv_export_then_csv_import_into_another_product_gives_the_same_backlog(t) {
+        let app = TestApp::new(t).await;
+        let po = app.user("csv-exporter", &[Role::ProductOwner, Role::Developer], false).await;
+        let me = As::Bearer(app.token_for(&po).await);
+        let res = app.json(Method::POST, "/api/products", &me, &json!({
+            "name": "Flat, \"quoted\"", "code": "FLAT", "definition_of_done": "line one\nline two",
+            "repo_url": "git@git.example.com:t/flat.git", "auto_pr": true, "pr_strategy": "story",
+            "preferred_model": "sonnet", "thinking_budget_default": 8000, "auto_plan_review": false, "auto_deploy": true
+        })).await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+        let pid = res.json()["id"].as_str().expect("id").to_string();
+        let fx = Fx { app: &app, pid: pid.clone() };
+        let b = fx.backlog().await;
+        // Fill the fields the fixture leaves empty, so every column travels.
+        let db = &app.t.db;
+        use sea_orm::{ConnectionTrait, Statement};
+        for sql in [
+            format!("UPDATE stories SET assignee_id = '{po}', epic_number = 3, story_number = '3.1' WHERE id = '{}'", b.s2),
+            format!("UPDATE pbis SET epic_number = 3, pr_url = 'https://github.com/t/flat/pull/7', pr_merged_at = created_at WHERE product_id = '{pid}' AND code = 'PBI-1'"),
+            format!("UPDATE tasks SET verify_only = true, requires_opus = true, verify_required = 'ALIGNED', repo_url = 'git@git.example.com:t/other.git' WHERE product_id = '{pid}' AND code = 'T-4'"),
+            format!("UPDATE sprints SET start_date = '2025-01-06', end_date = '2025-01-17' WHERE product_id = '{pid}' AND code = 'SP-1'"),
+            format!("UPDATE story_logs SET commit_hash = 'abc123', commit_message = 'fix: a, b', metadata = '{{\"files\":[\"a.rs\"],\"n\":2}}' WHERE story_id = '{}' AND type = 'COMMIT'", b.s2),
+        ] {
+            db.execute_raw(Statement::from_string(db.get_database_backend(), sql)).await.expect("fill");
+        }
+        let first = without_exported_at(app.get("/api/products/FLAT/export", &me).await.json());
+        assert_eq!(first["pbis"][0]["epic_number"], 3);
+        assert_eq!(first["pbis"][0]["stories"][1]["story_number"], "3.1");
+        let res = app.get("/api/products/FLAT/export?format=csv", &me).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+        let csv = res.text.clone();
+
+        // Another user imports the CSV: the same backlog, assignee dropped with a warning naming the row.
+        let other = app.user("csv-importer", &[Role::ProductOwner], false).await;
+        let them = As::Bearer(app.token_for(&other).await);
+        let res = app.raw(Method::POST, "/api/products/import", &them, "text/csv; charset=utf-8", csv.clone()).await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+        let imported = res.json();
+        assert_eq!(imported["product"]["user_id"], other.as_str());
+        assert_eq!((imported["sprints"].clone(), imported["pbis"].clone(), imported["stories"].clone(), imported["tasks"].clone(), imported["logs"].clone()),
+            (json!(2), json!(2), json!(4), json!(6), json!(3)));
+        let row = csv_row_of(&first, "ST-002");
+        assert_eq!(imported["warnings"], json!([format!("rows.{row}.assignee: `csv-exporter` is not a member of the new product; left unassigned")]));
+        let new_id = imported["product"]["id"].as_str().expect("id").to_string();
+        let again = without_exported_at(app.get(&format!("/api/products/{new_id}/export"), &them).await.json());
+        let mut expected = first.clone();
+        expected["pbis"][0]["stories"][1]["assignee"] = Value::Null;
+        assert_eq!(again, expected);
+        // Its CSV export is the same file but for the dropped assignee.
+        let again_csv = app.get(&format!("/api/products/{new_id}/export?format=csv"), &them).await.text;
+        assert_eq!(again_csv, csv.replace(",csv-exporter,", ",,"));
+
+        // The same owner imports it: name and code made unique, warnings name row 0.
+        let res = app.raw(Method::POST, "/api/products/import", &me, "text/csv", csv.clone()).await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+        let mine = res.json();
+        assert_eq!(mine["product"]["name"], "Flat, \"quoted\" (imported)");
+        assert_eq!(mine["product"]["code"], "FLAT-2");
+        let warnings: Vec<&str> = mine["warnings"].as_array().expect("warnings").iter().map(|w| w.as_str().unwrap_or_default()).collect();
+        assert!(warnings[0].starts_with("rows.0.title: "), "{warnings:?}");
+        assert!(warnings[1].starts_with("rows.0.code: "), "{warnings:?}");
+        let row = product::Entity::find_by_id(new_id).one(&app.t.db).await.expect("q").expect("row");
+        assert_eq!((row.last_pbi_number, row.last_story_number, row.last_task_number, row.last_sprint_number), (2, 4, 6, 2));
+    }
+
+    async fn a_csv_import_with_a_bad_row_is_refused_by_row_and_column_and_writes_nothing(t) {
+        let app = TestApp::new(t).await;
+        let mx = app.matrix().await;
+        let fx = Fx { app: &app, pid: mx.product_id.clone() };
+        fx.backlog().await;
+        let owner = As::Bearer(mx.owner.clone());
+        let doc = app.get(&format!("/api/products/{}/export", mx.product_id), &owner).await.json();
+        let good = app.get(&format!("/api/products/{}/export?format=csv", mx.product_id), &owner).await.text;
+        let before = snapshot(&app).await;
+        let import = |body: String| app.raw(Method::POST, "/api/products/import", &owner, "text/csv", body);
+
+        // A rule of the import (the same as for JSON), named by row and column.
+        let res = import(set_cell(&good, csv_row_of(&doc, "T-2"), "title", "")).await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.text);
+        assert_eq!(paths(&res), [format!("rows.{}.title", csv_row_of(&doc, "T-2"))]);
+
+        // Several at once: an unknown sprint (on the story and, to match, its task), a duplicate code, a bad priority.
+        let bad = set_cell(&good, csv_row_of(&doc, "ST-001"), "sprint_code", "SP-99");
+        let bad = set_cell(&bad, csv_row_of(&doc, "T-1"), "sprint_code", "SP-99");
+        let bad = set_cell(&bad, csv_row_of(&doc, "T-5"), "code", "T-4");
+        let bad = set_cell(&bad, csv_row_of(&doc, "PBI-1"), "priority", "7");
+        let res = import(bad).await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.text);
+        let (pbi1, st1, t5) = (csv_row_of(&doc, "PBI-1"), csv_row_of(&doc, "ST-001"), csv_row_of(&doc, "T-5"));
+        assert_eq!(paths(&res), [format!("rows.{pbi1}.priority"), format!("rows.{st1}.sprint_code"), format!("rows.{t5}.code")]);
+
+        // Cells that do not parse, a child whose parent is not in the file, a column the type does not use.
+        let bad = set_cell(&good, csv_row_of(&doc, "T-5"), "status", "finished");
+        let bad = set_cell(&bad, csv_row_of(&doc, "T-4"), "story_code", "ST-404");
+        let bad = set_cell(&bad, csv_row_of(&doc, "PBI-2"), "sort_order", "first");
+        let bad = set_cell(&bad, csv_row_of(&doc, "SP-1"), "assignee", "someone");
+        let bad = set_cell(&bad, csv_row_of(&doc, "T-6"), "sprint_code", "SP-2");
+        let res = import(bad).await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.text);
+        let mut got = paths(&res);
+        got.sort();
+        let mut want = vec![
+            format!("rows.{}.status", csv_row_of(&doc, "T-5")),
+            format!("rows.{}.story_code", csv_row_of(&doc, "T-4")),
+            format!("rows.{}.sort_order", csv_row_of(&doc, "PBI-2")),
+            format!("rows.{}.sprint_code", csv_row_of(&doc, "T-6")),
+            format!("rows.{}.assignee", csv_row_of(&doc, "SP-1")),
+        ];
+        want.sort();
+        assert_eq!(got, want);
+        assert!(res.text.contains("unknown value `finished`"), "{}", res.text);
+
+        // The log rules: a test result needs its status.
+        let log_row = csv_row_of(&doc, "ST-002:log:1");
+        assert_eq!(doc["pbis"][0]["stories"][1]["logs"][1]["type"], "test_result");
+        let res = import(set_cell(&good, log_row, "status", "")).await;
+        assert_eq!(paths(&res), [format!("rows.{log_row}.status")]);
+
+        // The header: unknown column, and a row with too few cells.
+        let res = import(good.replacen("type,code,", "type,kode,", 1)).await;
+        assert_eq!(paths(&res), ["header.1"]);
+        let res = import(format!("{good}pbi,PBI-9\r\n")).await;
+        assert_eq!(paths(&res), [format!("rows.{}", good.split("\r\n").filter(|l| !l.is_empty()).count() - 1)]);
+        let res = import("type,title,definition_of_done\r\nproduct,A,\u{0}\r\n".into()).await;
+        assert_eq!(paths(&res), ["rows.0.definition_of_done"]);
+        let res = app.raw(Method::POST, "/api/products/import", &owner, "text/csv", String::new()).await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.text);
+        let res = app.raw(Method::POST, "/api/products/import", &owner, "text/plain", good.clone()).await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST);
+        assert_eq!(snapshot(&app).await, before);
+
+        let res = app.raw(Method::POST, "/api/products/import", &As::Bearer(mx.demo.clone()), "text/csv", good.clone()).await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN);
+        assert_eq!(snapshot(&app).await, before);
+        let res = import(good).await;
         assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
     }
 }

@@ -19,10 +19,12 @@
 //!   tpcb-like transaction run by `--workers` tasks through a pool like
 //!   Baton's on a scratch file beside the database. The same in-process
 //!   loop also runs on Postgres, to show the driver's share.
+//!
+//! This file drives the queue; [`baseline`] measures the baseline and
+//! [`report`] prints the figures against the targets.
 
 use std::{
     collections::HashSet,
-    path::{Path, PathBuf},
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -51,19 +53,18 @@ use baton_store::{
         ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbBackend, EntityTrait, Statement, TransactionTrait,
     },
 };
-use serde_json::{Value as Json, json};
 use tokio::sync::mpsc;
 
-use super::{
-    Target,
-    stats::{Stats, ms, verdict},
+use self::{
+    baseline::baseline,
+    report::{Rate, Report},
 };
+use super::{Target, stats::Stats};
 use crate::cli::{BenchArgs, DbArgs};
 
-/// Targets from the issue.
-const LATENCY_P50_TARGET: Duration = Duration::from_millis(5);
-const LATENCY_P99_TARGET: Duration = Duration::from_millis(20);
-const RATIO_TARGET: f64 = 0.5;
+mod baseline;
+mod report;
+
 /// Pause before each latency sample, so every agent woken by the previous
 /// enqueue has finished its claim attempt and is blocked again.
 const SETTLE: Duration = Duration::from_millis(20);
@@ -81,61 +82,6 @@ const DIFF: &str =
     "diff --git a/src/lib.rs b/src/lib.rs\n--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -1 +1 @@\n-old\n+new\n";
 /// `SELECT 1` samples of the round-trip figure.
 const ROUND_TRIPS: usize = 200;
-/// pgbench's scale-1 sizes.
-const ACCOUNTS: i64 = 100_000;
-const TELLERS: i64 = 10;
-
-/// What one database measured.
-struct Report {
-    backend: String,
-    database: String,
-    round_trip: Stats,
-    latency: Stats,
-    enqueue_call: Stats,
-    wake_to_held: Stats,
-    fill: Rate,
-    throughput: Rate,
-    ops: [(&'static str, Stats); 4],
-    baseline: Baseline,
-}
-
-/// `count` things in `took`.
-#[derive(Clone, Copy)]
-struct Rate {
-    count: usize,
-    took: Duration,
-}
-
-impl Rate {
-    fn per_s(&self) -> f64 {
-        self.count as f64 / self.took.as_secs_f64().max(1e-9)
-    }
-}
-
-/// The tpcb-like figures of one database.
-#[derive(Default)]
-struct Baseline {
-    /// `pgbench -b tpcb-like` TPS (Postgres with pgbench available).
-    pgbench_tps: Option<f64>,
-    /// The in-process tpcb-like loop's TPS.
-    loop_tps: Option<f64>,
-    /// Where the baseline ran.
-    database: Option<String>,
-    /// Why a figure is missing.
-    notes: Vec<String>,
-}
-
-impl Baseline {
-    /// The TPS the queue is compared with, and its name.
-    fn reference(&self) -> Option<(f64, &'static str)> {
-        match (self.pgbench_tps, self.loop_tps) {
-            (Some(t), _) => Some((t, "pgbench tpcb-like")),
-            (None, Some(t)) => Some((t, "tpcb-like loop")),
-            _ => None,
-        }
-    }
-}
-
 /// The bench's user, product, tokens and tasks.
 struct Seeded {
     user_id: String,
@@ -155,13 +101,7 @@ pub async fn run(db: &DbArgs, args: BenchArgs) -> anyhow::Result<()> {
             bench_one(&target, &args).await.with_context(|| format!("queue benchmark on {} failed", target.label()))?;
         reports.push(r);
     }
-    if args.json {
-        let results: Vec<Json> = reports.iter().map(|r| report_json(r, &args)).collect();
-        println!("{}", serde_json::to_string_pretty(&json!({"bench": "queue", "results": results}))?);
-    } else {
-        print_table(&reports, &args);
-    }
-    Ok(())
+    report::print(&reports, &args)
 }
 
 async fn bench_one(target: &Target, args: &BenchArgs) -> anyhow::Result<Report> {
@@ -602,397 +542,4 @@ async fn cleanup(db: &Db, seeded: &Seeded) -> anyhow::Result<()> {
     user::Entity::delete_by_id(seeded.user_id.clone()).exec(&txn).await?;
     txn.commit().await?;
     Ok(())
-}
-
-// ---------------------------------------------------------------- baseline
-
-/// The tpcb-like baseline of one database; failures become notes, so the
-/// queue figures are still reported.
-async fn baseline(target: &Target, backend: &str, args: &BenchArgs) -> Baseline {
-    let mut out = Baseline::default();
-    let result = if backend == "postgres" {
-        pg_baseline(&target.url, args, &mut out).await
-    } else {
-        sqlite_baseline(target, args, &mut out).await
-    };
-    if let Err(e) = result {
-        out.notes.push(format!("baseline failed: {e:#}"));
-    }
-    out
-}
-
-/// SQLite: the tpcb-like loop on a scratch file beside the database.
-async fn sqlite_baseline(target: &Target, args: &BenchArgs, out: &mut Baseline) -> anyhow::Result<()> {
-    let dir = sqlite_dir(target).unwrap_or_else(std::env::temp_dir);
-    let path = dir.join(format!("baton-bench-tpcb-{}.db", new_id()));
-    out.database = Some(path.display().to_string());
-    let result = async {
-        let db = baton_store::connect(&super::sqlite_url(&path)).await.context("cannot open the baseline file")?;
-        let r = async {
-            init_tpcb(&db, "").await?;
-            tpcb_loop(&db, "", args).await
-        }
-        .await;
-        db.close().await.ok();
-        r
-    }
-    .await;
-    super::remove_sqlite_files(&path);
-    out.loop_tps = Some(result?);
-    out.notes.push("SQLite has no pgbench: the baseline is the tpcb-like loop on a scratch file".into());
-    Ok(())
-}
-
-/// The directory of the target's SQLite file, so the baseline file shares its disk.
-fn sqlite_dir(target: &Target) -> Option<PathBuf> {
-    if let Some(p) = &target.temp {
-        return p.parent().map(Path::to_path_buf);
-    }
-    let rest = target.url.strip_prefix("sqlite://").or_else(|| target.url.strip_prefix("sqlite:"))?;
-    let file = rest.split('?').next()?;
-    if file.is_empty() || file.contains(":memory:") {
-        return None;
-    }
-    Path::new(file).parent().map(|d| if d.as_os_str().is_empty() { PathBuf::from(".") } else { d.to_path_buf() })
-}
-
-/// Postgres: a throwaway database on the same server for pgbench (and the
-/// in-process loop), dropped afterwards.
-async fn pg_baseline(url: &str, args: &BenchArgs, out: &mut Baseline) -> anyhow::Result<()> {
-    let name = format!("baton_pgbench_{}", new_id().chars().filter(char::is_ascii_alphanumeric).collect::<String>());
-    let admin = baton_store::connect(url).await.context("cannot reconnect")?;
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-        .await
-        .with_context(|| format!("cannot create the throwaway database {name} (needs CREATEDB)"))?;
-    out.database = Some(name.clone());
-    let bench_url = pg_url_with_db(url, &name);
-    let result = pg_measure(&bench_url, args, out).await;
-    let dropped = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
-    admin.close().await.ok();
-    result?;
-    dropped.with_context(|| format!("cannot drop the throwaway database {name}"))?;
-    Ok(())
-}
-
-async fn pg_measure(bench_url: &str, args: &BenchArgs, out: &mut Baseline) -> anyhow::Result<()> {
-    let pgbench = find_pgbench();
-    match &pgbench {
-        Some(bin) => {
-            run_pgbench(bin, &["-i", "-s", "1", "-q", bench_url]).await.context("pgbench -i")?;
-            let clients = args.workers.to_string();
-            let threads = args.workers.min(2).to_string();
-            let secs = args.pgbench_seconds.to_string();
-            let text = run_pgbench(bin, &["-b", "tpcb-like", "-c", &clients, "-j", &threads, "-T", &secs, bench_url])
-                .await
-                .context("pgbench -b tpcb-like")?;
-            out.pgbench_tps =
-                Some(parse_tps(&text).ok_or_else(|| anyhow!("no `tps = …` in pgbench's output: {text}"))?);
-        }
-        None => out.notes.push(
-            "pgbench not found (PATH, /usr/lib/postgresql/*/bin): no pgbench figure; the ratio uses the tpcb-like loop"
-                .into(),
-        ),
-    }
-    let db = baton_store::connect(bench_url).await.context("cannot open the throwaway database")?;
-    let r = async {
-        if pgbench.is_none() {
-            init_tpcb(&db, "").await?;
-        }
-        tpcb_loop(&db, "", args).await
-    }
-    .await;
-    db.close().await.ok();
-    out.loop_tps = Some(r?);
-    Ok(())
-}
-
-/// pgbench on PATH, else the newest under /usr/lib/postgresql.
-fn find_pgbench() -> Option<PathBuf> {
-    let on_path = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|d| d.join("pgbench"))
-        .find(|p| p.is_file());
-    on_path.or_else(|| {
-        let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-            .ok()?
-            .filter_map(|e| e.ok().map(|e| e.path().join("bin/pgbench")))
-            .filter(|p| p.is_file())
-            .collect();
-        found.sort();
-        found.pop()
-    })
-}
-
-/// Runs pgbench; its stdout and stderr together, or an error with them.
-async fn run_pgbench(bin: &Path, args: &[&str]) -> anyhow::Result<String> {
-    let out = tokio::process::Command::new(bin)
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .output()
-        .await
-        .with_context(|| format!("cannot run {}", bin.display()))?;
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    ensure!(out.status.success(), "{} exited with {}: {}", bin.display(), out.status, text.trim());
-    Ok(text)
-}
-
-/// The `tps = N (without initial connection time)` figure.
-fn parse_tps(text: &str) -> Option<f64> {
-    text.lines()
-        .filter_map(|l| l.trim().strip_prefix("tps = "))
-        .filter_map(|rest| rest.split_whitespace().next()?.parse::<f64>().ok())
-        .next_back()
-}
-
-/// Replaces the database name in a Postgres URL.
-fn pg_url_with_db(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (url, String::new()),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let cut = base[scheme_end..].rfind('/').map_or(base.len(), |i| scheme_end + i);
-    format!("{}/{}{}", &base[..cut], name, query)
-}
-
-/// pgbench's scale-1 tables and rows (what `pgbench -i -s 1` creates).
-async fn init_tpcb(db: &Db, prefix: &str) -> anyhow::Result<()> {
-    let b = db.get_database_backend();
-    let ddl = [
-        format!("CREATE TABLE {prefix}pgbench_branches (bid INTEGER PRIMARY KEY, bbalance INTEGER, filler CHAR(88))"),
-        format!(
-            "CREATE TABLE {prefix}pgbench_tellers (tid INTEGER PRIMARY KEY, bid INTEGER, tbalance INTEGER, filler CHAR(84))"
-        ),
-        format!(
-            "CREATE TABLE {prefix}pgbench_accounts (aid INTEGER PRIMARY KEY, bid INTEGER, abalance INTEGER, filler CHAR(84))"
-        ),
-        format!(
-            "CREATE TABLE {prefix}pgbench_history (tid INTEGER, bid INTEGER, aid INTEGER, delta INTEGER, mtime TIMESTAMP, \
-             filler CHAR(22))"
-        ),
-    ];
-    let txn = db.begin().await?;
-    for sql in ddl {
-        txn.execute_unprepared(&sql).await?;
-    }
-    txn.execute_unprepared(&format!("INSERT INTO {prefix}pgbench_branches (bid, bbalance) VALUES (1, 0)")).await?;
-    for (table, id, n) in [("tellers", "tid", TELLERS), ("accounts", "aid", ACCOUNTS)] {
-        let balance = if table == "tellers" { "tbalance" } else { "abalance" };
-        txn.execute_raw(Statement::from_string(
-            b,
-            format!(
-                "INSERT INTO {prefix}pgbench_{table} ({id}, bid, {balance}, filler) \
-                 WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < {n}) SELECT x, 1, 0, '' FROM s"
-            ),
-        ))
-        .await?;
-    }
-    txn.commit().await?;
-    Ok(())
-}
-
-/// `args.workers` tasks run pgbench's tpcb-like transaction for
-/// `args.pgbench_seconds`; returns transactions per second.
-async fn tpcb_loop(db: &Db, prefix: &str, args: &BenchArgs) -> anyhow::Result<f64> {
-    let deadline = Instant::now() + Duration::from_secs(args.pgbench_seconds);
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for i in 0..args.workers {
-        let (db, prefix) = (db.clone(), prefix.to_string());
-        tasks.push(tokio::spawn(async move {
-            let mut rng = XorShift(0x9E37_79B9_7F4A_7C15 ^ ((i as u64 + 1) * 0x1000_0000_01B3));
-            let mut n = 0u64;
-            while Instant::now() < deadline {
-                tpcb_txn(&db, &prefix, &mut rng).await?;
-                n += 1;
-            }
-            Ok::<_, anyhow::Error>(n)
-        }));
-    }
-    let mut total = 0u64;
-    for t in tasks {
-        total += t.await.context("a baseline task panicked")??;
-    }
-    Ok(total as f64 / start.elapsed().as_secs_f64())
-}
-
-/// pgbench's built-in tpcb-like script.
-async fn tpcb_txn(db: &Db, p: &str, rng: &mut XorShift) -> anyhow::Result<()> {
-    let b = db.get_database_backend();
-    let aid = rng.below(ACCOUNTS) + 1;
-    let tid = rng.below(TELLERS) + 1;
-    let bid = 1i64;
-    let delta = rng.below(10_001) - 5_000;
-    let txn = db.begin().await?;
-    let st = |sql: String, v: Vec<baton_store::sea_orm::Value>| Statement::from_sql_and_values(b, sql, v);
-    txn.execute_raw(st(
-        format!("UPDATE {p}pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2"),
-        vec![delta.into(), aid.into()],
-    ))
-    .await?;
-    txn.query_one_raw(st(format!("SELECT abalance FROM {p}pgbench_accounts WHERE aid = $1"), vec![aid.into()])).await?;
-    txn.execute_raw(st(
-        format!("UPDATE {p}pgbench_tellers SET tbalance = tbalance + $1 WHERE tid = $2"),
-        vec![delta.into(), tid.into()],
-    ))
-    .await?;
-    txn.execute_raw(st(
-        format!("UPDATE {p}pgbench_branches SET bbalance = bbalance + $1 WHERE bid = $2"),
-        vec![delta.into(), bid.into()],
-    ))
-    .await?;
-    txn.execute_raw(st(
-        format!(
-            "INSERT INTO {p}pgbench_history (tid, bid, aid, delta, mtime) VALUES ($1, $2, $3, $4, CURRENT_TIMESTAMP)"
-        ),
-        vec![tid.into(), bid.into(), aid.into(), delta.into()],
-    ))
-    .await?;
-    txn.commit().await?;
-    Ok(())
-}
-
-/// A tiny PRNG for the baseline's random accounts (quality is irrelevant).
-struct XorShift(u64);
-
-impl XorShift {
-    fn below(&mut self, n: i64) -> i64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as i64
-    }
-}
-
-// ---------------------------------------------------------------- output
-
-fn latency_ok(s: &Stats) -> bool {
-    s.p50 < LATENCY_P50_TARGET && s.p99 < LATENCY_P99_TARGET
-}
-
-fn report_json(r: &Report, args: &BenchArgs) -> Json {
-    let reference = r.baseline.reference();
-    let ratio = reference.map(|(tps, _)| r.throughput.per_s() / tps);
-    let ops: serde_json::Map<String, Json> = r.ops.iter().map(|(name, s)| (name.to_string(), s.json())).collect();
-    json!({
-        "backend": r.backend,
-        "database": r.database,
-        "select_1_round_trip": r.round_trip.json(),
-        "latency": {
-            "waiting_agents": args.waiters,
-            "warmup": args.warmup,
-            "enqueue_to_held": r.latency.json(),
-            "enqueue_call": r.enqueue_call.json(),
-            "enqueue_returned_to_held": r.wake_to_held.json(),
-            "target": "p50 < 5 ms, p99 < 20 ms",
-            "meets_target": latency_ok(&r.latency),
-        },
-        "enqueue": {"jobs": r.fill.count, "seconds": r.fill.took.as_secs_f64(), "jobs_per_s": r.fill.per_s()},
-        "throughput": {
-            "jobs": r.throughput.count,
-            "workers": args.workers,
-            "seconds": r.throughput.took.as_secs_f64(),
-            "jobs_per_s": r.throughput.per_s(),
-            "loop": "claim → running → verify (diff) → done",
-            "all_done_exactly_once": true,
-            "calls": ops,
-        },
-        "baseline": {
-            "clients": args.workers,
-            "seconds": args.pgbench_seconds,
-            "pgbench_tps": r.baseline.pgbench_tps,
-            "loop_tps": r.baseline.loop_tps,
-            "database": r.baseline.database,
-            "notes": r.baseline.notes,
-        },
-        "ratio": ratio,
-        "ratio_against": reference.map(|(_, name)| name),
-        "ratio_meets_target": ratio.map(|x| x >= RATIO_TARGET),
-    })
-}
-
-fn print_table(reports: &[Report], args: &BenchArgs) {
-    println!(
-        "{:<9} {:<46} {:>6} {:>9} {:>9} {:>9} {:>9}  result",
-        "backend", "measure", "n", "p50 ms", "p95 ms", "p99 ms", "max ms"
-    );
-    let line = |b: &str, what: &str, s: &Stats, note: &str| {
-        println!(
-            "{:<9} {:<46} {:>6} {:>9} {:>9} {:>9} {:>9}  {}",
-            b,
-            what,
-            s.n,
-            ms(s.p50),
-            ms(s.p95),
-            ms(s.p99),
-            ms(s.max),
-            note
-        );
-    };
-    let plain = |b: &str, what: &str, n: Option<usize>, note: &str| {
-        let n = n.map(|n| n.to_string()).unwrap_or_default();
-        println!("{:<9} {:<46} {:>6} {:>39}  {}", b, what, n, "", note);
-    };
-    for r in reports {
-        let b = r.backend.as_str();
-        line(
-            b,
-            &format!("enqueue → held by a waiting agent ({} waiting)", args.waiters),
-            &r.latency,
-            &format!("{} (p50 < 5 ms, p99 < 20 ms)", verdict(latency_ok(&r.latency))),
-        );
-        line(b, "  of which the enqueue call", &r.enqueue_call, "");
-        line(b, "  of which wake + claim", &r.wake_to_held, "");
-        line(b, "  for scale: one SELECT 1 round trip", &r.round_trip, "");
-        plain(b, "enqueue, one at a time (queue fill)", Some(r.fill.count), &format!("{:.0} jobs/s", r.fill.per_s()));
-        plain(
-            b,
-            &format!("claim → running → verify → done, {} workers", args.workers),
-            Some(r.throughput.count),
-            &format!(
-                "{:.0} jobs/s in {:.2} s; every job DONE exactly once",
-                r.throughput.per_s(),
-                r.throughput.took.as_secs_f64()
-            ),
-        );
-        for (name, s) in &r.ops {
-            line(b, &format!("  {name} call (under load)"), s, "");
-        }
-        let secs = args.pgbench_seconds;
-        if let Some(tps) = r.baseline.pgbench_tps {
-            plain(
-                b,
-                &format!("baseline: pgbench tpcb-like -c {} -T {secs}", args.workers),
-                None,
-                &format!("{tps:.0} tps"),
-            );
-        }
-        if let Some(tps) = r.baseline.loop_tps {
-            plain(
-                b,
-                &format!("baseline: tpcb-like loop, {} tasks, {secs} s", args.workers),
-                None,
-                &format!("{tps:.0} tps"),
-            );
-        }
-        match r.baseline.reference() {
-            Some((tps, name)) => {
-                let x = r.throughput.per_s() / tps;
-                plain(
-                    b,
-                    &format!("queue throughput / {name}"),
-                    None,
-                    &format!("{:.0} % — {} (≥ 50 %)", x * 100.0, verdict(x >= RATIO_TARGET)),
-                );
-            }
-            None => plain(b, "queue throughput / baseline", None, "no baseline figure"),
-        }
-        for note in &r.baseline.notes {
-            println!("{b:<9} note: {note}");
-        }
-        println!("{b:<9} database: {}", r.database);
-    }
 }
