@@ -21,8 +21,9 @@ use baton_domain::{
 };
 use baton_store::{
     entities::{job, model_price},
+    error::{ResultExt, unique},
     new_id, now,
-    sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, SqlErr},
+    sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder},
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -279,16 +280,15 @@ fn check_notes(errs: &mut ValidationErrors, v: &str) {
     }
 }
 
-fn unique_conflict(e: baton_store::sea_orm::DbErr) -> AppError {
-    if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) {
+/// The answer when a price row would duplicate another's identity.
+fn price_clash(index: &str) -> Option<AppError> {
+    (index == unique::MODEL_PRICES_IDENTITY).then(|| {
         AppError::Conflict(
             "a price for this model, runtime, provider, billing mode, billing unit and service tier already exists; \
              change that row instead"
                 .into(),
         )
-    } else {
-        e.into()
-    }
+    })
 }
 
 /// Every price row, for looking up job costs.
@@ -472,7 +472,7 @@ impl App {
         }
         .insert(&self.db)
         .await
-        .map_err(unique_conflict)?;
+        .on_unique(price_clash)?;
         price_view(row)
     }
 
@@ -556,7 +556,7 @@ impl App {
         }
         errs.into_result()?;
         am.updated_at = Set(now());
-        let row = am.update(&self.db).await.map_err(unique_conflict)?;
+        let row = am.update(&self.db).await.on_unique(price_clash)?;
         price_view(row)
     }
 

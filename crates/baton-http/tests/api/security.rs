@@ -67,7 +67,7 @@ backend_tests! {
         let res = app.get("/api/health?db=1", &As::Nobody).await;
         assert_eq!(res.json()["database"], "ok");
         // Database gone: 503 and "down".
-        app.t.db.close_by_ref().await.expect("close pool");
+        app.t.db.clone().close().await.expect("close pool");
         let res = app.get("/api/health?db=1", &As::Nobody).await;
         assert_eq!(res.status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(res.json()["database"], "down");
