@@ -30,7 +30,8 @@ pub async fn product_for<C: ConnectionTrait>(
             .filter(product_member::Column::UserId.eq(&actor.user_id))
             .one(db)
             .await?
-            .and_then(|m| MemberAccess::from_db(&m.access))
+            .map(|m| MemberAccess::decode(&m.access, "product_members.access"))
+            .transpose()?
     };
     let facts = AccessFacts {
         is_owner: actor.user_id == product.user_id || matches!(actor.via, AuthVia::Cli),

@@ -6,8 +6,9 @@ use baton_domain::{
     validation::{check_email, check_password, check_text, check_username},
 };
 use baton_store::{
-    Backend, StoreError,
+    Backend,
     entities::{session, user, user_role},
+    error::{ResultExt, unique},
     new_id, now,
     sea_orm::{
         ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
@@ -115,7 +116,8 @@ fn clean_opt(s: Option<String>) -> Option<String> {
 /// Loads a user's roles in a stable order.
 async fn roles_of<C: ConnectionTrait>(db: &C, user_id: &str) -> AppResult<Vec<Role>> {
     let rows = user_role::Entity::find().filter(user_role::Column::UserId.eq(user_id)).all(db).await?;
-    let mut roles: Vec<Role> = rows.iter().filter_map(|r| Role::from_db(&r.role)).collect();
+    let mut roles: Vec<Role> =
+        rows.iter().map(|r| Role::decode(&r.role, "user_roles.role")).collect::<Result<_, _>>()?;
     roles.sort();
     Ok(roles)
 }
@@ -170,15 +172,12 @@ fn validate_new(input: &NewUser) -> Result<(), ValidationErrors> {
     errs.into_result()
 }
 
-/// Turns a unique violation on `users` into an error naming the field.
-fn unique_to_field(e: baton_store::sea_orm::DbErr, username: &str) -> AppError {
-    let e = StoreError::from(e);
-    if e.is_unique_on("email") {
-        AppError::field("email", "is already used by another account")
-    } else if e.is_unique_on("username") {
-        AppError::field("username", format!("`{username}` is already taken"))
-    } else {
-        e.into()
+/// For [`ResultExt::on_unique`]: a clash on `users` as an error naming the field.
+fn user_clash(username: &str) -> impl FnOnce(&str) -> Option<AppError> + '_ {
+    move |index| match index {
+        unique::USERS_EMAIL => Some(AppError::field("email", "is already used by another account")),
+        unique::USERS_USERNAME => Some(AppError::field("username", format!("`{username}` is already taken"))),
+        _ => None,
     }
 }
 
@@ -197,7 +196,7 @@ pub(crate) async fn insert_user<C: ConnectionTrait>(db: &C, input: NewUser, hash
         updated_at: Set(t),
         ..Default::default()
     };
-    let row = row.insert(db).await.map_err(|e| unique_to_field(e, &username))?;
+    let row = row.insert(db).await.on_unique(user_clash(&username))?;
     set_roles(db, &row.id, &input.roles).await?;
     Ok(row)
 }
@@ -332,7 +331,7 @@ impl App {
                         end_sessions = true;
                     }
                     am.updated_at = Set(now());
-                    let row = am.update(txn).await.map_err(|e| unique_to_field(e, &username))?;
+                    let row = am.update(txn).await.on_unique(user_clash(&username))?;
                     if let Some(roles) = patch.roles {
                         set_roles(txn, &row.id, &roles).await?;
                     }

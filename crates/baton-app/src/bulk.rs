@@ -496,13 +496,12 @@ async fn set_sort_order<C: ConnectionTrait>(db: &C, kind: BulkKind, id: &str, va
     Ok(())
 }
 
-fn api_status(kind: BulkKind, db_value: &str) -> String {
-    let parsed = match kind {
-        BulkKind::Pbi => PbiStatus::from_db(db_value).map(|s| s.as_api()),
-        BulkKind::Story => StoryStatus::from_db(db_value).map(|s| s.as_api()),
-        BulkKind::Task => TaskStatus::from_db(db_value).map(|s| s.as_api()),
-    };
-    parsed.unwrap_or_else(|| db_value.to_ascii_lowercase())
+fn api_status(kind: BulkKind, db_value: &str) -> AppResult<String> {
+    Ok(match kind {
+        BulkKind::Pbi => PbiStatus::decode(db_value, "pbis.status")?.as_api(),
+        BulkKind::Story => StoryStatus::decode(db_value, "stories.status")?.as_api(),
+        BulkKind::Task => TaskStatus::decode(db_value, "tasks.status")?.as_api(),
+    })
 }
 
 /// The database form of a status given for `kind`, or a 422 naming `status`.
@@ -856,8 +855,8 @@ impl App {
                 }
                 for item in items {
                     out.push(StatusItem {
-                        from: api_status(kind, &item.status),
-                        status: api_status(kind, status),
+                        from: api_status(kind, &item.status)?,
+                        status: api_status(kind, status)?,
                         id: item.id,
                         code: item.code,
                     });

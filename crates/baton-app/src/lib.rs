@@ -29,7 +29,7 @@ pub use actor::{Actor, AuthVia};
 /// The event bus types, for the layers that stream events (SSE, MCP).
 pub use baton_store::events;
 pub use config::AppConfig;
-pub use error::{AppError, AppResult};
+pub use error::{AppError, AppResult, Internal};
 
 use baton_store::{Db, events::EventBus};
 

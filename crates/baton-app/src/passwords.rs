@@ -14,14 +14,14 @@ pub fn hash(password: &str) -> Result<String, AppError> {
     Argon2::default()
         .hash_password(password.as_bytes())
         .map(|h| h.to_string())
-        .map_err(|e| AppError::Internal(format!("hash password: {e}")))
+        .map_err(|e| AppError::internal(format!("hash password: {e}")))
 }
 
 /// [`hash`] on a blocking thread, so hashing (tens of milliseconds by
 /// design) never stalls the async workers serving other requests.
 pub async fn hash_off_thread(password: &str) -> Result<String, AppError> {
     let pw = password.to_string();
-    tokio::task::spawn_blocking(move || hash(&pw)).await.map_err(|e| AppError::Internal(format!("hash task: {e}")))?
+    tokio::task::spawn_blocking(move || hash(&pw)).await.map_err(|e| AppError::internal_from("hash task", e))?
 }
 
 /// Whether `password` matches the stored hash. A malformed stored hash

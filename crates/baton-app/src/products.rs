@@ -33,8 +33,8 @@ use baton_domain::{
     validation::check_text,
 };
 use baton_store::{
-    StoreError,
     entities::{product, product_member, user},
+    error::{ResultExt, unique},
     events::Event,
     new_id, now,
     sea_orm::{
@@ -125,10 +125,10 @@ fn access_name(a: ProductAccess) -> &'static str {
 }
 
 /// Builds the view of a product row for a caller with `access`.
-pub fn product_view(p: product::Model, access: ProductAccess) -> ProductView {
-    ProductView {
-        pr_strategy: PrStrategy::from_db(&p.pr_strategy).unwrap_or(PrStrategy::SprintBatch),
-        kind: ProductKind::from_db(&p.kind).unwrap_or(ProductKind::App),
+pub fn product_view(p: product::Model, access: ProductAccess) -> AppResult<ProductView> {
+    Ok(ProductView {
+        pr_strategy: PrStrategy::decode(&p.pr_strategy, "products.pr_strategy")?,
+        kind: ProductKind::decode(&p.kind, "products.kind")?,
         access: access_name(access).into(),
         id: p.id,
         code: p.code,
@@ -149,7 +149,7 @@ pub fn product_view(p: product::Model, access: ProductAccess) -> ProductView {
         auto_deploy: p.auto_deploy,
         created_at: p.created_at,
         updated_at: p.updated_at,
-    }
+    })
 }
 
 /// Input for a new product.
@@ -265,7 +265,8 @@ pub struct ProductFilter {
     /// `true` lists archived products instead of active ones.
     #[serde(default)]
     pub archived: Option<bool>,
-    /// Page number, from 1.
+    /// Page number, from 1 to 1000000.
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
     /// Items per page, 1–200 (default 50).
     pub limit: Option<u64>,
@@ -459,16 +460,24 @@ pub(crate) async fn owner_clashes<C: ConnectionTrait>(
     Ok((name_taken, code_taken))
 }
 
-/// Turns a unique violation on `products` into an error naming the field.
-pub(crate) fn product_unique_error(e: baton_store::sea_orm::DbErr, prefix: &str) -> AppError {
-    let e = StoreError::from(e);
-    if e.is_unique_on("code") {
-        AppError::field(&format!("{prefix}code"), "is already used by another of your products")
-    } else if e.is_unique_on("name") {
-        AppError::field(&format!("{prefix}name"), "is already used by another of your products")
-    } else {
-        e.into()
+/// For [`ResultExt::on_unique`]: a clash of an owner's product names or
+/// codes as an error naming the field (`{prefix}name`, `{prefix}code`).
+pub(crate) fn product_clash(prefix: &str) -> impl FnOnce(&str) -> Option<AppError> + '_ {
+    move |index| {
+        let field = match index {
+            unique::PRODUCTS_CODE => "code",
+            unique::PRODUCTS_NAME => "name",
+            _ => return None,
+        };
+        Some(AppError::field(&format!("{prefix}{field}"), "is already used by another of your products"))
     }
+}
+
+/// Turns a unique violation on `products` into an error naming the field
+/// (see [`product_clash`]).
+pub(crate) fn product_unique_error(e: baton_store::sea_orm::DbErr, prefix: &str) -> AppError {
+    let Err(e) = Err::<std::convert::Infallible, _>(e).on_unique(product_clash(prefix));
+    e
 }
 
 /// Refuses writes to an archived product with 409; every backlog write
@@ -599,9 +608,9 @@ impl App {
             .into_active(new_id(), &actor.user_id, now())
             .insert(&self.db)
             .await
-            .map_err(|e| product_unique_error(e, ""))?;
+            .on_unique(product_clash(""))?;
         self.publish_product_event(&row.id, "created").await;
-        Ok(product_view(row, ProductAccess::Own))
+        product_view(row, ProductAccess::Own)
     }
 
     /// Lists the caller's active (or, with `archived`, archived) products:
@@ -634,14 +643,14 @@ impl App {
                 };
                 product_view(p, access)
             })
-            .collect();
+            .collect::<AppResult<_>>()?;
         Ok(Page { items, page, limit, total })
     }
 
     /// One product (by id or code) the caller can read.
     pub async fn get_product(&self, actor: &Actor, id_or_code: &str) -> AppResult<ProductView> {
         let (p, access) = resolve(&self.db, actor, id_or_code).await?;
-        Ok(product_view(p, access))
+        product_view(p, access)
     }
 
     /// Changes a product's settings. Owner and read-write members may;
@@ -741,13 +750,13 @@ impl App {
                     am.auto_deploy = Set(v);
                 }
                 am.updated_at = Set(now());
-                am.update(txn).await.map_err(|e| product_unique_error(e, ""))
+                am.update(txn).await.on_unique(product_clash(""))
             })
         })
         .await?;
         self.publish_product_event(&pid, "updated").await;
         let (_, access) = product_for(&self.db, actor, &pid).await?;
-        Ok(product_view(row, access))
+        product_view(row, access)
     }
 
     /// Archives (`true`) or unarchives (`false`) a product; owner only.
@@ -779,24 +788,20 @@ impl App {
         })
         .await?;
         self.publish_product_event(&pid, if archived { "archived" } else { "unarchived" }).await;
-        Ok(product_view(row, ProductAccess::Own))
+        product_view(row, ProductAccess::Own)
     }
 
     /// Deletes a product and everything in it, for good; owner only. A
     /// marketplace project with escrow history cannot be deleted (409).
     pub async fn delete_product(&self, actor: &Actor, id_or_code: &str) -> AppResult<()> {
         let p = manageable_ref(&self.db, actor, id_or_code).await?;
-        let res = product::Entity::delete_by_id(p.id.clone()).exec(&self.db).await;
-        match res.map_err(StoreError::from) {
-            Ok(_) => {}
-            Err(StoreError::ForeignKey(_)) => {
-                return Err(AppError::Conflict(format!(
-                    "product `{}` has marketplace payment history and cannot be deleted; archive it instead",
-                    p.name
-                )));
-            }
-            Err(e) => return Err(e.into()),
-        }
+        // Escrows are the one reference that does not cascade.
+        product::Entity::delete_by_id(p.id.clone()).exec(&self.db).await.on_foreign_key(|| {
+            AppError::Conflict(format!(
+                "product `{}` has marketplace payment history and cannot be deleted; archive it instead",
+                p.name
+            ))
+        })?;
         self.publish_product_event(&p.id, "deleted").await;
         Ok(())
     }

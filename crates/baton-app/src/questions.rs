@@ -85,11 +85,11 @@ pub struct QuestionView {
 }
 
 /// Converts a row into its view, as of `at`.
-pub fn question_view(m: question::Model, at: DateTime<Utc>) -> QuestionView {
-    let stored = QuestionStatus::from_db(&m.status).unwrap_or(QuestionStatus::Open);
+pub fn question_view(m: question::Model, at: DateTime<Utc>) -> AppResult<QuestionView> {
+    let stored = QuestionStatus::decode(&m.status, "questions.status")?;
     let status = if stored == QuestionStatus::Open && m.expires_at <= at { QuestionStatus::Expired } else { stored };
     let options = m.options.and_then(|v| serde_json::from_value::<Vec<String>>(v).ok());
-    QuestionView {
+    Ok(QuestionView {
         id: m.id,
         status,
         story_id: m.story_id,
@@ -104,7 +104,7 @@ pub fn question_view(m: question::Model, at: DateTime<Utc>) -> QuestionView {
         answered_at: m.answered_at,
         created_at: m.created_at,
         expires_at: m.expires_at,
-    }
+    })
 }
 
 /// What an agent asks. Give a story (id or code), a task (which implies its
@@ -156,7 +156,8 @@ pub struct QuestionFilter {
     pub status: Option<String>,
     /// Only questions of this product.
     pub product_id: Option<String>,
-    /// Page number, from 1.
+    /// Page number, from 1 to 1000000.
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
     /// Items per page, 1–200 (default 50).
     pub limit: Option<u64>,
@@ -264,7 +265,10 @@ async fn visible_question<C: ConnectionTrait>(db: &C, actor: &Actor, id: &str) -
 }
 
 fn conflict_for(q: &question::Model, at: DateTime<Utc>, verb: &str) -> AppError {
-    let status = question_view(q.clone(), at).status;
+    let status = match question_view(q.clone(), at) {
+        Ok(v) => v.status,
+        Err(e) => return e,
+    };
     let what = match status {
         QuestionStatus::Answered => "already answered".to_string(),
         QuestionStatus::Expired => "already expired".to_string(),
@@ -346,7 +350,7 @@ impl App {
         }
         .insert(&self.db)
         .await?;
-        let view = question_view(row, at);
+        let view = question_view(row, at)?;
         self.publish_question("asked", &view).await;
         Ok(view)
     }
@@ -379,7 +383,7 @@ impl App {
                 .one(&self.db)
                 .await?
                 .ok_or(AppError::NotFound("question"))?;
-            let view = question_view(row, now());
+            let view = question_view(row, now())?;
             if view.status != QuestionStatus::Open {
                 return Ok(AskedQuestion { question: view, timed_out: false });
             }
@@ -416,7 +420,7 @@ impl App {
     /// idea questions: the idea's owner).
     pub async fn get_question(&self, actor: &Actor, id: &str) -> AppResult<QuestionView> {
         let q = visible_question(&self.db, actor, id).await?;
-        Ok(question_view(q, now()))
+        question_view(q, now())
     }
 
     /// The caller's own open and answered questions (optionally about one
@@ -439,7 +443,7 @@ impl App {
             .all(&self.db)
             .await?;
         let at = now();
-        let questions: Vec<QuestionView> = rows.into_iter().map(|r| question_view(r, at)).collect();
+        let questions: Vec<QuestionView> = rows.into_iter().map(|r| question_view(r, at)).collect::<AppResult<_>>()?;
         Ok(OpenQuestions { count: questions.len(), questions })
     }
 
@@ -493,7 +497,7 @@ impl App {
         }
         let q = q.order_by_desc(question::Column::CreatedAt).order_by_desc(question::Column::Id);
         let page = paginate(&self.db, q, params).await?;
-        Ok(page.map(|m| question_view(m, at)))
+        page.try_map(|m| question_view(m, at))
     }
 
     /// The asker withdraws an open question. Anyone else gets 404 ("not
@@ -517,7 +521,7 @@ impl App {
         if res.rows_affected == 0 {
             return Err(conflict_for(&row, at, "cancel"));
         }
-        let view = question_view(row, at);
+        let view = question_view(row, at)?;
         self.publish_question("cancelled", &view).await;
         Ok(view)
     }
@@ -558,7 +562,7 @@ impl App {
         if res.rows_affected == 0 {
             return Err(conflict_for(&row, at, "answer"));
         }
-        let view = question_view(row, at);
+        let view = question_view(row, at)?;
         self.publish_question("answered", &view).await;
         Ok(view)
     }
@@ -596,7 +600,7 @@ impl App {
                 .all(&self.db)
                 .await?;
             for r in rows {
-                self.publish_question("expired", &question_view(r, at)).await;
+                self.publish_question("expired", &question_view(r, at)?).await;
             }
         }
         if expired > 0 {

@@ -119,7 +119,7 @@ impl App {
                 let stored = u.password_hash.clone();
                 let ok = tokio::task::spawn_blocking(move || passwords::verify(&pw, &stored))
                     .await
-                    .map_err(|e| AppError::Internal(format!("verify task: {e}")))?;
+                    .map_err(|e| AppError::internal_from("verify task", e))?;
                 (ok && u.disabled_at.is_none()).then_some(u)
             }
             None => {

@@ -1,6 +1,17 @@
 //! A small macro for the enums Baton stores as UPPER_SNAKE text and shows as
 //! lowercase at the API and MCP boundary.
 
+/// A database column held a value its enum does not know: the data was
+/// written by something else (or a newer version), so reading on would guess.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown value {value:?} in column {column}")]
+pub struct UnknownDbValue {
+    /// `table.column`.
+    pub column: &'static str,
+    /// What was found.
+    pub value: String,
+}
+
 /// Declares an enum whose variants are stored as UPPER_SNAKE strings in the
 /// database and written in lowercase at the API/MCP boundary.
 ///
@@ -26,17 +37,6 @@
 ///     "unknown value \"BOGUS\" in column demos.status"
 /// );
 /// ```
-/// A database column held a value its enum does not know: the data was
-/// written by something else (or a newer version), so reading on would guess.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown value {value:?} in column {column}")]
-pub struct UnknownDbValue {
-    /// `table.column`.
-    pub column: &'static str,
-    /// What was found.
-    pub value: String,
-}
-
 #[macro_export]
 macro_rules! db_enum {
     (@api $db:literal) => { $db.to_ascii_lowercase() };

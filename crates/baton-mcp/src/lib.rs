@@ -9,16 +9,26 @@
 //!   caller resolution, the demo guard, dispatch).
 //! - [`http`]: the HTTP front: method check, Bearer auth (401 with JSON-RPC
 //!   `-32001`), Host/Origin allowlist, rmcp's stateless Streamable HTTP.
+//! - [`push`]: "check, push, then report" for `update_job_status done`
+//!   with a worktree, behind the [`push::JobReporter`] trait (local
+//!   services or a remote server).
 //! - [`stdio`]: serving one authenticated caller over stdin/stdout until
 //!   EOF, transport close or SIGTERM/SIGINT.
 
+mod backlog_tools;
+mod context_tools;
 pub mod git;
 pub mod http;
+mod log_tools;
+pub mod push;
+mod question_tools;
+mod queue_tools;
 pub mod results;
+mod schema;
 pub mod server;
 mod sprint_tools;
 pub mod stdio;
 mod tools;
 
 pub use http::HttpSettings;
-pub use server::{BatonMcp, Profile, Transport};
+pub use server::{BatonMcp, Profile, Transport, tool_list};

@@ -66,7 +66,7 @@ pub fn error_message(e: &AppError) -> String {
             format!("RATE_LIMITED: too many attempts; try again in {retry_after_secs} s")
         }
         AppError::Internal(m) => {
-            tracing::error!(error = %m, "MCP tool failed");
+            tracing::error!(error = %format_args!("{m:#}"), "MCP tool failed");
             "INTERNAL_ERROR: something went wrong on Baton's side; the details are in the server log".into()
         }
     }

@@ -55,6 +55,12 @@ enum Identity {
     Fixed(Arc<Actor>),
 }
 
+/// The tools `tools/list` offers for a profile on a transport, in catalog
+/// order (what a server answers, without needing one).
+pub fn tool_list(profile: Profile, transport: Transport) -> Vec<Tool> {
+    tools::CATALOG.iter().filter(|s| s.offered(profile, transport)).map(|s| s.tool()).collect()
+}
+
 /// The Baton MCP server.
 #[derive(Clone)]
 pub struct BatonMcp {
@@ -86,7 +92,7 @@ impl BatonMcp {
 
     /// The tools offered, in catalog order.
     pub fn tools(&self) -> Vec<Tool> {
-        tools::CATALOG.iter().filter(|s| s.offered(self.profile, self.transport)).map(|s| s.tool()).collect()
+        tool_list(self.profile, self.transport)
     }
 
     fn actor(&self, ctx: &RequestContext<RoleServer>) -> Option<Arc<Actor>> {
@@ -106,6 +112,11 @@ impl BatonMcp {
         let spec = tools::find(name, self.profile, self.transport)?;
         if spec.writes && actor.is_demo {
             return Some(results::tool_error(&AppError::DemoReadOnly));
+        }
+        // Text Postgres cannot store (and SQLite would keep silently) is
+        // refused here, once for every tool and field, before any parsing.
+        if let Some(path) = baton_domain::validation::find_nul(&args) {
+            return Some(results::tool_error(&AppError::field(&path, baton_domain::validation::NUL_MESSAGE)));
         }
         let started = std::time::Instant::now();
         let cx = tools::Cx { app: &self.app, actor, transport: self.transport, worker: self.worker.as_deref() };

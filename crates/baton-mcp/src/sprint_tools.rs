@@ -2,7 +2,7 @@
 //! orchestrators, and the batch worker's `update_task_execution` and
 //! `verify_sprint_task` (a unified `diff` over HTTP, a local `worktree_path`
 //! over stdio). Arguments and handlers live here so `tools.rs` only lists
-//! and dispatches them; every handler is a thin adapter over one service.
+//! and dispatches them (as for the other `*_tools` modules); every handler is a thin adapter over one service.
 
 use baton_app::{
     AppResult,
@@ -19,19 +19,14 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::tools::{Cx, parse, to_json};
+use crate::{
+    schema::api_enum_schema,
+    tools::{Cx, parse, to_json},
+};
 
-macro_rules! api_enum_schema {
-    ($fn:ident, $ty:ty) => {
-        fn $fn(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-            let values: Vec<String> = <$ty>::ALL.iter().map(|v| v.as_api()).collect();
-            schemars::json_schema!({ "type": "string", "enum": values })
-        }
-    };
-}
-api_enum_schema!(strategy_schema, PrStrategy);
-api_enum_schema!(runtime_schema, AgentRuntime);
-api_enum_schema!(execution_status_schema, TaskExecutionStatus);
+api_enum_schema!(strategy_schema, opt_strategy_schema, PrStrategy);
+api_enum_schema!(runtime_schema, opt_runtime_schema, AgentRuntime);
+api_enum_schema!(execution_status_schema, opt_execution_status_schema, TaskExecutionStatus);
 
 /// Arguments of `start_sprint_run`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -41,11 +36,11 @@ pub(crate) struct StartSprintRunArgs {
     sprint_id: String,
     /// PR strategy for this run (default the product's): sprint_batch = one job for the whole sprint, story or sprint = one job per task.
     #[serde(default)]
-    #[schemars(schema_with = "strategy_schema")]
+    #[schemars(schema_with = "opt_strategy_schema")]
     pr_strategy: Option<PrStrategy>,
     /// Agent program for the run's jobs (default claude).
     #[serde(default)]
-    #[schemars(schema_with = "runtime_schema")]
+    #[schemars(schema_with = "opt_runtime_schema")]
     runtime: Option<AgentRuntime>,
 }
 

@@ -9,23 +9,18 @@
 //!
 //! Only here is the agent's worktree on this machine, so over stdio
 //! `update_job_status done` with `worktree_path` pushes the branch
-//! (reference §3.5): check that the report would pass, push, then report
-//! done with branch, head SHA and `pushed`, or `failed` with the push error.
+//! (reference §3.5) through [`crate::push`].
 
 use std::{future::Future, sync::Arc, time::Duration};
 
 use baton_app::{
     Actor, App, AppError, AppResult,
-    queue::complete::{JobStatusReport, UpdateJobStatus},
     workers::{Quota, WorkerInfo},
 };
 use rmcp::{ServiceExt, model::Tool};
 use serde_json::Value;
 
-use crate::{
-    BatonMcp, Profile, Transport,
-    git::{self, Push, PushOutcome},
-};
+use crate::{BatonMcp, Profile, Transport};
 
 /// How often a serving process refreshes its worker presence ("active"
 /// means seen within 30 s, reference §8).
@@ -54,47 +49,6 @@ pub fn take_worktree(args: Value) -> AppResult<(Option<String>, Value)> {
         Some(_) => return Err(AppError::field("worktree_path", "must be an absolute path to an existing directory")),
     };
     Ok((wt, Value::Object(m)))
-}
-
-/// Applies a push to a `done` report: the pushed branch and HEAD are what
-/// gets recorded; a failed push turns the report into `failed` with the
-/// push error (the worktree is left as it is for inspection).
-pub fn apply_push(report: &mut UpdateJobStatus, push: Push) {
-    report.branch = Some(push.branch);
-    report.head_sha = Some(push.head_sha);
-    report.pushed = None;
-    match push.outcome {
-        PushOutcome::Pushed => report.pushed = Some(true),
-        PushOutcome::NothingToPush => {}
-        PushOutcome::Failed(error) => {
-            report.status = "failed".into();
-            report.error = Some(error);
-        }
-    }
-}
-
-/// `update_job_status done` with a worktree on this machine: the report is
-/// checked first (a refused report pushes nothing), then HEAD is pushed to
-/// `origin`, then the job is reported done (or failed if the push failed).
-pub async fn report_done_with_push(
-    app: &App,
-    actor: &Actor,
-    mut report: UpdateJobStatus,
-    worktree: &str,
-) -> AppResult<JobStatusReport> {
-    let dir = git::worktree_dir(worktree)?;
-    let check = app.check_job_report(actor, &report).await?;
-    let branch = git::branch_to_push(dir, report.branch.as_deref(), &check.default_branch).await?;
-    let base = match report.base_sha.clone().or(check.base_sha) {
-        Some(b) => Some(b),
-        None => git::default_branch(dir).await.ok(),
-    };
-    let push = git::push_head(dir, &branch, base.as_deref()).await?;
-    if let PushOutcome::Failed(e) = &push.outcome {
-        tracing::warn!(job = %report.job_id, error = %e, "push failed; reporting the job failed");
-    }
-    apply_push(&mut report, push);
-    app.update_job_status(actor, report).await
 }
 
 /// Serves MCP on this process's stdin/stdout until the client closes the
@@ -201,22 +155,5 @@ mod tests {
         assert!(wt.is_none());
         let e = take_worktree(json!({"worktree_path": 3})).expect_err("refused");
         assert!(format!("{e:?}").contains("worktree_path"), "{e:?}");
-    }
-
-    #[test]
-    fn a_failed_push_turns_done_into_failed_and_a_push_records_pushed() {
-        let push = |outcome| Push { branch: "feat/x".into(), head_sha: "abc".into(), outcome };
-        let mut r = UpdateJobStatus::new("j", "done");
-        apply_push(&mut r, push(PushOutcome::Pushed));
-        assert_eq!((r.status.as_str(), r.pushed, r.branch.as_deref()), ("done", Some(true), Some("feat/x")));
-        let mut r = UpdateJobStatus::new("j", "done");
-        r.pushed = Some(true);
-        apply_push(&mut r, push(PushOutcome::NothingToPush));
-        assert_eq!((r.status.as_str(), r.pushed, r.head_sha.as_deref()), ("done", None, Some("abc")));
-        let mut r = UpdateJobStatus::new("j", "done");
-        apply_push(&mut r, push(PushOutcome::Failed("push failed (rejected): no".into())));
-        assert_eq!(r.status, "failed");
-        assert_eq!(r.error.as_deref(), Some("push failed (rejected): no"));
-        assert_eq!(r.pushed, None);
     }
 }

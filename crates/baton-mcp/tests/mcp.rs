@@ -84,6 +84,10 @@ impl Mcp {
         self.send(Self::request(Method::POST, token).body(Body::from(body.to_string())).expect("request")).await
     }
 
+    async fn post_raw(&self, token: Option<&str>, body: impl Into<Body>) -> Res {
+        self.send(Self::request(Method::POST, token).body(body.into()).expect("request")).await
+    }
+
     /// A JSON-RPC call; returns the `result` (panics on a JSON-RPC error).
     async fn rpc(&self, token: &str, method: &str, params: Value) -> Value {
         let res = self.post(Some(token), &json!({"jsonrpc": "2.0", "id": 7, "method": method, "params": params})).await;
@@ -153,6 +157,37 @@ impl Mcp {
 
 async fn send(w: &mut (impl tokio::io::AsyncWrite + Unpin), v: Value) {
     w.write_all(format!("{v}\n").as_bytes()).await.expect("write");
+}
+
+type Lines = tokio::io::Lines<BufReader<tokio::io::ReadHalf<tokio::io::DuplexStream>>>;
+type Writer = tokio::io::WriteHalf<tokio::io::DuplexStream>;
+type Served = tokio::task::JoinHandle<Result<(), String>>;
+
+/// A stdio server for `actor` on an in-memory pipe, initialized: the
+/// client's reader and writer, and the serving task.
+async fn stdio_client(mcp: &Mcp, actor: Actor, profile: Profile, instance: &str) -> (Lines, Writer, Served) {
+    let (client, server) = tokio::io::duplex(256 * 1024);
+    let (server_r, server_w) = tokio::io::split(server);
+    let served = tokio::spawn(baton_mcp::stdio::serve_on(
+        mcp.state.app.clone(),
+        actor,
+        profile,
+        baton_app::workers::WorkerInfo::new(instance),
+        (server_r, server_w),
+        std::future::pending(),
+    ));
+    let (client_r, mut client_w) = tokio::io::split(client);
+    let mut lines = BufReader::new(client_r).lines();
+    send(
+        &mut client_w,
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}),
+    )
+    .await;
+    let init: Value = serde_json::from_str(&lines.next_line().await.expect("read").expect("line")).expect("json");
+    assert_eq!(init["result"]["serverInfo"]["name"], "baton");
+    send(&mut client_w, json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
+    (lines, client_w, served)
 }
 
 struct World {
@@ -531,25 +566,7 @@ backend_tests! {
         let mcp = Mcp::new(t, Profile::Core).await;
         let w = mcp.world().await;
         let actor = mcp.app().token_actor(&w.demo).await.expect("actor");
-        let (client, server) = tokio::io::duplex(64 * 1024);
-        let (server_r, server_w) = tokio::io::split(server);
-        let app = mcp.state.app.clone();
-        let served = tokio::spawn(baton_mcp::stdio::serve_on(
-            app,
-            actor,
-            Profile::Core,
-            baton_app::workers::WorkerInfo::new("stdio-test"),
-            (server_r, server_w),
-            std::future::pending(),
-        ));
-        let (client_r, mut client_w) = tokio::io::split(client);
-        let mut lines = BufReader::new(client_r).lines();
-
-        send(&mut client_w, json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})).await;
-        let init: Value = serde_json::from_str(&lines.next_line().await.expect("read").expect("line")).expect("json");
-        assert_eq!(init["result"]["serverInfo"]["name"], "baton");
-        send(&mut client_w, json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
+        let (mut lines, mut client_w, served) = stdio_client(&mcp, actor, Profile::Core, "stdio-test").await;
         send(&mut client_w, json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
             "name": "get_context", "arguments": {"product_id": "ROCKET"}}})).await;
         let r: Value = serde_json::from_str(&lines.next_line().await.expect("read").expect("line")).expect("json");
@@ -562,5 +579,113 @@ backend_tests! {
         client_w.shutdown().await.expect("close stdin");
         let done = tokio::time::timeout(std::time::Duration::from_secs(10), served).await;
         assert!(matches!(done, Ok(Ok(Ok(())))), "stdio server did not stop on EOF: {done:?}");
+    }
+
+    async fn bodies_that_are_not_one_json_rpc_message_get_json_rpc_errors_not_415(t) {
+        let mcp = Mcp::new(t, Profile::Core).await;
+        let uid = mcp.user("ann", false).await;
+        let (_, token) = mcp.token(&uid).await;
+        let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+        let cases: Vec<(&str, Vec<u8>, i64)> = vec![
+            ("malformed JSON", b"{\"jsonrpc\": \"2.0\", \"id\": 1,".to_vec(), -32700),
+            ("invalid UTF-8", b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\xc3\x28\"}".to_vec(), -32700),
+            ("deep nesting", deep.into_bytes(), -32700),
+            ("batch array", br#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#.to_vec(), -32600),
+            ("not an object", b"\"ping\"".to_vec(), -32600),
+            ("no jsonrpc", br#"{"id":1,"method":"ping"}"#.to_vec(), -32600),
+            ("no method", br#"{"jsonrpc":"2.0","id":1}"#.to_vec(), -32600),
+        ];
+        for (what, body, code) in cases {
+            let res = mcp.post_raw(Some(&token), body).await;
+            assert_eq!(res.status, StatusCode::BAD_REQUEST, "{what}: {}", res.text);
+            let ct = res.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+            assert!(ct.starts_with("application/json"), "{what}: content type {ct}");
+            let body = res.json();
+            assert_eq!(body["jsonrpc"], "2.0", "{what}: {body}");
+            assert_eq!(body["id"], Value::Null, "{what}: {body}");
+            assert_eq!(body["error"]["code"], code, "{what}: {body}");
+            assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{what}: {body}");
+        }
+        // Params that are not an object: invalid params, with the request's id.
+        let res = mcp.post(Some(&token), &json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": 5})).await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text);
+        assert_eq!((res.json()["id"].clone(), res.json()["error"]["code"].clone()), (json!(9), json!(-32602)));
+        // Authentication still comes first, and a valid message still works.
+        let res = mcp.post_raw(None, b"[".to_vec()).await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(mcp.post(Some(&token), &json!({"jsonrpc": "2.0", "id": 1, "method": "ping"})).await.status, StatusCode::OK);
+        // Another media type is still rmcp's 415.
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri("/mcp")
+            .header(header::HOST, HOST)
+            .header(header::ACCEPT, "application/json, text/event-stream")
+            .header(header::CONTENT_TYPE, "text/plain")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::from("ping"))
+            .expect("request");
+        assert_eq!(mcp.send(req).await.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    }
+
+    async fn a_refused_token_gets_an_rfc_6750_invalid_token_challenge(t) {
+        let mcp = Mcp::new(t, Profile::Core).await;
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
+        let challenge = |res: &Res| {
+            res.headers.get(header::WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+        };
+        // No credentials at all: a bare challenge, no error (RFC 6750 §3.1).
+        assert_eq!(challenge(&mcp.post(None, &body).await), "Bearer");
+        let wrong = mcp.post(Some("baton_not-a-real-token"), &body).await;
+        assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+        let c = challenge(&wrong);
+        assert!(c.starts_with("Bearer error=\"invalid_token\", error_description=\"Invalid or revoked token"), "{c}");
+        assert!(c.ends_with('"'), "{c}");
+        let uid = mcp.user("ann", false).await;
+        let (id, token) = mcp.token(&uid).await;
+        let actor = mcp.app().token_actor(&token).await.expect("actor");
+        mcp.app().revoke_token(&actor, &id).await.expect("revoke");
+        let revoked = mcp.post(Some(&token), &body).await;
+        assert_eq!(revoked.status, StatusCode::UNAUTHORIZED);
+        assert!(challenge(&revoked).starts_with("Bearer error=\"invalid_token\", error_description=\""), "{}", challenge(&revoked));
+    }
+
+    async fn a_nul_character_in_any_argument_is_a_validation_error_and_writes_nothing(t) {
+        let mcp = Mcp::new(t, Profile::All).await;
+        let w = mcp.world().await;
+        let before = mcp.count("pbis").await;
+        let (err, text, _) = mcp
+            .tool(&w.owner, "create_pbi", json!({"product_id": w.product_id, "title": "Rocket\u{0000}engine"}))
+            .await;
+        assert!(err);
+        assert_eq!(text, format!("VALIDATION_ERROR: title: {}", baton_domain::validation::NUL_MESSAGE));
+        assert_eq!(mcp.count("pbis").await, before);
+        // Nested values are named by their path, for every tool alike.
+        let (err, text, _) = mcp
+            .tool(&w.owner, "log_implementation", json!({"story_id": "ST-001", "content": "x", "metadata": {"files": ["a", "b\u{0000}"]}}))
+            .await;
+        assert!(err);
+        assert!(text.starts_with("VALIDATION_ERROR: metadata.files.1: "), "{text}");
+        // The same title without the NUL is stored.
+        let (err, text, _) = mcp.tool(&w.owner, "create_pbi", json!({"product_id": w.product_id, "title": "Rocket engine"})).await;
+        assert!(!err, "{text}");
+        assert_eq!(mcp.count("pbis").await, before + 1);
+    }
+
+    async fn both_transports_answer_tools_list_with_the_snapshotted_catalog(t) {
+        let mcp = Mcp::new(t, Profile::All).await;
+        let w = mcp.world().await;
+        let list = mcp.rpc(&w.owner, "tools/list", json!({})).await;
+        let expected = serde_json::to_value(baton_mcp::tool_list(Profile::All, baton_mcp::Transport::Http)).expect("json");
+        assert_eq!(list["tools"], expected);
+
+        let actor = mcp.app().token_actor(&w.owner).await.expect("actor");
+        let (mut lines, mut client_w, served) = stdio_client(&mcp, actor, Profile::Core, "stdio-list").await;
+        send(&mut client_w, json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})).await;
+        let r: Value = serde_json::from_str(&lines.next_line().await.expect("read").expect("line")).expect("json");
+        let expected = serde_json::to_value(baton_mcp::tool_list(Profile::Core, baton_mcp::Transport::Stdio)).expect("json");
+        assert_eq!(r["result"]["tools"], expected);
+        client_w.shutdown().await.expect("close stdin");
+        let done = tokio::time::timeout(std::time::Duration::from_secs(10), served).await;
+        assert!(matches!(done, Ok(Ok(Ok(())))), "{done:?}");
     }
 }

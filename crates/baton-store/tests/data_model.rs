@@ -6,7 +6,9 @@ use baton_store::entities::*;
 use baton_store::{Db, StoreError, new_id, now};
 use baton_testkit::backend_tests;
 use chrono::NaiveDate;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
+};
 use serde_json::json;
 
 /// Inserts a model with every column set as given, checks that reading it
@@ -541,7 +543,7 @@ backend_tests! {
         put!(db, story, story(&b2, "ST-001", None, None));
         let err = try_put!(db, story, story(&b1, "ST-001", None, None)).expect_err("duplicate story code");
         assert!(matches!(err, StoreError::Unique(_)), "{err:?}");
-        assert!(err.is_unique_on("code"), "the message names the code constraint: {err:?}");
+        assert_eq!(err.unique_index(), Some("stories_product_id_code_key"), "both backends name the index: {err:?}");
 
         let s = put!(db, story, story(&b1, "ST-002", None, None));
         put!(db, task, task(&s, "T-1"));
@@ -556,7 +558,7 @@ backend_tests! {
         let bmad = |code: &str| story::Model { epic_number: Some(1), story_number: Some("3".into()), ..story(&b1, code, None, None) };
         put!(db, story, bmad("ST-010"));
         let err = try_put!(db, story, bmad("ST-011")).expect_err("duplicate story 1.3");
-        assert!(err.is_unique_on("story_number"), "{err:?}");
+        assert_eq!(err.unique_index(), Some("stories_product_id_epic_number_story_number_key"), "{err:?}");
     }
 
     async fn deleting_a_product_cascades_to_its_whole_backlog(t) {
@@ -639,7 +641,7 @@ backend_tests! {
         let accepted = put!(db, bid, bid(&o, &expert));
         put!(db, bid, bid(&o, &other));
         let err = try_put!(db, bid, bid(&o, &expert)).expect_err("second bid by the same expert");
-        assert!(err.is_unique_on("expert_id"), "{err:?}");
+        assert_eq!(err.unique_index(), Some("bids_opportunity_id_expert_id_key"), "{err:?}");
 
         let mut am = o.clone().into_active_model();
         am.accepted_bid_id = sea_orm::Set(Some(accepted.id.clone()));
@@ -703,7 +705,7 @@ backend_tests! {
         let first = put!(db, sprint_run, sprint_run(&sp, &owner, None));
         put!(db, sprint_run, sprint_run(&sp, &owner, Some(&first.id)));
         let err = try_put!(db, sprint_run, sprint_run(&sp, &owner, Some(&first.id))).expect_err("a run is resumed once");
-        assert!(err.is_unique_on("previous_run_id"), "{err:?}");
+        assert_eq!(err.unique_index(), Some("sprint_runs_previous_run_id_key"), "{err:?}");
 
         put!(db, job, job(&owner, &p, None, Some(&first.id), Some(0)));
         put!(db, job, job(&owner, &p, None, Some(&first.id), Some(1)));
@@ -713,6 +715,49 @@ backend_tests! {
         put!(db, job, job(&owner, &p, None, Some(&first.id), None));
         put!(db, job, job(&owner, &p, None, Some(&first.id), None));
         let err = try_put!(db, job, job(&owner, &p, None, Some(&first.id), Some(1))).expect_err("sequence taken");
-        assert!(err.is_unique_on("sprint_sequence"), "{err:?}");
+        assert_eq!(err.unique_index(), Some("jobs_sprint_run_id_sprint_sequence_key"), "{err:?}");
+    }
+
+    async fn the_unique_indexes_services_map_exist_and_are_named_alike_on_both_backends(t) {
+        let db = &t.db;
+        let sql = match t.backend {
+            baton_store::Backend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'index'",
+            baton_store::Backend::Postgres => "SELECT indexname AS name FROM pg_indexes WHERE schemaname = 'public'",
+        };
+        let rows = db
+            .query_all_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql))
+            .await
+            .expect("list indexes");
+        let names: Vec<String> = rows.iter().map(|r| r.try_get("", "name").expect("name")).collect();
+        for key in baton_store::error::unique::ALL {
+            assert!(names.iter().any(|n| n == key), "index {key} exists: {names:?}");
+        }
+        // A violation of each kind a service maps reports that very name.
+        let owner = put!(db, user, user("owner"));
+        let err = try_put!(db, user, user::Model {
+            id: new_id(),
+            email: Some("other@example.com".into()),
+            github_username: None,
+            ..owner.clone()
+        })
+            .expect_err("same username");
+        assert_eq!(err.unique_index(), Some(baton_store::error::unique::USERS_USERNAME), "{err:?}");
+        let err = try_put!(db, user, user::Model {
+            id: new_id(),
+            username: "other".into(),
+            github_username: None,
+            ..owner.clone()
+        })
+        .expect_err("same email");
+        assert_eq!(err.unique_index(), Some(baton_store::error::unique::USERS_EMAIL), "{err:?}");
+        let p = put!(db, product, product(&owner, "shop"));
+        let err = try_put!(db, product, product::Model { id: new_id(), code: Some("OTHER".into()), ..p.clone() })
+            .expect_err("same name");
+        assert_eq!(err.unique_index(), Some(baton_store::error::unique::PRODUCTS_NAME), "{err:?}");
+        let err = try_put!(db, product, product::Model { id: new_id(), name: "other".into(), ..p.clone() })
+            .expect_err("same code");
+        assert_eq!(err.unique_index(), Some(baton_store::error::unique::PRODUCTS_CODE), "{err:?}");
+        // Anything that is not a unique violation names no index.
+        assert_eq!(StoreError::from(sea_orm::DbErr::Custom("other".into())).unique_index(), None);
     }
 }

@@ -50,8 +50,9 @@ use baton_domain::{
 use baton_store::{
     events::Event,
     now,
+    repo::backlog::{self as order, OrderScope},
     sea_orm::{
-        ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QuerySelect, Select, Statement, Value,
+        ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QuerySelect, Select,
         sea_query::{Condition, Expr, IntoColumnRef},
     },
 };
@@ -173,27 +174,19 @@ where
     E: EntityTrait,
     E::Model: Sync,
 {
-    let (page, limit) = params.resolve()?;
+    let (page, limit, offset) = params.window()?;
     let total = query.clone().count(db).await?;
-    let items = query.offset((page - 1) * limit).limit(limit).all(db).await?;
+    let items = query.offset(offset).limit(limit).all(db).await?;
     Ok(Page { items, page, limit, total })
 }
 
-/// One sibling in an ordered list.
-#[derive(Debug, Clone)]
-pub(crate) struct Sibling {
-    pub id: String,
-    pub code: String,
-    pub sort_order: f64,
-}
+pub(crate) use baton_store::repo::backlog::Sibling;
 
 /// A table whose rows are ordered within a parent.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Ordered {
-    /// Table name.
-    pub table: &'static str,
-    /// Column naming the parent the ordering is scoped to.
-    pub parent: &'static str,
+    /// The table and its parent column (the SQL lives in the store's repo).
+    pub scope: OrderScope,
     /// The kind of code the rows carry (to match siblings named by code).
     pub code_kind: CodeKind,
     /// Word for messages ("task").
@@ -204,62 +197,27 @@ pub(crate) struct Ordered {
 
 /// Ordering scopes of the backlog.
 pub(crate) const PBI_ORDER: Ordered =
-    Ordered { table: "pbis", parent: "product_id", code_kind: CodeKind::Pbi, noun: "PBI", parent_noun: "product" };
+    Ordered { scope: order::PBIS, code_kind: CodeKind::Pbi, noun: "PBI", parent_noun: "product" };
 /// Stories within their PBI.
 pub(crate) const STORY_ORDER: Ordered =
-    Ordered { table: "stories", parent: "pbi_id", code_kind: CodeKind::Story, noun: "story", parent_noun: "PBI" };
+    Ordered { scope: order::STORIES, code_kind: CodeKind::Story, noun: "story", parent_noun: "PBI" };
 /// Tasks within their story.
 pub(crate) const TASK_ORDER: Ordered =
-    Ordered { table: "tasks", parent: "story_id", code_kind: CodeKind::Task, noun: "task", parent_noun: "story" };
+    Ordered { scope: order::TASKS, code_kind: CodeKind::Task, noun: "task", parent_noun: "story" };
 
 impl Ordered {
     /// The sort order for a new last child of `parent_id`.
     pub async fn next<C: ConnectionTrait>(&self, db: &C, parent_id: &str) -> AppResult<f64> {
-        let row = db
-            .query_one_raw(Statement::from_sql_and_values(
-                db.get_database_backend(),
-                format!("SELECT MAX(sort_order) AS m FROM {} WHERE {} = $1", self.table, self.parent),
-                [parent_id.into()],
-            ))
-            .await?;
-        let last: Option<f64> = match row {
-            Some(r) => r.try_get("", "m")?,
-            None => None,
-        };
-        Ok(after_last(last))
+        Ok(after_last(order::max_sort_order(db, self.scope, parent_id).await?))
     }
 
     /// The children of `parent_id` in order (`sort_order, created_at, id`).
     pub async fn siblings<C: ConnectionTrait>(&self, db: &C, parent_id: &str) -> AppResult<Vec<Sibling>> {
-        let rows = db
-            .query_all_raw(Statement::from_sql_and_values(
-                db.get_database_backend(),
-                format!(
-                    "SELECT id, code, sort_order FROM {} WHERE {} = $1 ORDER BY sort_order, created_at, id",
-                    self.table, self.parent
-                ),
-                [parent_id.into()],
-            ))
-            .await?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(Sibling {
-                    id: r.try_get("", "id")?,
-                    code: r.try_get("", "code")?,
-                    sort_order: r.try_get("", "sort_order")?,
-                })
-            })
-            .collect()
+        Ok(order::siblings(db, self.scope, parent_id).await?)
     }
 
     async fn set_order<C: ConnectionTrait>(&self, db: &C, id: &str, value: f64) -> AppResult<()> {
-        db.execute_raw(Statement::from_sql_and_values(
-            db.get_database_backend(),
-            format!("UPDATE {} SET sort_order = $1, updated_at = $2 WHERE id = $3", self.table),
-            [Value::from(value), Value::from(now()), Value::from(id)],
-        ))
-        .await?;
-        Ok(())
+        Ok(order::set_sort_order(db, self.scope, id, value, now()).await?)
     }
 
     /// Moves `item_id` among the children of `parent_id` as `to` says: one

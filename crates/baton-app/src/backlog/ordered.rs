@@ -172,7 +172,7 @@ pub(crate) async fn page_in_order<E, C, V>(
     db: &C,
     q: Select<E>,
     params: PageParams,
-    view: fn(E::Model) -> V,
+    view: fn(E::Model) -> AppResult<V>,
 ) -> AppResult<Page<V>>
 where
     E: OrderedItem,
@@ -180,7 +180,7 @@ where
     C: ConnectionTrait,
 {
     let q = q.order_by_asc(E::SORT_ORDER).order_by_asc(E::CREATED_AT).order_by_asc(E::ID);
-    Ok(paginate(db, q, params).await?.map(view))
+    paginate(db, q, params).await?.try_map(view)
 }
 
 /// A `sprint_id` list filter: `none` (any case) = only items in no sprint,

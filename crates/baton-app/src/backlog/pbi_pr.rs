@@ -88,7 +88,7 @@ impl App {
         if changed {
             self.announce_pbi_pr(&row, "pr_linked").await;
         }
-        Ok(pbi_view(row))
+        pbi_view(row)
     }
 
     /// Records that a PBI's pull request was merged (now). 409 when no pull
@@ -121,6 +121,6 @@ impl App {
         if changed {
             self.announce_pbi_pr(&row, "pr_merged").await;
         }
-        Ok(pbi_view(row))
+        pbi_view(row)
     }
 }

@@ -62,9 +62,9 @@ pub struct PbiView {
 }
 
 /// The API form of a PBI row.
-pub fn pbi_view(m: pbi::Model) -> PbiView {
-    PbiView {
-        status: PbiStatus::from_db(&m.status).unwrap_or(PbiStatus::Ready),
+pub fn pbi_view(m: pbi::Model) -> AppResult<PbiView> {
+    Ok(PbiView {
+        status: PbiStatus::decode(&m.status, "pbis.status")?,
         id: m.id,
         product_id: m.product_id,
         code: m.code,
@@ -77,7 +77,7 @@ pub fn pbi_view(m: pbi::Model) -> PbiView {
         epic_number: m.epic_number,
         created_at: m.created_at,
         updated_at: m.updated_at,
-    }
+    })
 }
 
 /// Input for a new PBI.
@@ -188,7 +188,7 @@ impl App {
         })
         .await?;
         self.announce_pbi(&row.product_id, &row.id, "created", &Rollup::default()).await;
-        Ok(pbi_view(row))
+        pbi_view(row)
     }
 
     /// Lists a product's PBIs in backlog order.
@@ -213,7 +213,7 @@ impl App {
 
     /// One PBI, by id or code.
     pub async fn get_pbi(&self, actor: &Actor, pbi_ref: &str) -> AppResult<PbiView> {
-        Ok(pbi_view(refs::resolve_pbi(&self.db, actor, pbi_ref).await?))
+        pbi_view(refs::resolve_pbi(&self.db, actor, pbi_ref).await?)
     }
 
     /// Changes a PBI's title, description, priority or status. A status set
@@ -261,7 +261,7 @@ impl App {
         })
         .await?;
         self.announce_pbi(&row.product_id, &row.id, "updated", &roll).await;
-        Ok(pbi_view(row))
+        pbi_view(row)
     }
 
     /// Moves a PBI within its product's backlog.
@@ -270,7 +270,7 @@ impl App {
         access::writable(&self.db, actor, &found.product_id).await?;
         let row = move_in_product::<pbi::Entity>(&self.db, &found.product_id, found.id.clone(), to).await?;
         self.announce_pbi(&row.product_id, &row.id, "moved", &Rollup::default()).await;
-        Ok(pbi_view(row))
+        pbi_view(row)
     }
 
     /// Deletes a PBI with its stories, their tasks and logs; the sprints

@@ -139,8 +139,9 @@ pub async fn recompute_story<C: ConnectionTrait>(
         .into_tuple()
         .all(c)
         .await?;
-    let tasks: Vec<TaskStatus> = statuses.iter().filter_map(|s| TaskStatus::from_db(s)).collect();
-    let from = StoryStatus::from_db(&s.status).unwrap_or(StoryStatus::Open);
+    let tasks: Vec<TaskStatus> =
+        statuses.iter().map(|s| TaskStatus::decode(s, "tasks.status")).collect::<Result<_, _>>()?;
+    let from = StoryStatus::decode(&s.status, "stories.status")?;
     let to = rules::story_status(&tasks, s.sprint_id.is_some());
     if let Some(transition) = Transition::between(from, to) {
         story::Entity::update_many()
@@ -169,8 +170,9 @@ pub async fn recompute_pbi<C: ConnectionTrait>(
         .into_tuple()
         .all(c)
         .await?;
-    let stories: Vec<StoryStatus> = statuses.iter().filter_map(|s| StoryStatus::from_db(s)).collect();
-    let from = PbiStatus::from_db(&p.status).unwrap_or(PbiStatus::Ready);
+    let stories: Vec<StoryStatus> =
+        statuses.iter().map(|s| StoryStatus::decode(s, "stories.status")).collect::<Result<_, _>>()?;
+    let from = PbiStatus::decode(&p.status, "pbis.status")?;
     let to = rules::pbi_status(from, &stories);
     if let Some(transition) = Transition::between(from, to) {
         pbi::Entity::update_many()
@@ -208,8 +210,9 @@ pub async fn recompute_sprint<C: ConnectionTrait>(
         .into_tuple()
         .all(c)
         .await?;
-    let pbis: Vec<PbiStatus> = statuses.iter().filter_map(|s| PbiStatus::from_db(s)).collect();
-    let from = SprintStatus::from_db(&sp.status).unwrap_or(SprintStatus::Open);
+    let pbis: Vec<PbiStatus> =
+        statuses.iter().map(|s| PbiStatus::decode(s, "pbis.status")).collect::<Result<_, _>>()?;
+    let from = SprintStatus::decode(&sp.status, "sprints.status")?;
     let to = rules::sprint_status(from, &pbis);
     let Some(transition) = Transition::between(from, to) else { return Ok(Some(sp)) };
     let t = now();
@@ -247,8 +250,8 @@ async fn sprints_of_pbi<C: ConnectionTrait>(c: &C, pbi_id: &str) -> AppResult<Ve
 const ACTIVE_RUN: [SprintRunStatus; 3] = [SprintRunStatus::Queued, SprintRunStatus::Running, SprintRunStatus::Paused];
 
 /// Whether a run in this status can still take task updates.
-pub fn run_is_active(status: &str) -> bool {
-    SprintRunStatus::from_db(status).is_some_and(|s| ACTIVE_RUN.contains(&s))
+pub fn run_is_active(status: &str) -> AppResult<bool> {
+    Ok(ACTIVE_RUN.contains(&SprintRunStatus::decode(status, "sprint_runs.status")?))
 }
 
 /// Step 5 of §4.3: when a sprint has just become FAILED or CLOSED because of
@@ -298,8 +301,11 @@ pub async fn settle_sprint_run<C: ConnectionTrait>(
             .one(c)
             .await?;
     }
-    let Some(run) = run.filter(|r| r.sprint_id == sprint_id && run_is_active(&r.status)) else { return Ok(()) };
-    let from = SprintRunStatus::from_db(&run.status).unwrap_or(SprintRunStatus::Running);
+    let Some(run) = run.filter(|r| r.sprint_id == sprint_id) else { return Ok(()) };
+    let from = SprintRunStatus::decode(&run.status, "sprint_runs.status")?;
+    if !ACTIVE_RUN.contains(&from) {
+        return Ok(());
+    }
     let t = now();
     let mut update = sprint_run::Entity::update_many()
         .col_expr(sprint_run::Column::Status, Expr::value(run_to.as_db()))

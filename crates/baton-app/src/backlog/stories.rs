@@ -74,9 +74,9 @@ pub struct StoryView {
 }
 
 /// The API form of a story row.
-pub fn story_view(m: story::Model) -> StoryView {
-    StoryView {
-        status: StoryStatus::from_db(&m.status).unwrap_or(StoryStatus::Open),
+pub fn story_view(m: story::Model) -> AppResult<StoryView> {
+    Ok(StoryView {
+        status: StoryStatus::decode(&m.status, "stories.status")?,
         id: m.id,
         pbi_id: m.pbi_id,
         product_id: m.product_id,
@@ -92,7 +92,7 @@ pub fn story_view(m: story::Model) -> StoryView {
         story_number: m.story_number,
         created_at: m.created_at,
         updated_at: m.updated_at,
-    }
+    })
 }
 
 /// Input for a new story.
@@ -324,7 +324,7 @@ impl App {
                             format!(
                                 "sprint {} is {}; stories can only be added to an open sprint",
                                 sp.code,
-                                SprintStatus::from_db(&sp.status).map_or(sp.status.to_lowercase(), |s| s.as_api())
+                                SprintStatus::decode(&sp.status, "sprints.status")?.as_api()
                             ),
                         ),
                         Err(AppError::Validation(v)) => errs.0.extend(v.0),
@@ -369,7 +369,7 @@ impl App {
         })
         .await?;
         self.announce_story(&row.product_id, &row.id, "created", &roll).await;
-        Ok(story_view(row))
+        story_view(row)
     }
 
     /// Lists stories (of a PBI or a whole product) in order.
@@ -410,7 +410,7 @@ impl App {
 
     /// One story, by id or code.
     pub async fn get_story(&self, actor: &Actor, story_ref: &str) -> AppResult<StoryView> {
-        Ok(story_view(refs::resolve_story(&self.db, actor, story_ref).await?))
+        story_view(refs::resolve_story(&self.db, actor, story_ref).await?)
     }
 
     /// Changes a story. Moving it to another PBI (same product only) keeps its
@@ -448,7 +448,7 @@ impl App {
                         return Err(AppError::Conflict(format!(
                             "story {} has {tasks} task(s), so its status ({}) follows them: change the tasks instead",
                             m.code,
-                            StoryStatus::from_db(&m.status).map_or(m.status.to_lowercase(), |s| s.as_api())
+                            StoryStatus::decode(&m.status, "stories.status")?.as_api()
                         )));
                     }
                     match (s, m.sprint_id.is_some()) {
@@ -502,7 +502,7 @@ impl App {
         })
         .await?;
         self.announce_story(&row.product_id, &row.id, "updated", &roll).await;
-        Ok(story_view(row))
+        story_view(row)
     }
 
     /// Moves a story within its PBI.
@@ -511,7 +511,7 @@ impl App {
         access::writable(&self.db, actor, &found.product_id).await?;
         let row = move_in_product::<story::Entity>(&self.db, &found.product_id, found.id.clone(), to).await?;
         self.announce_story(&row.product_id, &row.id, "moved", &Rollup::default()).await;
-        Ok(story_view(row))
+        story_view(row)
     }
 
     /// Deletes a story with its tasks and logs; its PBI and sprint are re-derived.

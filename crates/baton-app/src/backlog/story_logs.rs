@@ -9,6 +9,7 @@ use baton_domain::{
 };
 use baton_store::{
     entities::story_log,
+    error::ResultExt,
     events::{Event, kinds},
     new_id, now,
     sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder},
@@ -59,10 +60,10 @@ pub struct StoryLogView {
 }
 
 /// The API form of a story log row.
-pub fn story_log_view(m: story_log::Model) -> StoryLogView {
-    StoryLogView {
-        kind: StoryLogType::from_db(&m.r#type).unwrap_or(StoryLogType::ImplementationPlan),
-        status: m.status.as_deref().and_then(TestStatus::from_db),
+pub fn story_log_view(m: story_log::Model) -> AppResult<StoryLogView> {
+    Ok(StoryLogView {
+        kind: StoryLogType::decode(&m.r#type, "story_logs.type")?,
+        status: m.status.as_deref().map(|s| TestStatus::decode(s, "story_logs.status")).transpose()?,
         id: m.id,
         story_id: m.story_id,
         content: m.content,
@@ -70,7 +71,7 @@ pub fn story_log_view(m: story_log::Model) -> StoryLogView {
         commit_message: m.commit_message,
         metadata: m.metadata,
         created_at: m.created_at,
-    }
+    })
 }
 
 /// A new story log entry.
@@ -171,16 +172,14 @@ impl App {
                 }
                 .insert(c)
                 .await
-                .map_err(|e| match baton_store::StoreError::from(e) {
-                    baton_store::StoreError::ForeignKey(_) => AppError::NotFound("story"),
-                    other => other.into(),
-                })
+                // The story was deleted since it was resolved.
+                .on_foreign_key(|| AppError::NotFound("story"))
             })
         })
         .await?;
         let data = json!({ "story_id": row.story_id, "action": "logged", "log_id": row.id, "type": row.r#type.to_lowercase() });
         self.announce(Event::new(kinds::STORY_CHANGED).for_product(&s.product_id).with_data(data)).await;
-        Ok(story_log_view(row))
+        story_log_view(row)
     }
 
     /// A story's log entries, newest first.
@@ -198,6 +197,6 @@ impl App {
             q = q.filter(story_log::Column::Type.eq(k.as_db()));
         }
         let q = q.order_by_desc(story_log::Column::CreatedAt).order_by_desc(story_log::Column::Id);
-        Ok(paginate(&self.db, q, params).await?.map(story_log_view))
+        paginate(&self.db, q, params).await?.try_map(story_log_view)
     }
 }

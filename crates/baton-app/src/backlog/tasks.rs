@@ -86,10 +86,10 @@ pub struct TaskView {
 }
 
 /// The API form of a task row.
-pub fn task_view(m: task::Model) -> TaskView {
-    TaskView {
-        status: TaskStatus::from_db(&m.status).unwrap_or(TaskStatus::ToDo),
-        verify_required: VerifyRequired::from_db(&m.verify_required).unwrap_or(VerifyRequired::AlignedOrPartial),
+pub fn task_view(m: task::Model) -> AppResult<TaskView> {
+    Ok(TaskView {
+        status: TaskStatus::decode(&m.status, "tasks.status")?,
+        verify_required: VerifyRequired::decode(&m.verify_required, "tasks.verify_required")?,
         id: m.id,
         story_id: m.story_id,
         product_id: m.product_id,
@@ -105,7 +105,7 @@ pub fn task_view(m: task::Model) -> TaskView {
         repo_url: m.repo_url,
         created_at: m.created_at,
         updated_at: m.updated_at,
-    }
+    })
 }
 
 /// A task after a change, with what the change did to the statuses above it.
@@ -296,8 +296,8 @@ async fn check_sprint_run<C: ConnectionTrait>(c: &C, actor: &Actor, t: &task::Mo
     if sp.product_id != t.product_id {
         return Err(missing());
     }
-    if !run_is_active(&run.status) {
-        let status = SprintRunStatus::from_db(&run.status).map_or(run.status.to_lowercase(), |s| s.as_api());
+    if !run_is_active(&run.status)? {
+        let status = SprintRunStatus::decode(&run.status, "sprint_runs.status")?.as_api();
         return Err(AppError::Conflict(format!(
             "sprint run {key} is {status}; only a queued, running or paused run takes task updates"
         )));
@@ -360,14 +360,14 @@ pub async fn apply_task_status<C: ConnectionTrait>(
 /// The change report for task `t` after a roll-up.
 async fn change_report<C: ConnectionTrait>(c: &C, t: task::Model, roll: &Rollup) -> AppResult<TaskChange> {
     let s = find_in::<story::Entity, _>(c, &t.story_id).await?;
-    let story_status = StoryStatus::from_db(&s.status).unwrap_or(StoryStatus::Open);
+    let story_status = StoryStatus::decode(&s.status, "stories.status")?;
     Ok(TaskChange {
         story_status,
         story_status_change: roll.story(&s.id).and_then(|tr| story_change(tr.from, tr.to)),
         pbi_status_change: roll.pbi(&s.pbi_id),
         sprint_status_change: s.sprint_id.as_deref().and_then(|id| roll.sprint(id)),
         sprint_run_status_change: roll.sprint_runs.first().map(|r| r.transition),
-        task: task_view(t),
+        task: task_view(t)?,
     })
 }
 
@@ -495,7 +495,7 @@ impl App {
 
     /// One task, by id or code.
     pub async fn get_task(&self, actor: &Actor, task_ref: &str) -> AppResult<TaskView> {
-        Ok(task_view(refs::resolve_task(&self.db, actor, task_ref).await?))
+        task_view(refs::resolve_task(&self.db, actor, task_ref).await?)
     }
 
     /// Changes a task. A status change runs the propagation in the same
@@ -594,7 +594,7 @@ impl App {
         let found = refs::resolve_task(&self.db, actor, task_ref).await?;
         access::writable(&self.db, actor, &found.product_id).await?;
         let row = move_in_product::<task::Entity>(&self.db, &found.product_id, found.id.clone(), to).await?;
-        let view = task_view(row);
+        let view = task_view(row)?;
         self.announce_task(&view, "moved", &Rollup::default()).await;
         Ok(view)
     }
@@ -617,7 +617,7 @@ impl App {
             })
         })
         .await?;
-        self.announce_task(&task_view(found), "deleted", &roll).await;
+        self.announce_task(&task_view(found)?, "deleted", &roll).await;
         Ok(())
     }
 }

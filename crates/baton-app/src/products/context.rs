@@ -56,10 +56,12 @@ pub struct ContextSprint {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<sprint::Model> for ContextSprint {
-    fn from(s: sprint::Model) -> Self {
-        ContextSprint {
-            status: SprintStatus::from_db(&s.status).unwrap_or(SprintStatus::Open),
+impl TryFrom<sprint::Model> for ContextSprint {
+    type Error = AppError;
+
+    fn try_from(s: sprint::Model) -> AppResult<Self> {
+        Ok(ContextSprint {
+            status: SprintStatus::decode(&s.status, "sprints.status")?,
             id: s.id,
             code: s.code,
             sprint_goal: s.sprint_goal,
@@ -67,7 +69,7 @@ impl From<sprint::Model> for ContextSprint {
             end_date: s.end_date,
             completed_at: s.completed_at,
             created_at: s.created_at,
-        }
+        })
     }
 }
 
@@ -225,11 +227,11 @@ pub(crate) fn by_position(a: (f64, &DateTime<Utc>, &str), b: (f64, &DateTime<Utc
     a.0.total_cmp(&b.0).then_with(|| a.1.cmp(b.1)).then_with(|| a.2.cmp(b.2))
 }
 
-fn context_task(t: task::Model, story_code: &str, n: usize) -> ContextTask {
-    ContextTask {
+fn context_task(t: task::Model, story_code: &str, n: usize) -> AppResult<ContextTask> {
+    Ok(ContextTask {
         derived_code: format!("{story_code}.{n}"),
-        status: TaskStatus::from_db(&t.status).unwrap_or(TaskStatus::ToDo),
-        verify_required: VerifyRequired::from_db(&t.verify_required).unwrap_or(VerifyRequired::AlignedOrPartial),
+        status: TaskStatus::decode(&t.status, "tasks.status")?,
+        verify_required: VerifyRequired::decode(&t.verify_required, "tasks.verify_required")?,
         id: t.id,
         code: t.code,
         story_id: t.story_id,
@@ -241,7 +243,7 @@ fn context_task(t: task::Model, story_code: &str, n: usize) -> ContextTask {
         verify_only: t.verify_only,
         requires_opus: t.requires_opus,
         repo_url: t.repo_url,
-    }
+    })
 }
 
 /// Tasks of the given stories, each story's list in order.
@@ -260,7 +262,7 @@ async fn tasks_of<C: ConnectionTrait>(db: &C, story_ids: Vec<String>) -> AppResu
 
 /// All OPEN sprints of a product, newest first.
 pub(crate) async fn open_sprints<C: ConnectionTrait>(db: &C, product_id: &str) -> AppResult<Vec<ContextSprint>> {
-    Ok(sprint::Entity::find()
+    sprint::Entity::find()
         .filter(sprint::Column::ProductId.eq(product_id))
         .filter(sprint::Column::Status.eq(SprintStatus::Open.as_db()))
         .order_by_desc(sprint::Column::CreatedAt)
@@ -268,8 +270,8 @@ pub(crate) async fn open_sprints<C: ConnectionTrait>(db: &C, product_id: &str) -
         .all(db)
         .await?
         .into_iter()
-        .map(ContextSprint::from)
-        .collect())
+        .map(ContextSprint::try_from)
+        .collect()
 }
 
 /// The next story of a sprint (see the module notes), with its tasks.
@@ -286,9 +288,10 @@ pub(crate) async fn next_story_in<C: ConnectionTrait>(db: &C, sprint_id: &str) -
     for s in stories {
         let mine: Vec<task::Model> = tasks.iter().filter(|t| t.story_id == s.id).cloned().collect();
         if mine.is_empty() || mine.iter().any(|t| t.status != TaskStatus::Done.as_db()) {
-            let tasks = mine.into_iter().enumerate().map(|(i, t)| context_task(t, &s.code, i + 1)).collect();
+            let tasks =
+                mine.into_iter().enumerate().map(|(i, t)| context_task(t, &s.code, i + 1)).collect::<AppResult<_>>()?;
             return Ok(Some(ContextStory {
-                status: StoryStatus::from_db(&s.status).unwrap_or(StoryStatus::Open),
+                status: StoryStatus::decode(&s.status, "stories.status")?,
                 id: s.id,
                 code: s.code,
                 pbi_id: s.pbi_id,
@@ -328,17 +331,19 @@ impl App {
             .all(&self.db)
             .await?
             .into_iter()
-            .map(|i| ContextIdea {
-                status: IdeaStatus::from_db(&i.status).unwrap_or(IdeaStatus::Draft),
-                id: i.id,
-                code: i.code,
-                title: i.title,
-                description: i.description,
-                product_id: i.product_id,
-                created_at: i.created_at,
+            .map(|i| {
+                Ok(ContextIdea {
+                    status: IdeaStatus::decode(&i.status, "ideas.status")?,
+                    id: i.id,
+                    code: i.code,
+                    title: i.title,
+                    description: i.description,
+                    product_id: i.product_id,
+                    created_at: i.created_at,
+                })
             })
-            .collect();
-        Ok(ProductContext { product: product_view(p, access), active_sprint, open_sprints, next_story, open_ideas })
+            .collect::<AppResult<_>>()?;
+        Ok(ProductContext { product: product_view(p, access)?, active_sprint, open_sprints, next_story, open_ideas })
     }
 
     /// The next story of a product's newest OPEN sprint, with its tasks.
@@ -360,7 +365,7 @@ impl App {
         sprint_id: &str,
         params: PageParams,
     ) -> AppResult<Page<SprintTask>> {
-        let (page, limit) = params.resolve()?;
+        let (page, limit, offset) = params.window()?;
         let s = sprint::Entity::find_by_id(sprint_id.trim().to_string())
             .one(&self.db)
             .await?
@@ -392,7 +397,7 @@ impl App {
         let mut all = Vec::with_capacity(tasks.len());
         for (p, st) in stories {
             for (i, t) in by_story.get(st.id.as_str()).into_iter().flatten().enumerate() {
-                let c = context_task((*t).clone(), &st.code, i + 1);
+                let c = context_task((*t).clone(), &st.code, i + 1)?;
                 all.push(SprintTask {
                     id: c.id,
                     code: c.code,
@@ -417,7 +422,9 @@ impl App {
             }
         }
         let total = all.len() as u64;
-        let items = all.into_iter().skip(((page - 1) * limit) as usize).take(limit as usize).collect();
+        // The offset is at most MAX_PAGE × MAX_LIMIT, which fits any usize we build for.
+        let skip = usize::try_from(offset).unwrap_or(usize::MAX);
+        let items = all.into_iter().skip(skip).take(limit as usize).collect();
         Ok(Page { items, page, limit, total })
     }
 }

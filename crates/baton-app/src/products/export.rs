@@ -1027,7 +1027,7 @@ impl App {
             ExportFormat::Json => ExportedFile {
                 filename: format!("{stem}.json"),
                 content_type: "application/json",
-                body: serde_json::to_string_pretty(&e).map_err(|err| AppError::Internal(err.to_string()))?,
+                body: serde_json::to_string_pretty(&e).map_err(|err| AppError::internal(err.to_string()))?,
             },
             ExportFormat::Csv => ExportedFile {
                 filename: format!("{stem}.csv"),
@@ -1117,6 +1117,7 @@ impl App {
         }
         let (p, [sprints, pbis, stories, tasks, logs]) = write_import(&self.db, actor.clone(), settings, e).await?;
         self.publish_product_event(&p.id, "imported").await;
-        Ok(ImportResult { product: product_view(p, ProductAccess::Own), sprints, pbis, stories, tasks, logs, warnings })
+        let product = product_view(p, ProductAccess::Own)?;
+        Ok(ImportResult { product, sprints, pbis, stories, tasks, logs, warnings })
     }
 }

@@ -10,8 +10,8 @@
 
 use baton_domain::roles::{MemberAccess, Role};
 use baton_store::{
-    StoreError,
     entities::{product_member, user},
+    error::{ResultExt, unique},
     new_id, now,
     sea_orm::{
         ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -83,17 +83,17 @@ fn check_role(role: Role) -> AppResult<Role> {
     Ok(role)
 }
 
-fn member_view(m: product_member::Model, u: &user::Model) -> MemberView {
-    MemberView {
-        role: Role::from_db(&m.role).unwrap_or(Role::Developer),
-        access: MemberAccess::from_db(&m.access).unwrap_or(MemberAccess::ReadOnly),
+fn member_view(m: product_member::Model, u: &user::Model) -> AppResult<MemberView> {
+    Ok(MemberView {
+        role: Role::decode(&m.role, "product_members.role")?,
+        access: MemberAccess::decode(&m.access, "product_members.access")?,
         id: m.id,
         product_id: m.product_id,
         user_id: m.user_id,
         username: u.username.clone(),
         name: u.name.clone(),
         created_at: m.created_at,
-    }
+    })
 }
 
 impl App {
@@ -118,7 +118,7 @@ impl App {
                 let u = users.iter().find(|u| u.id == m.user_id)?;
                 Some(member_view(m, u))
             })
-            .collect();
+            .collect::<AppResult<_>>()?;
         Ok(Page { items, page, limit, total })
     }
 
@@ -164,7 +164,7 @@ impl App {
                     .one(txn)
                     .await?
                 {
-                    let access = MemberAccess::from_db(&existing.access).map(|a| a.as_api()).unwrap_or_default();
+                    let access = MemberAccess::decode(&existing.access, "product_members.access")?.as_api();
                     return Err(AppError::Conflict(format!(
                         "`{username}` is already a member ({access}) of this product; change the membership instead"
                     )));
@@ -179,17 +179,15 @@ impl App {
                 }
                 .insert(txn)
                 .await
-                .map_err(|e| match StoreError::from(e) {
-                    e if e.is_unique_on("user_id") => {
-                        AppError::Conflict(format!("`{username}` is already a member of this product"))
-                    }
-                    e => e.into(),
+                .on_unique(|index| {
+                    (index == unique::PRODUCT_MEMBERS_USER)
+                        .then(|| AppError::Conflict(format!("`{username}` is already a member of this product")))
                 })
             })
         })
         .await?;
         self.publish_product_event(&pid, "member_added").await;
-        Ok(member_view(row, &u))
+        member_view(row, &u)
     }
 
     /// Changes a member's access or role; owner only.
@@ -229,7 +227,7 @@ impl App {
         .await?;
         let u = user::Entity::find_by_id(row.user_id.clone()).one(&self.db).await?.ok_or(AppError::NotFound("user"))?;
         self.publish_product_event(&pid, "member_changed").await;
-        Ok(member_view(row, &u))
+        member_view(row, &u)
     }
 
     /// Removes a member; owner only. Their active product is cleared if it

@@ -11,13 +11,18 @@ use baton_domain::{
     ValidationErrors,
     agents::{AgentRuntime, JobKind, JobStatus, SprintRunStatus, WorkerTier},
 };
+use baton_domain::{
+    agents::TaskExecutionStatus,
+    backlog::{PbiStatus, SprintStatus, VerifyRequired},
+};
 use baton_store::{
     entities::{idea, job, pbi, product, sprint, sprint_run, sprint_task_execution, story, task, worker},
     events::{Event, kinds},
     now,
+    repo::queue as repo,
     sea_orm::{
-        ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
-        QueryFilter, Statement, TransactionTrait, Value,
+        ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+        QueryFilter, TransactionTrait,
     },
 };
 use chrono::{DateTime, Utc};
@@ -25,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 use tokio::sync::broadcast::error::RecvError;
 
-use super::{JobView, api_of, job_view, token_of};
+use super::{JobView, job_view, kind_of, token_of};
 use crate::{Actor, App, AppError, AppResult, products};
 
 /// The error a job gets when its lease expired on its last allowed attempt.
@@ -252,19 +257,9 @@ pub fn capability_fits(caps: &[String], kind: JobKind, required: Option<&str>) -
     required.is_none_or(|r| caps.iter().any(|c| c == r))
 }
 
-/// The SQL condition of a claim whose lease ran out: `lease_until` before
-/// `now`, or (legacy rows without a lease) claimed before `legacy_cutoff`;
-/// the arguments are the placeholders of those two times.
-pub(super) fn expired_lease(now: &str, legacy_cutoff: &str) -> String {
-    format!("(lease_until < {now} OR (lease_until IS NULL AND claimed_at < {legacy_cutoff}))")
-}
-
-fn placeholders(from: usize, n: usize) -> String {
-    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-}
-
-fn in_list(values: &[&str]) -> String {
-    values.iter().map(|v| format!("'{v}'")).collect::<Vec<_>>().join(", ")
+/// Claims older than this without a lease (legacy rows) count as expired.
+pub(super) fn legacy_cutoff(now: DateTime<Utc>) -> DateTime<Utc> {
+    now - chrono::Duration::from_std(LEGACY_STALE_AFTER).unwrap_or_default()
 }
 
 /// Per-user turns for woken claimers (striped: users hash onto a fixed set
@@ -287,13 +282,6 @@ impl ClaimGates {
     }
 }
 
-struct Candidate {
-    id: String,
-    product_id: String,
-    kind: JobKind,
-    required_capability: Option<String>,
-}
-
 impl App {
     /// Returns expired claims of `user_id`'s jobs to the queue (reference
     /// §3.4 step 1): after [`MAX_RETRIES`] requeues the job fails with
@@ -301,55 +289,21 @@ impl App {
     /// its claim fields cleared (so the old worker's token no longer holds it).
     pub async fn reset_stale_jobs(&self, user_id: &str) -> AppResult<Vec<String>> {
         let t = now();
-        let legacy = t - chrono::Duration::from_std(LEGACY_STALE_AFTER).unwrap_or_default();
-        let active = in_list(&[JobStatus::Claimed.as_db(), JobStatus::Running.as_db()]);
-        let expired = expired_lease("$2", "$3");
+        let legacy = legacy_cutoff(t);
         // Most calls find nothing stale: check with a read first, so an idle
         // queue costs no write (on SQLite every write takes the database lock).
-        let b = self.db.get_database_backend();
-        let any = self
-            .db
-            .query_one_raw(Statement::from_sql_and_values(
-                b,
-                format!("SELECT id FROM jobs WHERE user_id = $1 AND status IN ({active}) AND {expired} LIMIT 1"),
-                [user_id.into(), t.into(), legacy.into()],
-            ))
-            .await?;
-        if any.is_none() {
+        if !repo::has_expired_claim(&self.db, user_id, t, legacy).await? {
             return Ok(Vec::new());
         }
         let txn = self.db.begin().await?;
-        let failed = txn
-            .query_all_raw(Statement::from_sql_and_values(
-                b,
-                format!(
-                    "UPDATE jobs SET status = 'FAILED', finished_at = $2, updated_at = $2, lease_until = NULL, error = $4 \
-                     WHERE user_id = $1 AND status IN ({active}) AND retry_count >= {MAX_RETRIES} AND {expired} RETURNING id"
-                ),
-                [user_id.into(), t.into(), legacy.into(), STALE_FAILURE.into()],
-            ))
-            .await?;
-        let requeued = txn
-            .query_all_raw(Statement::from_sql_and_values(
-                b,
-                format!(
-                    "UPDATE jobs SET status = 'QUEUED', claimed_by_token_id = NULL, claimed_at = NULL, plan_snapshot = NULL, \
-                     lease_until = NULL, worker_instance_id = NULL, retry_count = retry_count + 1, updated_at = $2 \
-                     WHERE user_id = $1 AND status IN ({active}) AND retry_count < {MAX_RETRIES} AND {expired} RETURNING id"
-                ),
-                [user_id.into(), t.into(), legacy.into()],
-            ))
-            .await?;
+        let failed = repo::fail_expired_claims(&txn, user_id, t, legacy, MAX_RETRIES, STALE_FAILURE).await?;
+        let requeued = repo::requeue_expired_claims(&txn, user_id, t, legacy, MAX_RETRIES).await?;
         // A sprint job that ran out of attempts fails its run.
-        for row in &failed {
-            let id: String = row.try_get("", "id")?;
-            fail_stale_run(&txn, &id, t).await?;
+        for id in &failed {
+            fail_stale_run(&txn, id, t).await?;
         }
         txn.commit().await?;
-        let mut ids = Vec::new();
-        for row in failed.iter().chain(requeued.iter()) {
-            ids.push(row.try_get::<String>("", "id")?);
-        }
+        let ids: Vec<String> = failed.into_iter().chain(requeued).collect();
         if !ids.is_empty() {
             let rows = job::Entity::find().filter(job::Column::Id.is_in(ids.clone())).all(&self.db).await?;
             for m in &rows {
@@ -443,18 +397,7 @@ impl App {
         product_id: Option<&str>,
     ) -> AppResult<Option<ClaimedJob>> {
         let _turn = self.claim_gates.of(&actor.user_id).lock().await;
-        let b = self.db.get_database_backend();
-        let (sql, values): (&str, Vec<Value>) = match product_id {
-            Some(p) => (
-                "SELECT id FROM jobs WHERE user_id = $1 AND status = $2 AND product_id = $3 LIMIT 1",
-                vec![actor.user_id.clone().into(), JobStatus::Queued.as_db().into(), p.into()],
-            ),
-            None => (
-                "SELECT id FROM jobs WHERE user_id = $1 AND status = $2 LIMIT 1",
-                vec![actor.user_id.clone().into(), JobStatus::Queued.as_db().into()],
-            ),
-        };
-        if self.db.query_one_raw(Statement::from_sql_and_values(b, sql, values)).await?.is_none() {
+        if !repo::has_queued_job(&self.db, &actor.user_id, product_id).await? {
             return Ok(None);
         }
         self.claim_once(actor, req, product_id).await
@@ -494,21 +437,9 @@ impl App {
         req: &ClaimRequest,
         product_id: Option<&str>,
     ) -> AppResult<Option<(job::Model, ClaimedJob)>> {
-        let b = c.get_database_backend();
-        let pg = b == DbBackend::Postgres;
-        // SQLite: write first, so this transaction holds the write lock from
-        // the start and never has to upgrade (which SQLite refuses). Postgres:
-        // a plain read; the job row itself is locked with SKIP LOCKED below.
-        let sql = if pg {
-            "SELECT min_quota_pct FROM users WHERE id = $1"
-        } else {
-            "UPDATE users SET min_quota_pct = min_quota_pct WHERE id = $1 RETURNING min_quota_pct"
-        };
-        let row = c
-            .query_one_raw(Statement::from_sql_and_values(b, sql, [actor.user_id.clone().into()]))
-            .await?
-            .ok_or(AppError::NotFound("user"))?;
-        let min_quota: i32 = row.try_get("", "min_quota_pct")?;
+        // On SQLite this writes first, so the transaction holds the write lock
+        // from the start (see the repo function).
+        let min_quota = repo::claimer_min_quota(c, &actor.user_id).await?.ok_or(AppError::NotFound("user"))?;
         let instance = req.instance_id.trim();
         let me = worker::Entity::find()
             .filter(worker::Column::UserId.eq(&actor.user_id))
@@ -531,8 +462,12 @@ impl App {
             .await?
             .into_iter()
             .filter(|w| !(w.token_id == token && w.instance_id == instance))
-            .filter(|w| WorkerTier::from_db(&w.tier).map_or(0, |t| t.rank()) > req.tier.rank())
             .filter(|w| w.last_quota_pct.is_none_or(|q| q >= min_quota))
+            .map(|w| Ok((WorkerTier::decode(&w.tier, "workers.tier")?.rank(), w)))
+            .collect::<AppResult<Vec<_>>>()?
+            .into_iter()
+            .filter(|(rank, _)| *rank > req.tier.rank())
+            .map(|(_, w)| w)
             .collect();
         let idle: Vec<(&worker::Model, Vec<String>)> = if peers.is_empty() {
             Vec::new()
@@ -552,81 +487,39 @@ impl App {
                 .collect()
         };
 
-        // Eligible QUEUED jobs, oldest first (LEFT JOIN: jobs without a task
-        // or run are claimable).
-        let standalone = in_list(&STANDALONE.iter().map(|k| k.as_db()).collect::<Vec<_>>());
-        let busy = in_list(&[JobStatus::Queued.as_db(), JobStatus::Claimed.as_db(), JobStatus::Running.as_db()]);
-        let mut values: Vec<Value> = vec![actor.user_id.clone().into(), req.runtime.as_db().into()];
-        let mut sql = format!(
-            "SELECT j.id, j.product_id, j.kind, j.required_capability FROM jobs j \
-             LEFT JOIN tasks t ON t.id = j.task_id \
-             LEFT JOIN sprint_runs r ON r.id = j.sprint_run_id \
-             WHERE j.user_id = $1 AND j.status = 'QUEUED' AND j.runtime = $2 \
-             AND (j.kind IN ({standalone}) \
-                  OR (j.kind IN ('TASK_IMPLEMENTATION', 'SPRINT_IMPLEMENTATION') AND j.sprint_run_id IS NOT NULL \
-                      AND r.status IN ('QUEUED', 'RUNNING')) \
-                  OR (j.kind = 'TASK_IMPLEMENTATION' AND j.sprint_run_id IS NULL AND j.source IN ('MANUAL', 'COPILOT'))) \
-             AND (j.task_id IS NULL OR t.id IS NOT NULL) \
-             AND NOT (j.kind = 'TASK_IMPLEMENTATION' AND j.sprint_run_id IS NOT NULL AND j.sprint_sequence IS NOT NULL \
-                      AND EXISTS (SELECT 1 FROM jobs e WHERE e.sprint_run_id = j.sprint_run_id \
-                                  AND e.sprint_sequence IS NOT NULL AND e.sprint_sequence < j.sprint_sequence \
-                                  AND e.status IN ({busy})))"
-        );
-        if let Some(p) = product_id {
-            values.push(p.into());
-            sql.push_str(&format!(" AND j.product_id = ${}", values.len()));
+        // Eligible QUEUED jobs, oldest first.
+        if actor.token_scope().is_some_and(|scope| scope.is_empty()) {
+            return Ok(None);
         }
-        if let Some(scope) = actor.token_scope() {
-            if scope.is_empty() {
-                return Ok(None);
-            }
-            sql.push_str(&format!(" AND j.product_id IN ({})", placeholders(values.len() + 1, scope.len())));
-            values.extend(scope.iter().map(|s| Value::from(s.clone())));
-        }
-        let mut candidates = Vec::new();
+        let filter = repo::CandidateFilter {
+            user_id: &actor.user_id,
+            runtime: req.runtime.as_db(),
+            standalone: STANDALONE,
+            product_id,
+            scope: actor.token_scope(),
+        };
+        let mut candidates: Vec<String> = Vec::new();
         for window in CANDIDATE_WINDOWS {
-            let query = format!("{sql} ORDER BY j.created_at, j.id LIMIT {window}");
-            let rows = c.query_all_raw(Statement::from_sql_and_values(b, query, values.clone())).await?;
+            let rows = repo::claim_candidates(c, &filter, window).await?;
             let full = rows.len() as u64 == window;
-            for r in rows {
-                let kind: String = r.try_get("", "kind")?;
-                let Some(kind) = JobKind::from_db(&kind) else { continue };
-                let cand = Candidate {
-                    id: r.try_get("", "id")?,
-                    product_id: r.try_get("", "product_id")?,
-                    kind,
-                    required_capability: r.try_get("", "required_capability")?,
-                };
+            for cand in rows {
+                let kind = JobKind::decode(&cand.kind, "jobs.kind")?;
+                let needs = cand.required_capability.as_deref();
                 let deferred = idle.iter().any(|(w, caps)| {
-                    w.product_id.as_ref().is_none_or(|p| p == &cand.product_id)
-                        && capability_fits(caps, cand.kind, cand.required_capability.as_deref())
+                    w.product_id.as_ref().is_none_or(|p| p == &cand.product_id) && capability_fits(caps, kind, needs)
                 });
-                if capability_fits(&req.capabilities, cand.kind, cand.required_capability.as_deref()) && !deferred {
-                    candidates.push(cand);
+                if capability_fits(&req.capabilities, kind, needs) && !deferred {
+                    candidates.push(cand.id);
                 }
             }
             if !candidates.is_empty() || !full {
                 break;
             }
         }
-        if candidates.is_empty() {
-            return Ok(None);
-        }
 
         // Lock one: on Postgres the first not locked by another claimer.
-        let picked = if pg {
-            let ids: Vec<Value> = candidates.iter().map(|j| Value::from(j.id.clone())).collect();
-            let sql = format!(
-                "SELECT id FROM jobs WHERE id IN ({}) AND status = 'QUEUED' ORDER BY created_at, id LIMIT 1 \
-                 FOR UPDATE SKIP LOCKED",
-                placeholders(1, ids.len())
-            );
-            match c.query_one_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, ids)).await? {
-                Some(r) => r.try_get::<String>("", "id")?,
-                None => return Ok(None),
-            }
-        } else {
-            candidates[0].id.clone()
+        let Some(picked) = repo::lock_first_queued(c, &candidates).await? else {
+            return Ok(None);
         };
         let m = job::Entity::find_by_id(picked).one(c).await?.ok_or(AppError::NotFound("job"))?;
         let t_row = match &m.task_id {
@@ -666,7 +559,7 @@ impl App {
             &mut payload.branch_suggestion,
         )
         .await?;
-        payload.job = job_view(m.clone());
+        payload.job = job_view(m.clone())?;
         payload.sprint_batch = batch;
         Ok(Some((m, payload)))
     }
@@ -681,13 +574,13 @@ async fn fail_stale_run<C: ConnectionTrait>(c: &C, job_id: &str, t: DateTime<Utc
     }
     let Some(run_id) = j.sprint_run_id else { return Ok(()) };
     let Some(run) = sprint_run::Entity::find_by_id(run_id).one(c).await? else { return Ok(()) };
-    if !SprintRunStatus::from_db(&run.status).is_some_and(SprintRunStatus::is_active) {
+    if !SprintRunStatus::decode(&run.status, "sprint_runs.status")?.is_active() {
         return Ok(());
     }
     let mut reason = "stale: lease expired".to_string();
     if let Some(x) = sprint_task_execution::Entity::find()
         .filter(sprint_task_execution::Column::SprintJobId.eq(&j.id))
-        .filter(sprint_task_execution::Column::Status.eq("RUNNING"))
+        .filter(sprint_task_execution::Column::Status.eq(TaskExecutionStatus::Running.as_db()))
         .one(c)
         .await?
     {
@@ -714,7 +607,7 @@ fn wakes(ev: &Event, user_id: &str, product: Option<&str>) -> bool {
 
 /// Builds the claim payload for the job's kind.
 async fn payload<C: ConnectionTrait>(c: &C, m: &job::Model, t: Option<task::Model>) -> AppResult<ClaimedJob> {
-    let kind = JobKind::from_db(&m.kind).unwrap_or(JobKind::TaskImplementation);
+    let kind = kind_of(m)?;
     let p = product::Entity::find_by_id(m.product_id.clone()).one(c).await?;
     let product = p.as_ref().map_or(Json::Null, |p| {
         json!({"id": p.id, "code": p.code, "name": p.name, "repo_url": p.repo_url, "definition_of_done": p.definition_of_done})
@@ -738,7 +631,7 @@ async fn payload<C: ConnectionTrait>(c: &C, m: &job::Model, t: Option<task::Mode
         idea: None,
         product,
         branch_suggestion: format!("feat/job-{last8}"),
-        job: job_view(m.clone()),
+        job: job_view(m.clone())?,
         sprint_batch: None,
     };
     if let Some(t) = t {
@@ -748,18 +641,19 @@ async fn payload<C: ConnectionTrait>(c: &C, m: &job::Model, t: Option<task::Mode
                 "acceptance_criteria": s.acceptance_criteria}));
             if let Some(pb) = pbi::Entity::find_by_id(s.pbi_id.clone()).one(c).await? {
                 out.pbi = Some(json!({"id": pb.id, "code": pb.code, "title": pb.title, "priority": pb.priority,
-                    "status": api_of(&pb.status, baton_domain::backlog::PbiStatus::from_db, baton_domain::backlog::PbiStatus::as_api)}));
+                    "status": PbiStatus::decode(&pb.status, "pbis.status")?.as_api()}));
             }
             if let Some(sid) = &s.sprint_id
                 && let Some(sp) = sprint::Entity::find_by_id(sid.clone()).one(c).await?
             {
                 out.sprint = Some(json!({"id": sp.id, "code": sp.code, "goal": sp.sprint_goal,
-                    "status": api_of(&sp.status, baton_domain::backlog::SprintStatus::from_db, baton_domain::backlog::SprintStatus::as_api)}));
+                    "status": SprintStatus::decode(&sp.status, "sprints.status")?.as_api()}));
             }
         }
         out.task = Some(json!({"id": t.id, "code": t.code, "title": t.title, "description": t.description,
             "implementation_plan": t.implementation_plan, "priority": t.priority, "repo_url": t.repo_url,
-            "verify_only": t.verify_only, "verify_required": t.verify_required.to_lowercase()}));
+            "verify_only": t.verify_only,
+            "verify_required": VerifyRequired::decode(&t.verify_required, "tasks.verify_required")?.as_api()}));
     }
     if let Some(idea_id) = &m.idea_id
         && let Some(i) = idea::Entity::find_by_id(idea_id.clone()).one(c).await?
@@ -772,7 +666,8 @@ async fn payload<C: ConnectionTrait>(c: &C, m: &job::Model, t: Option<task::Mode
         };
         out.branch_suggestion = format!("feat/idea-{}-{stage}", i.code.to_lowercase());
         out.idea = Some(json!({"id": i.id, "code": i.code, "title": i.title, "description": i.description,
-            "grill_md": i.grill_md, "plan_md": i.plan_md, "status": i.status.to_lowercase(), "product_id": i.product_id}));
+            "grill_md": i.grill_md, "plan_md": i.plan_md, "status": baton_domain::ideas::IdeaStatus::decode(&i.status, "ideas.status")?.as_api(),
+            "product_id": i.product_id}));
     }
     Ok(out)
 }

@@ -24,7 +24,7 @@ use baton_store::{
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{api_of, enqueue::active_db, not_your_claim, status_of, token_of};
+use super::{enqueue::active_db, kind_of, not_your_claim, status_of, token_of};
 use crate::{
     Actor, App, AppError, AppResult,
     backlog::{
@@ -175,8 +175,8 @@ pub(crate) async fn check_done_gates<C: ConnectionTrait>(
     if kind == JobKind::TaskImplementation
         && let Some(t) = task
     {
-        let required = VerifyRequired::from_db(&t.verify_required).unwrap_or(VerifyRequired::AlignedOrPartial);
-        let result = m.verify_result.as_deref().and_then(VerifyResult::from_db);
+        let required = VerifyRequired::decode(&t.verify_required, "tasks.verify_required")?;
+        let result = m.verify_result.as_deref().map(|v| VerifyResult::decode(v, "jobs.verify_result")).transpose()?;
         verify::gate(result, t.verify_only, required, summary)
             .map_err(|r| AppError::Conflict(format!("VERIFY_GATE: {}", r.0)))?;
     }
@@ -238,7 +238,7 @@ pub(crate) fn check_claim(m: &job::Model, token: &str, attempt: Option<i32>) -> 
     if m.claimed_by_token_id.as_deref() != Some(token) || attempt.is_some_and(|a| a != m.retry_count) {
         return Err(not_your_claim());
     }
-    let status = status_of(m);
+    let status = status_of(m)?;
     if status == JobStatus::Cancelled {
         return Err(AppError::Conflict(
             "JOB_CANCELLED: this job was cancelled; discard the work and call wait_for_job again".into(),
@@ -277,7 +277,7 @@ impl App {
         let to = input.validate()?;
         let found = self.own_job(actor, &input.job_id).await?;
         check_claim(&found, &token, input.attempt)?;
-        let kind = JobKind::from_db(&found.kind).unwrap_or(JobKind::TaskImplementation);
+        let kind = kind_of(&found)?;
         check_skip(kind, to, &input)?;
         let actor2 = actor.clone();
         let pid = found.product_id.clone();
@@ -388,7 +388,7 @@ impl App {
             self.announce_job(&j).await;
         }
         if let Some(t) = &task_row {
-            self.announce_task(&task_view(t.clone()), "status", &roll).await;
+            self.announce_task(&task_view(t.clone())?, "status", &roll).await;
         }
         let next_action = if to == JobStatus::Running {
             "idle"
@@ -406,8 +406,12 @@ impl App {
         let mut cancelled_jobs = cascaded;
         cancelled_jobs.extend(roll.cancelled_jobs.iter().cloned());
         Ok(JobStatusReport {
-            status: status_of(&m).as_api(),
-            verify_result: m.verify_result.as_deref().map(|v| api_of(v, VerifyResult::from_db, VerifyResult::as_api)),
+            status: status_of(&m)?.as_api(),
+            verify_result: m
+                .verify_result
+                .as_deref()
+                .map(|v| VerifyResult::decode(v, "jobs.verify_result").map(VerifyResult::as_api))
+                .transpose()?,
             job_id: m.id,
             branch: m.branch,
             head_sha: m.head_sha,
@@ -417,7 +421,7 @@ impl App {
             error: m.error,
             started_at: m.started_at,
             finished_at: m.finished_at,
-            task_status: task_row.and_then(|t| TaskStatus::from_db(&t.status)),
+            task_status: task_row.map(|t| TaskStatus::decode(&t.status, "tasks.status")).transpose()?,
             cancelled_jobs,
             next_action: next_action.into(),
         })
@@ -473,7 +477,7 @@ impl App {
             Some(t) => verify::gate(
                 Some(verdict.result),
                 t.verify_only,
-                VerifyRequired::from_db(&t.verify_required).unwrap_or(VerifyRequired::AlignedOrPartial),
+                VerifyRequired::decode(&t.verify_required, "tasks.verify_required")?,
                 None,
             )
             .is_ok(),

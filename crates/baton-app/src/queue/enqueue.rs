@@ -90,7 +90,8 @@ pub struct JobFilter {
     pub product_id: Option<String>,
     /// Only jobs of this task (id or code).
     pub task_id: Option<String>,
-    /// Page number, from 1.
+    /// Page number, from 1 to 1000000.
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
     /// Items per page, 1–200 (default 50).
     pub limit: Option<u64>,
@@ -119,7 +120,7 @@ impl App {
                     return Err(AppError::Conflict(format!(
                         "task {} already has a {} job ({}); cancel it or wait for it to finish",
                         task.code,
-                        status_of(&busy).as_api(),
+                        status_of(&busy)?.as_api(),
                         busy.id
                     )));
                 }
@@ -147,7 +148,7 @@ impl App {
         })
         .await?;
         self.announce_enqueued(&row).await;
-        Ok(job_view(row))
+        job_view(row)
     }
 
     /// Wakes waiting workers of the job's user (reference §3.4 step 3).
@@ -199,13 +200,13 @@ impl App {
         q = q.filter(Condition::any().add(job::Column::IdeaId.is_null()).add(job::Column::UserId.eq(&actor.user_id)));
         let pager = q.order_by_desc(job::Column::CreatedAt).order_by_desc(job::Column::Id).paginate(&self.db, limit);
         let total = pager.num_items().await?;
-        let items = pager.fetch_page(page - 1).await?.into_iter().map(job_view).collect();
+        let items = pager.fetch_page(page - 1).await?.into_iter().map(job_view).collect::<AppResult<_>>()?;
         Ok(Page { items, page, limit, total })
     }
 
     /// One job the caller can read.
     pub async fn get_job(&self, actor: &Actor, job_id: &str) -> AppResult<JobView> {
-        Ok(job_view(self.readable_job(actor, job_id).await?))
+        job_view(self.readable_job(actor, job_id).await?)
     }
 
     /// Loads a job whose product the caller can read (idea jobs: owner only).
@@ -232,7 +233,7 @@ impl App {
         let row = txn::in_product_txn(&self.db, &found.product_id.clone(), move |c| {
             Box::pin(async move {
                 let m = job::Entity::find_by_id(found.id).one(c).await?.ok_or(AppError::NotFound("job"))?;
-                let status = status_of(&m);
+                let status = status_of(&m)?;
                 if status.is_terminal() {
                     return Err(AppError::Conflict(format!(
                         "job is already {}; only unfinished jobs can be cancelled",
@@ -251,6 +252,6 @@ impl App {
         })
         .await?;
         self.announce_job(&row).await;
-        Ok(job_view(row))
+        job_view(row)
     }
 }

@@ -9,7 +9,7 @@ use baton_store::{
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{not_your_claim, status_of, token_of};
+use super::{kind_of, not_your_claim, status_of, token_of};
 use crate::{Actor, App, AppError, AppResult};
 
 /// The answer to a job heartbeat.
@@ -54,7 +54,7 @@ impl App {
         let extended = q.exec(&self.db).await?.rows_affected == 1;
         let m = job::Entity::find_by_id(id).one(&self.db).await?;
         let Some(m) = m.filter(|m| m.user_id == actor.user_id) else { return Err(AppError::NotFound("job")) };
-        let status = status_of(&m);
+        let status = status_of(&m)?;
         if !extended {
             if m.claimed_by_token_id.as_deref() != Some(token) || attempt.is_some_and(|a| a != m.retry_count) {
                 return Err(not_your_claim());
@@ -67,8 +67,9 @@ impl App {
         if let Some(run_id) = &m.sprint_run_id
             && let Some(run) = sprint_run::Entity::find_by_id(run_id.clone()).one(&self.db).await?
         {
-            run_status = SprintRunStatus::from_db(&run.status).map(|s| s.as_api());
-            if JobKind::from_db(&m.kind) == Some(JobKind::SprintImplementation) || run.status == "PAUSED" {
+            let status = SprintRunStatus::decode(&run.status, "sprint_runs.status")?;
+            run_status = Some(status.as_api());
+            if kind_of(&m)? == JobKind::SprintImplementation || status == SprintRunStatus::Paused {
                 pause = run
                     .pause_context
                     .as_ref()

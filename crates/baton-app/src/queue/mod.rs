@@ -29,7 +29,9 @@ use serde_json::json;
 
 use crate::{Actor, App, AppError, AppResult, AuthVia};
 
-/// The lowercase API form of a stored enum value (unknown values lowercased as is).
+/// The lowercase API form of a stored enum value, for events only (they go
+/// out after the commit and cannot fail; unknown values are lowercased as
+/// is). Views decode with `decode`, which refuses unknown values.
 pub(crate) fn api_of<T: Copy>(raw: &str, parse: fn(&str) -> Option<T>, api: fn(T) -> String) -> String {
     parse(raw).map_or_else(|| raw.to_lowercase(), api)
 }
@@ -118,16 +120,18 @@ pub struct JobView {
     pub updated_at: DateTime<Utc>,
 }
 
-/// The API view of a job row.
-pub fn job_view(m: job::Model) -> JobView {
-    JobView {
-        kind: api_of(&m.kind, JobKind::from_db, JobKind::as_api),
-        status: api_of(&m.status, JobStatus::from_db, JobStatus::as_api),
-        runtime: api_of(&m.runtime, AgentRuntime::from_db, AgentRuntime::as_api),
-        source: api_of(&m.source, JobSource::from_db, JobSource::as_api),
-        verify_result: m.verify_result.as_deref().map(|v| {
-            api_of(v, baton_domain::backlog::VerifyResult::from_db, baton_domain::backlog::VerifyResult::as_api)
-        }),
+/// The API view of a job row; an unknown enum value in it is an internal error.
+pub fn job_view(m: job::Model) -> AppResult<JobView> {
+    Ok(JobView {
+        kind: JobKind::decode(&m.kind, "jobs.kind")?.as_api(),
+        status: JobStatus::decode(&m.status, "jobs.status")?.as_api(),
+        runtime: AgentRuntime::decode(&m.runtime, "jobs.runtime")?.as_api(),
+        source: JobSource::decode(&m.source, "jobs.source")?.as_api(),
+        verify_result: m
+            .verify_result
+            .as_deref()
+            .map(|v| baton_domain::backlog::VerifyResult::decode(v, "jobs.verify_result").map(|v| v.as_api()))
+            .transpose()?,
         id: m.id,
         user_id: m.user_id,
         product_id: m.product_id,
@@ -162,7 +166,7 @@ pub fn job_view(m: job::Model) -> JobView {
         requested_permission_mode: m.requested_permission_mode,
         created_at: m.created_at,
         updated_at: m.updated_at,
-    }
+    })
 }
 
 /// The token a worker acts through; claiming and reporting need one.
@@ -184,8 +188,13 @@ pub(crate) fn not_your_claim() -> AppError {
 }
 
 /// The status of a stored job row.
-pub(crate) fn status_of(m: &job::Model) -> JobStatus {
-    JobStatus::from_db(&m.status).unwrap_or(JobStatus::Queued)
+pub(crate) fn status_of(m: &job::Model) -> AppResult<JobStatus> {
+    Ok(JobStatus::decode(&m.status, "jobs.status")?)
+}
+
+/// The kind of a stored job row.
+pub(crate) fn kind_of(m: &job::Model) -> AppResult<JobKind> {
+    Ok(JobKind::decode(&m.kind, "jobs.kind")?)
 }
 
 impl App {

@@ -11,7 +11,7 @@
 //! report re-checks everything inside its transaction, so a change between
 //! the two (a cancel, a lease takeover) is still refused there.
 
-use baton_domain::agents::{JobKind, JobStatus};
+use baton_domain::agents::JobStatus;
 use baton_store::{entities::task, sea_orm::EntityTrait};
 use serde::Serialize;
 
@@ -56,7 +56,7 @@ impl App {
         let to = input.validate()?;
         let m = self.own_job(actor, &input.job_id).await?;
         check_claim(&m, &token, input.attempt)?;
-        let kind = JobKind::from_db(&m.kind).unwrap_or(JobKind::TaskImplementation);
+        let kind = super::kind_of(&m)?;
         check_skip(kind, to, input)?;
         if to == JobStatus::Done {
             let t = match &m.task_id {

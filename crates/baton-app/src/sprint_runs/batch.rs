@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 
 use baton_domain::{
     agents::{JobKind, JobStatus, PauseReason, SprintRunStatus, TaskExecutionStatus},
-    backlog::{PrStrategy, StoryStatus, VerifyRequired, VerifyResult},
+    backlog::{PbiStatus, PrStrategy, StoryStatus, VerifyRequired, VerifyResult},
     verify,
 };
 use baton_store::{
@@ -28,10 +28,7 @@ use serde::Serialize;
 use serde_json::{Value as Json, json};
 
 use super::{last8, scope, sprint_branch};
-use crate::{
-    AppError, AppResult,
-    queue::{api_of, enqueue::ACTIVE_STATUSES},
-};
+use crate::{AppError, AppResult, queue::enqueue::ACTIVE_STATUSES};
 
 /// How many characters of a worker's error become the run's `failure_reason`.
 pub const MAX_FAILURE_REASON: usize = 500;
@@ -81,10 +78,10 @@ pub(crate) async fn on_claim<C: ConnectionTrait>(
 ) -> AppResult<(job::Model, Option<SprintBatchClaim>)> {
     let Some(run_id) = m.sprint_run_id.clone() else { return Ok((m, None)) };
     let Some(run) = sprint_run::Entity::find_by_id(run_id).one(c).await? else { return Ok((m, None)) };
-    let strategy = PrStrategy::from_db(&run.pr_strategy).unwrap_or(PrStrategy::SprintBatch);
-    let kind = JobKind::from_db(&m.kind);
+    let strategy = PrStrategy::decode(&run.pr_strategy, "sprint_runs.pr_strategy")?;
+    let kind = JobKind::decode(&m.kind, "jobs.kind")?;
     let t = now();
-    if kind == Some(JobKind::TaskImplementation) {
+    if kind == JobKind::TaskImplementation {
         // Per-task strategies: STORY shares a branch per story, SPRINT one per run.
         let branch = match strategy {
             PrStrategy::Story => match &m.task_id {
@@ -107,7 +104,7 @@ pub(crate) async fn on_claim<C: ConnectionTrait>(
         am.branch = Set(Some(branch));
         return Ok((am.update(c).await?, None));
     }
-    if kind != Some(JobKind::SprintImplementation) {
+    if kind != JobKind::SprintImplementation {
         return Ok((m, None));
     }
 
@@ -148,8 +145,8 @@ pub(crate) async fn on_claim<C: ConnectionTrait>(
         // it again would trip the (job, task) unique index). Finished work
         // stays finished; what the lost worker left unfinished is pending again.
         for x in existing.iter_mut() {
-            let st = TaskExecutionStatus::from_db(&x.status);
-            if matches!(st, Some(TaskExecutionStatus::Running | TaskExecutionStatus::Failed)) {
+            let st = TaskExecutionStatus::decode(&x.status, "sprint_task_executions.status")?;
+            if matches!(st, TaskExecutionStatus::Running | TaskExecutionStatus::Failed) {
                 let mut am: sprint_task_execution::ActiveModel = x.clone().into();
                 am.status = Set(status_db(TaskExecutionStatus::Pending).into());
                 am.started_at = Set(None);
@@ -201,11 +198,11 @@ pub(crate) async fn on_claim<C: ConnectionTrait>(
                 && seen_p.insert(p.id.clone())
             {
                 pbi_out.push(json!({"id": p.id, "code": p.code, "title": p.title, "priority": p.priority,
-                    "sort_order": p.sort_order, "status": p.status.to_lowercase()}));
+                    "sort_order": p.sort_order, "status": PbiStatus::decode(&p.status, "pbis.status")?.as_api()}));
             }
             story_out.push(json!({"id": st.id, "code": st.code, "title": st.title, "pbi_id": st.pbi_id,
                 "priority": st.priority, "sort_order": st.sort_order,
-                "status": api_of(&st.status, StoryStatus::from_db, StoryStatus::as_api)}));
+                "status": StoryStatus::decode(&st.status, "stories.status")?.as_api()}));
         }
         execs.push(json!({
             "execution_id": x.id,
@@ -215,10 +212,11 @@ pub(crate) async fn on_claim<C: ConnectionTrait>(
             "story_id": tk.map(|t| t.story_id.clone()),
             "order": x.run_order,
             "plan_snapshot": x.plan_snapshot,
-            "verify_required": api_of(&x.verify_required_snapshot, VerifyRequired::from_db, VerifyRequired::as_api),
+            "verify_required":
+                VerifyRequired::decode(&x.verify_required_snapshot, "sprint_task_executions.verify_required_snapshot")?.as_api(),
             "verify_only": x.verify_only_snapshot,
             "base_sha": if x.run_order == 0 { x.base_sha.clone() } else { None },
-            "status": api_of(&x.status, TaskExecutionStatus::from_db, TaskExecutionStatus::as_api),
+            "status": TaskExecutionStatus::decode(&x.status, "sprint_task_executions.status")?.as_api(),
         }));
     }
     let sp = sprint::Entity::find_by_id(run.sprint_id.clone()).one(c).await?;
@@ -270,25 +268,27 @@ pub(crate) async fn done_gate<C: ConnectionTrait>(c: &C, m: &job::Model) -> AppR
     for x in &execs {
         let label =
             format!("{} (order {})", codes.get(&x.task_id).map_or(x.task_id.as_str(), String::as_str), x.run_order);
-        let required = VerifyRequired::from_db(&x.verify_required_snapshot).unwrap_or(VerifyRequired::AlignedOrPartial);
-        match TaskExecutionStatus::from_db(&x.status) {
-            Some(TaskExecutionStatus::Done) => {
-                let result = x.verify_result.as_deref().and_then(VerifyResult::from_db);
+        let required =
+            VerifyRequired::decode(&x.verify_required_snapshot, "sprint_task_executions.verify_required_snapshot")?;
+        match TaskExecutionStatus::decode(&x.status, "sprint_task_executions.status")? {
+            TaskExecutionStatus::Done => {
+                let result = x
+                    .verify_result
+                    .as_deref()
+                    .map(|v| VerifyResult::decode(v, "sprint_task_executions.verify_result"))
+                    .transpose()?;
                 if let Err(r) = verify::gate(result, x.verify_only_snapshot, required, x.verify_summary.as_deref()) {
                     blockers
                         .push(format!("{label}: {}", r.0.replace("verify_task_against_plan", "verify_sprint_task")));
                 }
             }
-            Some(TaskExecutionStatus::Skipped) if required == VerifyRequired::Any => {}
-            Some(TaskExecutionStatus::Skipped) => blockers.push(format!(
+            TaskExecutionStatus::Skipped if required == VerifyRequired::Any => {}
+            TaskExecutionStatus::Skipped => blockers.push(format!(
                 "{label}: skipped, but the task requires {} (only any allows a skip)",
                 required.as_api()
             )),
-            Some(TaskExecutionStatus::Failed) => blockers.push(format!("{label}: failed")),
-            other => blockers.push(format!(
-                "{label}: {} — unfinished work",
-                other.map_or_else(|| x.status.to_lowercase(), |s| s.as_api())
-            )),
+            TaskExecutionStatus::Failed => blockers.push(format!("{label}: failed")),
+            other => blockers.push(format!("{label}: {} — unfinished work", other.as_api())),
         }
     }
     if blockers.is_empty() {
@@ -313,13 +313,13 @@ pub(crate) async fn after_report<C: ConnectionTrait>(
     m: &job::Model,
     to: JobStatus,
 ) -> AppResult<Option<sprint_run::Model>> {
-    let kind = JobKind::from_db(&m.kind);
+    let kind = JobKind::decode(&m.kind, "jobs.kind")?;
     let Some(run_id) = &m.sprint_run_id else { return Ok(None) };
     let Some(run) = sprint_run::Entity::find_by_id(run_id.clone()).one(c).await? else { return Ok(None) };
-    if !SprintRunStatus::from_db(&run.status).is_some_and(SprintRunStatus::is_active) {
+    if !SprintRunStatus::decode(&run.status, "sprint_runs.status")?.is_active() {
         return Ok(None);
     }
-    if kind == Some(JobKind::TaskImplementation) {
+    if kind == JobKind::TaskImplementation {
         // Per-task runs finish through propagation when the sprint closes;
         // when it cannot close (a PBI has work outside the sprint), the run
         // finalises once its last job is done, like a batch run.
@@ -336,7 +336,7 @@ pub(crate) async fn after_report<C: ConnectionTrait>(
         }
         return finalise(c, run).await;
     }
-    if kind != Some(JobKind::SprintImplementation) {
+    if kind != JobKind::SprintImplementation {
         return Ok(None);
     }
     let t = now();

@@ -248,7 +248,7 @@ impl App {
             })
         })
         .await?;
-        Ok(execution_view(row))
+        execution_view(row)
     }
 
     /// The base commit to diff an execution from (see `verify_sprint_task`),
@@ -301,8 +301,10 @@ impl App {
                 let base = persist_base(c, &x, &j).await?;
                 let verdict = verify::classify(&input.diff, &x.plan_snapshot);
                 let summary = input.summary.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-                let required =
-                    VerifyRequired::from_db(&x.verify_required_snapshot).unwrap_or(VerifyRequired::AlignedOrPartial);
+                let required = VerifyRequired::decode(
+                    &x.verify_required_snapshot,
+                    "sprint_task_executions.verify_required_snapshot",
+                )?;
                 let gate = verify::gate(Some(verdict.result), x.verify_only_snapshot, required, summary.as_deref());
                 sprint_task_execution::Entity::update_many()
                     .col_expr(sprint_task_execution::Column::VerifyResult, Expr::value(Some(verdict.result.as_db())))

@@ -44,7 +44,7 @@ use crate::{
     Actor, App, AppError, AppResult, access,
     list::{Page, PageParams},
     products,
-    queue::{JobView, enqueue::ACTIVE_STATUSES, job_view},
+    queue::{JobView, api_of, enqueue::ACTIVE_STATUSES, job_view},
     txn,
 };
 
@@ -99,10 +99,10 @@ pub struct SprintRunView {
 }
 
 /// The API view of a run row.
-pub fn run_view(m: sprint_run::Model) -> SprintRunView {
-    SprintRunView {
-        status: SprintRunStatus::from_db(&m.status).unwrap_or(SprintRunStatus::Failed),
-        pr_strategy: PrStrategy::from_db(&m.pr_strategy).unwrap_or(PrStrategy::SprintBatch),
+pub fn run_view(m: sprint_run::Model) -> AppResult<SprintRunView> {
+    Ok(SprintRunView {
+        status: run_status(&m)?,
+        pr_strategy: PrStrategy::decode(&m.pr_strategy, "sprint_runs.pr_strategy")?,
         id: m.id,
         sprint_id: m.sprint_id,
         started_by_id: m.started_by_id,
@@ -116,7 +116,7 @@ pub fn run_view(m: sprint_run::Model) -> SprintRunView {
         previous_run_id: m.previous_run_id,
         created_at: m.created_at,
         updated_at: m.updated_at,
-    }
+    })
 }
 
 /// One task of a batch job's frozen scope.
@@ -155,12 +155,18 @@ pub struct ExecutionView {
 }
 
 /// The API view of an execution row.
-pub fn execution_view(m: sprint_task_execution::Model) -> ExecutionView {
-    ExecutionView {
-        verify_required: VerifyRequired::from_db(&m.verify_required_snapshot)
-            .unwrap_or(VerifyRequired::AlignedOrPartial),
-        status: TaskExecutionStatus::from_db(&m.status).unwrap_or(TaskExecutionStatus::Pending),
-        verify_result: m.verify_result.as_deref().and_then(VerifyResult::from_db),
+pub fn execution_view(m: sprint_task_execution::Model) -> AppResult<ExecutionView> {
+    Ok(ExecutionView {
+        verify_required: VerifyRequired::decode(
+            &m.verify_required_snapshot,
+            "sprint_task_executions.verify_required_snapshot",
+        )?,
+        status: TaskExecutionStatus::decode(&m.status, "sprint_task_executions.status")?,
+        verify_result: m
+            .verify_result
+            .as_deref()
+            .map(|v| VerifyResult::decode(v, "sprint_task_executions.verify_result"))
+            .transpose()?,
         id: m.id,
         job_id: m.sprint_job_id,
         task_id: m.task_id,
@@ -173,7 +179,7 @@ pub fn execution_view(m: sprint_task_execution::Model) -> ExecutionView {
         skip_reason: m.skip_reason,
         started_at: m.started_at,
         finished_at: m.finished_at,
-    }
+    })
 }
 
 /// A run with its jobs and the frozen executions of its batch job.
@@ -291,8 +297,8 @@ async fn active_run<C: ConnectionTrait>(c: &C, sprint_id: &str) -> AppResult<Opt
         .await?)
 }
 
-fn run_status(r: &sprint_run::Model) -> SprintRunStatus {
-    SprintRunStatus::from_db(&r.status).unwrap_or(SprintRunStatus::Failed)
+fn run_status(r: &sprint_run::Model) -> AppResult<SprintRunStatus> {
+    Ok(SprintRunStatus::decode(&r.status, "sprint_runs.status")?)
 }
 
 /// Closes the open merge-conflict question a paused run points at, if any.
@@ -353,9 +359,9 @@ async fn detail<C: ConnectionTrait>(c: &C, run: sprint_run::Model) -> AppResult<
         .all(c)
         .await?;
     Ok(SprintRunDetail {
-        run: run_view(run),
-        jobs: jobs.into_iter().map(job_view).collect(),
-        task_executions: execs.into_iter().map(execution_view).collect(),
+        run: run_view(run)?,
+        jobs: jobs.into_iter().map(job_view).collect::<AppResult<_>>()?,
+        task_executions: execs.into_iter().map(execution_view).collect::<AppResult<_>>()?,
     })
 }
 
@@ -365,7 +371,7 @@ impl App {
         let data = json!({
             "sprint_run_id": run.id,
             "sprint_id": run.sprint_id,
-            "status": run_status(run).as_api(),
+            "status": api_of(&run.status, SprintRunStatus::from_db, SprintRunStatus::as_api),
             "action": action,
         });
         self.announce(Event::new(SPRINT_RUN_CHANGED).for_product(product_id).with_data(data)).await;
@@ -391,7 +397,7 @@ impl App {
             Box::pin(async move {
                 let p = products::ensure_not_archived_in(c, &p.id).await?;
                 let s = sprint::Entity::find_by_id(s.id).one(c).await?.ok_or(AppError::NotFound("sprint"))?;
-                let status = SprintStatus::from_db(&s.status).unwrap_or(SprintStatus::Archived);
+                let status = SprintStatus::decode(&s.status, "sprints.status")?;
                 if status != SprintStatus::Open {
                     return Err(AppError::Conflict(format!(
                         "sprint {} is {status}; only an open sprint can be run",
@@ -402,13 +408,12 @@ impl App {
                     return Err(AppError::Conflict(format!(
                         "sprint {} already has a {} sprint run ({}); cancel or resume it first",
                         s.code,
-                        run_status(&r).as_api(),
+                        run_status(&r)?.as_api(),
                         r.id
                     )));
                 }
-                let strategy = input
-                    .pr_strategy
-                    .unwrap_or_else(|| PrStrategy::from_db(&p.pr_strategy).unwrap_or(PrStrategy::SprintBatch));
+                let strategy =
+                    input.pr_strategy.map_or_else(|| PrStrategy::decode(&p.pr_strategy, "products.pr_strategy"), Ok)?;
                 let scope = scope::load(c, &s.id).await?;
                 let blockers = scope::blockers(c, &s.id, &scope, &p, strategy).await?;
                 if !blockers.is_empty() {
@@ -465,7 +470,7 @@ impl App {
             .filter(sprint_run::Column::SprintId.eq(&s.id))
             .order_by_desc(sprint_run::Column::CreatedAt)
             .order_by_desc(sprint_run::Column::Id);
-        Ok(crate::backlog::paginate(&self.db, q, params).await?.map(run_view))
+        crate::backlog::paginate(&self.db, q, params).await?.try_map(run_view)
     }
 
     /// Cancels a queued, running or paused run (reference §6.4): the run
@@ -482,7 +487,7 @@ impl App {
             Box::pin(async move {
                 let run =
                     sprint_run::Entity::find_by_id(run.id).one(c).await?.ok_or(AppError::NotFound("sprint run"))?;
-                let status = run_status(&run);
+                let status = run_status(&run)?;
                 if !status.is_active() {
                     return Err(AppError::Conflict(format!(
                         "sprint run is already {status}; only queued, running or paused runs can be cancelled"
@@ -525,14 +530,14 @@ impl App {
                 let p = products::ensure_not_archived_in(c, &s.product_id).await?;
                 let run =
                     sprint_run::Entity::find_by_id(run.id).one(c).await?.ok_or(AppError::NotFound("sprint run"))?;
-                let status = run_status(&run);
+                let status = run_status(&run)?;
                 if status != SprintRunStatus::Paused {
                     return Err(AppError::Conflict(format!(
                         "sprint run is {status}; only a paused run can be resumed"
                     )));
                 }
                 close_pause_question(c, &run).await?;
-                let strategy = PrStrategy::from_db(&run.pr_strategy).unwrap_or(PrStrategy::SprintBatch);
+                let strategy = PrStrategy::decode(&run.pr_strategy, "sprint_runs.pr_strategy")?;
                 let t = now();
                 if strategy != PrStrategy::SprintBatch {
                     let jobs: Vec<job::Model> = job::Entity::find()
@@ -584,7 +589,8 @@ impl App {
                     .filter(job::Column::SprintRunId.eq(&run.id))
                     .one(c)
                     .await?
-                    .and_then(|j| AgentRuntime::from_db(&j.runtime))
+                    .map(|j| AgentRuntime::decode(&j.runtime, "jobs.runtime"))
+                    .transpose()?
                     .unwrap_or(AgentRuntime::Claude);
                 let jobs = create_jobs(c, &user_id, &p.id, &new, strategy, runtime, &scope.tasks).await?;
                 Ok((Some(old), new, jobs))

@@ -118,7 +118,7 @@ pub(crate) async fn blockers<C: ConnectionTrait>(
     asked.dedup();
     out.extend(asked.into_iter().map(|code| format!("open_question {code}")));
     for p in &scope.pbis {
-        if matches!(PbiStatus::from_db(&p.status), Some(PbiStatus::Blocked | PbiStatus::Failed)) {
+        if matches!(PbiStatus::decode(&p.status, "pbis.status")?, PbiStatus::Blocked | PbiStatus::Failed) {
             out.push(format!("pbi_blocked {}", p.code));
         }
     }

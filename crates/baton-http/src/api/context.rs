@@ -3,7 +3,7 @@
 
 use axum::{
     Json,
-    extract::{Path, Query, State},
+    extract::{Path, State},
 };
 use baton_app::{
     list::{Page, PageParams},
@@ -13,7 +13,7 @@ use baton_app::{
 use crate::{
     AppState,
     error::{ApiResult, ErrorBody},
-    extract::Caller,
+    extract::{ApiQuery, Caller},
 };
 
 /// The bundled context an agent starts from: product, newest open sprint,
@@ -65,7 +65,7 @@ pub async fn sprint_tasks(
     State(s): State<AppState>,
     Caller(actor): Caller,
     Path(id): Path<String>,
-    Query(params): Query<PageParams>,
+    ApiQuery(params): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Page<SprintTask>>> {
     Ok(Json(s.app.sprint_tasks(&actor, &id, params).await?))
 }

@@ -3,7 +3,7 @@
 
 use axum::{
     Json,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::{StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -12,7 +12,7 @@ use baton_app::products::{BacklogExport, ExportParams, ImportResult};
 use crate::{
     AppState,
     error::{ApiResult, ErrorBody},
-    extract::{ApiJson, Caller},
+    extract::{ApiJson, ApiQuery, Caller},
 };
 
 /// Downloads a product's whole backlog: `format=json` (default; nested,
@@ -28,7 +28,7 @@ pub async fn export(
     State(s): State<AppState>,
     Caller(actor): Caller,
     Path(id): Path<String>,
-    Query(params): Query<ExportParams>,
+    ApiQuery(params): ApiQuery<ExportParams>,
 ) -> ApiResult<Response> {
     let file = s.app.export_product(&actor, &id, params.format.unwrap_or_default()).await?;
     Ok((

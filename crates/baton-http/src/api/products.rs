@@ -4,7 +4,7 @@
 
 use axum::{
     Json,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
 };
 use baton_app::{
@@ -16,7 +16,7 @@ use baton_app::{
 use crate::{
     AppState,
     error::{ApiResult, ErrorBody},
-    extract::{ApiJson, Caller},
+    extract::{ApiJson, ApiQuery, Caller},
 };
 
 /// Lists the caller's active products (owned or member of), oldest first;
@@ -27,7 +27,7 @@ use crate::{
 pub async fn list(
     State(s): State<AppState>,
     Caller(actor): Caller,
-    Query(filter): Query<ProductFilter>,
+    ApiQuery(filter): ApiQuery<ProductFilter>,
 ) -> ApiResult<Json<Page<ProductView>>> {
     Ok(Json(s.app.list_products(&actor, filter).await?))
 }

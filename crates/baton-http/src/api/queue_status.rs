@@ -5,11 +5,10 @@ use axum::{Json, extract::State};
 use baton_app::queue::status::QueueStatus;
 use serde::Deserialize;
 
-use super::pbis::ListQuery;
 use crate::{
     AppState,
     error::{ApiResult, ErrorBody},
-    extract::Caller,
+    extract::{ApiQuery, Caller},
 };
 
 /// Query of the queue status.
@@ -31,7 +30,7 @@ pub struct QueueStatusQuery {
 pub async fn queue_status(
     State(s): State<AppState>,
     Caller(actor): Caller,
-    ListQuery(q): ListQuery<QueueStatusQuery>,
+    ApiQuery(q): ApiQuery<QueueStatusQuery>,
 ) -> ApiResult<Json<QueueStatus>> {
     Ok(Json(s.app.queue_status(&actor, q.product_id.as_deref()).await?))
 }

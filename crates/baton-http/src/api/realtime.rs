@@ -30,11 +30,10 @@ use baton_app::realtime::{NotificationEvent, RealtimeStream, SoloEvent, StreamEv
 use futures::stream;
 use serde::Deserialize;
 
-use super::pbis::ListQuery;
 use crate::{
     AppState,
     error::{ApiError, ApiResult, ErrorBody},
-    extract::{Caller, Client},
+    extract::{ApiQuery, Caller, Client},
 };
 
 /// How soon a disconnected EventSource should reconnect.
@@ -92,7 +91,7 @@ pub async fn solo(
     State(s): State<AppState>,
     Caller(actor): Caller,
     Client(client): Client,
-    ListQuery(q): ListQuery<SoloQuery>,
+    ApiQuery(q): ApiQuery<SoloQuery>,
 ) -> ApiResult<Response> {
     let Some(pid) = q.product_id.as_deref().map(str::trim).filter(|p| !p.is_empty()) else {
         return Err(ApiError::malformed("product_id is required"));

@@ -17,8 +17,9 @@
 //! - Tools that need the worktree run their local part here:
 //!   `verify_task_against_plan {task_id, worktree_path, base?}` diffs the
 //!   worktree and sends `{task_id, diff}`; `update_job_status done` with
-//!   `worktree_path` checks the report on the server (`check_only`), pushes,
-//!   then reports (reference §3.5). `tools/list` shows the stdio schemas.
+//!   `worktree_path` runs the one "check, push, then report" flow of
+//!   [`baton_mcp::push`] with the server as its [`JobReporter`] (the check
+//!   is `check_only`). `tools/list` shows the stdio schemas.
 //! - Stdin EOF, SIGTERM or SIGINT end it: pending long polls are dropped
 //!   (the server sees the connection close), other calls get a few seconds
 //!   to finish, the worker goes offline, and the process exits.
@@ -36,8 +37,8 @@ use std::{
 use anyhow::{Context, bail};
 use baton_app::{AppResult, workers::WorkerInfo};
 use baton_mcp::{
-    Profile,
-    git::{self, PushOutcome},
+    Profile, git,
+    push::{DoneReport, JobReporter, PushPlan, push_then_report},
     results,
     stdio::{PRESENCE_INTERVAL, parse_args, stdio_tool, take_worktree},
 };
@@ -452,10 +453,7 @@ impl Session {
                     && args.get("status").and_then(Value::as_str).map(str::trim) == Some("done")
                     && args.get("check_only") != Some(&json!(true))
                 {
-                    return match self.done_with_push(&id, args, &wt).await {
-                        Ok(v) => v,
-                        Err(e) => error_response(&id, e),
-                    };
+                    return self.done_with_push(&id, args, &wt).await;
                 }
             }
             _ => {}
@@ -485,58 +483,95 @@ impl Session {
         Ok(result)
     }
 
-    /// `update_job_status done` with a worktree (reference §3.5): the server
-    /// checks the report first, then the branch is pushed from here, then
-    /// the report goes out as done (or failed when the push failed).
-    async fn done_with_push(
-        &self,
-        id: &Value,
-        mut args: Map<String, Value>,
-        worktree: &str,
-    ) -> Result<Value, RpcError> {
-        let dir = match git::worktree_dir(worktree) {
-            Ok(d) => d,
-            Err(e) => return Ok(response(id, tool_result(Err(e)))),
+    /// `update_job_status done` with a worktree (reference §3.5): the one
+    /// "check, push, then report" flow of [`baton_mcp::push`], checked and
+    /// recorded on the server.
+    async fn done_with_push(&self, id: &Value, args: Map<String, Value>, worktree: &str) -> Value {
+        let reporter = Forwarding { session: self, id };
+        match push_then_report(&reporter, ReportArgs(args), worktree).await {
+            Ok(answer) => answer,
+            Err(Refused::Tool(result)) => response(id, result),
+            Err(Refused::Rpc(e)) => error_response(id, e),
+        }
+    }
+}
+
+/// `update_job_status` arguments on their way to the server.
+struct ReportArgs(Map<String, Value>);
+
+impl DoneReport for ReportArgs {
+    fn job_id(&self) -> &str {
+        self.0.get("job_id").and_then(Value::as_str).unwrap_or_default()
+    }
+    fn branch(&self) -> Option<&str> {
+        self.0.get("branch").and_then(Value::as_str)
+    }
+    fn base_sha(&self) -> Option<&str> {
+        self.0.get("base_sha").and_then(Value::as_str)
+    }
+    fn record_push(&mut self, branch: String, head_sha: String, pushed: Option<bool>) {
+        self.0.insert("branch".into(), json!(branch));
+        self.0.insert("head_sha".into(), json!(head_sha));
+        match pushed {
+            Some(p) => self.0.insert("pushed".into(), json!(p)),
+            None => self.0.remove("pushed"),
         };
-        let mut check_args = args.clone();
-        check_args.insert("check_only".into(), json!(true));
-        let check = self.remote.call_tool("update_job_status", Value::Object(check_args)).await?;
+    }
+    fn fail(&mut self, error: String) {
+        self.0.insert("status".into(), json!("failed"));
+        self.0.insert("error".into(), json!(error));
+    }
+}
+
+/// Why a forwarded report did not get through: the server's (or a local
+/// git) tool error to answer with, or a failure to talk to the server.
+enum Refused {
+    Tool(Value),
+    Rpc(RpcError),
+}
+
+impl From<baton_app::AppError> for Refused {
+    fn from(e: baton_app::AppError) -> Self {
+        Refused::Tool(tool_result(Err(e)))
+    }
+}
+
+impl From<RpcError> for Refused {
+    fn from(e: RpcError) -> Self {
+        Refused::Rpc(e)
+    }
+}
+
+/// Checks and records reports on the remote server, answering the
+/// client's request `id`.
+struct Forwarding<'a> {
+    session: &'a Session,
+    id: &'a Value,
+}
+
+impl JobReporter for Forwarding<'_> {
+    type Report = ReportArgs;
+    type Output = Value;
+    type Error = Refused;
+
+    async fn precheck(&self, report: &ReportArgs) -> Result<PushPlan, Refused> {
+        let mut args = report.0.clone();
+        args.insert("check_only".into(), json!(true));
+        let check = self.session.remote.call_tool("update_job_status", Value::Object(args)).await?;
         if check["isError"] == json!(true) {
-            return Ok(response(id, check));
+            return Err(Refused::Tool(check));
         }
         let check = &check["structuredContent"];
-        let fallback = check["default_branch"].as_str().unwrap_or_default().to_string();
-        let reported = args.get("branch").and_then(Value::as_str).map(str::to_string);
-        let pushed = async {
-            let branch = git::branch_to_push(dir, reported.as_deref(), &fallback).await?;
-            let base = match args.get("base_sha").and_then(Value::as_str).or(check["base_sha"].as_str()) {
-                Some(b) => Some(b.to_string()),
-                None => git::default_branch(dir).await.ok(),
-            };
-            git::push_head(dir, &branch, base.as_deref()).await
-        }
-        .await;
-        let push = match pushed {
-            Ok(p) => p,
-            Err(e) => return Ok(response(id, tool_result(Err(e)))),
-        };
-        args.insert("branch".into(), json!(push.branch));
-        args.insert("head_sha".into(), json!(push.head_sha));
-        args.remove("pushed");
-        match push.outcome {
-            PushOutcome::Pushed => {
-                args.insert("pushed".into(), json!(true));
-            }
-            PushOutcome::NothingToPush => {}
-            PushOutcome::Failed(error) => {
-                tracing::warn!(error = %error, "push failed; reporting the job failed");
-                args.insert("status".into(), json!("failed"));
-                args.insert("error".into(), json!(error));
-            }
-        }
-        let msg = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
-            "params": {"name": "update_job_status", "arguments": args}});
-        Ok(self.forward(&msg).await)
+        Ok(PushPlan {
+            default_branch: check["default_branch"].as_str().unwrap_or_default().to_string(),
+            base_sha: check["base_sha"].as_str().map(str::to_string),
+        })
+    }
+
+    async fn report(&self, report: ReportArgs) -> Result<Value, Refused> {
+        let msg = json!({"jsonrpc": "2.0", "id": self.id, "method": "tools/call",
+            "params": {"name": "update_job_status", "arguments": report.0}});
+        Ok(self.session.forward(&msg).await)
     }
 }
 
