@@ -7,10 +7,7 @@ use baton_domain::{
 };
 use baton_store::{
     entities::{product, product_member},
-    sea_orm::{
-        ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-        sea_query::Query,
-    },
+    sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, sea_query::Query},
 };
 
 use crate::{Actor, AppError, AuthVia};

@@ -38,8 +38,8 @@ use baton_store::{
     events::Event,
     new_id, now,
     sea_orm::{
-        ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
-        QueryFilter, QueryOrder, QuerySelect,
+        ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+        QueryOrder, QuerySelect,
     },
 };
 use chrono::{DateTime, Utc};

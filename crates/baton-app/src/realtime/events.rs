@@ -225,7 +225,7 @@ pub enum ResyncReason {
 }
 
 macro_rules! type_tag {
-    ($(#[$doc:meta])* $tag:ident = $value:literal) => {
+    ($(#[$doc:meta])* $tag:ident = $value:tt) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
         pub enum $tag {
@@ -306,7 +306,7 @@ fn decode<D: DeserializeOwned>(e: &mut Event) -> (Option<D>, Option<bool>) {
 }
 
 macro_rules! bus_events {
-    ($($(#[$doc:meta])* $event:ident, $tag:ident, $value:literal, $data:ty;)*) => {
+    ($($(#[$doc:meta])* $event:ident, $tag:ident, $value:tt, $data:ty;)*) => {
         $(
             type_tag!(
                 #[doc = concat!("The `type` of a `", $value, "` event.")]

@@ -163,8 +163,7 @@ impl App {
         // Subscribe before reading the state `ready` carries.
         let rx = self.bus.subscribe();
         let products = self.notification_products(actor).await?;
-        let open =
-            QuestionFilter { status: Some("open".into()), limit: Some(INITIAL_QUESTIONS), ..Default::default() };
+        let open = QuestionFilter { status: Some("open".into()), limit: Some(INITIAL_QUESTIONS), ..Default::default() };
         let open_questions: Vec<QuestionView> = self
             .list_questions(actor, open)
             .await?

@@ -66,8 +66,9 @@ fn event_stream<E: StreamEvent>(s: &AppState, rx: RealtimeStream<E>) -> Response
         let ev = if first { ev.retry(RETRY) } else { ev };
         Some((Ok::<_, std::convert::Infallible>(ev), (rx, false)))
     });
-    let mut res =
-        Sse::new(events).keep_alive(KeepAlive::new().interval(cfg.realtime_heartbeat).text("heartbeat")).into_response();
+    let mut res = Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(cfg.realtime_heartbeat).text("heartbeat"))
+        .into_response();
     let h = res.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, no-transform"));
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));

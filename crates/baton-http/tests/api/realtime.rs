@@ -7,8 +7,8 @@ use std::{collections::BTreeSet, net::SocketAddr, time::Duration};
 
 use axum::{
     Router,
-    extract::ConnectInfo,
     body::{Body, BodyDataStream},
+    extract::ConnectInfo,
     http::{HeaderMap, Method, Request, StatusCode, header},
 };
 use baton_app::{
