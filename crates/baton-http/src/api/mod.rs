@@ -26,6 +26,7 @@ pub mod products;
 pub mod questions;
 pub mod queue_status;
 pub mod realtime;
+pub mod responses;
 pub mod sprint_runs;
 pub mod sprints;
 pub mod stories;
