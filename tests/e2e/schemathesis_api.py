@@ -39,7 +39,9 @@ SCHEMATHESIS = os.path.join(os.path.dirname(sys.executable), "schemathesis")
 
 # Bounded and seeded: the same cases every run, well under the 4 minute budget.
 SEED = 9
-MAX_EXAMPLES = 12
+MAX_EXAMPLES = 6
+# Steps per stateful scenario (chains of calls along the links schemathesis infers).
+MAX_STEPS = 6
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 
 
@@ -162,13 +164,18 @@ RULES = [
 def config(path, ids):
     """A schemathesis.toml offering the seeded ids of the right kind for
     path parameters, most of the time (random ids test the 404s)."""
-    lines = []
+    lines = ["[phases.stateful]", f"max-steps = {MAX_STEPS}", "",
+             # The import body nests the whole backlog: its coverage cases
+             # alone took a third of the budget. Fuzzing still covers it.
+             "[[operations]]", 'include-name = "POST /products/import"',
+             "phases.coverage.enabled = false", ""]
     for name, values in ids.items():
         lines += [f"[dictionaries.{name}]", "values = " + json.dumps(values), ""]
     for regex, methods, params in RULES:
-        lines += ["[[operations]]", "include-path-regex = " + json.dumps(regex)]
-        if methods:
-            lines.append("include-method = " + json.dumps(methods))
+        # One name regex ("METHOD /path"): separate filters of one entry
+        # would select what any of them matches.
+        method = "|".join(methods) if methods else "[A-Z]+"
+        lines += ["[[operations]]", "include-name-regex = " + json.dumps(f"^(?:{method}) {regex[1:]}")]
         bound = ", ".join(f'"path.{p}" = {{ dictionary = "{d}", probability = 0.7 }}' for p, d in params.items())
         lines += [f"parameters = {{ {bound} }}", ""]
     with open(path, "w") as f:
@@ -212,8 +219,8 @@ def main():
         # realtime tests).
         cmd = [SCHEMATHESIS, "--config-file", cfg, "--no-color", "run", f"{origin}/api/openapi.json",
                "--url", api, "--checks", CHECKS, "--header", f"Authorization: Bearer {token}",
-               "--seed", str(SEED), "--max-examples", str(MAX_EXAMPLES), "--workers", "2",
-               "--request-timeout", "20", "--exclude-path-regex", "^/(api/)?realtime/",
+               "--seed", str(SEED), "--max-examples", str(MAX_EXAMPLES), "--workers", "1",
+               "--request-timeout", "10", "--exclude-path-regex", "^/(api/)?realtime/",
                "--generation-database", "none", "--suppress-health-check", "all", *EXTRA]
         print("== " + " ".join(c if not c.startswith("Authorization") else "Authorization: Bearer …" for c in cmd),
               flush=True)

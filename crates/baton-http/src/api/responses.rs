@@ -52,46 +52,38 @@ pub struct Conflict(pub ErrorBody);
 
 #[cfg(test)]
 mod tests {
-    use utoipa::openapi::{HttpMethod, path::ParameterIn};
-
     /// Every operation documents the statuses its shape can answer: 401 when
     /// it needs credentials, 403 for writes (demo accounts, cross-site
     /// browser writes), 400/413/422 with a request body, 404 with a path
     /// parameter and 422 with query parameters.
     #[test]
     fn every_operation_documents_the_statuses_its_shape_can_answer() {
-        let doc = crate::openapi();
+        let doc = serde_json::to_value(crate::openapi()).expect("document");
         let mut missing = Vec::new();
-        for (path, item) in &doc.paths.paths {
-            let ops = [
-                (HttpMethod::Get, &item.get),
-                (HttpMethod::Post, &item.post),
-                (HttpMethod::Put, &item.put),
-                (HttpMethod::Patch, &item.patch),
-                (HttpMethod::Delete, &item.delete),
-            ];
-            for (method, op) in ops {
-                let Some(op) = op else { continue };
-                let params = op.parameters.iter().flatten().collect::<Vec<_>>();
+        let paths = doc["paths"].as_object().expect("paths");
+        for (path, item) in paths {
+            for (method, op) in item.as_object().expect("path item") {
+                let params = op["parameters"].as_array().cloned().unwrap_or_default();
+                let has = |place: &str| params.iter().any(|p| p["in"] == place);
                 let mut needed = Vec::new();
-                if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                if op["security"].as_array().is_some_and(|s| !s.is_empty()) {
                     needed.push("401");
                 }
-                if method != HttpMethod::Get {
+                if method != "get" {
                     needed.push("403");
                 }
-                if op.request_body.is_some() {
+                if op.get("requestBody").is_some() {
                     needed.extend(["400", "413", "422"]);
                 }
-                if params.iter().any(|p| p.parameter_in == ParameterIn::Path) {
+                if has("path") {
                     needed.push("404");
                 }
-                if params.iter().any(|p| p.parameter_in == ParameterIn::Query) {
+                if has("query") {
                     needed.push("422");
                 }
                 for status in needed {
-                    if !op.responses.responses.contains_key(status) {
-                        missing.push(format!("{method:?} {path}: {status}"));
+                    if op["responses"].get(status).is_none() {
+                        missing.push(format!("{method} {path}: {status}"));
                     }
                 }
             }
