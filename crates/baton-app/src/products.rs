@@ -169,7 +169,10 @@ pub struct NewProduct {
     pub description: Option<String>,
     /// An `http(s)://`, `ssh://` or `git@host:path` repository URL.
     #[serde(default)]
-    #[schema(max_length = 500, pattern = "^(?:(?:[Hh][Tt][Tt][Pp][Ss]?|[Ss][Ss][Hh]|[Gg][Ii][Tt])://(?:[^\\s\\x00-\\x1f\\x7f-\\x9f/?#]*@)?[^\\s\\x00-\\x1f\\x7f-\\x9f/?#@:.][^\\s\\x00-\\x1f\\x7f-\\x9f/?#@]*(?:[/?#][^\\s\\x00-\\x1f\\x7f-\\x9f]*)?|[^\\s\\x00-\\x1f\\x7f-\\x9f@:]+@[^\\s\\x00-\\x1f\\x7f-\\x9f:/]+:[^\\s\\x00-\\x1f\\x7f-\\x9f:]+)$")]
+    #[schema(
+        max_length = 500,
+        pattern = "^(?:(?:[Hh][Tt][Tt][Pp][Ss]?|[Ss][Ss][Hh]|[Gg][Ii][Tt])://(?:[^\\s\\x00-\\x1f\\x7f-\\x9f/?#]*@)?[^\\s\\x00-\\x1f\\x7f-\\x9f/?#@:.][^\\s\\x00-\\x1f\\x7f-\\x9f/?#@]*(?:[/?#][^\\s\\x00-\\x1f\\x7f-\\x9f]*)?|[^\\s\\x00-\\x1f\\x7f-\\x9f@:]+@[^\\s\\x00-\\x1f\\x7f-\\x9f:/]+:[^\\s\\x00-\\x1f\\x7f-\\x9f:]+)$"
+    )]
     pub repo_url: Option<String>,
     /// Required, 1–4000 characters.
     #[schema(max_length = 4000, pattern = "\\S")]
@@ -275,7 +278,8 @@ pub struct ProductFilter {
     /// `true` lists archived products instead of active ones.
     #[serde(default)]
     pub archived: Option<bool>,
-    /// Page number, from 1.
+    /// Page number, from 1 to 1000000.
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
     /// Items per page, 1–200 (default 50).
     pub limit: Option<u64>,

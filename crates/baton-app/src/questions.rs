@@ -157,7 +157,8 @@ pub struct QuestionFilter {
     pub status: Option<String>,
     /// Only questions of this product.
     pub product_id: Option<String>,
-    /// Page number, from 1.
+    /// Page number, from 1 to 1000000.
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
     /// Items per page, 1–200 (default 50).
     pub limit: Option<u64>,

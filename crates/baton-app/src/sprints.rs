@@ -752,7 +752,7 @@ impl App {
         page: PageParams,
     ) -> AppResult<Page<SprintView>> {
         let product = crate::products::readable_ref(&self.db, actor, product_id).await?;
-        let (page, limit) = page.resolve()?;
+        let (page, limit, offset) = page.window()?;
         let status =
             match status.map(str::trim).filter(|s| !s.is_empty()) {
                 Some(s) => Some(SprintStatus::parse_api(s).ok_or_else(|| {
@@ -768,7 +768,7 @@ impl App {
         let rows = q
             .order_by_desc(sprint::Column::CreatedAt)
             .order_by_desc(sprint::Column::Id)
-            .offset((page - 1) * limit)
+            .offset(offset)
             .limit(limit)
             .all(&self.db)
             .await?;

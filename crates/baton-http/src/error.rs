@@ -57,9 +57,14 @@ impl ApiError {
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
     }
-    /// 404 for unknown routes and hidden items.
+    /// 404 for hidden or missing items.
     pub fn not_found(what: &str) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+    }
+    /// 404 for a path no API route matches (code `route_not_found`, unlike
+    /// the `not_found` of a missing item on a real route).
+    pub fn route_not_found(path: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "route_not_found", format!("no API route {path}"))
     }
 }
 

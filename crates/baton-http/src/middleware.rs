@@ -65,8 +65,77 @@ pub fn wrap(app: Router, state: AppState) -> Router {
                     header::REFERRER_POLICY,
                     HeaderValue::from_static("same-origin"),
                 ))
+                .layer(from_fn_with_state(limit, api_json_errors))
                 .layer(RequestBodyLimitLayer::new(limit)),
         )
+}
+
+fn is_api(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
+}
+
+/// Every `/api` answer is the JSON error shape, also those made outside our
+/// handlers: the body limit's 413 (plain text when the request announced its
+/// length), the router's 405 (empty body) and 404 (empty, for `/api/`), and
+/// axum's own rejections. Their status and headers (`Allow`) are kept.
+/// A URL path holding an encoded NUL is refused here, before any route.
+async fn api_json_errors(State(limit): State<usize>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    if !is_api(&path) {
+        return next.run(req).await;
+    }
+    if path.contains("%00") {
+        return ApiError::from(baton_app::AppError::field("path", baton_domain::validation::NUL_MESSAGE))
+            .into_response();
+    }
+    let method = req.method().clone();
+    let res = next.run(req).await;
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    // Bodies of these answers are a line at most; a longer one is not shown.
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .ok()
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .filter(|t| !t.is_empty());
+    let error = match status {
+        StatusCode::NOT_FOUND => ApiError::route_not_found(&path),
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::new(
+            status,
+            "method_not_allowed",
+            format!("{method} is not allowed on {path}; the Allow header lists the methods that are"),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::new(status, "payload_too_large", format!("the request body is larger than {limit} bytes"))
+        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
+            status,
+            "unsupported_media_type",
+            text.unwrap_or_else(|| "send Content-Type: application/json".into()),
+        ),
+        StatusCode::BAD_REQUEST => ApiError::malformed(text.unwrap_or_else(|| "the request is malformed".into())),
+        s if s.is_server_error() => {
+            tracing::error!(status = %s, body = text.as_deref().unwrap_or_default(), "non-JSON error answer");
+            ApiError::new(s, "internal_error", "something went wrong on our side")
+        }
+        s => ApiError::new(s, "http_error", text.unwrap_or_else(|| s.canonical_reason().unwrap_or("error").into())),
+    };
+    let mut res = error.into_response();
+    let fresh: Vec<HeaderName> = res.headers().keys().cloned().collect();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_LENGTH && !fresh.contains(name) {
+            res.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    res
 }
 
 /// `/mcp` authenticates by Bearer token only, in its own gate (cookies are

@@ -32,10 +32,20 @@ backend_tests! {
         // Unknown API routes answer the JSON error shape; protected ones need auth.
         let missing = server.get("/api/no-such-route", &[]).await;
         assert_eq!(missing.status, 404);
-        assert_eq!(missing.json()["error"]["code"], "not_found");
+        assert_eq!(missing.json()["error"]["code"], "route_not_found");
         let me = server.get("/api/me", &[]).await;
         assert_eq!(me.status, 401, "{me:?}");
         assert_eq!(me.json()["error"]["code"], "unauthorized");
+
+        // The running server and `baton openapi` publish one document, whose
+        // paths resolve against its `/api` server entry.
+        let served = server.get("/api/openapi.json", &[]).await;
+        assert_eq!(served.status, 200, "{served:?}");
+        let printed = baton.run(&["openapi"]).await;
+        printed.success();
+        let printed: serde_json::Value = serde_json::from_str(&printed.stdout).expect("baton openapi prints JSON");
+        assert_eq!(served.json(), printed, "served document differs from `baton openapi`");
+        assert_eq!(printed["servers"][0]["url"], "/api");
 
         let (status, took) = server.terminate(Duration::from_secs(10)).await;
         eprintln!("[{:?}] SIGTERM to exit: {took:?}", t.backend);

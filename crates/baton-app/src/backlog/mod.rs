@@ -177,9 +177,9 @@ where
     E: EntityTrait,
     E::Model: Sync,
 {
-    let (page, limit) = params.resolve()?;
+    let (page, limit, offset) = params.window()?;
     let total = query.clone().count(db).await?;
-    let items = query.offset((page - 1) * limit).limit(limit).all(db).await?;
+    let items = query.offset(offset).limit(limit).all(db).await?;
     Ok(Page { items, page, limit, total })
 }
 

@@ -159,7 +159,10 @@ pub struct NewTask {
     pub requires_opus: Option<bool>,
     /// Repository overriding the product's.
     #[serde(default)]
-    #[schema(max_length = 500, pattern = "^(?:(?:[Hh][Tt][Tt][Pp][Ss]?|[Ss][Ss][Hh]|[Gg][Ii][Tt])://(?:[^\\s\\x00-\\x1f\\x7f-\\x9f/?#]*@)?[^\\s\\x00-\\x1f\\x7f-\\x9f/?#@:.][^\\s\\x00-\\x1f\\x7f-\\x9f/?#@]*(?:[/?#][^\\s\\x00-\\x1f\\x7f-\\x9f]*)?|[^\\s\\x00-\\x1f\\x7f-\\x9f@:]+@[^\\s\\x00-\\x1f\\x7f-\\x9f:/]+:[^\\s\\x00-\\x1f\\x7f-\\x9f:]+)$")]
+    #[schema(
+        max_length = 500,
+        pattern = "^(?:(?:[Hh][Tt][Tt][Pp][Ss]?|[Ss][Ss][Hh]|[Gg][Ii][Tt])://(?:[^\\s\\x00-\\x1f\\x7f-\\x9f/?#]*@)?[^\\s\\x00-\\x1f\\x7f-\\x9f/?#@:.][^\\s\\x00-\\x1f\\x7f-\\x9f/?#@]*(?:[/?#][^\\s\\x00-\\x1f\\x7f-\\x9f]*)?|[^\\s\\x00-\\x1f\\x7f-\\x9f@:]+@[^\\s\\x00-\\x1f\\x7f-\\x9f:/]+:[^\\s\\x00-\\x1f\\x7f-\\x9f:]+)$"
+    )]
     pub repo_url: Option<String>,
 }
 

@@ -360,7 +360,7 @@ impl App {
         sprint_id: &str,
         params: PageParams,
     ) -> AppResult<Page<SprintTask>> {
-        let (page, limit) = params.resolve()?;
+        let (page, limit, offset) = params.window()?;
         let s = sprint::Entity::find_by_id(sprint_id.trim().to_string())
             .one(&self.db)
             .await?
@@ -417,7 +417,9 @@ impl App {
             }
         }
         let total = all.len() as u64;
-        let items = all.into_iter().skip(((page - 1) * limit) as usize).take(limit as usize).collect();
+        // The offset is at most MAX_PAGE × MAX_LIMIT, which fits any usize we build for.
+        let skip = usize::try_from(offset).unwrap_or(usize::MAX);
+        let items = all.into_iter().skip(skip).take(limit as usize).collect();
         Ok(Page { items, page, limit, total })
     }
 }

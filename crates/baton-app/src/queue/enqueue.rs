@@ -95,7 +95,8 @@ pub struct JobFilter {
     pub product_id: Option<String>,
     /// Only jobs of this task (id or code).
     pub task_id: Option<String>,
-    /// Page number, from 1.
+    /// Page number, from 1 to 1000000.
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
     /// Items per page, 1–200 (default 50).
     pub limit: Option<u64>,

@@ -3,7 +3,7 @@
 
 use axum::{
     Json,
-    extract::{Path, Query, State},
+    extract::{Path, State},
 };
 use baton_app::{
     list::{Page, PageParams},
@@ -14,7 +14,7 @@ use super::responses::{Invalid, NotFound, Unauthorized};
 use crate::{
     AppState,
     error::ApiResult,
-    extract::Caller,
+    extract::{ApiQuery, Caller},
 };
 
 /// The bundled context an agent starts from: product, newest open sprint,
@@ -65,7 +65,7 @@ pub async fn sprint_tasks(
     State(s): State<AppState>,
     Caller(actor): Caller,
     Path(id): Path<String>,
-    Query(params): Query<PageParams>,
+    ApiQuery(params): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Page<SprintTask>>> {
     Ok(Json(s.app.sprint_tasks(&actor, &id, params).await?))
 }

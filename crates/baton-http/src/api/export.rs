@@ -3,7 +3,7 @@
 
 use axum::{
     Json,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::{StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -13,7 +13,7 @@ use super::responses::{BadBody, Forbidden, Invalid, NotFound, Unauthorized};
 use crate::{
     AppState,
     error::ApiResult,
-    extract::{ApiJson, Caller},
+    extract::{ApiJson, ApiQuery, Caller},
 };
 
 /// Downloads a product's whole backlog: `format=json` (default; nested,
@@ -29,7 +29,7 @@ pub async fn export(
     State(s): State<AppState>,
     Caller(actor): Caller,
     Path(id): Path<String>,
-    Query(params): Query<ExportParams>,
+    ApiQuery(params): ApiQuery<ExportParams>,
 ) -> ApiResult<Response> {
     let file = s.app.export_product(&actor, &id, params.format.unwrap_or_default()).await?;
     Ok((

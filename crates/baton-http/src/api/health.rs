@@ -1,15 +1,11 @@
 //! `GET /api/health`: liveness, and with `?db=1` the database too.
 
-use axum::{
-    Json,
-    extract::{Query, State},
-    http::StatusCode,
-};
+use axum::{Json, extract::State, http::StatusCode};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::responses::Invalid;
-use crate::AppState;
+use crate::{AppState, extract::ApiQuery};
 
 /// Health query.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -35,7 +31,7 @@ pub struct Health {
 /// Reports that the server is up; no authentication.
 #[utoipa::path(get, path = "/health", tag = "system", params(HealthQuery),
     responses((status = 200, body = Health), (status = 503, description = "database down", body = Health), Invalid))]
-pub async fn health(State(s): State<AppState>, Query(q): Query<HealthQuery>) -> (StatusCode, Json<Health>) {
+pub async fn health(State(s): State<AppState>, ApiQuery(q): ApiQuery<HealthQuery>) -> (StatusCode, Json<Health>) {
     let mut h = Health { status: "ok", version: env!("CARGO_PKG_VERSION"), time: Utc::now(), database: None };
     if q.db.as_deref().is_some_and(|v| v == "1" || v == "true") {
         if s.app.database_ok().await {

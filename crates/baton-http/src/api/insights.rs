@@ -4,11 +4,10 @@ use axum::{Json, extract::State};
 use baton_app::prices::{CostQuery, CostReport};
 
 use super::responses::{Invalid, NotFound, Unauthorized};
-use super::pbis::ListQuery;
 use crate::{
     AppState,
     error::ApiResult,
-    extract::Caller,
+    extract::{ApiQuery, Caller},
 };
 
 /// Tokens and costs of finished jobs in the products the caller can read,
@@ -21,7 +20,7 @@ use crate::{
 pub async fn costs(
     State(s): State<AppState>,
     Caller(actor): Caller,
-    ListQuery(query): ListQuery<CostQuery>,
+    ApiQuery(query): ApiQuery<CostQuery>,
 ) -> ApiResult<Json<CostReport>> {
     Ok(Json(s.app.cost_insights(&actor, query).await?))
 }

@@ -17,11 +17,10 @@ use baton_app::{
 };
 
 use super::responses::{BadBody, Conflict, Forbidden, Invalid, NotFound, Unauthorized};
-use super::pbis::ListQuery;
 use crate::{
     AppState,
     error::ApiResult,
-    extract::{Caller, parse_json},
+    extract::{ApiQuery, Caller, parse_json},
 };
 
 /// Starts an agent on a task: queues a `task_implementation` job (source
@@ -49,7 +48,7 @@ pub async fn enqueue(
 pub async fn list(
     State(s): State<AppState>,
     Caller(actor): Caller,
-    ListQuery(filter): ListQuery<JobFilter>,
+    ApiQuery(filter): ApiQuery<JobFilter>,
 ) -> ApiResult<Json<Page<JobView>>> {
     Ok(Json(s.app.list_jobs(&actor, filter).await?))
 }

@@ -3,7 +3,7 @@
 
 use axum::{
     Json,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
 };
 use baton_app::{
@@ -15,7 +15,7 @@ use super::responses::{BadBody, Conflict, Forbidden, Invalid, NotFound, Unauthor
 use crate::{
     AppState,
     error::ApiResult,
-    extract::{ApiJson, Caller},
+    extract::{ApiJson, ApiQuery, Caller},
 };
 
 /// Lists a product's members (not the owner), in the order they were added.
@@ -26,7 +26,7 @@ pub async fn list(
     State(s): State<AppState>,
     Caller(actor): Caller,
     Path(id): Path<String>,
-    Query(params): Query<PageParams>,
+    ApiQuery(params): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Page<MemberView>>> {
     Ok(Json(s.app.list_members(&actor, &id, params).await?))
 }

@@ -39,6 +39,11 @@ pub mod workers;
 
 #[derive(OpenApi)]
 #[openapi(
+    // Paths are relative to the server URL `/api`, not absolute: they are
+    // what the nested API router matches, so the document and the mount
+    // point cannot drift apart, and a client that resolves paths against
+    // `servers` (as the spec says) calls `/api/products`, not `/products`.
+    servers((url = "/api", description = "this Baton server's API")),
     info(title = "Baton API", description = "Plan and ship work with people and AI coding agents. \
         Authenticate with `Authorization: Bearer <token>` (create one on the settings page or with \
         `baton token create`) or a browser session. Errors share one shape: \
@@ -132,7 +137,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(workers::offline))
 }
 
-/// JSON 404 for unknown API paths.
+/// JSON 404 for unknown API paths: code `route_not_found`, so a client (and
+/// the contract test) can tell "no such route" from "no such item" (`not_found`).
 pub async fn not_found(uri: Uri) -> impl IntoResponse {
-    ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", format!("no API route {}", uri.path()))
+    ApiError::route_not_found(uri.path())
 }

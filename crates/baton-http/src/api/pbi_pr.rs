@@ -34,7 +34,8 @@ pub async fn set_pr(
 /// first time. 409 when no pull request is linked.
 #[utoipa::path(post, path = "/pbis/{id}/pr/merged", tag = "backlog", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "PBI id or code")),
-    responses((status = 200, body = PbiView), Unauthorized, Forbidden, NotFound, Conflict, Invalid))]pub async fn mark_merged(
+    responses((status = 200, body = PbiView), Unauthorized, Forbidden, NotFound, Conflict, Invalid))]
+pub async fn mark_merged(
     State(s): State<AppState>,
     Caller(actor): Caller,
     Path(id): Path<String>,

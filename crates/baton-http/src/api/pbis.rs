@@ -1,10 +1,16 @@
 //! `/api/products/{id}/pbis` and `/api/pbis/{id}…`: product backlog items.
 //! `{id}` of a PBI accepts its code (`PBI-3`) too; a product accepts its code.
 
+use super::responses::{BadBody, Conflict, Forbidden, Invalid, NotFound, Unauthorized};
+use crate::{
+    AppState,
+    error::ApiResult,
+    extract::{ApiJson, ApiQuery, Caller},
+};
 use axum::{
     Json,
-    extract::{FromRequestParts, Path, Query, State},
-    http::{StatusCode, request::Parts},
+    extract::{Path, State},
+    http::StatusCode,
 };
 use baton_app::{
     backlog::{
@@ -13,34 +19,6 @@ use baton_app::{
     },
     list::{Page, PageParams},
 };
-use serde::de::DeserializeOwned;
-
-use super::responses::{BadBody, Conflict, Forbidden, Invalid, NotFound, Unauthorized};
-use crate::{
-    AppState,
-    error::{ApiError, ApiResult},
-    extract::{ApiJson, Caller},
-};
-
-/// Query parameters whose parse errors answer 422 naming the parameter
-/// (instead of axum's plain-text 400).
-pub struct ListQuery<T>(pub T);
-
-impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ListQuery<T> {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        match Query::<T>::try_from_uri(&parts.uri) {
-            Ok(Query(v)) => Ok(ListQuery(v)),
-            Err(e) => {
-                let text = e.body_text();
-                let detail = text.split_once(": ").map_or(text.as_str(), |(_, rest)| rest);
-                let (path, message) = detail.split_once(": ").unwrap_or(("query", detail));
-                Err(baton_app::AppError::field(path.trim(), message.trim()).into())
-            }
-        }
-    }
-}
 
 /// Creates a PBI at the end of the product's backlog (code `PBI-N`).
 #[utoipa::path(post, path = "/products/{id}/pbis", tag = "backlog", security(("bearer" = []), ("session" = [])),
@@ -63,8 +41,8 @@ pub async fn list(
     State(s): State<AppState>,
     Caller(actor): Caller,
     Path(id): Path<String>,
-    ListQuery(filter): ListQuery<PbiFilter>,
-    ListQuery(page): ListQuery<PageParams>,
+    ApiQuery(filter): ApiQuery<PbiFilter>,
+    ApiQuery(page): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Page<PbiView>>> {
     Ok(Json(s.app.list_pbis(&actor, &id, filter, page).await?))
 }

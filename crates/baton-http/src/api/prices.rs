@@ -12,11 +12,10 @@ use baton_app::{
 };
 
 use super::responses::{BadBody, Conflict, Forbidden, Invalid, NotFound, Unauthorized};
-use super::pbis::ListQuery;
 use crate::{
     AppState,
     error::ApiResult,
-    extract::{ApiJson, Caller},
+    extract::{ApiJson, ApiQuery, Caller},
 };
 
 /// Lists price rows by provider and model.
@@ -26,7 +25,7 @@ use crate::{
 pub async fn list(
     State(s): State<AppState>,
     Caller(actor): Caller,
-    ListQuery(filter): ListQuery<PriceFilter>,
+    ApiQuery(filter): ApiQuery<PriceFilter>,
 ) -> ApiResult<Json<Page<ModelPriceView>>> {
     Ok(Json(s.app.list_model_prices(&actor, filter).await?))
 }

@@ -4,7 +4,7 @@
 
 use axum::{
     Json,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
 };
 use baton_app::{
@@ -17,7 +17,7 @@ use super::responses::{BadBody, Conflict, Forbidden, Invalid, NotFound, Unauthor
 use crate::{
     AppState,
     error::ApiResult,
-    extract::{ApiJson, Caller},
+    extract::{ApiJson, ApiQuery, Caller},
 };
 
 /// Lists the caller's active products (owned or member of), oldest first;
@@ -28,7 +28,7 @@ use crate::{
 pub async fn list(
     State(s): State<AppState>,
     Caller(actor): Caller,
-    Query(filter): Query<ProductFilter>,
+    ApiQuery(filter): ApiQuery<ProductFilter>,
 ) -> ApiResult<Json<Page<ProductView>>> {
     Ok(Json(s.app.list_products(&actor, filter).await?))
 }

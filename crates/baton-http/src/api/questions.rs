@@ -11,11 +11,10 @@ use baton_app::{
 };
 
 use super::responses::{BadBody, Conflict, Forbidden, Invalid, NotFound, Unauthorized};
-use super::pbis::ListQuery;
 use crate::{
     AppState,
     error::ApiResult,
-    extract::{ApiJson, Caller},
+    extract::{ApiJson, ApiQuery, Caller},
 };
 
 /// Lists questions in products the caller can read (and the caller's own
@@ -26,7 +25,7 @@ use crate::{
 pub async fn list(
     State(s): State<AppState>,
     Caller(actor): Caller,
-    ListQuery(filter): ListQuery<QuestionFilter>,
+    ApiQuery(filter): ApiQuery<QuestionFilter>,
 ) -> ApiResult<Json<Page<QuestionView>>> {
     Ok(Json(s.app.list_questions(&actor, filter).await?))
 }

@@ -6,11 +6,10 @@ use baton_app::queue::status::QueueStatus;
 use serde::Deserialize;
 
 use super::responses::{Invalid, NotFound, Unauthorized};
-use super::pbis::ListQuery;
 use crate::{
     AppState,
     error::ApiResult,
-    extract::Caller,
+    extract::{ApiQuery, Caller},
 };
 
 /// Query of the queue status.
@@ -31,7 +30,7 @@ pub struct QueueStatusQuery {
 pub async fn queue_status(
     State(s): State<AppState>,
     Caller(actor): Caller,
-    ListQuery(q): ListQuery<QueueStatusQuery>,
+    ApiQuery(q): ApiQuery<QueueStatusQuery>,
 ) -> ApiResult<Json<QueueStatus>> {
     Ok(Json(s.app.queue_status(&actor, q.product_id.as_deref()).await?))
 }

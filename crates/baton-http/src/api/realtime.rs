@@ -30,11 +30,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 
-use super::pbis::ListQuery;
 use crate::{
     AppState,
     error::{ApiError, ApiResult, ErrorBody},
-    extract::Caller,
+    extract::{ApiQuery, Caller},
 };
 
 /// Open questions sent with the notification stream's `ready` event.
@@ -129,11 +128,12 @@ fn event_user(e: &Event) -> Option<&str> {
     params(SoloQuery),
     responses((status = 200, content_type = "text/event-stream", body = String,
             description = "`ready` {product_id, user_id}, then bus events named by type; `resync`; heartbeat comments"),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 pub async fn solo(
     State(s): State<AppState>,
     Caller(actor): Caller,
-    ListQuery(q): ListQuery<SoloQuery>,
+    ApiQuery(q): ApiQuery<SoloQuery>,
 ) -> ApiResult<Response> {
     let Some(pid) = q.product_id.as_deref().map(str::trim).filter(|p| !p.is_empty()) else {
         return Err(ApiError::malformed("product_id is required"));

@@ -17,18 +17,18 @@ use baton_app::{
 use serde::Deserialize;
 
 use super::responses::{BadBody, Conflict, Forbidden, Invalid, NotFound, Unauthorized};
-use super::pbis::ListQuery;
 use crate::{
     AppState,
     error::ApiResult,
-    extract::{Caller, parse_json},
+    extract::{ApiQuery, Caller, parse_json},
 };
 
 /// Paging of a run list.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RunQuery {
-    /// Page number, from 1.
+    /// Page number, from 1 to 1000000.
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
     /// Items per page, 1–200 (default 50).
     pub limit: Option<u64>,
@@ -63,7 +63,7 @@ pub async fn list(
     State(s): State<AppState>,
     Caller(actor): Caller,
     Path(id): Path<String>,
-    ListQuery(q): ListQuery<RunQuery>,
+    ApiQuery(q): ApiQuery<RunQuery>,
 ) -> ApiResult<Json<Page<SprintRunView>>> {
     Ok(Json(s.app.list_sprint_runs(&actor, &id, PageParams { page: q.page, limit: q.limit }).await?))
 }

@@ -4,7 +4,7 @@
 use axum::{
     Json,
     body::Bytes,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
 };
 use baton_app::{
@@ -20,7 +20,7 @@ use super::responses::{BadBody, Conflict, Forbidden, Invalid, NotFound, Unauthor
 use crate::{
     AppState,
     error::ApiResult,
-    extract::{ApiJson, Caller, parse_json},
+    extract::{ApiJson, ApiQuery, Caller, parse_json},
 };
 
 /// Filters and paging of a sprint list.
@@ -30,7 +30,8 @@ pub struct SprintQuery {
     /// Only sprints in this status: open | closed | archived | failed.
     #[param(value_type = Option<baton_domain::backlog::SprintStatus>, inline)]
     pub status: Option<String>,
-    /// Page number, from 1.
+    /// Page number, from 1 to 1000000.
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
     /// Items per page, 1–200 (default 50).
     pub limit: Option<u64>,
@@ -57,7 +58,7 @@ pub async fn list(
     State(s): State<AppState>,
     Caller(actor): Caller,
     Path(id): Path<String>,
-    Query(q): Query<SprintQuery>,
+    ApiQuery(q): ApiQuery<SprintQuery>,
 ) -> ApiResult<Json<Page<SprintView>>> {
     let page = PageParams { page: q.page, limit: q.limit };
     Ok(Json(s.app.list_sprints(&actor, &id, q.status.as_deref(), page).await?))

@@ -16,11 +16,10 @@ use baton_app::{
 };
 
 use super::responses::{BadBody, Conflict, Forbidden, Invalid, NotFound, Unauthorized};
-use super::pbis::ListQuery;
 use crate::{
     AppState,
     error::ApiResult,
-    extract::{ApiJson, Caller},
+    extract::{ApiJson, ApiQuery, Caller},
 };
 
 /// Creates a story at the end of a PBI (code `ST-NNN`); with `sprint_id`
@@ -45,8 +44,8 @@ pub async fn list(
     State(s): State<AppState>,
     Caller(actor): Caller,
     Path(id): Path<String>,
-    ListQuery(filter): ListQuery<StoryFilter>,
-    ListQuery(page): ListQuery<PageParams>,
+    ApiQuery(filter): ApiQuery<StoryFilter>,
+    ApiQuery(page): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Page<StoryView>>> {
     Ok(Json(s.app.list_stories(&actor, StoryScope::Pbi(id), filter, page).await?))
 }
@@ -121,8 +120,8 @@ pub async fn list_logs(
     State(s): State<AppState>,
     Caller(actor): Caller,
     Path(id): Path<String>,
-    ListQuery(filter): ListQuery<StoryLogFilter>,
-    ListQuery(page): ListQuery<PageParams>,
+    ApiQuery(filter): ApiQuery<StoryLogFilter>,
+    ApiQuery(page): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Page<StoryLogView>>> {
     Ok(Json(s.app.list_story_logs(&actor, &id, filter, page).await?))
 }

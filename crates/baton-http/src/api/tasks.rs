@@ -17,11 +17,10 @@ use baton_app::{
 };
 
 use super::responses::{BadBody, Conflict, Forbidden, Invalid, NotFound, Unauthorized};
-use super::pbis::ListQuery;
 use crate::{
     AppState,
     error::ApiResult,
-    extract::{ApiJson, Caller},
+    extract::{ApiJson, ApiQuery, Caller},
 };
 
 /// Creates a task (status todo, code `T-N`) at the end of a story. In a
@@ -46,8 +45,8 @@ pub async fn list(
     State(s): State<AppState>,
     Caller(actor): Caller,
     Path(id): Path<String>,
-    ListQuery(filter): ListQuery<TaskFilter>,
-    ListQuery(page): ListQuery<PageParams>,
+    ApiQuery(filter): ApiQuery<TaskFilter>,
+    ApiQuery(page): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Page<TaskView>>> {
     Ok(Json(s.app.list_tasks(&actor, TaskScope::Story(id), filter, page).await?))
 }

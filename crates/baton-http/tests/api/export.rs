@@ -117,8 +117,10 @@ backend_tests! {
             let res = app.get(&format!("/api/products/{}/export?format=csv", mx.product_id), &As::Bearer(token)).await;
             assert_eq!(res.status, if may_read { StatusCode::OK } else { StatusCode::NOT_FOUND }, "{who}");
         }
+        // An unknown format is a bad query parameter: 422 naming it.
         let res = app.get(&format!("/api/products/{}/export?format=xml", mx.product_id), &As::Bearer(mx.owner)).await;
-        assert_eq!(res.status, StatusCode::BAD_REQUEST);
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.text);
+        assert_eq!(res.json()["error"]["details"][0]["path"], "format", "{}", res.text);
     }
 
     async fn an_import_with_one_bad_row_is_refused_by_path_and_writes_nothing(t) {

@@ -6,6 +6,7 @@ mod harness;
 mod auth;
 mod bulk;
 mod context;
+mod contract;
 mod export;
 mod items;
 mod jobs;

@@ -77,6 +77,6 @@ backend_tests! {
         let app = TestApp::new(t).await;
         let res = app.get("/api/does/not/exist", &As::Nobody).await;
         assert_eq!(res.status, StatusCode::NOT_FOUND);
-        assert_eq!(res.error_code(), "not_found");
+        assert_eq!(res.error_code(), "route_not_found");
     }
 }
