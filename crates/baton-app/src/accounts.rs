@@ -52,14 +52,18 @@ pub struct UserView {
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     /// 3–40 letters, digits, `.`, `_`, `-`; stored lowercase.
+    #[schema(min_length = 3, max_length = 40, pattern = "^[A-Za-z0-9._-]+$")]
     pub username: String,
     /// At least 8 characters.
+    #[schema(min_length = 8, max_length = 256)]
     pub password: String,
     /// Optional e-mail address.
     #[serde(default)]
+    #[schema(max_length = 254, pattern = "^[^@\\s]+@[^\\s.]\\S*\\.\\S*[^\\s.]$")]
     pub email: Option<String>,
     /// Optional display name.
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub name: Option<String>,
     /// Roles to grant; defaults to none.
     #[serde(default)]
@@ -78,11 +82,11 @@ pub struct NewUser {
 pub struct UserPatch {
     /// New e-mail address (`null` clears it).
     #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 254, pattern = "^[^@\\s]+@[^\\s.]\\S*\\.\\S*[^\\s.]$")]
     pub email: Option<Option<String>>,
     /// New display name (`null` clears it).
     #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 200, pattern = "\\S")]
     pub name: Option<Option<String>>,
     /// Replaces the whole role set.
     pub roles: Option<Vec<Role>>,
@@ -93,6 +97,7 @@ pub struct UserPatch {
     /// Disable (true) or re-enable (false) the account; disabling ends its sessions.
     pub disabled: Option<bool>,
     /// Set a new password (ends the user's sessions).
+    #[schema(min_length = 8, max_length = 256)]
     pub password: Option<String>,
 }
 

@@ -93,6 +93,7 @@ pub struct ReorderInput {
     /// Ids or codes of siblings (PBIs of one product, stories of one PBI or
     /// tasks of one story), in their new order. They get sort orders 1..n;
     /// siblings not listed follow in their current order.
+    #[schema(min_items = 1, max_items = 500)]
     pub ids: Vec<String>,
 }
 
@@ -101,6 +102,7 @@ pub struct ReorderInput {
 #[serde(deny_unknown_fields)]
 pub struct MoveToSprintInput {
     /// Story ids or codes, all of one product.
+    #[schema(min_items = 1, max_items = 500)]
     pub story_ids: Vec<String>,
     /// An OPEN sprint of the same product, or `null` for the product backlog. Required.
     #[serde(default, deserialize_with = "present")]
@@ -115,10 +117,12 @@ pub struct BulkStatusInput {
     /// pbi | story | task.
     pub kind: BulkKind,
     /// Ids or codes, all of one product.
+    #[schema(min_items = 1, max_items = 500)]
     pub ids: Vec<String>,
     /// The new status, lowercase (task: todo, in_progress, review, done,
     /// failed, excluded; story: open, in_sprint, done, failed; PBI: ready,
     /// blocked, failed, done).
+    #[schema(pattern = "^(?:todo|in_progress|review|done|failed|excluded|open|in_sprint|ready|blocked)$")]
     pub status: String,
 }
 

@@ -48,6 +48,7 @@ pub struct CostQuery {
     /// Jobs finished on or before this day (`YYYY-MM-DD`, the whole day) or before this instant (RFC 3339).
     pub to: Option<String>,
     /// day | model | product (default day).
+    #[param(value_type = Option<CostGrouping>, inline)]
     pub group_by: Option<String>,
 }
 

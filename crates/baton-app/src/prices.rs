@@ -123,43 +123,56 @@ pub fn price_view(m: model_price::Model) -> AppResult<ModelPriceView> {
 #[serde(deny_unknown_fields)]
 pub struct NewModelPrice {
     /// Model id, 1–200 characters.
+    #[schema(max_length = 200, pattern = "\\S")]
     pub model_id: String,
     /// claude | codex | harness (default claude).
     #[serde(default)]
+    #[schema(value_type = Option<AgentRuntime>)]
     pub runtime: Option<String>,
     /// Provider, 1–100 characters (default `anthropic`).
     #[serde(default)]
+    #[schema(max_length = 100, pattern = "\\S")]
     pub provider: Option<String>,
     /// api | subscription (default api).
     #[serde(default)]
+    #[schema(value_type = Option<BillingMode>)]
     pub billing_mode: Option<String>,
     /// usd | usd_proxy | credits (default usd).
     #[serde(default)]
+    #[schema(value_type = Option<BillingUnit>)]
     pub billing_unit: Option<String>,
     /// Service tier, 1–40 characters (default `standard`).
     #[serde(default)]
+    #[schema(max_length = 40, pattern = "\\S")]
     pub service_tier: Option<String>,
     /// Micro-units per million input tokens (≥ 0).
+    #[schema(minimum = 0, maximum = 1000000000000.0)]
     pub input_price_per_1m_micros: i64,
     /// Micro-units per million output tokens (≥ 0).
+    #[schema(minimum = 0, maximum = 1000000000000.0)]
     pub output_price_per_1m_micros: i64,
     /// Micro-units per million cache-read tokens (≥ 0, default 0).
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1000000000000.0)]
     pub cache_read_price_per_1m_micros: i64,
     /// Micro-units per million cache-write tokens (≥ 0, default 0).
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1000000000000.0)]
     pub cache_write_price_per_1m_micros: i64,
     /// Three-letter currency code (default USD).
     #[serde(default)]
+    #[schema(pattern = "^[A-Za-z]{3}$")]
     pub currency: Option<String>,
     /// From when the price applies.
     #[serde(default)]
     pub effective_from: Option<DateTime<Utc>>,
     /// Where the price was published (http(s) URL).
     #[serde(default)]
+    #[schema(max_length = 500, pattern = "^https?://")]
     pub source_url: Option<String>,
     /// Notes, at most 2000 characters.
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub notes: Option<String>,
 }
 
@@ -170,36 +183,47 @@ pub struct NewModelPrice {
 pub struct ModelPricePatch {
     /// Model id.
     #[serde(default)]
+    #[schema(max_length = 200, pattern = "\\S")]
     pub model_id: Option<String>,
     /// claude | codex | harness.
     #[serde(default)]
+    #[schema(value_type = Option<AgentRuntime>)]
     pub runtime: Option<String>,
     /// Provider.
     #[serde(default)]
+    #[schema(max_length = 100, pattern = "\\S")]
     pub provider: Option<String>,
     /// api | subscription.
     #[serde(default)]
+    #[schema(value_type = Option<BillingMode>)]
     pub billing_mode: Option<String>,
     /// usd | usd_proxy | credits.
     #[serde(default)]
+    #[schema(value_type = Option<BillingUnit>)]
     pub billing_unit: Option<String>,
     /// Service tier.
     #[serde(default)]
+    #[schema(max_length = 40, pattern = "\\S")]
     pub service_tier: Option<String>,
     /// Micro-units per million input tokens.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1000000000000.0)]
     pub input_price_per_1m_micros: Option<i64>,
     /// Micro-units per million output tokens.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1000000000000.0)]
     pub output_price_per_1m_micros: Option<i64>,
     /// Micro-units per million cache-read tokens.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1000000000000.0)]
     pub cache_read_price_per_1m_micros: Option<i64>,
     /// Micro-units per million cache-write tokens.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1000000000000.0)]
     pub cache_write_price_per_1m_micros: Option<i64>,
     /// Currency code.
     #[serde(default)]
+    #[schema(pattern = "^[A-Za-z]{3}$")]
     pub currency: Option<String>,
     /// From when the price applies (`null` clears).
     #[serde(default, deserialize_with = "crate::backlog::nullable::deserialize")]
@@ -207,11 +231,11 @@ pub struct ModelPricePatch {
     pub effective_from: Option<Option<DateTime<Utc>>>,
     /// Source URL (`null` clears).
     #[serde(default, deserialize_with = "crate::backlog::nullable::deserialize")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 500, pattern = "^https?://")]
     pub source_url: Option<Option<String>>,
     /// Notes (`null` clears).
     #[serde(default, deserialize_with = "crate::backlog::nullable::deserialize")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
     pub notes: Option<Option<String>>,
 }
 

@@ -157,17 +157,25 @@ pub fn product_view(p: product::Model, access: ProductAccess) -> AppResult<Produ
 #[serde(deny_unknown_fields)]
 pub struct NewProduct {
     /// 1–200 characters, unique among the caller's products.
+    #[schema(max_length = 200, pattern = "\\S")]
     pub name: String,
     /// Optional short code: 1–30 letters, digits, `-`, `_`, `.`; unique among the caller's products.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 30, pattern = "^[A-Za-z0-9._-]+$")]
     pub code: Option<String>,
     /// Up to 4000 characters.
     #[serde(default)]
+    #[schema(max_length = 4000)]
     pub description: Option<String>,
     /// An `http(s)://`, `ssh://` or `git@host:path` repository URL.
     #[serde(default)]
+    #[schema(
+        max_length = 500,
+        pattern = "^(?:(?:[Hh][Tt][Tt][Pp][Ss]?|[Ss][Ss][Hh]|[Gg][Ii][Tt])://(?:[^\\s\\x00-\\x1f\\x7f-\\x9f/?#]*@)?[^\\s\\x00-\\x1f\\x7f-\\x9f/?#@:.][^\\s\\x00-\\x1f\\x7f-\\x9f/?#@]*(?:[/?#][^\\s\\x00-\\x1f\\x7f-\\x9f]*)?|[^\\s\\x00-\\x1f\\x7f-\\x9f@:]+@[^\\s\\x00-\\x1f\\x7f-\\x9f:/]+:[^\\s\\x00-\\x1f\\x7f-\\x9f:]+)$"
+    )]
     pub repo_url: Option<String>,
     /// Required, 1–4000 characters.
+    #[schema(max_length = 4000, pattern = "\\S")]
     pub definition_of_done: String,
     /// Default false.
     #[serde(default)]
@@ -177,12 +185,15 @@ pub struct NewProduct {
     pub pr_strategy: Option<PrStrategy>,
     /// Up to 200 characters.
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub preferred_model: Option<String>,
     /// 0–200000 tokens.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 200000)]
     pub thinking_budget_default: Option<i32>,
     /// 1–40 letters, digits, `-` or `_` (e.g. `acceptEdits`).
     #[serde(default)]
+    #[schema(max_length = 40, pattern = "^[A-Za-z0-9_-]*$")]
     pub preferred_permission_mode: Option<String>,
     /// Default false.
     #[serde(default)]
@@ -207,20 +218,22 @@ pub struct NewProduct {
 #[serde(deny_unknown_fields)]
 pub struct ProductPatch {
     /// New name.
+    #[schema(max_length = 200, pattern = "\\S")]
     pub name: Option<String>,
     /// New code (`null` clears it).
     #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 30, pattern = "^[A-Za-z0-9._-]+$")]
     pub code: Option<Option<String>>,
     /// New description (`null` clears it).
     #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 4000)]
     pub description: Option<Option<String>>,
     /// New repository URL (`null` clears it).
     #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 500, pattern = "^(?:(?:[Hh][Tt][Tt][Pp][Ss]?|[Ss][Ss][Hh]|[Gg][Ii][Tt])://(?:[^\\s\\x00-\\x1f\\x7f-\\x9f/?#]*@)?[^\\s\\x00-\\x1f\\x7f-\\x9f/?#@:.][^\\s\\x00-\\x1f\\x7f-\\x9f/?#@]*(?:[/?#][^\\s\\x00-\\x1f\\x7f-\\x9f]*)?|[^\\s\\x00-\\x1f\\x7f-\\x9f@:]+@[^\\s\\x00-\\x1f\\x7f-\\x9f:/]+:[^\\s\\x00-\\x1f\\x7f-\\x9f:]+)$")]
     pub repo_url: Option<Option<String>>,
     /// New definition of done.
+    #[schema(max_length = 4000, pattern = "\\S")]
     pub definition_of_done: Option<String>,
     /// Auto PR.
     pub auto_pr: Option<bool>,
@@ -228,15 +241,15 @@ pub struct ProductPatch {
     pub pr_strategy: Option<PrStrategy>,
     /// Preferred model (`null` clears it).
     #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 200)]
     pub preferred_model: Option<Option<String>>,
     /// Default thinking budget (`null` clears it).
     #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<i32>)]
+    #[schema(value_type = Option<i32>, minimum = 0, maximum = 200000)]
     pub thinking_budget_default: Option<Option<i32>>,
     /// Permission mode (`null` clears it).
     #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 40, pattern = "^[A-Za-z0-9_-]*$")]
     pub preferred_permission_mode: Option<Option<String>>,
     /// Auto PR review.
     pub auto_pr_review: Option<bool>,

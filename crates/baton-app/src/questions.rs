@@ -145,6 +145,7 @@ pub struct AskedQuestion {
 #[serde(deny_unknown_fields)]
 pub struct AnswerInput {
     /// The answer, 1–4000 characters; one of the question's options when it has them.
+    #[schema(max_length = 4000, pattern = "\\S")]
     pub answer: String,
 }
 
@@ -153,6 +154,7 @@ pub struct AnswerInput {
 #[into_params(parameter_in = Query)]
 pub struct QuestionFilter {
     /// open | answered | cancelled | expired | closed.
+    #[param(value_type = Option<baton_domain::agents::QuestionStatus>, inline)]
     pub status: Option<String>,
     /// Only questions of this product.
     pub product_id: Option<String>,

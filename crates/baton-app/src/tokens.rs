@@ -29,12 +29,14 @@ pub const MAX_TOKEN_DAYS: u32 = 3650;
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
     /// What the token is for, e.g. "Claude Code — laptop" (1–200 characters).
+    #[schema(max_length = 200, pattern = "\\S")]
     pub label: String,
     /// Limit the token to these products (ids); empty = all of the user's products.
     #[serde(default)]
     pub product_ids: Vec<String>,
     /// Expire after this many days (1–3650); absent = never.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 3650)]
     pub expires_in_days: Option<u32>,
 }
 

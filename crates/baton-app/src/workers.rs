@@ -37,6 +37,7 @@ pub(crate) fn default_tier() -> WorkerTier {
 #[serde(deny_unknown_fields)]
 pub struct WorkerInfo {
     /// This worker process (1–200 characters), e.g. `mcp-<host>-<pid>`.
+    #[schema(max_length = 200, pattern = "\\S")]
     pub instance_id: String,
     /// Agent program (default `claude`).
     #[serde(default = "default_runtime")]
@@ -49,6 +50,7 @@ pub struct WorkerInfo {
     pub tier: WorkerTier,
     /// Host name (≤ 255).
     #[serde(default)]
+    #[schema(max_length = 255)]
     pub hostname: Option<String>,
     /// Process id.
     #[serde(default)]

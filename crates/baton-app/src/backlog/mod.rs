@@ -84,12 +84,16 @@ pub(crate) mod nullable {
 /// Where to move an item among its siblings: exactly one of the three.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1, max_properties = 1)]
 pub struct MoveTo {
     /// Place the item just before this sibling (id or code).
+    #[schema(nullable = false)]
     pub before_id: Option<String>,
     /// Place the item just after this sibling (id or code).
+    #[schema(nullable = false)]
     pub after_id: Option<String>,
     /// 0-based position among the siblings after the move; past the end appends.
+    #[schema(nullable = false)]
     pub index: Option<u64>,
 }
 

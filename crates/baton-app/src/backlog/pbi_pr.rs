@@ -40,6 +40,10 @@ pub struct PbiPrInput {
     /// `…/owner/repo/pulls/N` (Forgejo, Gitea) or
     /// `…/group/repo/-/merge_requests/N` (GitLab), on the host of the
     /// product's repository or an allowed pull request host.
+    #[schema(
+        max_length = 500,
+        pattern = "^https?://[A-Za-z0-9][A-Za-z0-9.-]*(?::[0-9]+)?/(?:[A-Za-z0-9_~][A-Za-z0-9_.~-]*/[A-Za-z0-9_~][A-Za-z0-9_.~-]*/pulls?|[A-Za-z0-9_~][A-Za-z0-9_.~-]*(?:/[A-Za-z0-9_~][A-Za-z0-9_.~-]*)+/-/merge_requests)/[1-9][0-9]{0,17}/?$"
+    )]
     pub pr_url: String,
 }
 

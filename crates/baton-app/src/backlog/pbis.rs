@@ -85,28 +85,34 @@ pub fn pbi_view(m: pbi::Model) -> AppResult<PbiView> {
 #[serde(deny_unknown_fields)]
 pub struct NewPbi {
     /// Title, 1–200 characters.
+    #[schema(max_length = 200, pattern = "\\S")]
     pub title: String,
     /// Description, at most 4000 characters.
     #[serde(default)]
+    #[schema(max_length = 4000)]
     pub description: Option<String>,
     /// 1 (critical) to 4 (nice to have); default 2.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 4)]
     pub priority: Option<i32>,
 }
 
 /// Changes to a PBI; absent fields stay as they are.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct PbiPatch {
     /// New title.
     #[serde(default)]
+    #[schema(max_length = 200, pattern = "\\S")]
     pub title: Option<String>,
     /// New description; `null` clears it.
     #[serde(default, deserialize_with = "nullable::deserialize")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 4000)]
     pub description: Option<Option<String>>,
     /// New priority, 1–4.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 4)]
     pub priority: Option<i32>,
     /// Set the status by hand (blocked is only ever set this way; the others
     /// are re-derived from the stories when a task changes).
@@ -119,8 +125,10 @@ pub struct PbiPatch {
 #[into_params(parameter_in = Query)]
 pub struct PbiFilter {
     /// Only this status: ready | blocked | failed | done.
+    #[param(value_type = Option<baton_domain::backlog::PbiStatus>, inline)]
     pub status: Option<String>,
     /// Only this priority (1–4).
+    #[param(minimum = 1, maximum = 4)]
     pub priority: Option<i32>,
     /// Text in the title or code (case-insensitive).
     pub q: Option<String>,

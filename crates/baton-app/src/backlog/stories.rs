@@ -100,15 +100,19 @@ pub fn story_view(m: story::Model) -> AppResult<StoryView> {
 #[serde(deny_unknown_fields)]
 pub struct NewStory {
     /// Title, 1–200 characters.
+    #[schema(max_length = 200, pattern = "\\S")]
     pub title: String,
     /// Description, at most 4000 characters.
     #[serde(default)]
+    #[schema(max_length = 4000)]
     pub description: Option<String>,
     /// Acceptance criteria, at most 4000 characters.
     #[serde(default)]
+    #[schema(max_length = 4000)]
     pub acceptance_criteria: Option<String>,
     /// 1 (critical) to 4 (nice to have); default 2.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 4)]
     pub priority: Option<i32>,
     /// An OPEN sprint of the same product (id or code): the story starts in_sprint.
     #[serde(default)]
@@ -121,20 +125,23 @@ pub struct NewStory {
 /// Changes to a story; absent fields stay as they are.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct StoryPatch {
     /// New title.
     #[serde(default)]
+    #[schema(max_length = 200, pattern = "\\S")]
     pub title: Option<String>,
     /// New description; `null` clears it.
     #[serde(default, deserialize_with = "nullable::deserialize")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 4000)]
     pub description: Option<Option<String>>,
     /// New acceptance criteria; `null` clears them.
     #[serde(default, deserialize_with = "nullable::deserialize")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 4000)]
     pub acceptance_criteria: Option<Option<String>>,
     /// New priority, 1–4.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 4)]
     pub priority: Option<i32>,
     /// Move the story to another PBI of the same product (id or code); it
     /// keeps its code and goes to the end of that PBI.
@@ -155,6 +162,7 @@ pub struct StoryPatch {
 #[into_params(parameter_in = Query)]
 pub struct StoryFilter {
     /// Only this status: open | in_sprint | done | failed.
+    #[param(value_type = Option<baton_domain::backlog::StoryStatus>, inline)]
     pub status: Option<String>,
     /// Only stories in this sprint (id); `none` = only stories in no sprint.
     pub sprint_id: Option<String>,
@@ -163,6 +171,7 @@ pub struct StoryFilter {
     /// Only stories assigned to this user (id).
     pub assignee_id: Option<String>,
     /// Only this priority (1–4).
+    #[param(minimum = 1, maximum = 4)]
     pub priority: Option<i32>,
     /// Text in the title or code (case-insensitive).
     pub q: Option<String>,

@@ -83,15 +83,18 @@ pub struct NewStoryLog {
     #[schema(rename = "type")]
     pub kind: StoryLogType,
     /// What to log (1–50000 characters).
+    #[schema(min_length = 1, max_length = 50000, pattern = "\\S")]
     pub content: String,
     /// passed | failed; required for test_result, refused otherwise.
     #[serde(default)]
     pub status: Option<TestStatus>,
     /// 7–64 hex digits; required for commit, refused otherwise.
     #[serde(default)]
+    #[schema(min_length = 7, max_length = 64, pattern = "^[0-9A-Fa-f]+$")]
     pub commit_hash: Option<String>,
     /// Required for commit (≤ 4000 characters), refused otherwise.
     #[serde(default)]
+    #[schema(max_length = 4000, pattern = "\\S")]
     pub commit_message: Option<String>,
     /// Optional JSON object (≤ 16 KiB).
     #[serde(default)]
@@ -105,7 +108,7 @@ pub struct NewStoryLog {
 pub struct StoryLogFilter {
     /// Only this type: implementation_plan | test_result | commit.
     #[serde(rename = "type")]
-    #[param(rename = "type")]
+    #[param(rename = "type", value_type = Option<baton_domain::backlog::StoryLogType>, inline)]
     pub kind: Option<String>,
 }
 

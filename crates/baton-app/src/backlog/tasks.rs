@@ -134,15 +134,19 @@ pub struct TaskChange {
 #[serde(deny_unknown_fields)]
 pub struct NewTask {
     /// Title, 1–200 characters.
+    #[schema(max_length = 200, pattern = "\\S")]
     pub title: String,
     /// Description, at most 4000 characters.
     #[serde(default)]
+    #[schema(max_length = 4000)]
     pub description: Option<String>,
     /// Markdown plan, at most 8000 characters.
     #[serde(default)]
+    #[schema(max_length = 8000)]
     pub implementation_plan: Option<String>,
     /// 1 (critical) to 4 (nice to have); default 2.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 4)]
     pub priority: Option<i32>,
     /// The task only verifies (default false).
     #[serde(default)]
@@ -155,26 +159,33 @@ pub struct NewTask {
     pub requires_opus: Option<bool>,
     /// Repository overriding the product's.
     #[serde(default)]
+    #[schema(
+        max_length = 500,
+        pattern = "^(?:(?:[Hh][Tt][Tt][Pp][Ss]?|[Ss][Ss][Hh]|[Gg][Ii][Tt])://(?:[^\\s\\x00-\\x1f\\x7f-\\x9f/?#]*@)?[^\\s\\x00-\\x1f\\x7f-\\x9f/?#@:.][^\\s\\x00-\\x1f\\x7f-\\x9f/?#@]*(?:[/?#][^\\s\\x00-\\x1f\\x7f-\\x9f]*)?|[^\\s\\x00-\\x1f\\x7f-\\x9f@:]+@[^\\s\\x00-\\x1f\\x7f-\\x9f:/]+:[^\\s\\x00-\\x1f\\x7f-\\x9f:]+)$"
+    )]
     pub repo_url: Option<String>,
 }
 
 /// Changes to a task; absent fields stay as they are.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct TaskPatch {
     /// New title.
     #[serde(default)]
+    #[schema(max_length = 200, pattern = "\\S")]
     pub title: Option<String>,
     /// New description; `null` clears it.
     #[serde(default, deserialize_with = "nullable::deserialize")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 4000)]
     pub description: Option<Option<String>>,
     /// New plan; `null` clears it.
     #[serde(default, deserialize_with = "nullable::deserialize")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 8000)]
     pub implementation_plan: Option<Option<String>>,
     /// New priority, 1–4.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 4)]
     pub priority: Option<i32>,
     /// New status; the story, PBI, sprint (and sprint run) follow in the same transaction.
     #[serde(default)]
@@ -199,7 +210,7 @@ pub struct TaskPatch {
     pub requires_opus: Option<bool>,
     /// Repository override; `null` clears it.
     #[serde(default, deserialize_with = "nullable::deserialize")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 500, pattern = "^(?:(?:[Hh][Tt][Tt][Pp][Ss]?|[Ss][Ss][Hh]|[Gg][Ii][Tt])://(?:[^\\s\\x00-\\x1f\\x7f-\\x9f/?#]*@)?[^\\s\\x00-\\x1f\\x7f-\\x9f/?#@:.][^\\s\\x00-\\x1f\\x7f-\\x9f/?#@]*(?:[/?#][^\\s\\x00-\\x1f\\x7f-\\x9f]*)?|[^\\s\\x00-\\x1f\\x7f-\\x9f@:]+@[^\\s\\x00-\\x1f\\x7f-\\x9f:/]+:[^\\s\\x00-\\x1f\\x7f-\\x9f:]+)$")]
     pub repo_url: Option<Option<String>>,
 }
 
@@ -224,6 +235,7 @@ impl TaskPatch {
 #[into_params(parameter_in = Query)]
 pub struct TaskFilter {
     /// Only this status: todo | in_progress | review | done | failed | excluded.
+    #[param(value_type = Option<baton_domain::backlog::TaskStatus>, inline)]
     pub status: Option<String>,
     /// Only tasks in this sprint (id or code); `none` = only tasks in no sprint.
     pub sprint_id: Option<String>,
@@ -232,6 +244,7 @@ pub struct TaskFilter {
     /// Only tasks of stories assigned to this user (id).
     pub assignee_id: Option<String>,
     /// Only this priority (1–4).
+    #[param(minimum = 1, maximum = 4)]
     pub priority: Option<i32>,
     /// Text in the title or code (case-insensitive).
     pub q: Option<String>,

@@ -54,6 +54,7 @@ pub struct MemberView {
 #[serde(deny_unknown_fields)]
 pub struct NewMember {
     /// The login name of an existing user who holds the developer role.
+    #[schema(min_length = 3, max_length = 40, pattern = "^[A-Za-z0-9._-]+$")]
     pub username: String,
     /// `read_write` or `read_only` (default).
     #[serde(default)]
@@ -66,6 +67,7 @@ pub struct NewMember {
 /// Changes to a membership; at least one field.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct MemberPatch {
     /// New access.
     pub access: Option<MemberAccess>,

@@ -43,15 +43,19 @@ pub struct NewTaskJob {
     pub runtime: Option<AgentRuntime>,
     /// A capability the claiming worker must have (≤ 40 characters).
     #[serde(default)]
+    #[schema(max_length = 40, pattern = "\\S")]
     pub required_capability: Option<String>,
     /// Model to use (≤ 200 characters); overrides the product's preference.
     #[serde(default)]
+    #[schema(max_length = 200, pattern = "\\S")]
     pub requested_model: Option<String>,
     /// Thinking budget in tokens (0–200000).
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 200000)]
     pub requested_thinking_budget: Option<i32>,
     /// Permission mode for the agent (≤ 40 characters).
     #[serde(default)]
+    #[schema(max_length = 40, pattern = "\\S")]
     pub requested_permission_mode: Option<String>,
 }
 
@@ -83,8 +87,10 @@ impl NewTaskJob {
 #[into_params(parameter_in = Query)]
 pub struct JobFilter {
     /// Only jobs in this status (`queued`, `claimed`, `running`, `done`, `failed`, `cancelled`, `skipped`).
+    #[param(value_type = Option<baton_domain::agents::JobStatus>, inline)]
     pub status: Option<String>,
     /// Only jobs of this kind (`task_implementation`, …).
+    #[param(value_type = Option<baton_domain::agents::JobKind>, inline)]
     pub kind: Option<String>,
     /// Only jobs of this product (id or code).
     pub product_id: Option<String>,

@@ -32,9 +32,11 @@ use crate::{
 #[serde(deny_unknown_fields)]
 pub struct NewSprint {
     /// What the sprint is meant to achieve (1–500 characters).
+    #[schema(max_length = 500, pattern = "\\S")]
     pub sprint_goal: String,
     /// An explicit code (≤30 characters, unique in the product); default `SP-N`.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 30, pattern = "^\\S+$")]
     pub code: Option<String>,
     /// First day (`YYYY-MM-DD`); default today (UTC).
     #[serde(default)]
@@ -47,9 +49,11 @@ pub struct NewSprint {
 /// Changes to a sprint; absent fields stay as they are. At least one is needed.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct SprintPatch {
     /// New goal (1–500 characters).
     #[serde(default)]
+    #[schema(max_length = 500, pattern = "\\S")]
     pub sprint_goal: Option<String>,
     /// New first day (`null` clears it).
     #[serde(default, deserialize_with = "double_option")]

@@ -26,6 +26,7 @@ use crate::{Actor, App, AppError, AppResult, backlog::refs, txn};
 #[serde(deny_unknown_fields)]
 pub struct AddStories {
     /// Story ids or codes (`ST-004`), all of the sprint's product and not done.
+    #[schema(min_items = 1, max_items = 500)]
     pub story_ids: Vec<String>,
 }
 

@@ -4,9 +4,10 @@
 use axum::{Json, extract::State};
 use baton_app::bulk::{BulkStatusInput, BulkStatusResult, MoveToSprintInput, MovedToSprint, ReorderInput, Reordered};
 
+use super::responses::{BadBody, Conflict, Forbidden, Unauthorized};
 use crate::{
     AppState,
-    error::{ApiResult, ErrorBody},
+    error::ApiResult,
     extract::{ApiJson, Caller},
 };
 
@@ -14,8 +15,7 @@ use crate::{
 /// in the given order: sort orders 1..n, unlisted siblings after them.
 #[utoipa::path(post, path = "/bulk/reorder", tag = "bulk", security(("bearer" = []), ("session" = [])),
     request_body = ReorderInput,
-    responses((status = 200, body = Reordered), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Reordered), BadBody, Unauthorized, Forbidden, Conflict))]
 pub async fn reorder(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -27,8 +27,7 @@ pub async fn reorder(
 /// Moves stories into an open sprint, or back to the backlog with `sprint_id: null`.
 #[utoipa::path(post, path = "/bulk/move-to-sprint", tag = "bulk", security(("bearer" = []), ("session" = [])),
     request_body = MoveToSprintInput,
-    responses((status = 200, body = MovedToSprint), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = MovedToSprint), BadBody, Unauthorized, Forbidden, Conflict))]
 pub async fn move_to_sprint(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -41,8 +40,7 @@ pub async fn move_to_sprint(
 /// status propagation.
 #[utoipa::path(post, path = "/bulk/status", tag = "bulk", security(("bearer" = []), ("session" = [])),
     request_body = BulkStatusInput,
-    responses((status = 200, body = BulkStatusResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = BulkStatusResult), BadBody, Unauthorized, Forbidden, Conflict))]
 pub async fn status(
     State(s): State<AppState>,
     Caller(actor): Caller,

@@ -10,9 +10,10 @@ use baton_app::{
     products::{NextStory, ProductContext, SprintTask},
 };
 
+use super::responses::{Invalid, NotFound, Unauthorized};
 use crate::{
     AppState,
-    error::{ApiResult, ErrorBody},
+    error::ApiResult,
     extract::{ApiQuery, Caller},
 };
 
@@ -21,7 +22,7 @@ use crate::{
 /// caller's open ideas. Same as `/context`.
 #[utoipa::path(get, path = "/products/{id}/claude-context", tag = "agents", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "product id or code")),
-    responses((status = 200, body = ProductContext), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ProductContext), Unauthorized, NotFound))]
 pub async fn claude_context(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -33,7 +34,7 @@ pub async fn claude_context(
 /// The bundled context an agent starts from (see `/claude-context`).
 #[utoipa::path(get, path = "/products/{id}/context", tag = "agents", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "product id or code")),
-    responses((status = 200, body = ProductContext), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ProductContext), Unauthorized, NotFound))]
 pub async fn context(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -46,7 +47,7 @@ pub async fn context(
 /// plans); `story` is `null` when nothing is left to do.
 #[utoipa::path(get, path = "/products/{id}/next-story", tag = "agents", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "product id or code")),
-    responses((status = 200, body = NextStory), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = NextStory), Unauthorized, NotFound))]
 pub async fn next_story(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -59,8 +60,7 @@ pub async fn next_story(
 /// description, plan, story code and derived code.
 #[utoipa::path(get, path = "/sprints/{id}/tasks", tag = "agents", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "sprint id"), PageParams),
-    responses((status = 200, body = Page<SprintTask>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Page<SprintTask>), Unauthorized, NotFound, Invalid))]
 pub async fn sprint_tasks(
     State(s): State<AppState>,
     Caller(actor): Caller,

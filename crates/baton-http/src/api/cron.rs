@@ -9,9 +9,10 @@ use axum::{
 };
 use baton_app::{questions::ExpiredQuestions, secrets::sha256_hex};
 
+use super::responses::{Forbidden, NotFound, Unauthorized};
 use crate::{
     AppState,
-    error::{ApiError, ApiResult, ErrorBody},
+    error::{ApiError, ApiResult},
 };
 
 /// Checks `Authorization: Bearer <cron secret>`. The hashes are compared,
@@ -39,7 +40,7 @@ fn check_secret(s: &AppState, headers: &HeaderMap) -> ApiResult<()> {
 
 /// Expires every open question past its deadline; answers how many.
 #[utoipa::path(post, path = "/cron/expire-questions", tag = "cron", security(("bearer" = [])),
-    responses((status = 200, body = ExpiredQuestions), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ExpiredQuestions), Unauthorized, Forbidden, NotFound))]
 pub async fn expire_questions(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Json<ExpiredQuestions>> {
     check_secret(&s, &headers)?;
     Ok(Json(s.app.expire_questions().await?))

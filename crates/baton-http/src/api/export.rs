@@ -9,9 +9,10 @@ use axum::{
 };
 use baton_app::products::{BacklogExport, ExportParams, ImportResult};
 
+use super::responses::{BadBody, Forbidden, Invalid, NotFound, Unauthorized};
 use crate::{
     AppState,
-    error::{ApiError, ApiResult, ErrorBody},
+    error::{ApiError, ApiResult},
     extract::{ApiJson, ApiQuery, Caller, read_body},
 };
 
@@ -23,7 +24,7 @@ use crate::{
     responses(
         (status = 200, description = "the export as a file (Content-Disposition: attachment)",
             content((BacklogExport = "application/json"), (String = "text/csv"))),
-        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        Unauthorized, NotFound, Invalid))]
 pub async fn export(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -50,8 +51,7 @@ pub async fn export(
 #[utoipa::path(post, path = "/products/import", tag = "products", security(("bearer" = []), ("session" = [])),
     request_body(description = "a JSON export, or a CSV export as `GET /products/{id}/export?format=csv` writes it",
         content((BacklogExport = "application/json"), (String = "text/csv"))),
-    responses((status = 201, body = ImportResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = ImportResult), BadBody, Unauthorized, Forbidden))]
 pub async fn import(
     State(s): State<AppState>,
     Caller(actor): Caller,

@@ -4,6 +4,7 @@ use axum::{Json, extract::State, http::StatusCode};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::responses::Invalid;
 use crate::{AppState, extract::ApiQuery};
 
 /// Health query.
@@ -29,7 +30,7 @@ pub struct Health {
 
 /// Reports that the server is up; no authentication.
 #[utoipa::path(get, path = "/health", tag = "system", params(HealthQuery),
-    responses((status = 200, body = Health), (status = 503, description = "database down", body = Health)))]
+    responses((status = 200, body = Health), (status = 503, description = "database down", body = Health), Invalid))]
 pub async fn health(State(s): State<AppState>, ApiQuery(q): ApiQuery<HealthQuery>) -> (StatusCode, Json<Health>) {
     let mut h = Health { status: "ok", version: env!("CARGO_PKG_VERSION"), time: Utc::now(), database: None };
     if q.db.as_deref().is_some_and(|v| v == "1" || v == "true") {

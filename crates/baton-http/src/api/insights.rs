@@ -3,9 +3,10 @@
 use axum::{Json, extract::State};
 use baton_app::insights::{CostQuery, CostReport};
 
+use super::responses::{Invalid, NotFound, Unauthorized};
 use crate::{
     AppState,
-    error::{ApiResult, ErrorBody},
+    error::ApiResult,
     extract::{ApiQuery, Caller},
 };
 
@@ -15,8 +16,7 @@ use crate::{
 /// tokens still count; `priced_cost` sums the jobs that have a price).
 #[utoipa::path(get, path = "/insights/costs", tag = "insights", security(("bearer" = []), ("session" = [])),
     params(CostQuery),
-    responses((status = 200, body = CostReport), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = CostReport), Unauthorized, NotFound, Invalid))]
 pub async fn costs(
     State(s): State<AppState>,
     Caller(actor): Caller,

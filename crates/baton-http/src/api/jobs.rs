@@ -16,9 +16,10 @@ use baton_app::{
     },
 };
 
+use super::responses::{BadBody, Conflict, Forbidden, Invalid, NotFound, Unauthorized};
 use crate::{
     AppState,
-    error::{ApiResult, ErrorBody},
+    error::ApiResult,
     extract::{ApiQuery, Caller, parse_json},
 };
 
@@ -28,9 +29,7 @@ use crate::{
 #[utoipa::path(post, path = "/tasks/{id}/jobs", tag = "jobs", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "task id or code")),
     request_body(content = Option<NewTaskJob>, description = "optional; `{}` or no body for the defaults"),
-    responses((status = 201, body = JobView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = JobView), BadBody, Unauthorized, Forbidden, NotFound, Conflict))]
 pub async fn enqueue(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -45,8 +44,7 @@ pub async fn enqueue(
 /// Jobs in the products the caller can read, newest first, filtered and paginated.
 #[utoipa::path(get, path = "/jobs", tag = "jobs", security(("bearer" = []), ("session" = [])),
     params(JobFilter),
-    responses((status = 200, body = Page<JobView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Page<JobView>), Unauthorized, NotFound, Invalid))]
 pub async fn list(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -58,7 +56,7 @@ pub async fn list(
 /// One job.
 #[utoipa::path(get, path = "/jobs/{id}", tag = "jobs", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "job id")),
-    responses((status = 200, body = JobView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = JobView), Unauthorized, NotFound))]
 pub async fn get(State(s): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult<Json<JobView>> {
     Ok(Json(s.app.get_job(&actor, &id).await?))
 }
@@ -67,8 +65,7 @@ pub async fn get(State(s): State<AppState>, Caller(actor): Caller, Path(id): Pat
 /// report. 409 when the job already finished.
 #[utoipa::path(post, path = "/jobs/{id}/cancel", tag = "jobs", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "job id")),
-    responses((status = 200, body = JobView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = JobView), Unauthorized, Forbidden, NotFound, Conflict))]
 pub async fn cancel(
     State(s): State<AppState>,
     Caller(actor): Caller,

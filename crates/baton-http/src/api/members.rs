@@ -11,17 +11,17 @@ use baton_app::{
     products::{MemberPatch, MemberView, NewMember},
 };
 
+use super::responses::{BadBody, Conflict, Forbidden, Invalid, NotFound, Unauthorized};
 use crate::{
     AppState,
-    error::{ApiResult, ErrorBody},
+    error::ApiResult,
     extract::{ApiJson, ApiQuery, Caller},
 };
 
 /// Lists a product's members (not the owner), in the order they were added.
 #[utoipa::path(get, path = "/products/{id}/members", tag = "products", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "product id or code"), PageParams),
-    responses((status = 200, body = Page<MemberView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Page<MemberView>), Unauthorized, NotFound, Invalid))]
 pub async fn list(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -35,9 +35,7 @@ pub async fn list(
 /// role (422 on `username` otherwise); the owner or an existing member is 409.
 #[utoipa::path(post, path = "/products/{id}/members", tag = "products", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "product id or code")), request_body = NewMember,
-    responses((status = 201, body = MemberView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = MemberView), BadBody, Unauthorized, Forbidden, NotFound, Conflict))]
 pub async fn add(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -52,9 +50,7 @@ pub async fn add(
     security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "product id or code"), ("user_id" = String, Path, description = "the member's user id")),
     request_body = MemberPatch,
-    responses((status = 200, body = MemberView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = MemberView), BadBody, Unauthorized, Forbidden, NotFound, Conflict))]
 pub async fn update(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -68,8 +64,7 @@ pub async fn update(
 #[utoipa::path(delete, path = "/products/{id}/members/{user_id}", tag = "products",
     security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "product id or code"), ("user_id" = String, Path, description = "the member's user id")),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 204), Unauthorized, Forbidden, NotFound, Conflict))]
 pub async fn remove(
     State(s): State<AppState>,
     Caller(actor): Caller,

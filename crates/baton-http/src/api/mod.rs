@@ -26,6 +26,9 @@ pub mod products;
 pub mod questions;
 pub mod queue_status;
 pub mod realtime;
+pub mod responses;
+#[cfg(test)]
+mod schema_limits;
 pub mod sprint_runs;
 pub mod sprints;
 pub mod stories;

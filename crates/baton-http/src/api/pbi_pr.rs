@@ -7,9 +7,10 @@ use axum::{
 };
 use baton_app::backlog::{pbi_pr::PbiPrInput, pbis::PbiView};
 
+use super::responses::{BadBody, Conflict, Forbidden, Invalid, NotFound, Unauthorized};
 use crate::{
     AppState,
-    error::{ApiResult, ErrorBody},
+    error::ApiResult,
     extract::{ApiJson, Caller},
 };
 
@@ -19,9 +20,7 @@ use crate::{
 /// repository host or a configured pull request host).
 #[utoipa::path(put, path = "/pbis/{id}/pr", tag = "backlog", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "PBI id or code")), request_body = PbiPrInput,
-    responses((status = 200, body = PbiView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = PbiView), BadBody, Unauthorized, Forbidden, NotFound, Conflict))]
 pub async fn set_pr(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -35,8 +34,7 @@ pub async fn set_pr(
 /// first time. 409 when no pull request is linked.
 #[utoipa::path(post, path = "/pbis/{id}/pr/merged", tag = "backlog", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "PBI id or code")),
-    responses((status = 200, body = PbiView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = PbiView), Unauthorized, Forbidden, NotFound, Conflict, Invalid))]
 pub async fn mark_merged(
     State(s): State<AppState>,
     Caller(actor): Caller,

@@ -1,9 +1,10 @@
 //! `/api/products/{id}/pbis` and `/api/pbis/{id}…`: product backlog items.
 //! `{id}` of a PBI accepts its code (`PBI-3`) too; a product accepts its code.
 
+use super::responses::{BadBody, Conflict, Forbidden, Invalid, NotFound, Unauthorized};
 use crate::{
     AppState,
-    error::{ApiResult, ErrorBody},
+    error::ApiResult,
     extract::{ApiJson, ApiQuery, Caller},
 };
 use axum::{
@@ -22,9 +23,7 @@ use baton_app::{
 /// Creates a PBI at the end of the product's backlog (code `PBI-N`).
 #[utoipa::path(post, path = "/products/{id}/pbis", tag = "backlog", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "product id or code")), request_body = NewPbi,
-    responses((status = 201, body = PbiView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = PbiView), BadBody, Unauthorized, Forbidden, NotFound, Conflict))]
 pub async fn create(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -37,8 +36,7 @@ pub async fn create(
 /// Lists a product's PBIs in backlog order, filtered and paginated.
 #[utoipa::path(get, path = "/products/{id}/pbis", tag = "backlog", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "product id or code"), PbiFilter, PageParams),
-    responses((status = 200, body = Page<PbiView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Page<PbiView>), Unauthorized, NotFound, Invalid))]
 pub async fn list(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -52,8 +50,7 @@ pub async fn list(
 /// One PBI.
 #[utoipa::path(get, path = "/pbis/{id}", tag = "backlog", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "PBI id or code")),
-    responses((status = 200, body = PbiView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = PbiView), Unauthorized, NotFound, Invalid))]
 pub async fn get(State(s): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult<Json<PbiView>> {
     Ok(Json(s.app.get_pbi(&actor, &id).await?))
 }
@@ -61,9 +58,7 @@ pub async fn get(State(s): State<AppState>, Caller(actor): Caller, Path(id): Pat
 /// Changes a PBI's title, description, priority or status.
 #[utoipa::path(patch, path = "/pbis/{id}", tag = "backlog", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "PBI id or code")), request_body = PbiPatch,
-    responses((status = 200, body = PbiView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = PbiView), BadBody, Unauthorized, Forbidden, NotFound, Conflict))]
 pub async fn update(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -76,8 +71,7 @@ pub async fn update(
 /// Deletes a PBI with its stories, their tasks and logs.
 #[utoipa::path(delete, path = "/pbis/{id}", tag = "backlog", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "PBI id or code")),
-    responses((status = 204, description = "deleted"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 204, description = "deleted"), Unauthorized, Forbidden, NotFound, Conflict, Invalid))]
 pub async fn delete(State(s): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
     s.app.delete_pbi(&actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -87,9 +81,7 @@ pub async fn delete(State(s): State<AppState>, Caller(actor): Caller, Path(id): 
 /// `after_id` (a sibling's id or code) or `index` (0-based).
 #[utoipa::path(post, path = "/pbis/{id}/move", tag = "backlog", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "PBI id or code")), request_body = MoveTo,
-    responses((status = 200, body = PbiView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = PbiView), BadBody, Unauthorized, Forbidden, NotFound, Conflict))]
 pub async fn move_pbi(
     State(s): State<AppState>,
     Caller(actor): Caller,

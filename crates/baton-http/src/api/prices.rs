@@ -11,17 +11,17 @@ use baton_app::{
     prices::{ModelPricePatch, ModelPriceView, NewModelPrice, PriceFilter},
 };
 
+use super::responses::{BadBody, Conflict, Forbidden, Invalid, NotFound, Unauthorized};
 use crate::{
     AppState,
-    error::{ApiResult, ErrorBody},
+    error::ApiResult,
     extract::{ApiJson, ApiQuery, Caller},
 };
 
 /// Lists price rows by provider and model.
 #[utoipa::path(get, path = "/admin/model-prices", tag = "admin", security(("bearer" = []), ("session" = [])),
     params(PriceFilter),
-    responses((status = 200, body = Page<ModelPriceView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Page<ModelPriceView>), Unauthorized, Forbidden, Invalid))]
 pub async fn list(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -33,8 +33,7 @@ pub async fn list(
 /// Adds a price row (integer micro-units per million tokens).
 #[utoipa::path(post, path = "/admin/model-prices", tag = "admin", security(("bearer" = []), ("session" = [])),
     request_body = NewModelPrice,
-    responses((status = 201, body = ModelPriceView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = ModelPriceView), BadBody, Unauthorized, Forbidden, Conflict))]
 pub async fn create(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -46,9 +45,7 @@ pub async fn create(
 /// Changes a price row.
 #[utoipa::path(patch, path = "/admin/model-prices/{id}", tag = "admin", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "price row id")), request_body = ModelPricePatch,
-    responses((status = 200, body = ModelPriceView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = ModelPriceView), BadBody, Unauthorized, Forbidden, NotFound, Conflict))]
 pub async fn update(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -61,8 +58,7 @@ pub async fn update(
 /// Deletes a price row; jobs on that model then have no cost.
 #[utoipa::path(delete, path = "/admin/model-prices/{id}", tag = "admin", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "price row id")),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+    responses((status = 204), Unauthorized, Forbidden, NotFound))]
 pub async fn delete(State(s): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
     s.app.delete_model_price(&actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -13,9 +13,10 @@ use baton_app::{
     products::{ActiveProduct, NewProduct, ProductFilter, ProductPatch, ProductView},
 };
 
+use super::responses::{BadBody, Conflict, Forbidden, Invalid, NotFound, Unauthorized};
 use crate::{
     AppState,
-    error::{ApiResult, ErrorBody},
+    error::ApiResult,
     extract::{ApiJson, ApiQuery, Caller},
 };
 
@@ -23,7 +24,7 @@ use crate::{
 /// `?archived=true` lists archived ones instead.
 #[utoipa::path(get, path = "/products", tag = "products", security(("bearer" = []), ("session" = [])),
     params(ProductFilter),
-    responses((status = 200, body = Page<ProductView>), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Page<ProductView>), Unauthorized, Invalid))]
 pub async fn list(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -35,8 +36,7 @@ pub async fn list(
 /// Creates a product owned by the caller (not for demo accounts).
 #[utoipa::path(post, path = "/products", tag = "products", security(("bearer" = []), ("session" = [])),
     request_body = NewProduct,
-    responses((status = 201, body = ProductView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = ProductView), BadBody, Unauthorized, Forbidden))]
 pub async fn create(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -48,7 +48,7 @@ pub async fn create(
 /// One product, by id or code.
 #[utoipa::path(get, path = "/products/{id}", tag = "products", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "product id or code")),
-    responses((status = 200, body = ProductView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ProductView), Unauthorized, NotFound))]
 pub async fn get(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -60,9 +60,7 @@ pub async fn get(
 /// Changes a product's settings (owner and read-write members; 409 when archived).
 #[utoipa::path(patch, path = "/products/{id}", tag = "products", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "product id or code")), request_body = ProductPatch,
-    responses((status = 200, body = ProductView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = ProductView), BadBody, Unauthorized, Forbidden, NotFound, Conflict))]
 pub async fn update(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -75,8 +73,7 @@ pub async fn update(
 /// Deletes a product and its whole backlog for good (owner only).
 #[utoipa::path(delete, path = "/products/{id}", tag = "products", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "product id or code")),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 204), Unauthorized, Forbidden, NotFound, Conflict))]
 pub async fn delete(State(s): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
     s.app.delete_product(&actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -85,8 +82,7 @@ pub async fn delete(State(s): State<AppState>, Caller(actor): Caller, Path(id): 
 /// Archives a product: it leaves the default list and becomes read-only (owner only).
 #[utoipa::path(post, path = "/products/{id}/archive", tag = "products", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "product id or code")),
-    responses((status = 200, body = ProductView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = ProductView), Unauthorized, Forbidden, NotFound, Conflict))]
 pub async fn archive(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -98,8 +94,7 @@ pub async fn archive(
 /// Unarchives a product (owner only).
 #[utoipa::path(post, path = "/products/{id}/unarchive", tag = "products", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "product id or code")),
-    responses((status = 200, body = ProductView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = ProductView), Unauthorized, Forbidden, NotFound, Conflict))]
 pub async fn unarchive(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -111,8 +106,7 @@ pub async fn unarchive(
 /// Sets (or with `null` clears) the caller's active product; answers with the caller.
 #[utoipa::path(put, path = "/me/active-product", tag = "account", security(("bearer" = []), ("session" = [])),
     request_body = ActiveProduct,
-    responses((status = 200, body = UserView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = UserView), BadBody, Unauthorized, Forbidden))]
 pub async fn set_active(
     State(s): State<AppState>,
     Caller(actor): Caller,

@@ -10,9 +10,10 @@ use baton_app::{
     questions::{AnswerInput, QuestionFilter, QuestionView},
 };
 
+use super::responses::{BadBody, Conflict, Forbidden, Invalid, NotFound, Unauthorized};
 use crate::{
     AppState,
-    error::{ApiResult, ErrorBody},
+    error::ApiResult,
     extract::{ApiJson, ApiQuery, Caller},
 };
 
@@ -20,8 +21,7 @@ use crate::{
 /// idea questions), newest first; filter by status and product.
 #[utoipa::path(get, path = "/questions", tag = "questions", security(("bearer" = []), ("session" = [])),
     params(QuestionFilter),
-    responses((status = 200, body = Page<QuestionView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Page<QuestionView>), Unauthorized, NotFound, Invalid))]
 pub async fn list(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -33,7 +33,7 @@ pub async fn list(
 /// One question.
 #[utoipa::path(get, path = "/questions/{id}", tag = "questions", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "question id")),
-    responses((status = 200, body = QuestionView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = QuestionView), Unauthorized, NotFound))]
 pub async fn get(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -47,9 +47,7 @@ pub async fn get(
 /// them. Of two racing answers exactly one wins; the other gets 409.
 #[utoipa::path(post, path = "/questions/{id}/answer", tag = "questions", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "question id")), request_body = AnswerInput,
-    responses((status = 200, body = QuestionView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = QuestionView), BadBody, Unauthorized, Forbidden, NotFound, Conflict))]
 pub async fn answer(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -62,8 +60,7 @@ pub async fn answer(
 /// Withdraws an open question (its asker only; others get 404).
 #[utoipa::path(post, path = "/questions/{id}/cancel", tag = "questions", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "question id")),
-    responses((status = 200, body = QuestionView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = QuestionView), Unauthorized, Forbidden, NotFound, Conflict))]
 pub async fn cancel(
     State(s): State<AppState>,
     Caller(actor): Caller,

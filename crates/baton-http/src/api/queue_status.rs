@@ -5,9 +5,10 @@ use axum::{Json, extract::State};
 use baton_app::queue::status::QueueStatus;
 use serde::Deserialize;
 
+use super::responses::{Invalid, NotFound, Unauthorized};
 use crate::{
     AppState,
-    error::{ApiResult, ErrorBody},
+    error::ApiResult,
     extract::{ApiQuery, Caller},
 };
 
@@ -25,8 +26,7 @@ pub struct QueueStatusQuery {
 /// (`{empty, remaining, by_product: {product id: n}}`).
 #[utoipa::path(get, path = "/jobs/queue-status", tag = "jobs", security(("bearer" = []), ("session" = [])),
     params(QueueStatusQuery),
-    responses((status = 200, body = QueueStatus), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = QueueStatus), Unauthorized, NotFound, Invalid))]
 pub async fn queue_status(
     State(s): State<AppState>,
     Caller(actor): Caller,

@@ -84,7 +84,7 @@ fn event_stream<E: StreamEvent>(s: &AppState, rx: RealtimeStream<E>) -> Response
     responses((status = 200, content_type = "text/event-stream", body = SoloEvent,
             description = "SSE: `ready`, then the product's events (event name = `type`, data = the JSON of one \
                            `SoloEvent`), `resync` when events may have been missed, `: heartbeat` comments"),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
         (status = 429, body = ErrorBody, description = "too many open streams for this user or address",
             headers(("Retry-After" = u64, description = "seconds to wait before reconnecting")))))]
 pub async fn solo(

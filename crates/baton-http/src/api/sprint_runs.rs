@@ -16,9 +16,10 @@ use baton_app::{
 };
 use serde::Deserialize;
 
+use super::responses::{BadBody, Conflict, Forbidden, Invalid, NotFound, Unauthorized};
 use crate::{
     AppState,
-    error::{ApiResult, ErrorBody},
+    error::ApiResult,
     extract::{ApiQuery, Caller, parse_json},
 };
 
@@ -42,9 +43,7 @@ pub struct RunQuery {
 #[utoipa::path(post, path = "/sprints/{id}/runs", tag = "sprint runs", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "sprint id")),
     request_body(content = Option<StartSprintRun>, description = "optional; `{}` or no body for the defaults"),
-    responses((status = 201, body = SprintRunDetail), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = SprintRunDetail), BadBody, Unauthorized, Forbidden, NotFound, Conflict))]
 pub async fn start(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -59,8 +58,7 @@ pub async fn start(
 /// The runs of a sprint, newest first.
 #[utoipa::path(get, path = "/sprints/{id}/runs", tag = "sprint runs", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "sprint id"), RunQuery),
-    responses((status = 200, body = Page<SprintRunView>), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Page<SprintRunView>), Unauthorized, NotFound, Invalid))]
 pub async fn list(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -73,7 +71,7 @@ pub async fn list(
 /// One run with its jobs and the frozen task executions of its batch job.
 #[utoipa::path(get, path = "/sprint-runs/{id}", tag = "sprint runs", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "sprint run id")),
-    responses((status = 200, body = SprintRunDetail), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = SprintRunDetail), Unauthorized, NotFound))]
 pub async fn get(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -86,8 +84,7 @@ pub async fn get(
 /// workers get `JOB_CANCELLED`). 409 when the run already finished.
 #[utoipa::path(post, path = "/sprint-runs/{id}/cancel", tag = "sprint runs", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "sprint run id")),
-    responses((status = 200, body = SprintRunDetail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = SprintRunDetail), Unauthorized, Forbidden, NotFound, Conflict))]
 pub async fn cancel(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -102,8 +99,7 @@ pub async fn cancel(
 /// run that now runs. 409 unless paused.
 #[utoipa::path(post, path = "/sprint-runs/{id}/resume", tag = "sprint runs", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "sprint run id")),
-    responses((status = 200, body = SprintRunDetail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = SprintRunDetail), Unauthorized, Forbidden, NotFound, Conflict))]
 pub async fn resume(
     State(s): State<AppState>,
     Caller(actor): Caller,

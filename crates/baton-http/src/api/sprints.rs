@@ -16,9 +16,10 @@ use baton_app::{
 };
 use serde::Deserialize;
 
+use super::responses::{BadBody, Conflict, Forbidden, Invalid, NotFound, Unauthorized};
 use crate::{
     AppState,
-    error::{ApiResult, ErrorBody},
+    error::ApiResult,
     extract::{ApiJson, ApiQuery, Caller, parse_json},
 };
 
@@ -27,6 +28,7 @@ use crate::{
 #[into_params(parameter_in = Query)]
 pub struct SprintQuery {
     /// Only sprints in this status: open | closed | archived | failed.
+    #[param(value_type = Option<baton_domain::backlog::SprintStatus>, inline)]
     pub status: Option<String>,
     /// Page number, from 1 to 1000000.
     #[param(minimum = 1, maximum = 1_000_000)]
@@ -38,8 +40,7 @@ pub struct SprintQuery {
 /// Creates a sprint (status open; code `SP-N` unless one is given; start date default today).
 #[utoipa::path(post, path = "/products/{id}/sprints", tag = "sprints", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "product id")), request_body = NewSprint,
-    responses((status = 201, body = SprintView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = SprintView), BadBody, Unauthorized, Forbidden, NotFound, Conflict))]
 pub async fn create(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -52,8 +53,7 @@ pub async fn create(
 /// Lists a product's sprints, newest first.
 #[utoipa::path(get, path = "/products/{id}/sprints", tag = "sprints", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "product id"), SprintQuery),
-    responses((status = 200, body = Page<SprintView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Page<SprintView>), Unauthorized, NotFound, Invalid))]
 pub async fn list(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -67,7 +67,7 @@ pub async fn list(
 /// One sprint.
 #[utoipa::path(get, path = "/sprints/{id}", tag = "sprints", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "sprint id")),
-    responses((status = 200, body = SprintView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = SprintView), Unauthorized, NotFound))]
 pub async fn get(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -82,8 +82,7 @@ pub async fn get(
 /// the full close.
 #[utoipa::path(patch, path = "/sprints/{id}", tag = "sprints", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "sprint id")), request_body = SprintPatch,
-    responses((status = 200, body = SprintStatusChange), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = SprintStatusChange), BadBody, Unauthorized, Forbidden, NotFound, Conflict))]
 pub async fn update(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -96,8 +95,7 @@ pub async fn update(
 /// Deletes a sprint; its stories go back to the backlog (open unless done or failed).
 #[utoipa::path(delete, path = "/sprints/{id}", tag = "sprints", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "sprint id")),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+    responses((status = 204), Unauthorized, Forbidden, NotFound, Conflict))]
 pub async fn delete(State(s): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
     s.app.delete_sprint(&actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -106,9 +104,7 @@ pub async fn delete(State(s): State<AppState>, Caller(actor): Caller, Path(id): 
 /// Plans stories (ids or codes) into an open sprint; their tasks follow.
 #[utoipa::path(post, path = "/sprints/{id}/stories", tag = "sprints", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "sprint id")), request_body = AddStories,
-    responses((status = 200, body = SprintStories), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = SprintStories), BadBody, Unauthorized, Forbidden, NotFound, Conflict))]
 pub async fn add_stories(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -122,8 +118,7 @@ pub async fn add_stories(
 #[utoipa::path(delete, path = "/sprints/{id}/stories/{story_id}", tag = "sprints",
     security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "sprint id"), ("story_id" = String, Path, description = "story id or code")),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 204), Unauthorized, Forbidden, NotFound, Conflict, Invalid))]
 pub async fn remove_story(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -138,9 +133,7 @@ pub async fn remove_story(
 /// become done. The body is optional.
 #[utoipa::path(post, path = "/sprints/{id}/close", tag = "sprints", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "sprint id")), request_body(content = Option<CloseSprint>),
-    responses((status = 200, body = ClosedSprint), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = ClosedSprint), BadBody, Unauthorized, Forbidden, NotFound, Conflict))]
 pub async fn close(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -154,8 +147,7 @@ pub async fn close(
 /// Archives a closed sprint.
 #[utoipa::path(post, path = "/sprints/{id}/archive", tag = "sprints", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "sprint id")),
-    responses((status = 200, body = SprintView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = SprintView), Unauthorized, Forbidden, NotFound, Conflict))]
 pub async fn archive(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -167,8 +159,7 @@ pub async fn archive(
 /// Marks an open sprint failed; its active run fails too.
 #[utoipa::path(post, path = "/sprints/{id}/fail", tag = "sprints", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "sprint id")),
-    responses((status = 200, body = SprintStatusChange), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = SprintStatusChange), Unauthorized, Forbidden, NotFound, Conflict))]
 pub async fn fail(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -180,7 +171,7 @@ pub async fn fail(
 /// The sprint board: the sprint's stories with their tasks, in execution order.
 #[utoipa::path(get, path = "/sprints/{id}/board", tag = "sprints", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "sprint id")),
-    responses((status = 200, body = SprintBoard), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = SprintBoard), Unauthorized, NotFound))]
 pub async fn board(
     State(s): State<AppState>,
     Caller(actor): Caller,

@@ -15,9 +15,10 @@ use baton_app::{
     list::{Page, PageParams},
 };
 
+use super::responses::{BadBody, Conflict, Forbidden, Invalid, NotFound, Unauthorized};
 use crate::{
     AppState,
-    error::{ApiResult, ErrorBody},
+    error::ApiResult,
     extract::{ApiJson, ApiQuery, Caller},
 };
 
@@ -25,9 +26,7 @@ use crate::{
 /// (an open sprint of the same product) it starts in_sprint.
 #[utoipa::path(post, path = "/pbis/{id}/stories", tag = "backlog", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "PBI id or code")), request_body = NewStory,
-    responses((status = 201, body = StoryView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = StoryView), BadBody, Unauthorized, Forbidden, NotFound, Conflict))]
 pub async fn create(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -40,8 +39,7 @@ pub async fn create(
 /// Lists a PBI's stories in order, filtered and paginated.
 #[utoipa::path(get, path = "/pbis/{id}/stories", tag = "backlog", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "PBI id or code"), StoryFilter, PageParams),
-    responses((status = 200, body = Page<StoryView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Page<StoryView>), Unauthorized, NotFound, Invalid))]
 pub async fn list(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -55,8 +53,7 @@ pub async fn list(
 /// One story.
 #[utoipa::path(get, path = "/stories/{id}", tag = "backlog", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "story id or code")),
-    responses((status = 200, body = StoryView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = StoryView), Unauthorized, NotFound, Invalid))]
 pub async fn get(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -68,9 +65,7 @@ pub async fn get(
 /// Changes a story; `pbi_id` moves it to another PBI of the same product.
 #[utoipa::path(patch, path = "/stories/{id}", tag = "backlog", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "story id or code")), request_body = StoryPatch,
-    responses((status = 200, body = StoryView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = StoryView), BadBody, Unauthorized, Forbidden, NotFound, Conflict))]
 pub async fn update(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -83,8 +78,7 @@ pub async fn update(
 /// Deletes a story with its tasks and logs.
 #[utoipa::path(delete, path = "/stories/{id}", tag = "backlog", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "story id or code")),
-    responses((status = 204, description = "deleted"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 204, description = "deleted"), Unauthorized, Forbidden, NotFound, Conflict, Invalid))]
 pub async fn delete(State(s): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
     s.app.delete_story(&actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -94,9 +88,7 @@ pub async fn delete(State(s): State<AppState>, Caller(actor): Caller, Path(id): 
 /// (a sibling's id or code) or `index` (0-based).
 #[utoipa::path(post, path = "/stories/{id}/move", tag = "backlog", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "story id or code")), request_body = MoveTo,
-    responses((status = 200, body = StoryView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = StoryView), BadBody, Unauthorized, Forbidden, NotFound, Conflict))]
 pub async fn move_story(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -110,9 +102,7 @@ pub async fn move_story(
 /// a commit (`commit_hash`, `commit_message`) on a story.
 #[utoipa::path(post, path = "/stories/{id}/log", tag = "backlog", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "story id or code")), request_body = NewStoryLog,
-    responses((status = 201, body = StoryLogView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = StoryLogView), BadBody, Unauthorized, Forbidden, NotFound, Conflict))]
 pub async fn add_log(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -125,8 +115,7 @@ pub async fn add_log(
 /// A story's log, newest first.
 #[utoipa::path(get, path = "/stories/{id}/log", tag = "backlog", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "story id or code"), StoryLogFilter, PageParams),
-    responses((status = 200, body = Page<StoryLogView>), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Page<StoryLogView>), Unauthorized, NotFound, Invalid))]
 pub async fn list_logs(
     State(s): State<AppState>,
     Caller(actor): Caller,

@@ -16,9 +16,10 @@ use baton_app::{
     list::{Page, PageParams},
 };
 
+use super::responses::{BadBody, Conflict, Forbidden, Invalid, NotFound, Unauthorized};
 use crate::{
     AppState,
-    error::{ApiResult, ErrorBody},
+    error::ApiResult,
     extract::{ApiJson, ApiQuery, Caller},
 };
 
@@ -26,9 +27,7 @@ use crate::{
 /// sprint story without an assignee the caller becomes its assignee.
 #[utoipa::path(post, path = "/stories/{id}/tasks", tag = "backlog", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "story id or code")), request_body = NewTask,
-    responses((status = 201, body = TaskChange), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = TaskChange), BadBody, Unauthorized, Forbidden, NotFound, Conflict))]
 pub async fn create(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -41,8 +40,7 @@ pub async fn create(
 /// Lists a story's tasks in order, filtered and paginated.
 #[utoipa::path(get, path = "/stories/{id}/tasks", tag = "backlog", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "story id or code"), TaskFilter, PageParams),
-    responses((status = 200, body = Page<TaskView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Page<TaskView>), Unauthorized, NotFound, Invalid))]
 pub async fn list(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -56,8 +54,7 @@ pub async fn list(
 /// One task.
 #[utoipa::path(get, path = "/tasks/{id}", tag = "backlog", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "task id or code")),
-    responses((status = 200, body = TaskView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = TaskView), Unauthorized, NotFound, Invalid))]
 pub async fn get(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -71,9 +68,7 @@ pub async fn get(
 /// story of the same product.
 #[utoipa::path(patch, path = "/tasks/{id}", tag = "backlog", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "task id or code")), request_body = TaskPatch,
-    responses((status = 200, body = TaskChange), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = TaskChange), BadBody, Unauthorized, Forbidden, NotFound, Conflict))]
 pub async fn update(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -86,8 +81,7 @@ pub async fn update(
 /// Deletes a task.
 #[utoipa::path(delete, path = "/tasks/{id}", tag = "backlog", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "task id or code")),
-    responses((status = 204, description = "deleted"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 204, description = "deleted"), Unauthorized, Forbidden, NotFound, Conflict, Invalid))]
 pub async fn delete(State(s): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
     s.app.delete_task(&actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -97,9 +91,7 @@ pub async fn delete(State(s): State<AppState>, Caller(actor): Caller, Path(id): 
 /// (a sibling's id or code) or `index` (0-based).
 #[utoipa::path(post, path = "/tasks/{id}/move", tag = "backlog", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "task id or code")), request_body = MoveTo,
-    responses((status = 200, body = TaskView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = TaskView), BadBody, Unauthorized, Forbidden, NotFound, Conflict))]
 pub async fn move_task(
     State(s): State<AppState>,
     Caller(actor): Caller,

@@ -7,15 +7,16 @@ use axum::{
 };
 use baton_app::tokens::{CreatedToken, NewToken, TokenView};
 
+use super::responses::{BadBody, Forbidden, NotFound, Unauthorized};
 use crate::{
     AppState,
-    error::{ApiResult, ErrorBody},
+    error::ApiResult,
     extract::{ApiJson, Caller},
 };
 
 /// Lists the caller's tokens, newest first (secrets are never shown again).
 #[utoipa::path(get, path = "/tokens", tag = "account", security(("bearer" = []), ("session" = [])),
-    responses((status = 200, body = Vec<TokenView>), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Vec<TokenView>), Unauthorized))]
 pub async fn list(State(s): State<AppState>, Caller(actor): Caller) -> ApiResult<Json<Vec<TokenView>>> {
     let uid = actor.user_id.clone();
     Ok(Json(s.app.list_tokens(&actor, &uid).await?))
@@ -23,8 +24,7 @@ pub async fn list(State(s): State<AppState>, Caller(actor): Caller) -> ApiResult
 
 /// Creates a token for the caller; the answer holds the secret, shown once.
 #[utoipa::path(post, path = "/tokens", tag = "account", security(("bearer" = []), ("session" = [])), request_body = NewToken,
-    responses((status = 201, body = CreatedToken), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = CreatedToken), BadBody, Unauthorized, Forbidden))]
 pub async fn create(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -37,7 +37,7 @@ pub async fn create(
 /// Revokes one of the caller's tokens; it stops working at once.
 #[utoipa::path(delete, path = "/tokens/{id}", tag = "account", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "token id")),
-    responses((status = 200, body = TokenView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = TokenView), Unauthorized, Forbidden, NotFound))]
 pub async fn revoke(
     State(s): State<AppState>,
     Caller(actor): Caller,

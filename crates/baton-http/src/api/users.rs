@@ -7,23 +7,23 @@ use axum::{
 };
 use baton_app::accounts::{NewUser, UserPatch, UserView};
 
+use super::responses::{BadBody, Forbidden, NotFound, Unauthorized};
 use crate::{
     AppState,
-    error::{ApiResult, ErrorBody},
+    error::ApiResult,
     extract::{ApiJson, Caller},
 };
 
 /// Lists all users.
 #[utoipa::path(get, path = "/users", tag = "admin", security(("bearer" = []), ("session" = [])),
-    responses((status = 200, body = Vec<UserView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = Vec<UserView>), Unauthorized, Forbidden))]
 pub async fn list(State(s): State<AppState>, Caller(actor): Caller) -> ApiResult<Json<Vec<UserView>>> {
     Ok(Json(s.app.list_users(&actor).await?))
 }
 
 /// Creates a user.
 #[utoipa::path(post, path = "/users", tag = "admin", security(("bearer" = []), ("session" = [])), request_body = NewUser,
-    responses((status = 201, body = UserView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = UserView), BadBody, Unauthorized, Forbidden))]
 pub async fn create(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -35,8 +35,7 @@ pub async fn create(
 /// One user.
 #[utoipa::path(get, path = "/users/{id}", tag = "admin", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "user id")),
-    responses((status = 200, body = UserView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = UserView), Unauthorized, Forbidden, NotFound))]
 pub async fn get(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -48,8 +47,7 @@ pub async fn get(
 /// Changes a user: e-mail, name, roles, demo flag, forced reset, disabled, password.
 #[utoipa::path(patch, path = "/users/{id}", tag = "admin", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "user id")), request_body = UserPatch,
-    responses((status = 200, body = UserView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = UserView), BadBody, Unauthorized, Forbidden, NotFound))]
 pub async fn update(
     State(s): State<AppState>,
     Caller(actor): Caller,

@@ -14,16 +14,17 @@ use baton_app::{
     workers::{WorkerInfo, WorkerView},
 };
 
+use super::responses::{BadBody, Forbidden, NotFound, Unauthorized};
 use crate::{
     AppState,
-    error::{ApiResult, ErrorBody},
+    error::ApiResult,
     extract::{ApiJson, Caller},
 };
 
 /// The caller's workers (administrators see everyone's), most recently seen
 /// first; `active` means seen within the last 30 seconds.
 #[utoipa::path(get, path = "/workers", tag = "jobs", security(("bearer" = []), ("session" = [])),
-    responses((status = 200, body = Vec<WorkerView>), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Vec<WorkerView>), Unauthorized))]
 pub async fn list(State(s): State<AppState>, Caller(actor): Caller) -> ApiResult<Json<Vec<WorkerView>>> {
     Ok(Json(s.app.list_workers(&actor).await?))
 }
@@ -34,8 +35,7 @@ pub async fn list(State(s): State<AppState>, Caller(actor): Caller) -> ApiResult
 /// demo account).
 #[utoipa::path(post, path = "/workers", tag = "jobs", security(("bearer" = [])),
     request_body = WorkerInfo,
-    responses((status = 200, body = WorkerView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = WorkerView), BadBody, Unauthorized, Forbidden, NotFound))]
 pub async fn register(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -48,8 +48,7 @@ pub async fn register(
 /// 404 when this token has no such worker.
 #[utoipa::path(delete, path = "/workers/{instance_id}", tag = "jobs", security(("bearer" = [])),
     params(("instance_id" = String, Path, description = "the worker's instance id")),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+    responses((status = 204), Unauthorized, Forbidden, NotFound))]
 pub async fn offline(
     State(s): State<AppState>,
     Caller(actor): Caller,

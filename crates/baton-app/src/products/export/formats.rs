@@ -31,6 +31,7 @@ pub enum ExportFormat {
 #[serde(deny_unknown_fields)]
 pub struct ExportParams {
     /// `json` (default) or `csv`.
+    #[param(inline)]
     pub format: Option<ExportFormat>,
 }
 
@@ -39,8 +40,10 @@ pub struct ExportParams {
 #[serde(deny_unknown_fields)]
 pub struct BacklogExport {
     /// Always `baton-backlog`.
+    #[schema(pattern = "^baton-backlog$")]
     pub format: String,
     /// Format version (1).
+    #[schema(minimum = 1, maximum = 1)]
     pub version: u32,
     /// When the export was made (ignored on import).
     #[serde(default)]
@@ -60,17 +63,25 @@ pub struct BacklogExport {
 #[serde(deny_unknown_fields)]
 pub struct ExportProduct {
     /// Name.
+    #[schema(max_length = 200, pattern = "\\S")]
     pub name: String,
     /// Code.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 30, pattern = "^[A-Za-z0-9._-]+$")]
     pub code: Option<String>,
     /// Description.
     #[serde(default)]
+    #[schema(max_length = 4000)]
     pub description: Option<String>,
     /// Repository URL.
     #[serde(default)]
+    #[schema(
+        max_length = 500,
+        pattern = "^(?:(?:[Hh][Tt][Tt][Pp][Ss]?|[Ss][Ss][Hh]|[Gg][Ii][Tt])://(?:[^\\s\\x00-\\x1f\\x7f-\\x9f/?#]*@)?[^\\s\\x00-\\x1f\\x7f-\\x9f/?#@:.][^\\s\\x00-\\x1f\\x7f-\\x9f/?#@]*(?:[/?#][^\\s\\x00-\\x1f\\x7f-\\x9f]*)?|[^\\s\\x00-\\x1f\\x7f-\\x9f@:]+@[^\\s\\x00-\\x1f\\x7f-\\x9f:/]+:[^\\s\\x00-\\x1f\\x7f-\\x9f:]+)$"
+    )]
     pub repo_url: Option<String>,
     /// Definition of done.
+    #[schema(max_length = 4000, pattern = "\\S")]
     pub definition_of_done: String,
     /// Auto PR.
     #[serde(default)]
@@ -80,12 +91,15 @@ pub struct ExportProduct {
     pub pr_strategy: PrStrategy,
     /// Preferred model.
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub preferred_model: Option<String>,
     /// Default thinking budget.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 200000)]
     pub thinking_budget_default: Option<i32>,
     /// Permission mode.
     #[serde(default)]
+    #[schema(max_length = 40, pattern = "^[A-Za-z0-9_-]*$")]
     pub preferred_permission_mode: Option<String>,
     /// Auto PR review.
     #[serde(default)]
@@ -117,8 +131,10 @@ pub(super) fn yes() -> bool {
 #[serde(deny_unknown_fields)]
 pub struct ExportSprint {
     /// Code (stories refer to it).
+    #[schema(min_length = 1, max_length = 30, pattern = "^\\S(?:.*\\S)?$")]
     pub code: String,
     /// Goal.
+    #[schema(max_length = 500, pattern = "\\S")]
     pub sprint_goal: String,
     /// Status.
     pub status: SprintStatus,
@@ -141,13 +157,17 @@ pub struct ExportSprint {
 #[serde(deny_unknown_fields)]
 pub struct ExportPbi {
     /// Code.
+    #[schema(min_length = 1, max_length = 30, pattern = "^\\S(?:.*\\S)?$")]
     pub code: String,
     /// Title.
+    #[schema(max_length = 200, pattern = "\\S")]
     pub title: String,
     /// Description.
     #[serde(default)]
+    #[schema(max_length = 4000)]
     pub description: Option<String>,
     /// Priority 1–4.
+    #[schema(minimum = 1, maximum = 4)]
     pub priority: i32,
     /// Position.
     pub sort_order: f64,
@@ -155,6 +175,7 @@ pub struct ExportPbi {
     pub status: PbiStatus,
     /// Pull request URL.
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub pr_url: Option<String>,
     /// When the PR was merged.
     #[serde(default)]
@@ -175,16 +196,21 @@ pub struct ExportPbi {
 #[serde(deny_unknown_fields)]
 pub struct ExportStory {
     /// Code.
+    #[schema(min_length = 1, max_length = 30, pattern = "^\\S(?:.*\\S)?$")]
     pub code: String,
     /// Title.
+    #[schema(max_length = 200, pattern = "\\S")]
     pub title: String,
     /// Description.
     #[serde(default)]
+    #[schema(max_length = 4000)]
     pub description: Option<String>,
     /// Acceptance criteria.
     #[serde(default)]
+    #[schema(max_length = 4000)]
     pub acceptance_criteria: Option<String>,
     /// Priority 1–4.
+    #[schema(minimum = 1, maximum = 4)]
     pub priority: i32,
     /// Position within the PBI.
     pub sort_order: f64,
@@ -201,6 +227,7 @@ pub struct ExportStory {
     pub epic_number: Option<i32>,
     /// BMAD story number.
     #[serde(default)]
+    #[schema(max_length = 20)]
     pub story_number: Option<String>,
     /// When it was created (kept on import).
     #[serde(default)]
@@ -218,16 +245,21 @@ pub struct ExportStory {
 #[serde(deny_unknown_fields)]
 pub struct ExportTask {
     /// Code.
+    #[schema(min_length = 1, max_length = 30, pattern = "^\\S(?:.*\\S)?$")]
     pub code: String,
     /// Title.
+    #[schema(max_length = 200, pattern = "\\S")]
     pub title: String,
     /// Description.
     #[serde(default)]
+    #[schema(max_length = 4000)]
     pub description: Option<String>,
     /// Implementation plan.
     #[serde(default)]
+    #[schema(max_length = 8000)]
     pub implementation_plan: Option<String>,
     /// Priority 1–4.
+    #[schema(minimum = 1, maximum = 4)]
     pub priority: i32,
     /// Position within the story.
     pub sort_order: f64,
@@ -244,6 +276,10 @@ pub struct ExportTask {
     pub requires_opus: bool,
     /// Repository override.
     #[serde(default)]
+    #[schema(
+        max_length = 500,
+        pattern = "^(?:(?:[Hh][Tt][Tt][Pp][Ss]?|[Ss][Ss][Hh]|[Gg][Ii][Tt])://(?:[^\\s\\x00-\\x1f\\x7f-\\x9f/?#]*@)?[^\\s\\x00-\\x1f\\x7f-\\x9f/?#@:.][^\\s\\x00-\\x1f\\x7f-\\x9f/?#@]*(?:[/?#][^\\s\\x00-\\x1f\\x7f-\\x9f]*)?|[^\\s\\x00-\\x1f\\x7f-\\x9f@:]+@[^\\s\\x00-\\x1f\\x7f-\\x9f:/]+:[^\\s\\x00-\\x1f\\x7f-\\x9f:]+)$"
+    )]
     pub repo_url: Option<String>,
     /// When it was created (kept on import).
     #[serde(default)]
@@ -262,6 +298,7 @@ pub struct ExportLog {
     #[serde(rename = "type")]
     pub log_type: StoryLogType,
     /// The text.
+    #[schema(max_length = 100000)]
     pub content: String,
     /// `passed`/`failed` for test results.
     #[serde(default)]
