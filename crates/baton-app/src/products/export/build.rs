@@ -223,7 +223,8 @@ impl App {
             ExportFormat::Json => ExportedFile {
                 filename: format!("{stem}.json"),
                 content_type: "application/json",
-                body: serde_json::to_string_pretty(&e).map_err(|err| AppError::internal_from("could not write the JSON export", err))?,
+                body: serde_json::to_string_pretty(&e)
+                    .map_err(|err| AppError::internal_from("could not write the JSON export", err))?,
             },
             ExportFormat::Csv => ExportedFile {
                 filename: format!("{stem}.csv"),
