@@ -17,6 +17,7 @@ pub const MAX_PAGE: u64 = 1_000_000;
 
 /// Which page to return.
 #[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
+#[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// Page number, from 1 to 1000000.
     #[param(minimum = 1, maximum = 1_000_000)]

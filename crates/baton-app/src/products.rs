@@ -274,6 +274,7 @@ pub(crate) mod double_option {
 
 /// Which products to list.
 #[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ProductFilter {
     /// `true` lists archived products instead of active ones.
     #[serde(default)]

@@ -9,6 +9,7 @@ use crate::{AppState, extract::ApiQuery};
 
 /// Health query.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HealthQuery {
     /// `1` to also check the database.
     pub db: Option<String>,

@@ -65,6 +65,14 @@ mod tests {
             for (method, op) in item.as_object().expect("path item") {
                 let params = op["parameters"].as_array().cloned().unwrap_or_default();
                 let has = |place: &str| params.iter().any(|p| p["in"] == place);
+                // A path parameter must be in the path: a query struct left
+                // without `parameter_in = Query` is documented as `in: path`.
+                for p in params.iter().filter(|p| p["in"] == "path") {
+                    let name = p["name"].as_str().unwrap_or_default();
+                    if !path.contains(&format!("{{{name}}}")) {
+                        missing.push(format!("{method} {path}: `{name}` documented in the path but not in it"));
+                    }
+                }
                 let mut needed = Vec::new();
                 if op["security"].as_array().is_some_and(|s| !s.is_empty()) {
                     needed.push("401");

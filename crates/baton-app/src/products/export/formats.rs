@@ -28,6 +28,7 @@ pub enum ExportFormat {
 
 /// The export query.
 #[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportParams {
     /// `json` (default) or `csv`.
