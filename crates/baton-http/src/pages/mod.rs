@@ -25,6 +25,16 @@ pub fn router() -> Router<AppState> {
         .merge(tokens::router())
         .merge(events::router())
         .route("/static/{*path}", get(assets::serve))
+        .fallback(unknown_page)
+}
+
+/// Any path no page answers: the same 404 page as a hidden product.
+async fn unknown_page(crate::extract::MaybeCaller(actor): crate::extract::MaybeCaller) -> Response {
+    let layout = match &actor {
+        Some(a) => layout::Layout::bare(a, "Not found"),
+        None => layout::Layout::anonymous("Not found"),
+    };
+    layout::not_found(layout)
 }
 
 /// The page shown when a demo user tries to change something.
