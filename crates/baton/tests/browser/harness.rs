@@ -752,13 +752,19 @@ impl Browser {
     /// since it loaded. With JavaScript off nothing can be recorded (the
     /// listener is a script), so only the HTML check applies.
     pub async fn assert_no_csp_violations(&self) {
+        let list = self.csp_violations().await;
+        assert!(list.is_empty(), "CSP violations on {}: {list:#?}", self.path().await);
+    }
+
+    /// The CSP violations the current page recorded (directive, blocked URI,
+    /// source and sample of each).
+    pub async fn csp_violations(&self) -> Vec<Value> {
         let v = self.js("return window.__batonCsp === undefined ? null : window.__batonCsp;", vec![]).await;
         if v.is_null() {
             assert_eq!(self.js, Js::Off, "the CSP listener is missing on {}", self.path().await);
-            return;
+            return vec![];
         }
-        let list = v.as_array().cloned().unwrap_or_default();
-        assert!(list.is_empty(), "CSP violations on {}: {list:#?}", self.path().await);
+        v.as_array().cloned().unwrap_or_default()
     }
 
     /// Fails if the current DOM has a `style` attribute, an `on…=`
