@@ -57,9 +57,19 @@
 //!    same origin) or `site.server.post_form(path, fields, &[("Cookie", &b.session_cookie().await)])`
 //!    and expect 403.
 //!
-//! Each flow starts its own chromedriver and Chromium (about half a second)
-//! and kills them, with their whole process group, when the `Browser` is
-//! dropped, whatever happened.
+//! With `Js::Off` page scripts do not run, but the harness's own WebDriver
+//! `execute` calls do, so every helper above works except `fetch_post`
+//! (use the raw `post_form` instead) and axe (it needs the page's timers;
+//! it is skipped, the markup is the same one the JS-on run scans).
+//!
+//! When a flow fails, the page it failed on is saved next to the screenshots
+//! as `FAILED-<test>.html` and `FAILED-<test>.png`; the panic message names
+//! the page's path and, for a wait, what was awaited.
+//!
+//! Each flow starts its own chromedriver and Chromium (about 0.5 s on an
+//! idle machine, 2–3.5 s on a busy one) and kills them, with their whole
+//! process group, when the `Browser` is dropped, whatever happened. Nextest
+//! runs at most two browser tests at a time (`.config/nextest.toml`).
 
 mod common;
 

@@ -164,6 +164,24 @@ impl Site {
         }
     }
 
+    /// One REST call with a Bearer token that must succeed (2xx); returns the
+    /// JSON body (`null` when empty). For fixtures: products, PBIs, stories.
+    #[track_caller]
+    pub fn api_ok<'a>(
+        &'a self,
+        token: &'a str,
+        method: &'a str,
+        path: &'a str,
+        body: Option<&'a Value>,
+    ) -> impl Future<Output = Value> + 'a {
+        let caller = std::panic::Location::caller();
+        async move {
+            let r = self.api(token, method, path, body).await;
+            assert!((200..300).contains(&r.status), "{method} {path} (called at {caller}): {r:?}");
+            if r.body.trim().is_empty() { Value::Null } else { r.json() }
+        }
+    }
+
     /// A whole-number result of one SQL query on the test database (e.g.
     /// `SELECT COUNT(*) AS n FROM api_tokens`); the column must be named `n`.
     pub async fn count(&self, sql: &str) -> i64 {
@@ -547,17 +565,32 @@ impl Browser {
         // A marker on the old window; a new document has a fresh window.
         self.js("window.__batonOld = true; return true;", vec![]).await;
         self.click(css).await;
-        let what = format!("a new page after clicking {css:?}");
-        let me = self;
-        wait_until(&what, WAIT, || async move {
-            me.client
-                .execute("return !window.__batonOld && document.readyState === 'complete';", vec![])
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let state = self
+                .client
+                .execute(
+                    "if (!window.__batonOld) return document.readyState === 'complete' ? 'loaded' : 'loading';\
+                     return [...document.querySelectorAll(':invalid')]\
+                       .filter(e => e.name).map(e => e.name + ': ' + e.validationMessage).join('; ');",
+                    vec![],
+                )
                 .await
-                .ok()
-                .and_then(|v| v.as_bool())
-                .unwrap_or(false)
-        })
-        .await;
+                .ok();
+            if state.as_ref().and_then(Value::as_str) == Some("loaded") {
+                break;
+            }
+            if Instant::now() >= deadline {
+                // The usual cause: the browser's own validation (required,
+                // minlength, type) held the form back.
+                panic!(
+                    "no new page within {WAIT:?} after clicking {css:?} on {}; fields the browser finds invalid: {}",
+                    self.path().await,
+                    state.as_ref().and_then(Value::as_str).unwrap_or("?")
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         self.after_navigation().await;
     }
 
