@@ -85,33 +85,31 @@ async fn state_after_setup(site: &Site) -> serde_json::Value {
     json!({ "users": users, "tokens": tokens })
 }
 
-/// The expected database state after the set-up flow, with or without JS.
-fn expected_state() -> serde_json::Value {
-    json!({
+/// Runs the set-up flow in a browser with JavaScript on or off and checks
+/// the database ends in the same state either way.
+async fn setup_flow_reaches_the_expected_state(site: &Site, js: Js) {
+    let b = site.browser(js).await;
+    setup_and_token_flow(site, &b).await;
+    let mut state = state_after_setup(site).await;
+    sort_roles(&mut state);
+    let expected = json!({
         "users": [["alice", ["admin", "developer", "product_owner", "scrum_master"], false]],
         "tokens": [["laptop", true, true]],
-    })
+    });
+    assert_eq!(state, expected, "database state after the set-up flow with JavaScript {js:?}");
 }
 
 browser_tests! {
     /// First-run set-up → home → a token made in the page works against
     /// `/api/me` → revoke → log out; every page passes the page checks.
     async fn first_run_setup_and_api_token(site) {
-        let b = site.browser(Js::On).await;
-        setup_and_token_flow(&site, &b).await;
-        let mut state = state_after_setup(&site).await;
-        sort_roles(&mut state);
-        assert_eq!(state, expected_state());
+        setup_flow_reaches_the_expected_state(&site, Js::On).await;
     }
 
     /// The same flow with JavaScript disabled reaches the same database state
     /// through plain forms.
     async fn first_run_setup_without_javascript(site) {
-        let b = site.browser(Js::Off).await;
-        setup_and_token_flow(&site, &b).await;
-        let mut state = state_after_setup(&site).await;
-        sort_roles(&mut state);
-        assert_eq!(state, expected_state());
+        setup_flow_reaches_the_expected_state(&site, Js::Off).await;
     }
 
     /// A wrong password shows the error next to the login form (keeping the
