@@ -51,6 +51,9 @@ async fn setup_and_token_flow(site: &Site, b: &Browser) -> String {
 
     b.goto("/settings/tokens").await;
     b.check_page("tokens").await;
+    // The detector the demo test relies on sees an administrator's controls.
+    let controls = b.enabled_write_controls().await;
+    assert!(controls.iter().any(|c| c.starts_with("/settings/tokens button")), "{controls:#?}");
     let secret = create_token_in_page(b, "laptop").await;
     b.check_page("tokens-created").await;
 
