@@ -454,15 +454,9 @@ impl App {
         let members = Query::select()
             .column(product_member::Column::UserId)
             .from(product_member::Entity)
-            .and_where(
-                product_member::Column::ProductId.in_subquery(
-                    product::Entity::find()
-                        .select_only()
-                        .column(product::Column::Id)
-                        .filter(readable())
-                        .into_query(),
-                ),
-            )
+            .and_where(product_member::Column::ProductId.in_subquery(
+                product::Entity::find().select_only().column(product::Column::Id).filter(readable()).into_query(),
+            ))
             .to_owned();
         let rows = user::Entity::find()
             .filter(user::Column::Id.is_in(ids.to_vec()))

@@ -487,11 +487,11 @@ impl App {
         }
         errs.into_result()?;
         let visible = Condition::any()
-            .add(
-                Condition::all()
-                    .add(question::Column::StoryId.is_not_null())
-                    .add(access::visible_products(actor, question::Column::ProductId, reach)),
-            )
+            .add(Condition::all().add(question::Column::StoryId.is_not_null()).add(access::visible_products(
+                actor,
+                question::Column::ProductId,
+                reach,
+            )))
             .add(
                 Condition::all().add(question::Column::IdeaId.is_not_null()).add(
                     question::Column::IdeaId.in_subquery(

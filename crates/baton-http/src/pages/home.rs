@@ -15,8 +15,8 @@ use baton_app::{
     Actor, AppError,
     list::PageParams,
     products::{ProductFilter, ProductView},
-    queue::enqueue::JobFilter,
     questions::QuestionFilter,
+    queue::enqueue::JobFilter,
 };
 use baton_domain::backlog::{StoryStatus, TaskStatus};
 
@@ -130,18 +130,13 @@ async fn dashboard(s: &AppState, actor: &Actor) -> Result<HomePage, AppError> {
             code: p.code.clone().unwrap_or_default(),
         });
     }
-    let open = QuestionFilter {
-        status: Some("open".into()),
-        limit: Some(DASHBOARD_QUESTIONS),
-        ..Default::default()
-    };
+    let open = QuestionFilter { status: Some("open".into()), limit: Some(DASHBOARD_QUESTIONS), ..Default::default() };
     let open = s.app.list_my_questions(actor, open).await?;
     let questions = rows(s, actor, &all, open.items).await?;
     let product_name = |id: &str| all.iter().find(|p| p.id == id).map(|p| p.name.clone()).unwrap_or_default();
     let mut jobs = Vec::new();
     for status in ["running", "claimed"] {
-        let filter =
-            JobFilter { status: Some(status.into()), limit: Some(DASHBOARD_JOBS), ..Default::default() };
+        let filter = JobFilter { status: Some(status.into()), limit: Some(DASHBOARD_JOBS), ..Default::default() };
         for j in s.app.list_jobs(actor, filter).await?.items {
             jobs.push(JobRow {
                 since: fmt_time(j.started_at.or(j.claimed_at).unwrap_or(j.created_at)),

@@ -22,9 +22,7 @@ use baton_domain::{
 };
 use serde::Deserialize;
 
-use super::layout::{
-    DEMO_REASON, FormErrors, Layout, OrPage, PageError, PageUser, form_status, slug, write_refusal,
-};
+use super::layout::{DEMO_REASON, FormErrors, Layout, OrPage, PageError, PageUser, form_status, slug, write_refusal};
 use crate::AppState;
 
 /// The routes of this module.
@@ -79,30 +77,13 @@ struct ProductRow {
     created: String,
 }
 
-/// The create form's values, kept when it is re-rendered with errors.
-#[derive(Debug, Clone, Default, Deserialize)]
-struct CreateForm {
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    code: String,
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
-    repo_url: String,
-    #[serde(default)]
-    definition_of_done: String,
-    #[serde(default)]
-    pr_strategy: String,
-}
-
 #[derive(Template, WebTemplate)]
 #[template(path = "products/index.html")]
 struct ListPage {
     layout: Layout,
     archived: bool,
     products: Vec<ProductRow>,
-    form: CreateForm,
+    form: SettingsForm,
     errors: FormErrors,
     strategies: Vec<(String, String)>,
     disabled: Option<String>,
@@ -118,7 +99,7 @@ async fn render_list(
     s: &AppState,
     actor: &Actor,
     archived: bool,
-    form: CreateForm,
+    form: SettingsForm,
     errors: FormErrors,
     status: StatusCode,
 ) -> Result<Response, PageError> {
@@ -135,7 +116,8 @@ async fn render_list(
             created: p.created_at.format("%Y-%m-%d").to_string(),
         })
         .collect();
-    let form = if form.pr_strategy.is_empty() { CreateForm { pr_strategy: "sprint_batch".into(), ..form } } else { form };
+    let form =
+        if form.pr_strategy.is_empty() { SettingsForm { pr_strategy: "sprint_batch".into(), ..form } } else { form };
     let page = ListPage {
         layout,
         archived,
@@ -154,7 +136,7 @@ async fn list_page(
     Query(q): Query<ListQuery>,
 ) -> Result<Response, PageError> {
     let archived = q.archived.as_deref().is_some_and(|v| matches!(v, "1" | "true" | "on" | "yes"));
-    render_list(&s, &actor, archived, CreateForm::default(), FormErrors::none(), StatusCode::OK).await
+    render_list(&s, &actor, archived, SettingsForm::default(), FormErrors::none(), StatusCode::OK).await
 }
 
 /// An optional text field: empty means "not given".
@@ -176,7 +158,7 @@ fn parse_strategy(v: &str) -> Result<Option<PrStrategy>, AppError> {
 async fn create(
     State(s): State<AppState>,
     PageUser(actor): PageUser,
-    Form(f): Form<CreateForm>,
+    Form(f): Form<SettingsForm>,
 ) -> Result<Response, PageError> {
     let result = match parse_strategy(&f.pr_strategy) {
         Ok(pr_strategy) => {
@@ -265,7 +247,11 @@ impl SettingsForm {
             ("auto_pr_review", "Review agent pull requests automatically", self.auto_pr_review.is_some()),
             ("auto_task_review", "Review finished tasks automatically", self.auto_task_review.is_some()),
             ("auto_plan_review", "Review idea plans automatically", self.auto_plan_review.is_some()),
-            ("auto_materialize_plan", "Turn reviewed plans into backlog automatically", self.auto_materialize_plan.is_some()),
+            (
+                "auto_materialize_plan",
+                "Turn reviewed plans into backlog automatically",
+                self.auto_materialize_plan.is_some(),
+            ),
             ("auto_deploy", "Deploy automatically", self.auto_deploy.is_some()),
         ]
     }
@@ -366,7 +352,8 @@ pub(super) async fn render_settings(
     let p = s.app.get_product(actor, code).await.or_page(actor)?;
     let title = format!("{} · Settings", p.name);
     let layout = Layout::for_product(s, actor, &title, "settings", &p).await.or_page(actor)?;
-    let members = s.app.list_members(actor, &p.id, PageParams { page: Some(1), limit: Some(200) }).await.or_page(actor)?;
+    let members =
+        s.app.list_members(actor, &p.id, PageParams { page: Some(1), limit: Some(200) }).await.or_page(actor)?;
     let is_owner = p.access == "owner";
     let archived_reason = "Archived products are read-only: unarchive it first";
     let edit_disabled = write_refusal(actor, &p.access).or_else(|| p.archived.then(|| archived_reason.to_string()));

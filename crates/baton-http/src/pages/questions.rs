@@ -24,7 +24,9 @@ use baton_domain::agents::QuestionStatus;
 use serde::Deserialize;
 
 use super::{
-    layout::{FormErrors, Layout, OrPage, PageError, PageUser, form_status, local_path, slug, urlencode, write_refusal},
+    layout::{
+        FormErrors, Layout, OrPage, PageError, PageUser, form_status, local_path, slug, urlencode, write_refusal,
+    },
     markdown,
 };
 use crate::AppState;
@@ -127,11 +129,7 @@ pub(super) async fn rows(
         }
     }
     let name = |id: &str| {
-        if id == actor.user_id {
-            "you".to_string()
-        } else {
-            names.get(id).cloned().unwrap_or_else(|| "someone".into())
-        }
+        if id == actor.user_id { "you".to_string() } else { names.get(id).cloned().unwrap_or_else(|| "someone".into()) }
     };
     Ok(views
         .into_iter()
@@ -252,11 +250,7 @@ async fn render(
         }
     }
     let query = |p: u64| {
-        format!(
-            "/questions?status={}&product={}&page={p}",
-            urlencode(&filter_status),
-            urlencode(&filter_product)
-        )
+        format!("/questions?status={}&product={}&page={p}", urlencode(&filter_status), urlencode(&filter_product))
     };
     let shown = page_no.saturating_sub(1) * PAGE_SIZE + questions.len() as u64;
     let mut statuses = vec![("open".to_string(), "Open".to_string())];

@@ -131,8 +131,7 @@ async fn render(s: &AppState, actor: &Actor, failed: Failed, status: StatusCode)
             id: u.id,
         })
         .collect();
-    let page =
-        UsersPage { layout, users, create, errors, disabled: actor.is_demo.then(|| DEMO_REASON.to_string()) };
+    let page = UsersPage { layout, users, create, errors, disabled: actor.is_demo.then(|| DEMO_REASON.to_string()) };
     Ok((status, page).into_response())
 }
 
@@ -181,7 +180,12 @@ async fn create(
 
 /// Runs one change to user `id` and answers: back to the list, or the list
 /// with the message on that user's row.
-async fn apply(s: &AppState, actor: &Actor, id: String, patch: Result<UserPatch, AppError>) -> Result<Response, PageError> {
+async fn apply(
+    s: &AppState,
+    actor: &Actor,
+    id: String,
+    patch: Result<UserPatch, AppError>,
+) -> Result<Response, PageError> {
     admin_only(actor)?;
     let result = match patch {
         Ok(p) => s.app.update_user(actor, &id, p).await,
