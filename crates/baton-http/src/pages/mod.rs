@@ -5,12 +5,16 @@
 //! One module per resource; templates live in one folder per resource
 //! under `templates/`; what every page shares is in [`layout`].
 
+mod admin;
 pub mod assets;
 mod auth;
 mod events;
 mod home;
 pub mod layout;
 pub mod markdown;
+mod members;
+mod products;
+mod questions;
 mod tokens;
 
 use axum::{Router, http::StatusCode, response::Response, routing::get};
@@ -24,6 +28,10 @@ pub fn router() -> Router<AppState> {
         .merge(auth::router())
         .merge(tokens::router())
         .merge(events::router())
+        .merge(products::router())
+        .merge(members::router())
+        .merge(questions::router())
+        .merge(admin::router())
         .route("/static/{*path}", get(assets::serve))
         .fallback(unknown_page)
 }
