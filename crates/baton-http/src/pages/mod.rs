@@ -7,10 +7,14 @@
 
 pub mod assets;
 mod auth;
+mod board;
 mod events;
 mod home;
 pub mod layout;
 pub mod markdown;
+mod planning;
+mod runs;
+mod sprints;
 mod tokens;
 
 use axum::{Router, http::StatusCode, response::Response, routing::get};
@@ -24,6 +28,10 @@ pub fn router() -> Router<AppState> {
         .merge(auth::router())
         .merge(tokens::router())
         .merge(events::router())
+        .merge(sprints::router())
+        .merge(planning::router())
+        .merge(board::router())
+        .merge(runs::router())
         .route("/static/{*path}", get(assets::serve))
 }
 

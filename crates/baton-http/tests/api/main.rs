@@ -13,6 +13,8 @@ mod jobs;
 mod members;
 mod openapi;
 mod pages;
+mod pages_board;
+mod pages_sprints;
 mod pbi_pr;
 mod prices;
 mod products;
