@@ -8,6 +8,7 @@
 mod admin;
 pub mod assets;
 mod auth;
+mod board;
 mod events;
 mod home;
 pub mod layout;
@@ -15,6 +16,9 @@ pub mod markdown;
 mod members;
 mod products;
 mod questions;
+mod planning;
+mod runs;
+mod sprints;
 mod tokens;
 
 use axum::{Router, http::StatusCode, response::Response, routing::get};
@@ -32,6 +36,10 @@ pub fn router() -> Router<AppState> {
         .merge(members::router())
         .merge(questions::router())
         .merge(admin::router())
+        .merge(sprints::router())
+        .merge(planning::router())
+        .merge(board::router())
+        .merge(runs::router())
         .route("/static/{*path}", get(assets::serve))
         .fallback(unknown_page)
 }
