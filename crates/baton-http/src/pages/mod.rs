@@ -9,8 +9,12 @@ pub mod assets;
 mod auth;
 mod events;
 mod home;
+mod item_edit;
 pub mod layout;
 pub mod markdown;
+mod solo;
+mod stories;
+mod tasks;
 mod tokens;
 
 use axum::{Router, http::StatusCode, response::Response, routing::get};
@@ -24,6 +28,10 @@ pub fn router() -> Router<AppState> {
         .merge(auth::router())
         .merge(tokens::router())
         .merge(events::router())
+        .merge(stories::router())
+        .merge(tasks::router())
+        .merge(item_edit::router())
+        .merge(solo::router())
         .route("/static/{*path}", get(assets::serve))
 }
 
