@@ -11,6 +11,7 @@ mod auth;
 mod board;
 mod events;
 mod home;
+mod item_edit;
 pub mod layout;
 pub mod markdown;
 mod members;
@@ -19,6 +20,9 @@ mod questions;
 mod planning;
 mod runs;
 mod sprints;
+mod solo;
+mod stories;
+mod tasks;
 mod tokens;
 
 use axum::{Router, http::StatusCode, response::Response, routing::get};
@@ -40,6 +44,10 @@ pub fn router() -> Router<AppState> {
         .merge(planning::router())
         .merge(board::router())
         .merge(runs::router())
+        .merge(stories::router())
+        .merge(tasks::router())
+        .merge(item_edit::router())
+        .merge(solo::router())
         .route("/static/{*path}", get(assets::serve))
         .fallback(unknown_page)
 }
