@@ -38,7 +38,10 @@
 //!    that navigate. For things JavaScript changes in place, wait:
 //!    `b.wait_for(css, WAIT)`, `b.wait_gone(css, WAIT)`,
 //!    `b.wait_js("document.querySelector('#task-T-1').dataset.status === 'done'", WAIT)`
-//!    or `wait_until("what", WAIT, || async { … })`. Never sleep.
+//!    or `wait_until("what", WAIT, || async { … })`. Never sleep. Drag with
+//!    `b.pointer_drag(from_css, to_css, DropAt::Top)` (the real mouse; it
+//!    drives native HTML5 drag and drop in Chromium) or `b.html5_drag(…)`
+//!    (the same events dispatched by script).
 //! 6. Read what the page shows by the data attributes, not by wording:
 //!    `b.data_status("#task-T-1")`, `b.items("#column-done [data-code]")`
 //!    (`(code, status)` pairs in document order), `b.text(css)`.
@@ -75,6 +78,9 @@ mod common;
 
 #[path = "browser/harness.rs"]
 mod harness;
+
+#[path = "browser/harness_checks.rs"]
+mod harness_checks;
 
 #[path = "browser/auth_pages.rs"]
 mod auth_pages;

@@ -90,6 +90,27 @@ pub enum Js {
     Off,
 }
 
+/// Where on the target element a drag ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropAt {
+    /// Its middle (e.g. a board column).
+    Center,
+    /// Just inside its top edge (e.g. "above this card").
+    Top,
+    /// Just inside its bottom edge (e.g. "below this card").
+    Bottom,
+}
+
+impl DropAt {
+    fn as_str(self) -> &'static str {
+        match self {
+            DropAt::Center => "center",
+            DropAt::Top => "top",
+            DropAt::Bottom => "bottom",
+        }
+    }
+}
+
 /// A real `baton serve` on one backend, with the CLI on the same database.
 pub struct Site {
     /// The backend under test.
@@ -592,6 +613,70 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         self.after_navigation().await;
+    }
+
+    /// Drags `source` onto `target` by dispatching the HTML5 drag-and-drop
+    /// events in the page (`dragstart`, `dragenter`, `dragover`, `drop`,
+    /// `dragend`, sharing one `DataTransfer`; the drop goes to the element
+    /// under the drop point). Deterministic, needs no visible elements; for
+    /// the real mouse use [`Browser::pointer_drag`], which Chromium also
+    /// turns into native HTML5 drags. Returns after the listeners ran.
+    pub async fn html5_drag(&self, source: &str, target: &str, at: DropAt) {
+        let v = self
+            .js(
+                "const [src, dst, at] = arguments;\
+                 const s = document.querySelector(src), d = document.querySelector(dst);\
+                 if (!s || !d) return 'nothing matches ' + (s ? dst : src);\
+                 d.scrollIntoView({ block: 'center' });\
+                 const r = d.getBoundingClientRect(), sr = s.getBoundingClientRect();\
+                 const x = r.left + r.width / 2;\
+                 const y = at === 'top' ? r.top + 2 : at === 'bottom' ? r.bottom - 2 : r.top + r.height / 2;\
+                 const under = document.elementFromPoint(x, y) || d;\
+                 const dt = new DataTransfer();\
+                 const fire = (el, type, cx, cy) => el.dispatchEvent(new DragEvent(type,\
+                   { bubbles: true, cancelable: true, composed: true, dataTransfer: dt, clientX: cx, clientY: cy }));\
+                 fire(s, 'dragstart', sr.left + sr.width / 2, sr.top + sr.height / 2);\
+                 fire(under, 'dragenter', x, y);\
+                 fire(under, 'dragover', x, y);\
+                 fire(under, 'drop', x, y);\
+                 fire(s, 'dragend', x, y);\
+                 return 'ok';",
+                vec![json!(source), json!(target), json!(at.as_str())],
+            )
+            .await;
+        assert_eq!(v, json!("ok"), "HTML5 drag {source:?} → {target:?}");
+    }
+
+    /// Drags `source` onto `target` with the real (WebDriver) mouse: press,
+    /// move in steps, release. Drives pointer-event dragging and, in this
+    /// Chromium, native HTML5 drag and drop too (the harness self-test
+    /// checks both). Both elements must be in the viewport.
+    pub async fn pointer_drag(&self, source: &str, target: &str, at: DropAt) {
+        use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+        let from = self.find(source).await;
+        let to = self.find(target).await;
+        let (_, _, _, height) = to.rectangle().await.unwrap_or_else(|e| panic!("size of {target:?}: {e}"));
+        let dy = match at {
+            DropAt::Center => 0.0,
+            DropAt::Top => -(height / 2.0 - 2.0),
+            DropAt::Bottom => height / 2.0 - 2.0,
+        };
+        let step = Some(Duration::from_millis(100));
+        let mouse = MouseActions::new("mouse".into())
+            .then(PointerAction::MoveToElement { element: from, duration: None, x: 0.0, y: 0.0 })
+            .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT })
+            // Past the drag thresholds libraries use before a drag starts.
+            .then(PointerAction::MoveBy { duration: step, x: 0.0, y: 8.0 })
+            .then(PointerAction::MoveToElement {
+                element: to.clone(),
+                duration: Some(Duration::from_millis(300)),
+                x: 0.0,
+                y: dy,
+            })
+            .then(PointerAction::MoveToElement { element: to, duration: step, x: 1.0, y: dy })
+            .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
+        self.client.perform_actions(mouse).await.unwrap_or_else(|e| panic!("drag {source:?} → {target:?}: {e}"));
+        let _ = self.client.release_actions().await;
     }
 
     /// Fills the named fields of the form matching `form` (e.g.
