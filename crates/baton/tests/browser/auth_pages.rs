@@ -218,3 +218,31 @@ fn sort_roles(state: &mut serde_json::Value) {
         }
     }
 }
+
+browser_tests! {
+    /// Two instances on one database: a token made in the page of
+    /// instance B works at once on instance A, and a session from B is
+    /// refused nowhere; logging in by keyboard alone works.
+    async fn a_second_instance_and_the_keyboard(site) {
+        site.create_user("alice", &["--admin"]).await;
+        let b_server = site.second_server().await;
+        let b = site.browser_at(&b_server, Js::On).await;
+        b.goto("/login").await;
+        b.focus("form[action=\"/login\"] [name=username]").await;
+        b.press("alice").await;
+        b.press(&fantoccini::key::Key::Tab.to_string()).await;
+        assert_eq!(b.focused().await, "input#password");
+        b.press(PASSWORD).await;
+        b.js("window.__batonOld = true; return true;", vec![]).await;
+        b.press(&fantoccini::key::Key::Enter.to_string()).await;
+        b.wait_js("!window.__batonOld && location.pathname === '/'", crate::harness::WAIT).await;
+
+        let secret = create_token_in_page(&b, "instance B").await;
+        assert_ne!(b_server.port, site.server.port);
+        let me = site.api_get(&secret, "/api/me").await;
+        assert_eq!(me["username"], "alice", "instance A accepts a token made on B: {me}");
+        let cookie = b.session_cookie().await;
+        let home = site.server.get("/", &[("Cookie", &cookie)]).await;
+        assert_eq!(home.status, 200, "instance A knows B's session: {home:?}");
+    }
+}

@@ -151,6 +151,20 @@ impl Site {
         Browser::start(self, js).await
     }
 
+    /// Starts another `baton serve` on the same database (a second instance,
+    /// as in a scaled-out deployment); open a browser on it with
+    /// [`Site::browser_at`]. Dropping the `Server` stops it.
+    pub async fn second_server(&self) -> Server {
+        let server = self.baton.serve().await;
+        server.wait_healthy(Duration::from_secs(30)).await;
+        server
+    }
+
+    /// Starts a browser on `server` (e.g. from [`Site::second_server`]).
+    pub async fn browser_at(&self, server: &Server, js: Js) -> Browser {
+        Browser::start_at(self, server, js).await
+    }
+
     /// Creates a user with the CLI (password [`PASSWORD`]); `extra` are more
     /// `user create` flags, e.g. `&["--admin"]`, `&["--demo"]`,
     /// `&["--role", "developer"]`. Returns the user id.
@@ -339,9 +353,16 @@ pub struct Browser {
 }
 
 impl Browser {
-    /// Starts chromedriver and headless Chromium (1280 px wide), checks that
-    /// page scripts are on or off as asked, and opens nothing yet.
+    /// Starts chromedriver and headless Chromium (1280 px wide) for the
+    /// site's server, checks that page scripts are on or off as asked, and
+    /// opens nothing yet.
     pub async fn start(site: &Site, js: Js) -> Browser {
+        Browser::start_at(site, &site.server, js).await
+    }
+
+    /// Like [`Browser::start`], for another server on the same database
+    /// (see [`Site::second_server`]).
+    pub async fn start_at(site: &Site, server: &Server, js: Js) -> Browser {
         let started = Instant::now();
         let driver = Driver::start().await;
         let profile = driver.profile.as_ref().expect("profile exists until drop").path.display().to_string();
@@ -383,7 +404,7 @@ impl Browser {
         let backend = site.backend_name();
         let browser = Browser {
             client,
-            base: site.server.base.clone(),
+            base: server.base.clone(),
             backend,
             js,
             session,
@@ -719,6 +740,33 @@ impl Browser {
     pub async fn logout(&self) {
         self.click_and_wait_page("form[action=\"/logout\"] [type=submit]").await;
         assert_eq!(self.path().await, "/login");
+    }
+
+    /// Types `keys` into the focused element (text, or special keys such as
+    /// `&fantoccini::key::Key::Enter.to_string()`), as a keyboard user would.
+    pub async fn press(&self, keys: &str) {
+        let focused = self.client.active_element().await.expect("an element has the focus");
+        focused.send_keys(keys).await.unwrap_or_else(|e| panic!("press {keys:?}: {e}"));
+    }
+
+    /// Moves the focus to the element matching `css` (as Tab would).
+    pub async fn focus(&self, css: &str) {
+        self.find(css).await;
+        self.js("document.querySelector(arguments[0]).focus(); return true;", vec![json!(css)]).await;
+    }
+
+    /// The focused element, described as `tag#id.class` (`body` when none),
+    /// for keyboard-flow assertions.
+    pub async fn focused(&self) -> String {
+        let v = self
+            .js(
+                "const e = document.activeElement || document.body;\
+                 return e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + \
+                   [...e.classList].map(c => '.' + c).join('');",
+                vec![],
+            )
+            .await;
+        v.as_str().unwrap_or_default().to_string()
     }
 
     /// `baton_session=VALUE` of this browser, for a raw request made outside
