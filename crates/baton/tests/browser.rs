@@ -20,7 +20,7 @@
 //!
 //! 1. Make a module `tests/browser/<area>.rs` (e.g. `board.rs`) and add it
 //!    below with `#[path = "browser/<area>.rs"] mod <area>;`.
-//! 2. In it, `use crate::harness::*;` and write flows with
+//! 2. In it, `use crate::harness::*;` (that includes `PASSWORD`) and write flows with
 //!    [`browser_tests!`](harness::browser_tests): each body gets a started
 //!    `site` (a fresh database and a running `baton serve`) and runs once
 //!    per backend, as `<flow>::sqlite` and `<flow>::postgres`.
@@ -54,11 +54,17 @@
 //!    `site.count("SELECT COUNT(*) AS n FROM …")` and
 //!    `site.table_counts(&["sessions"])` (row counts of every table, to prove
 //!    that a refused request changed nothing).
-//! 9. Demo users and read-only members: `b.assert_no_enabled_write_controls()`
-//!    (post-form controls and `[data-write]` elements must be `disabled`),
-//!    then forge writes with `b.fetch_post(path, fields)` (from the page,
-//!    same origin) or `site.server.post_form(path, fields, &[("Cookie", &b.session_cookie().await)])`
-//!    and expect 403.
+//! 9. Keyboard flows: `b.focus(css)`, `b.press("text")`,
+//!    `b.press(&fantoccini::key::Key::Enter.to_string())`, `b.focused()`
+//!    (`tag#id.class` of the focused element). Several users: one
+//!    `site.browser(..)` each. Two instances on one database (live updates
+//!    across instances): `let other = site.second_server().await;` and
+//!    `site.browser_at(&other, Js::On)`.
+//! 10. Demo users and read-only members: `b.assert_no_enabled_write_controls()`
+//!     (post-form controls and `[data-write]` elements must be `disabled`),
+//!     then forge writes with `b.fetch_post(path, fields)` (from the page,
+//!     same origin) or `site.server.post_form(path, fields, &[("Cookie", &b.session_cookie().await)])`
+//!     and expect 403.
 //!
 //! With `Js::Off` page scripts do not run, but the harness's own WebDriver
 //! `execute` calls do, so every helper above works except `fetch_post`

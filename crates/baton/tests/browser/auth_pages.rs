@@ -4,10 +4,7 @@
 
 use serde_json::json;
 
-use crate::{
-    common::PASSWORD,
-    harness::{Browser, Js, Site, browser_tests},
-};
+use crate::harness::*;
 
 /// The tokens of `username`, as `token list --json` prints them.
 async fn cli_tokens(site: &Site, username: &str) -> Vec<serde_json::Value> {

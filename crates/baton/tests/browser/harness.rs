@@ -28,7 +28,8 @@ use tokio::{
     process::{Child, Command},
 };
 
-use crate::common::{Baton, PASSWORD, Response, Scratch, Server};
+pub use crate::common::PASSWORD;
+use crate::common::{Baton, Response, Scratch, Server};
 
 /// Runs each flow once on SQLite and once on Postgres, as `name::sqlite` and
 /// `name::postgres`, each against its own fresh database and its own
