@@ -20,7 +20,7 @@
 //!
 //! 1. Make a module `tests/browser/<area>.rs` (e.g. `board.rs`) and add it
 //!    below with `#[path = "browser/<area>.rs"] mod <area>;`.
-//! 2. In it, `use crate::harness::*;` and write flows with
+//! 2. In it, `use crate::harness::*;` (that includes `PASSWORD`) and write flows with
 //!    [`browser_tests!`](harness::browser_tests): each body gets a started
 //!    `site` (a fresh database and a running `baton serve`) and runs once
 //!    per backend, as `<flow>::sqlite` and `<flow>::postgres`.
@@ -38,7 +38,10 @@
 //!    that navigate. For things JavaScript changes in place, wait:
 //!    `b.wait_for(css, WAIT)`, `b.wait_gone(css, WAIT)`,
 //!    `b.wait_js("document.querySelector('#task-T-1').dataset.status === 'done'", WAIT)`
-//!    or `wait_until("what", WAIT, || async { … })`. Never sleep.
+//!    or `wait_until("what", WAIT, || async { … })`. Never sleep. Drag with
+//!    `b.pointer_drag(from_css, to_css, DropAt::Top)` (the real mouse; it
+//!    drives native HTML5 drag and drop in Chromium) or `b.html5_drag(…)`
+//!    (the same events dispatched by script).
 //! 6. Read what the page shows by the data attributes, not by wording:
 //!    `b.data_status("#task-T-1")`, `b.items("#column-done [data-code]")`
 //!    (`(code, status)` pairs in document order), `b.text(css)`.
@@ -51,11 +54,17 @@
 //!    `site.count("SELECT COUNT(*) AS n FROM …")` and
 //!    `site.table_counts(&["sessions"])` (row counts of every table, to prove
 //!    that a refused request changed nothing).
-//! 9. Demo users and read-only members: `b.assert_no_enabled_write_controls()`
-//!    (post-form controls and `[data-write]` elements must be `disabled`),
-//!    then forge writes with `b.fetch_post(path, fields)` (from the page,
-//!    same origin) or `site.server.post_form(path, fields, &[("Cookie", &b.session_cookie().await)])`
-//!    and expect 403.
+//! 9. Keyboard flows: `b.focus(css)`, `b.press("text")`,
+//!    `b.press(&fantoccini::key::Key::Enter.to_string())`, `b.focused()`
+//!    (`tag#id.class` of the focused element). Several users: one
+//!    `site.browser(..)` each. Two instances on one database (live updates
+//!    across instances): `let other = site.second_server().await;` and
+//!    `site.browser_at(&other, Js::On)`.
+//! 10. Demo users and read-only members: `b.assert_no_enabled_write_controls()`
+//!     (post-form controls and `[data-write]` elements must be `disabled`),
+//!     then forge writes with `b.fetch_post(path, fields)` (from the page,
+//!     same origin) or `site.server.post_form(path, fields, &[("Cookie", &b.session_cookie().await)])`
+//!     and expect 403.
 //!
 //! With `Js::Off` page scripts do not run, but the harness's own WebDriver
 //! `execute` calls do, so every helper above works except `fetch_post`
@@ -75,6 +84,9 @@ mod common;
 
 #[path = "browser/harness.rs"]
 mod harness;
+
+#[path = "browser/harness_checks.rs"]
+mod harness_checks;
 
 #[path = "browser/auth_pages.rs"]
 mod auth_pages;

@@ -4,10 +4,7 @@
 
 use serde_json::json;
 
-use crate::{
-    common::PASSWORD,
-    harness::{Browser, Js, Site, browser_tests},
-};
+use crate::harness::*;
 
 /// The tokens of `username`, as `token list --json` prints them.
 async fn cli_tokens(site: &Site, username: &str) -> Vec<serde_json::Value> {
@@ -219,28 +216,30 @@ fn sort_roles(state: &mut serde_json::Value) {
     }
 }
 
-/// The page checks themselves catch what they are for: an inline style
-/// attribute (CSP and HTML check) and an image without alternative text
-/// (axe-core, critical). One backend is enough: nothing here touches the
-/// database.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_page_checks_catch_violations() {
-    let site = Site::start(baton_testkit::TestDb::sqlite().await).await;
-    let b = site.browser(Js::On).await;
-    b.goto("/login").await;
-    assert_eq!(b.csp_violations().await, Vec::<serde_json::Value>::new());
-    assert_eq!(b.axe_violations().await.iter().filter(|v| v["impact"] == "critical").count(), 0);
-    b.js(
-        "document.querySelector('main').insertAdjacentHTML('beforeend', \
-         '<p style=\"color: red\">styled</p><img src=\"/static/app.css\">'); return true;",
-        vec![],
-    )
-    .await;
-    b.wait_js("window.__batonCsp.length > 0", crate::harness::WAIT).await;
-    let csp = b.csp_violations().await;
-    assert!(csp.iter().any(|v| v["directive"].as_str().is_some_and(|d| d.starts_with("style-src"))), "{csp:#?}");
-    let html = crate::harness::html_problems(&b.client.source().await.expect("page source"));
-    assert!(html.iter().any(|p| p.starts_with("`style`")), "{html:#?}");
-    let axe = b.axe_violations().await;
-    assert!(axe.iter().any(|v| v["id"] == "image-alt" && v["impact"] == "critical"), "{axe:#?}");
+browser_tests! {
+    /// Two instances on one database: a token made in the page of
+    /// instance B works at once on instance A, and a session from B is
+    /// refused nowhere; logging in by keyboard alone works.
+    async fn a_second_instance_and_the_keyboard(site) {
+        site.create_user("alice", &["--admin"]).await;
+        let b_server = site.second_server().await;
+        let b = site.browser_at(&b_server, Js::On).await;
+        b.goto("/login").await;
+        b.focus("form[action=\"/login\"] [name=username]").await;
+        b.press("alice").await;
+        b.press(&fantoccini::key::Key::Tab.to_string()).await;
+        assert_eq!(b.focused().await, "input#password");
+        b.press(PASSWORD).await;
+        b.js("window.__batonOld = true; return true;", vec![]).await;
+        b.press(&fantoccini::key::Key::Enter.to_string()).await;
+        b.wait_js("!window.__batonOld && location.pathname === '/'", crate::harness::WAIT).await;
+
+        let secret = create_token_in_page(&b, "instance B").await;
+        assert_ne!(b_server.port, site.server.port);
+        let me = site.api_get(&secret, "/api/me").await;
+        assert_eq!(me["username"], "alice", "instance A accepts a token made on B: {me}");
+        let cookie = b.session_cookie().await;
+        let home = site.server.get("/", &[("Cookie", &cookie)]).await;
+        assert_eq!(home.status, 200, "instance A knows B's session: {home:?}");
+    }
 }

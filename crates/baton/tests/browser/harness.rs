@@ -28,7 +28,8 @@ use tokio::{
     process::{Child, Command},
 };
 
-use crate::common::{Baton, PASSWORD, Response, Scratch, Server};
+pub use crate::common::PASSWORD;
+use crate::common::{Baton, Response, Scratch, Server};
 
 /// Runs each flow once on SQLite and once on Postgres, as `name::sqlite` and
 /// `name::postgres`, each against its own fresh database and its own
@@ -90,6 +91,27 @@ pub enum Js {
     Off,
 }
 
+/// Where on the target element a drag ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropAt {
+    /// Its middle (e.g. a board column).
+    Center,
+    /// Just inside its top edge (e.g. "above this card").
+    Top,
+    /// Just inside its bottom edge (e.g. "below this card").
+    Bottom,
+}
+
+impl DropAt {
+    fn as_str(self) -> &'static str {
+        match self {
+            DropAt::Center => "center",
+            DropAt::Top => "top",
+            DropAt::Bottom => "bottom",
+        }
+    }
+}
+
 /// A real `baton serve` on one backend, with the CLI on the same database.
 pub struct Site {
     /// The backend under test.
@@ -128,6 +150,20 @@ impl Site {
     /// Starts a browser (1280 px wide) for this site.
     pub async fn browser(&self, js: Js) -> Browser {
         Browser::start(self, js).await
+    }
+
+    /// Starts another `baton serve` on the same database (a second instance,
+    /// as in a scaled-out deployment); open a browser on it with
+    /// [`Site::browser_at`]. Dropping the `Server` stops it.
+    pub async fn second_server(&self) -> Server {
+        let server = self.baton.serve().await;
+        server.wait_healthy(Duration::from_secs(30)).await;
+        server
+    }
+
+    /// Starts a browser on `server` (e.g. from [`Site::second_server`]).
+    pub async fn browser_at(&self, server: &Server, js: Js) -> Browser {
+        Browser::start_at(self, server, js).await
     }
 
     /// Creates a user with the CLI (password [`PASSWORD`]); `extra` are more
@@ -318,9 +354,16 @@ pub struct Browser {
 }
 
 impl Browser {
-    /// Starts chromedriver and headless Chromium (1280 px wide), checks that
-    /// page scripts are on or off as asked, and opens nothing yet.
+    /// Starts chromedriver and headless Chromium (1280 px wide) for the
+    /// site's server, checks that page scripts are on or off as asked, and
+    /// opens nothing yet.
     pub async fn start(site: &Site, js: Js) -> Browser {
+        Browser::start_at(site, &site.server, js).await
+    }
+
+    /// Like [`Browser::start`], for another server on the same database
+    /// (see [`Site::second_server`]).
+    pub async fn start_at(site: &Site, server: &Server, js: Js) -> Browser {
         let started = Instant::now();
         let driver = Driver::start().await;
         let profile = driver.profile.as_ref().expect("profile exists until drop").path.display().to_string();
@@ -362,7 +405,7 @@ impl Browser {
         let backend = site.backend_name();
         let browser = Browser {
             client,
-            base: site.server.base.clone(),
+            base: server.base.clone(),
             backend,
             js,
             session,
@@ -594,6 +637,70 @@ impl Browser {
         self.after_navigation().await;
     }
 
+    /// Drags `source` onto `target` by dispatching the HTML5 drag-and-drop
+    /// events in the page (`dragstart`, `dragenter`, `dragover`, `drop`,
+    /// `dragend`, sharing one `DataTransfer`; the drop goes to the element
+    /// under the drop point). Deterministic, needs no visible elements; for
+    /// the real mouse use [`Browser::pointer_drag`], which Chromium also
+    /// turns into native HTML5 drags. Returns after the listeners ran.
+    pub async fn html5_drag(&self, source: &str, target: &str, at: DropAt) {
+        let v = self
+            .js(
+                "const [src, dst, at] = arguments;\
+                 const s = document.querySelector(src), d = document.querySelector(dst);\
+                 if (!s || !d) return 'nothing matches ' + (s ? dst : src);\
+                 d.scrollIntoView({ block: 'center' });\
+                 const r = d.getBoundingClientRect(), sr = s.getBoundingClientRect();\
+                 const x = r.left + r.width / 2;\
+                 const y = at === 'top' ? r.top + 2 : at === 'bottom' ? r.bottom - 2 : r.top + r.height / 2;\
+                 const under = document.elementFromPoint(x, y) || d;\
+                 const dt = new DataTransfer();\
+                 const fire = (el, type, cx, cy) => el.dispatchEvent(new DragEvent(type,\
+                   { bubbles: true, cancelable: true, composed: true, dataTransfer: dt, clientX: cx, clientY: cy }));\
+                 fire(s, 'dragstart', sr.left + sr.width / 2, sr.top + sr.height / 2);\
+                 fire(under, 'dragenter', x, y);\
+                 fire(under, 'dragover', x, y);\
+                 fire(under, 'drop', x, y);\
+                 fire(s, 'dragend', x, y);\
+                 return 'ok';",
+                vec![json!(source), json!(target), json!(at.as_str())],
+            )
+            .await;
+        assert_eq!(v, json!("ok"), "HTML5 drag {source:?} → {target:?}");
+    }
+
+    /// Drags `source` onto `target` with the real (WebDriver) mouse: press,
+    /// move in steps, release. Drives pointer-event dragging and, in this
+    /// Chromium, native HTML5 drag and drop too (the harness self-test
+    /// checks both). Both elements must be in the viewport.
+    pub async fn pointer_drag(&self, source: &str, target: &str, at: DropAt) {
+        use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+        let from = self.find(source).await;
+        let to = self.find(target).await;
+        let (_, _, _, height) = to.rectangle().await.unwrap_or_else(|e| panic!("size of {target:?}: {e}"));
+        let dy = match at {
+            DropAt::Center => 0.0,
+            DropAt::Top => -(height / 2.0 - 2.0),
+            DropAt::Bottom => height / 2.0 - 2.0,
+        };
+        let step = Some(Duration::from_millis(100));
+        let mouse = MouseActions::new("mouse".into())
+            .then(PointerAction::MoveToElement { element: from, duration: None, x: 0.0, y: 0.0 })
+            .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT })
+            // Past the drag thresholds libraries use before a drag starts.
+            .then(PointerAction::MoveBy { duration: step, x: 0.0, y: 8.0 })
+            .then(PointerAction::MoveToElement {
+                element: to.clone(),
+                duration: Some(Duration::from_millis(300)),
+                x: 0.0,
+                y: dy,
+            })
+            .then(PointerAction::MoveToElement { element: to, duration: step, x: 1.0, y: dy })
+            .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
+        self.client.perform_actions(mouse).await.unwrap_or_else(|e| panic!("drag {source:?} → {target:?}: {e}"));
+        let _ = self.client.release_actions().await;
+    }
+
     /// Fills the named fields of the form matching `form` (e.g.
     /// `form[action="/login"]`), clicks its submit button and waits for the
     /// answer page. Fields are found by `name`.
@@ -634,6 +741,33 @@ impl Browser {
     pub async fn logout(&self) {
         self.click_and_wait_page("form[action=\"/logout\"] [type=submit]").await;
         assert_eq!(self.path().await, "/login");
+    }
+
+    /// Types `keys` into the focused element (text, or special keys such as
+    /// `&fantoccini::key::Key::Enter.to_string()`), as a keyboard user would.
+    pub async fn press(&self, keys: &str) {
+        let focused = self.client.active_element().await.expect("an element has the focus");
+        focused.send_keys(keys).await.unwrap_or_else(|e| panic!("press {keys:?}: {e}"));
+    }
+
+    /// Moves the focus to the element matching `css` (as Tab would).
+    pub async fn focus(&self, css: &str) {
+        self.find(css).await;
+        self.js("document.querySelector(arguments[0]).focus(); return true;", vec![json!(css)]).await;
+    }
+
+    /// The focused element, described as `tag#id.class` (`body` when none),
+    /// for keyboard-flow assertions.
+    pub async fn focused(&self) -> String {
+        let v = self
+            .js(
+                "const e = document.activeElement || document.body;\
+                 return e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + \
+                   [...e.classList].map(c => '.' + c).join('');",
+                vec![],
+            )
+            .await;
+        v.as_str().unwrap_or_default().to_string()
     }
 
     /// `baton_session=VALUE` of this browser, for a raw request made outside
