@@ -150,6 +150,49 @@ impl App {
         })
     }
 
+    /// Opens the live stream of a web page: the bell's events (as
+    /// [`App::open_notification_stream`]) plus every change to one product
+    /// the caller can read (`product_ref`, id or code) or, without one, to
+    /// any of their products. Idea events go to their owner only. The page
+    /// treats events as signals to refetch itself, so one stream per tab
+    /// is enough. Refused with 429 beyond the stream limits.
+    pub async fn open_page_stream(
+        &self,
+        actor: &Actor,
+        product_ref: Option<&str>,
+        client_ip: &str,
+    ) -> AppResult<RealtimeStream<SoloEvent>> {
+        let slot = self.streams.acquire(&actor.user_id, client_ip)?;
+        let scope = match product_ref {
+            Some(p) => Some(crate::products::readable_ref(&self.db, actor, p).await?.id),
+            None => None,
+        };
+        // Subscribe before `ready`, so nothing published after it is missed.
+        let rx = self.bus.subscribe();
+        let products = self.notification_products(actor).await?;
+        let ready = SoloEvent::Ready(SoloReady {
+            kind: ReadyType::Tag,
+            product_id: scope.clone().unwrap_or_default(),
+            user_id: actor.user_id.clone(),
+        });
+        let user_id = actor.user_id.clone();
+        Ok(RealtimeStream {
+            rx,
+            ready: Some(ready),
+            keep: Box::new(move |e| {
+                let about_scope = match &scope {
+                    Some(p) => solo_carries(e, p, &user_id),
+                    None => {
+                        e.product_id.as_ref().is_some_and(|p| products.contains(p))
+                            && idea_event_for(e, &user_id).unwrap_or(true)
+                    }
+                };
+                about_scope || notifications_carry(e, &user_id, &products)
+            }),
+            _slot: slot,
+        })
+    }
+
     /// Opens the caller's notification stream (the bell): questions in the
     /// products they own or belong to (idea questions: their own) and
     /// their own jobs; `ready` carries the open questions. Refused with 429

@@ -54,7 +54,7 @@ fn sse_event<E: StreamEvent>(e: &E) -> SseEvent {
 
 /// The SSE response: the stream's events until the deadline passes or the
 /// bus closes. Dropping it (the client went away) frees the stream's slot.
-fn event_stream<E: StreamEvent>(s: &AppState, rx: RealtimeStream<E>) -> Response {
+pub(crate) fn event_stream<E: StreamEvent>(s: &AppState, rx: RealtimeStream<E>) -> Response {
     let cfg = &s.app.config;
     let deadline = tokio::time::Instant::now() + cfg.realtime_max_duration;
     let events = stream::unfold((rx, true), move |(mut rx, first)| async move {

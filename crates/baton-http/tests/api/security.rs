@@ -9,7 +9,8 @@ use crate::harness::{As, TestApp};
 backend_tests! {
     async fn every_response_carries_the_security_headers(t) {
         let app = TestApp::new(t).await;
-        for path in ["/login", "/api/health", "/api/nope", "/static/app.css"] {
+        let css = baton_http::pages::assets::url("css/app.css");
+        for path in ["/login", "/api/health", "/api/nope", css.as_str()] {
             let res = app.get(path, &As::Nobody).await;
             let csp = res.header("content-security-policy").unwrap_or_else(|| panic!("CSP on {path}"));
             assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"), "{csp}");

@@ -1,0 +1,107 @@
+// Shared helpers of Baton's page modules. Each behaviour module imports
+// these and wires its own data-* attributes; see UI.md.
+
+/** Runs `fn(root)` now (or when the DOM is ready) and after every swap. */
+export function wire(fn) {
+  const run = (root) => {
+    try { fn(root); } catch (e) { console.error(e); }
+  };
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", () => run(document));
+  } else {
+    run(document);
+  }
+  document.addEventListener("baton:updated", (e) => run(e.detail?.root || document));
+}
+
+/** Says `text` through the page's polite live region. */
+export function announce(text) {
+  const region = document.getElementById("announce");
+  if (!region || !text) return;
+  region.textContent = "";
+  // A fresh text node after a tick makes screen readers repeat equal messages.
+  setTimeout(() => { region.textContent = text; }, 30);
+}
+
+/** Whether `el` holds work in progress that a refresh must not wipe. */
+function busy(el) {
+  const a = document.activeElement;
+  if (a && a !== document.body && el.contains(a) && a.matches("input, textarea, select, [contenteditable]")) return true;
+  return el.matches("[data-editing]") || el.querySelector("[data-editing]") !== null;
+}
+
+const deferred = new Set();
+
+/**
+ * Replaces every live region (`[data-live][id]`) of the page by the element
+ * with the same id in `doc`, when it differs. Regions holding a focused
+ * input are skipped and retried when focus leaves them, unless `force`
+ * lists them (the form the user just submitted).
+ */
+export function swapRegions(doc, force = []) {
+  const swapped = [];
+  for (const el of document.querySelectorAll("[data-live][id]")) {
+    const fresh = doc.getElementById(el.id);
+    if (!fresh) continue;
+    if (!force.includes(el.id) && busy(el)) {
+      deferred.add(el.id);
+      continue;
+    }
+    deferred.delete(el.id);
+    if (fresh.outerHTML === el.outerHTML) continue;
+    const node = document.importNode(fresh, true);
+    el.replaceWith(node);
+    swapped.push(node);
+  }
+  const title = doc.querySelector("title");
+  if (title) document.title = title.textContent;
+  for (const root of swapped) {
+    document.dispatchEvent(new CustomEvent("baton:updated", { detail: { root } }));
+  }
+  return swapped;
+}
+
+/** Fetches `url` (the current page by default) and swaps its live regions. */
+export async function refresh(url = location.href) {
+  const res = await fetch(url, { credentials: "same-origin", headers: { "X-Baton-Refresh": "1" } });
+  if (!res.ok && res.status !== 404) return;
+  const doc = new DOMParser().parseFromString(await res.text(), "text/html");
+  swapRegions(doc);
+}
+
+document.addEventListener("focusout", () => {
+  if (deferred.size === 0) return;
+  setTimeout(() => {
+    const a = document.activeElement;
+    for (const id of deferred) {
+      const el = document.getElementById(id);
+      if (el && !(a && el.contains(a))) {
+        refresh();
+        return;
+      }
+    }
+  }, 50);
+});
+
+/**
+ * Posts `data` (a FormData or URLSearchParams) to `url` as a form would and
+ * returns { ok, status, doc, url, redirected }: the page the server answered
+ * with (after its redirect), parsed.
+ */
+export async function post(url, data) {
+  const body = data instanceof URLSearchParams ? data : new URLSearchParams(data);
+  const res = await fetch(url, {
+    method: "POST",
+    body,
+    credentials: "same-origin",
+    headers: { "X-Baton-Async": "1" },
+  });
+  const doc = new DOMParser().parseFromString(await res.text(), "text/html");
+  return { ok: res.ok, status: res.status, doc, url: res.url, redirected: res.redirected };
+}
+
+/** The first error message the server's page carries, if any. */
+export function errorText(doc) {
+  const alert = doc.querySelector("[role=alert], .field-error, main h1 + p");
+  return alert ? alert.textContent.trim().replace(/\s+/g, " ") : "";
+}

@@ -1,0 +1,56 @@
+// data-live: regions that follow changes made anywhere (REST, MCP, another
+// tab, another instance). One EventSource per tab on <body data-live-src>;
+// each event is a signal: the page refetches itself and swaps the regions
+// that changed (app.js swapRegions). Reconnects with backoff; refetches on
+// every reconnect, on `resync`, and when the tab returns after 60 s hidden.
+import { refresh } from "./app.js";
+
+const SIGNALS = [
+  "task_changed", "story_changed", "pbi_changed", "sprint_changed", "product_changed",
+  "sprint_run_changed", "job_status", "job_enqueued", "question_changed", "resync",
+];
+
+let timer = null;
+function schedule() {
+  if (timer) return;
+  // Events come in bursts (a roll-up changes a task, its story and PBI):
+  // one refetch per burst.
+  timer = setTimeout(() => {
+    timer = null;
+    refresh().catch(() => {});
+  }, 80);
+}
+
+function connect(src) {
+  let backoff = 1000;
+  let opened = 0;
+  let source = null;
+  const open = () => {
+    source = new EventSource(src);
+    source.addEventListener("ready", () => {
+      backoff = 1000;
+      if (opened++ > 0) schedule();
+    });
+    for (const t of SIGNALS) source.addEventListener(t, schedule);
+    source.addEventListener("error", () => {
+      // The browser retries by itself unless the stream is closed (429, 401,
+      // server restart): then back off up to 30 s.
+      if (source.readyState === EventSource.CLOSED) {
+        setTimeout(open, backoff);
+        backoff = Math.min(backoff * 2, 30000);
+      }
+    });
+  };
+  open();
+  let hiddenAt = 0;
+  document.addEventListener("visibilitychange", () => {
+    if (document.hidden) {
+      hiddenAt = Date.now();
+    } else if (hiddenAt && Date.now() - hiddenAt > 60000) {
+      schedule();
+    }
+  });
+}
+
+const src = document.body?.dataset.liveSrc;
+if (src && "EventSource" in window) connect(src);
