@@ -16,6 +16,7 @@ pub mod claim;
 pub mod complete;
 pub mod enqueue;
 pub mod lease;
+pub mod overview;
 pub mod precheck;
 pub mod retry;
 pub mod status;

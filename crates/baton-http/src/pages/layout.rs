@@ -85,7 +85,7 @@ pub struct Layout {
 }
 
 /// The modules every page loads; each wires its own `data-*` behaviour.
-const SCRIPTS: [&str; 4] = ["js/live.js", "js/forms.js", "js/dnd.js", "js/hotkeys.js"];
+const SCRIPTS: [&str; 5] = ["js/live.js", "js/forms.js", "js/dnd.js", "js/hotkeys.js", "js/poll.js"];
 
 impl Layout {
     /// A page without a logged-in user (log-in, set-up, errors).

@@ -9,9 +9,11 @@ pub mod assets;
 mod auth;
 mod events;
 mod home;
+mod jobs;
 pub mod layout;
 pub mod markdown;
 mod tokens;
+mod workers;
 
 use axum::{Router, http::StatusCode, response::Response, routing::get};
 
@@ -24,6 +26,8 @@ pub fn router() -> Router<AppState> {
         .merge(auth::router())
         .merge(tokens::router())
         .merge(events::router())
+        .merge(jobs::router())
+        .merge(workers::router())
         .route("/static/{*path}", get(assets::serve))
         .fallback(unknown_page)
 }
