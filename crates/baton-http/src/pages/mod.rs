@@ -12,6 +12,7 @@ mod board;
 mod events;
 mod home;
 mod item_edit;
+mod jobs;
 pub mod layout;
 pub mod markdown;
 mod members;
@@ -24,6 +25,7 @@ mod sprints;
 mod stories;
 mod tasks;
 mod tokens;
+mod workers;
 
 use axum::{Router, http::StatusCode, response::Response, routing::get};
 
@@ -48,6 +50,8 @@ pub fn router() -> Router<AppState> {
         .merge(tasks::router())
         .merge(item_edit::router())
         .merge(solo::router())
+        .merge(jobs::router())
+        .merge(workers::router())
         .route("/static/{*path}", get(assets::serve))
         .fallback(unknown_page)
 }

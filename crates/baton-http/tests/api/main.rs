@@ -16,6 +16,7 @@ mod pages;
 mod pages_board;
 mod pages_people;
 mod pages_sprints;
+mod pages_jobs;
 mod pbi_pr;
 mod prices;
 mod products;
