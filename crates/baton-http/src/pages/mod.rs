@@ -7,6 +7,7 @@
 
 pub mod assets;
 mod auth;
+mod backlog;
 mod events;
 mod home;
 pub mod layout;
@@ -24,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .merge(auth::router())
         .merge(tokens::router())
         .merge(events::router())
+        .merge(backlog::router())
         .route("/static/{*path}", get(assets::serve))
 }
 
