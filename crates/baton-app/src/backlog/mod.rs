@@ -39,6 +39,7 @@ pub mod refs;
 pub mod stories;
 pub mod story_logs;
 pub mod tasks;
+pub mod tree;
 
 use baton_domain::{
     ValidationErrors,

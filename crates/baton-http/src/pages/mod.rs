@@ -9,6 +9,7 @@ mod admin;
 pub mod assets;
 mod auth;
 mod board;
+mod backlog;
 mod events;
 mod home;
 mod item_edit;
@@ -52,6 +53,7 @@ pub fn router() -> Router<AppState> {
         .merge(solo::router())
         .merge(jobs::router())
         .merge(workers::router())
+        .merge(backlog::router())
         .route("/static/{*path}", get(assets::serve))
         .fallback(unknown_page)
 }

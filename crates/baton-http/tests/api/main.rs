@@ -17,6 +17,7 @@ mod pages_board;
 mod pages_people;
 mod pages_sprints;
 mod pages_jobs;
+mod pages_backlog;
 mod pbi_pr;
 mod prices;
 mod products;
