@@ -13,6 +13,7 @@ mod jobs;
 mod members;
 mod openapi;
 mod pages;
+mod pages_agents;
 mod pbi_pr;
 mod prices;
 mod products;
