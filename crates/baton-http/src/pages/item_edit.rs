@@ -299,19 +299,13 @@ async fn story_update(
     match result {
         Ok(_) => Ok(Redirect::to(&back).into_response()),
         Err(e) => {
-            refused(&actor, &e)?;
+            // The story vanished meanwhile: that is a page of its own, not a form error.
+            if matches!(e, AppError::NotFound(_)) {
+                return Err(PageError::new(&actor, e));
+            }
             let edit = Some(StoryEdit::typed(&f, &st));
             render_story(&s, &actor, &product.id, &st.id, form_status(&e), FormErrors::from(&e), edit).await
         }
-    }
-}
-
-/// A refusal that is not about the form (the item vanished meanwhile) is a
-/// page of its own; everything else goes next to the form.
-fn refused(actor: &Actor, e: &AppError) -> Result<(), PageError> {
-    match e {
-        AppError::NotFound(_) => Err(PageError::new(actor, e.clone())),
-        _ => Ok(()),
     }
 }
 
@@ -358,7 +352,9 @@ async fn task_answer(
     match result {
         Ok(()) => Ok(Redirect::to(&back).into_response()),
         Err(e) => {
-            refused(actor, &e)?;
+            if matches!(e, AppError::NotFound(_)) {
+                return Err(PageError::new(actor, e));
+            }
             let extras =
                 TaskExtras { errors: FormErrors::from(&e), edit: Some(TaskEdit::typed(f, t)), ..Default::default() };
             render_task(s, actor, product_id, &t.id, form_status(&e), extras).await

@@ -312,14 +312,7 @@ async fn start_agent(
     Path((code, task)): Path<(String, String)>,
     Form(f): Form<AgentForm>,
 ) -> Result<Response, PageError> {
-    let product = s.app.get_product(&actor, &code).await.or_page(&actor)?;
-    let t = s.app.product_task(&actor, &product.id, &task).await.or_page(&actor)?;
-    let fallback = format!("/products/{}/tasks/{}", slug(&product), t.code);
-    let back = local_path(f.return_to.as_deref(), &fallback).to_string();
-    match s.app.start_agent(&actor, &t.id).await {
-        Ok(_) => Ok(Redirect::to(&back).into_response()),
-        Err(e) => agent_refused(&s, &actor, &code, &t.code, &back, e).await,
-    }
+    agent_action(&s, &actor, &code, &task, f, false).await
 }
 
 async fn cancel_agent(
@@ -328,13 +321,27 @@ async fn cancel_agent(
     Path((code, task)): Path<(String, String)>,
     Form(f): Form<AgentForm>,
 ) -> Result<Response, PageError> {
-    let product = s.app.get_product(&actor, &code).await.or_page(&actor)?;
-    let t = s.app.product_task(&actor, &product.id, &task).await.or_page(&actor)?;
+    agent_action(&s, &actor, &code, &task, f, true).await
+}
+
+/// Start (or cancel) the agent of a task, then back to the page the button
+/// was on; a refusal re-renders that page with the reason.
+async fn agent_action(
+    s: &AppState,
+    actor: &Actor,
+    code: &str,
+    task: &str,
+    f: AgentForm,
+    cancel: bool,
+) -> Result<Response, PageError> {
+    let product = s.app.get_product(actor, code).await.or_page(actor)?;
+    let t = s.app.product_task(actor, &product.id, task).await.or_page(actor)?;
     let fallback = format!("/products/{}/tasks/{}", slug(&product), t.code);
     let back = local_path(f.return_to.as_deref(), &fallback).to_string();
-    match s.app.cancel_agent(&actor, &t.id).await {
+    let done = if cancel { s.app.cancel_agent(actor, &t.id).await } else { s.app.start_agent(actor, &t.id).await };
+    match done {
         Ok(_) => Ok(Redirect::to(&back).into_response()),
-        Err(e) => agent_refused(&s, &actor, &code, &t.code, &back, e).await,
+        Err(e) => agent_refused(s, actor, &product.id, &t.code, &back, e).await,
     }
 }
 

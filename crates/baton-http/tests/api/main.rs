@@ -13,6 +13,7 @@ mod jobs;
 mod members;
 mod openapi;
 mod pages;
+mod pages_agents;
 mod pages_board;
 mod pages_people;
 mod pages_sprints;
