@@ -8,13 +8,21 @@
 mod admin;
 pub mod assets;
 mod auth;
+mod board;
 mod events;
 mod home;
+mod item_edit;
 pub mod layout;
 pub mod markdown;
 mod members;
 mod products;
 mod questions;
+mod planning;
+mod runs;
+mod sprints;
+mod solo;
+mod stories;
+mod tasks;
 mod tokens;
 
 use axum::{Router, http::StatusCode, response::Response, routing::get};
@@ -32,7 +40,25 @@ pub fn router() -> Router<AppState> {
         .merge(members::router())
         .merge(questions::router())
         .merge(admin::router())
+        .merge(sprints::router())
+        .merge(planning::router())
+        .merge(board::router())
+        .merge(runs::router())
+        .merge(stories::router())
+        .merge(tasks::router())
+        .merge(item_edit::router())
+        .merge(solo::router())
         .route("/static/{*path}", get(assets::serve))
+        .fallback(unknown_page)
+}
+
+/// Any path no page answers: the same 404 page as a hidden product.
+async fn unknown_page(crate::extract::MaybeCaller(actor): crate::extract::MaybeCaller) -> Response {
+    let layout = match &actor {
+        Some(a) => layout::Layout::bare(a, "Not found"),
+        None => layout::Layout::anonymous("Not found"),
+    };
+    layout::not_found(layout)
 }
 
 /// The page shown when a demo user tries to change something.

@@ -14,6 +14,8 @@ mod members;
 mod openapi;
 mod pages;
 mod pages_people;
+mod pages_board;
+mod pages_sprints;
 mod pbi_pr;
 mod prices;
 mod products;
