@@ -339,18 +339,19 @@ pub fn not_found(layout: Layout) -> Response {
 /// `Result<Response, PageError>` and use `?` on service calls.
 pub struct PageError {
     error: AppError,
-    layout: Layout,
+    // Boxed: a layout is large and `Result<_, PageError>` is returned everywhere.
+    layout: Box<Layout>,
 }
 
 impl PageError {
     /// The error, rendered with the caller's top bar.
     pub fn new(actor: &Actor, error: AppError) -> PageError {
-        PageError { layout: Layout::bare(actor, "Error"), error }
+        PageError { layout: Box::new(Layout::bare(actor, "Error")), error }
     }
 
     /// The error on a page without a logged-in user.
     pub fn anonymous(error: AppError) -> PageError {
-        PageError { layout: Layout::anonymous("Error"), error }
+        PageError { layout: Box::new(Layout::anonymous("Error")), error }
     }
 }
 
@@ -369,13 +370,13 @@ impl<T> OrPage<T> for Result<T, AppError> {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         match self.error {
-            AppError::NotFound(_) => not_found(self.layout),
+            AppError::NotFound(_) => not_found(*self.layout),
             e => {
                 let api = crate::error::ApiError::from(e);
                 if api.status.is_server_error() {
                     tracing::error!(message = %api.message, "page failed");
                 }
-                message_page(self.layout, api.status, "That did not work", &api.message, "/")
+                message_page(*self.layout, api.status, "That did not work", &api.message, "/")
             }
         }
     }

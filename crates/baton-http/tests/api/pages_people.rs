@@ -77,7 +77,55 @@ fn bell_count(html: &str) -> String {
     after[open..].split('<').next().expect("number").to_string()
 }
 
+/// Reads the page stream until an event named `name` arrives; panics
+/// after `within`.
+async fn wait_for_event(body: &mut axum::body::BodyDataStream, name: &str, within: std::time::Duration) {
+    use futures::StreamExt;
+    let needle = format!("event: {name}");
+    let mut buf = String::new();
+    let deadline = tokio::time::Instant::now() + within;
+    while !buf.contains(&needle) {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(left, body.next()).await {
+            Ok(Some(Ok(bytes))) => buf.push_str(&String::from_utf8_lossy(&bytes)),
+            other => {
+                panic!("no `{name}` event within {within:?} ({:?}); got: {buf}", other.map(|o| o.map(|r| r.is_ok())))
+            }
+        }
+    }
+}
+
 backend_tests! {
+    async fn a_question_reaches_the_page_stream_at_once_and_the_refetched_bell_counts_it(t) {
+        use axum::{body::Body, http::{Request, header}};
+        use tower::ServiceExt;
+        let app = TestApp::new(t).await;
+        let m = app.matrix().await;
+        let st = a_story(&app, &m).await;
+        let As::Cookie(writer) = cookie(&app, "mx-writer").await else { unreachable!("a cookie") };
+        let req = Request::builder()
+            .uri("/events")
+            .header(header::HOST, "127.0.0.1:8080")
+            .header(header::COOKIE, format!("baton_session={writer}"))
+            .body(Body::empty())
+            .expect("request");
+        let res = app.router.clone().oneshot(req).await.expect("router");
+        assert_eq!(res.status(), StatusCode::OK);
+        let mut body = res.into_body().into_data_stream();
+        let second = std::time::Duration::from_secs(1);
+        wait_for_event(&mut body, "ready", std::time::Duration::from_secs(5)).await;
+        let started = std::time::Instant::now();
+        ask(&app, &m.owner, &st, "Live question?", None).await;
+        wait_for_event(&mut body, "question_changed", second).await;
+        // What live.js does on the signal: refetch the page and swap #bell.
+        let page = app.get("/products", &As::Cookie(writer)).await;
+        assert_eq!(bell_count(&page.text), "1");
+        assert!(page.text.contains("Live question?"));
+        let took = started.elapsed();
+        eprintln!("question asked → page-stream signal → bell refetched: {took:?}");
+        assert!(took < second, "signal and refetch took {took:?}");
+    }
+
     async fn the_dashboard_shows_my_products_sprint_progress_questions_jobs_and_workers(t) {
         let app = TestApp::new(t).await;
         let m = app.matrix().await;
