@@ -13,6 +13,7 @@ use baton_app::{
     },
     products::NewProduct,
     questions::NewQuestion,
+    queue::{claim::ClaimRequest, complete::UpdateJobStatus},
     sprints::NewSprint,
     tokens::NewToken,
     workers::WorkerInfo,
@@ -94,8 +95,9 @@ async fn fixture(t: baton_testkit::TestDb) -> Fx {
 }
 
 impl Fx {
-    /// Connects a worker of alice's (through a token, as `baton mcp` does).
-    async fn connect_worker(&self) {
+    /// Connects a worker of alice's (through a token, as `baton mcp` does)
+    /// and returns it.
+    async fn connect_worker(&self) -> Actor {
         let token = self
             .app
             .app()
@@ -105,6 +107,7 @@ impl Fx {
         let via = AuthVia::Token { token_id: token.info.id.clone(), scope: None };
         let worker = actor_of(&self.app, &self.alice_id, via).await;
         self.app.app().register_worker(&worker, WorkerInfo::new("laptop")).await.expect("worker");
+        worker
     }
 
     async fn login(&self, who: &str) -> As {
@@ -314,6 +317,48 @@ backend_tests! {
         let solo = fx.app.get("/products/ACME/solo", &fx.cookie).await.text;
         let t1 = element(&solo, "task-T-1");
         assert!(t1.contains("data-job-status=\"cancelled\"") && !t1.contains("disabled"), "{t1}");
+    }
+
+    async fn the_card_and_the_task_page_follow_the_job_to_done(t) {
+        let fx = fixture(t).await;
+        let worker = fx.connect_worker().await;
+        let a = fx.app.app();
+        let res = fx.app.form("/products/ACME/tasks/T-1/agent-runs", &fx.cookie, &[("return_to", "/products/ACME/solo")]).await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+        let claimed = a.claim_job(&worker, ClaimRequest::new("laptop")).await.expect("claim").expect("a job");
+        let card = |html: String| element(&html, "task-T-1").to_string();
+        let solo = card(fx.app.get("/products/ACME/solo", &fx.cookie).await.text);
+        assert!(solo.contains("data-job-status=\"claimed\"") && solo.contains("already has a claimed job"), "{solo}");
+        a.update_job_status(&worker, UpdateJobStatus::new(&claimed.job_id, "running")).await.expect("running");
+        let solo = card(fx.app.get("/products/ACME/solo", &fx.cookie).await.text);
+        assert!(solo.contains("data-job-status=\"running\""), "{solo}");
+        a.record_verify_result(&worker, &claimed.job_id, "diff --git a/src/lib.rs b/src/lib.rs\n+++ b/src/lib.rs\n+1\n")
+            .await
+            .expect("verify");
+        let mut done = UpdateJobStatus::new(&claimed.job_id, "done");
+        done.branch = Some("feat/t-1".into());
+        done.head_sha = Some("0123abcd4567".into());
+        done.pr_url = Some("https://example.com/pr/1".into());
+        done.pushed = Some(true);
+        done.model_id = Some("model-without-a-price".into());
+        done.input_tokens = Some(1200);
+        done.output_tokens = Some(340);
+        a.update_job_status(&worker, done).await.expect("done");
+        let solo = card(fx.app.get("/products/ACME/solo", &fx.cookie).await.text);
+        assert!(solo.contains("data-job-status=\"done\"") && solo.contains("data-status=\"done\""), "{solo}");
+        let page = fx.app.get("/products/ACME/tasks/T-1", &fx.cookie).await.text;
+        let job = element(&page, &format!("job-{}", claimed.job_id)).to_string();
+        for want in ["data-status=\"done\"", "<code>feat/t-1</code>", "<code>0123abcd4567</code>",
+            "href=\"https://example.com/pr/1\"", "data-verify=\"aligned\"", "1200 in · 340 out tokens",
+            "no price for this model"] {
+            assert!(job.contains(want), "{want} in {job}");
+        }
+        for step in ["queued", "claimed", "started", "pushed", "finished"] {
+            assert!(page.contains(&format!("<span class=\"muted\">{step}</span>")), "timeline: {step}");
+        }
+        // The story page lists the job with its task.
+        let page = fx.app.get("/products/ACME/stories/ST-001", &fx.cookie).await.text;
+        assert!(element(&page, &format!("job-{}", claimed.job_id)).contains("T-1"));
     }
 
     async fn the_solo_board_shows_mine_and_free_stories_and_lets_me_take_one(t) {
