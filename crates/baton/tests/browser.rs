@@ -90,3 +90,6 @@ mod harness_checks;
 
 #[path = "browser/auth_pages.rs"]
 mod auth_pages;
+
+#[path = "browser/every_page.rs"]
+mod every_page;

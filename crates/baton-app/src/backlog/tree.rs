@@ -289,7 +289,8 @@ fn group<T>(rows: Vec<T>, key: impl Fn(&T) -> String) -> HashMap<String, Vec<T>>
 }
 
 async fn people_of<C: ConnectionTrait>(db: &C, owner_id: &str, product_id: &str) -> AppResult<Vec<TreePerson>> {
-    let members = product_member::Entity::find().filter(product_member::Column::ProductId.eq(product_id)).all(db).await?;
+    let members =
+        product_member::Entity::find().filter(product_member::Column::ProductId.eq(product_id)).all(db).await?;
     let mut ids: Vec<String> = vec![owner_id.to_string()];
     ids.extend(members.into_iter().map(|m| m.user_id));
     let users = user::Entity::find().filter(user::Column::Id.is_in(ids.clone())).all(db).await?;
@@ -390,15 +391,7 @@ impl App {
                 out.push(TreePbi { pbi: b, matched: b_matched, stories: shown, story_count });
             }
         }
-        Ok(BacklogTree {
-            pbis: out,
-            pbi_codes,
-            story_codes,
-            sprints,
-            people,
-            filtered: !parsed.is_empty(),
-            totals,
-        })
+        Ok(BacklogTree { pbis: out, pbi_codes, story_codes, sprints, people, filtered: !parsed.is_empty(), totals })
     }
 
     /// The id of the PBI, story or task `code` (or id) of `product` — only

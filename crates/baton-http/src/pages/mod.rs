@@ -8,8 +8,8 @@
 mod admin;
 pub mod assets;
 mod auth;
-mod board;
 mod backlog;
+mod board;
 mod events;
 mod home;
 mod item_edit;
