@@ -176,7 +176,7 @@ backend_tests! {
         app.app().claim_job(&worker, req).await.expect("claim").expect("job");
         let res = app.json(Method::POST, &retry, &owner, &json!({})).await;
         assert!(res.status == StatusCode::CONFLICT && res.text.contains("job is claimed"), "{}", res.text);
-        let mut failed = UpdateJobStatus::new(&id_of(&job), "failed");
+        let mut failed = UpdateJobStatus::new(id_of(&job), "failed");
         failed.error = Some("boom".into());
         app.app().update_job_status(&worker, failed).await.expect("failed");
         assert_eq!(app.count("jobs").await, before);

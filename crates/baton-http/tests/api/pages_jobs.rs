@@ -139,9 +139,9 @@ backend_tests! {
         app.app().create_model_price(&Actor::cli(), price).await.expect("price");
         let worker = app.app().token_actor(&m.owner).await.expect("actor");
         app.app().claim_job(&worker, ClaimRequest::new("mcp-laptop")).await.expect("claim").expect("job");
-        app.app().update_job_status(&worker, UpdateJobStatus::new(&id_of(&job), "running")).await.expect("running");
+        app.app().update_job_status(&worker, UpdateJobStatus::new(id_of(&job), "running")).await.expect("running");
         app.app().record_verify_result(&worker, &id_of(&job), "diff --git a/x b/x\n+++ b/x\n+1\n").await.expect("verify");
-        let mut done = UpdateJobStatus::new(&id_of(&job), "done");
+        let mut done = UpdateJobStatus::new(id_of(&job), "done");
         done.branch = Some("feat/login".into());
         done.head_sha = Some("0123abcd".into());
         done.pushed = Some(true);
