@@ -29,16 +29,25 @@ struct Fx {
 async fn fx(t: baton_testkit::TestDb) -> Fx {
     let app = App::local(t.db.clone(), AppConfig::default());
     let owner = product_owner(&app, "olive").await;
-    let input = NewProduct { name: "Shop".into(), code: Some("SHOP".into()), definition_of_done: "Reviewed".into(), ..Default::default() };
+    let input = NewProduct {
+        name: "Shop".into(),
+        code: Some("SHOP".into()),
+        definition_of_done: "Reviewed".into(),
+        ..Default::default()
+    };
     let pid = app.create_product(&owner, input).await.expect("product").id;
-    let p1 = app.create_pbi(&owner, &pid, NewPbi { title: "Checkout".into(), ..Default::default() }).await.expect("p1").id;
-    let p2 = app.create_pbi(&owner, &pid, NewPbi { title: "Catalogue".into(), ..Default::default() }).await.expect("p2").id;
+    let p1 =
+        app.create_pbi(&owner, &pid, NewPbi { title: "Checkout".into(), ..Default::default() }).await.expect("p1").id;
+    let p2 =
+        app.create_pbi(&owner, &pid, NewPbi { title: "Catalogue".into(), ..Default::default() }).await.expect("p2").id;
     let story = |t: &str| NewStory { title: t.into(), ..Default::default() };
     let s1 = app.create_story(&owner, &p1, story("Pay by card")).await.expect("s1").id;
     app.create_story(&owner, &p1, story("Pay by invoice")).await.expect("s2");
     app.create_story(&owner, &p2, story("Search")).await.expect("s3");
     for t in ["Card form", "Card API"] {
-        app.create_task(&owner, &s1, NewTask { title: t.into(), priority: Some(1), ..Default::default() }).await.expect("task");
+        app.create_task(&owner, &s1, NewTask { title: t.into(), priority: Some(1), ..Default::default() })
+            .await
+            .expect("task");
     }
     Fx { _t: t, app, owner, pid }
 }

@@ -181,7 +181,7 @@ pub struct BacklogTree {
     pub pbis: Vec<TreePbi>,
     /// Every PBI code of the product, in order (re-parent choices).
     pub pbi_codes: Vec<String>,
-    /// Every story code of the product, in order (re-parent choices).
+    /// Every story code of the product, in backlog order (re-parent choices).
     pub story_codes: Vec<String>,
     /// The product's sprints, oldest first.
     pub sprints: Vec<TreeSprint>,
@@ -289,7 +289,8 @@ fn group<T>(rows: Vec<T>, key: impl Fn(&T) -> String) -> HashMap<String, Vec<T>>
 }
 
 async fn people_of<C: ConnectionTrait>(db: &C, owner_id: &str, product_id: &str) -> AppResult<Vec<TreePerson>> {
-    let members = product_member::Entity::find().filter(product_member::Column::ProductId.eq(product_id)).all(db).await?;
+    let members =
+        product_member::Entity::find().filter(product_member::Column::ProductId.eq(product_id)).all(db).await?;
     let mut ids: Vec<String> = vec![owner_id.to_string()];
     ids.extend(members.into_iter().map(|m| m.user_id));
     let users = user::Entity::find().filter(user::Column::Id.is_in(ids.clone())).all(db).await?;
@@ -339,7 +340,7 @@ impl App {
             .await?;
         let totals = (pbis.len(), stories.len(), tasks.len());
         let pbi_codes = pbis.iter().map(|b| b.code.clone()).collect();
-        let story_codes = stories.iter().map(|s| s.code.clone()).collect();
+        let mut story_codes = Vec::with_capacity(stories.len());
         let usernames: HashMap<&str, &str> = people.iter().map(|p| (p.id.as_str(), p.username.as_str())).collect();
         let sprint_codes: HashMap<&str, &str> = sprints.iter().map(|s| (s.id.as_str(), s.code.as_str())).collect();
         let mut stories_by_pbi = group(stories, |s| s.pbi_id.clone());
@@ -353,6 +354,7 @@ impl App {
             let story_count = all_stories.len();
             let mut shown = Vec::new();
             for s in all_stories {
+                story_codes.push(s.code.clone());
                 let s = story_view(s)?;
                 let assignee = s.assignee_id.as_deref();
                 let sprint = s.sprint_id.as_deref();
@@ -390,15 +392,7 @@ impl App {
                 out.push(TreePbi { pbi: b, matched: b_matched, stories: shown, story_count });
             }
         }
-        Ok(BacklogTree {
-            pbis: out,
-            pbi_codes,
-            story_codes,
-            sprints,
-            people,
-            filtered: !parsed.is_empty(),
-            totals,
-        })
+        Ok(BacklogTree { pbis: out, pbi_codes, story_codes, sprints, people, filtered: !parsed.is_empty(), totals })
     }
 
     /// The id of the PBI, story or task `code` (or id) of `product` — only

@@ -32,15 +32,22 @@ async fn shop(app: &TestApp) -> Shop {
     let id = app.user("olive", &[Role::ProductOwner, Role::Developer], false).await;
     let owner = actor_of(app, &id).await;
     let a = app.app();
-    let input = NewProduct { name: "Shop".into(), code: Some("SHOP".into()), definition_of_done: "Reviewed".into(), ..Default::default() };
+    let input = NewProduct {
+        name: "Shop".into(),
+        code: Some("SHOP".into()),
+        definition_of_done: "Reviewed".into(),
+        ..Default::default()
+    };
     let product_id = a.create_product(&owner, input).await.expect("product").id;
     let pbi = |t: &str| NewPbi { title: t.into(), ..Default::default() };
     let story = |t: &str| NewStory { title: t.into(), ..Default::default() };
     let task = |t: &str| NewTask { title: t.into(), ..Default::default() };
     a.create_pbi(&owner, &product_id, pbi("Checkout")).await.expect("PBI-1");
     a.create_pbi(&owner, &product_id, pbi("Catalogue")).await.expect("PBI-2");
-    let p1 = a.backlog_item_id(&owner, &product_id, baton_app::backlog::refs::ItemKind::Pbi, "PBI-1").await.expect("id");
-    let p2 = a.backlog_item_id(&owner, &product_id, baton_app::backlog::refs::ItemKind::Pbi, "PBI-2").await.expect("id");
+    let p1 =
+        a.backlog_item_id(&owner, &product_id, baton_app::backlog::refs::ItemKind::Pbi, "PBI-1").await.expect("id");
+    let p2 =
+        a.backlog_item_id(&owner, &product_id, baton_app::backlog::refs::ItemKind::Pbi, "PBI-2").await.expect("id");
     let s1 = a.create_story(&owner, &p1, story("Pay by card")).await.expect("ST-001").id;
     a.create_story(&owner, &p1, story("Pay by invoice")).await.expect("ST-002");
     a.create_story(&owner, &p2, story("Search")).await.expect("ST-003");
@@ -64,11 +71,7 @@ fn ids_in_order(html: &str, prefix: &str) -> Vec<String> {
 /// Story codes of a PBI in order, from the services.
 async fn stories_of(app: &TestApp, s: &Shop, pbi: &str) -> Vec<String> {
     let scope = baton_app::backlog::stories::StoryScope::Pbi(pbi_id(app, s, pbi).await);
-    let page = app
-        .app()
-        .list_stories(&s.owner, scope, Default::default(), Default::default())
-        .await
-        .expect("stories");
+    let page = app.app().list_stories(&s.owner, scope, Default::default(), Default::default()).await.expect("stories");
     page.items.into_iter().map(|st| st.code).collect()
 }
 

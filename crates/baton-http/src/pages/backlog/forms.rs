@@ -98,9 +98,10 @@ pub(super) async fn update_pbi(
     let result = async {
         let status = match f.filled("status") {
             None => None,
-            Some(v) => Some(PbiStatus::parse_api(v).ok_or_else(|| {
-                AppError::field("status", format!("must be one of: {}", PbiStatus::api_values()))
-            })?),
+            Some(v) => Some(
+                PbiStatus::parse_api(v)
+                    .ok_or_else(|| AppError::field("status", format!("must be one of: {}", PbiStatus::api_values())))?,
+            ),
         };
         let patch = PbiPatch {
             title: f.get("title").map(str::to_string),

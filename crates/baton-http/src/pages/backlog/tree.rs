@@ -152,10 +152,16 @@ impl BacklogPage {
 
 /// The path of this view: the backlog with its filters.
 fn here(ctx: &Ctx, f: &TreeFilter) -> String {
-    let parts: Vec<String> = [("status", &f.status), ("priority", &f.priority), ("assignee", &f.assignee), ("sprint", &f.sprint), ("q", &f.q)]
-        .iter()
-        .filter_map(|(k, v)| v.as_deref().filter(|v| !v.trim().is_empty()).map(|v| format!("{k}={}", urlencode(v))))
-        .collect();
+    let parts: Vec<String> = [
+        ("status", &f.status),
+        ("priority", &f.priority),
+        ("assignee", &f.assignee),
+        ("sprint", &f.sprint),
+        ("q", &f.q),
+    ]
+    .iter()
+    .filter_map(|(k, v)| v.as_deref().filter(|v| !v.trim().is_empty()).map(|v| format!("{k}={}", urlencode(v))))
+    .collect();
     if parts.is_empty() { ctx.home() } else { format!("{}?{}", ctx.home(), parts.join("&")) }
 }
 
