@@ -431,3 +431,43 @@ impl App {
         view(&self.db, row).await
     }
 }
+
+impl App {
+    /// The login names of `ids` that the caller may see: themself, and the
+    /// owners and members of products the caller can read. Pages use it to
+    /// say who asked or answered a question; ids outside that circle are
+    /// left out (the page shows "someone"), so it reveals no other account.
+    pub async fn usernames(
+        &self,
+        actor: &Actor,
+        ids: &[String],
+    ) -> AppResult<std::collections::HashMap<String, String>> {
+        use baton_store::{
+            entities::{product, product_member},
+            sea_orm::{Condition, QuerySelect, QueryTrait, sea_query::Query},
+        };
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let readable = || crate::access::visible_products(actor, product::Column::Id, crate::access::Reach::Readable);
+        let owners = product::Entity::find().select_only().column(product::Column::UserId).filter(readable());
+        let members = Query::select()
+            .column(product_member::Column::UserId)
+            .from(product_member::Entity)
+            .and_where(product_member::Column::ProductId.in_subquery(
+                product::Entity::find().select_only().column(product::Column::Id).filter(readable()).into_query(),
+            ))
+            .to_owned();
+        let rows = user::Entity::find()
+            .filter(user::Column::Id.is_in(ids.to_vec()))
+            .filter(
+                Condition::any()
+                    .add(user::Column::Id.eq(&actor.user_id))
+                    .add(user::Column::Id.in_subquery(owners.into_query()))
+                    .add(user::Column::Id.in_subquery(members)),
+            )
+            .all(&self.db)
+            .await?;
+        Ok(rows.into_iter().map(|u| (u.id, u.username)).collect())
+    }
+}

@@ -452,6 +452,23 @@ impl App {
     /// Questions people may answer or read: story questions in products the
     /// caller can read and the caller's own idea questions, newest first.
     pub async fn list_questions(&self, actor: &Actor, filter: QuestionFilter) -> AppResult<Page<QuestionView>> {
+        self.questions_within(actor, filter, Reach::Readable).await
+    }
+
+    /// Like [`list_questions`](Self::list_questions), but only about the
+    /// caller's own work: story questions in products they own or belong
+    /// to (administrators included) and their own idea questions. The web
+    /// pages' bell and question list use it, as the notification stream does.
+    pub async fn list_my_questions(&self, actor: &Actor, filter: QuestionFilter) -> AppResult<Page<QuestionView>> {
+        self.questions_within(actor, filter, Reach::Own).await
+    }
+
+    async fn questions_within(
+        &self,
+        actor: &Actor,
+        filter: QuestionFilter,
+        reach: Reach,
+    ) -> AppResult<Page<QuestionView>> {
         let at = now();
         let mut errs = ValidationErrors::new();
         let status = match filter.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -470,11 +487,11 @@ impl App {
         }
         errs.into_result()?;
         let visible = Condition::any()
-            .add(
-                Condition::all()
-                    .add(question::Column::StoryId.is_not_null())
-                    .add(readable_products(actor, question::Column::ProductId)),
-            )
+            .add(Condition::all().add(question::Column::StoryId.is_not_null()).add(access::visible_products(
+                actor,
+                question::Column::ProductId,
+                reach,
+            )))
             .add(
                 Condition::all().add(question::Column::IdeaId.is_not_null()).add(
                     question::Column::IdeaId.in_subquery(

@@ -1,7 +1,8 @@
 //! The job queue as a worker sees it: `wait_for_job`, `job_heartbeat`,
 //! `update_job_status` (over stdio with a worktree to push),
-//! `worker_heartbeat`, `check_queue_empty` and `verify_task_against_plan`
-//! (a diff over HTTP, a local worktree over stdio).
+//! `worker_heartbeat`, `check_queue_empty`, `verify_task_against_plan`
+//! (a diff over HTTP, a local worktree over stdio), and `retry_job` for the
+//! people (and scripts) who look after the queue.
 
 use baton_app::{
     AppError, AppResult,
@@ -176,6 +177,14 @@ pub(crate) struct QueueStatusArgs {
     product_id: Option<String>,
 }
 
+/// Arguments of `retry_job`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RetryJobArgs {
+    /// The failed or cancelled job to retry (its id).
+    job_id: String,
+}
+
 /// Arguments of `verify_task_against_plan` over HTTP.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -284,6 +293,12 @@ pub(crate) async fn check_queue_empty(cx: &Cx<'_>, args: Value) -> AppResult<Val
     let (app, actor) = (cx.app, cx.actor);
     let a: QueueStatusArgs = parse(args)?;
     to_json(app.queue_status(actor, a.product_id.as_deref()).await?)
+}
+
+/// `retry_job`.
+pub(crate) async fn retry_job(cx: &Cx<'_>, args: Value) -> AppResult<Value> {
+    let a: RetryJobArgs = parse(args)?;
+    to_json(cx.app.retry_job(cx.actor, &a.job_id).await?)
 }
 
 /// `verify_task_against_plan` over HTTP: the agent sends its diff.

@@ -243,6 +243,7 @@ const ALL_TOOLS: &[&str] = &[
     "update_job_status",
     "worker_heartbeat",
     "check_queue_empty",
+    "retry_job",
     "verify_task_against_plan",
     "start_sprint_run",
     "update_task_execution",

@@ -1,5 +1,5 @@
-//! The MCP tools `check_queue_empty`, `set_pbi_pr`, `mark_pbi_pr_merged`
-//! and `ask_user_question` with `wait_seconds`, called through
+//! The MCP tools `check_queue_empty`, `retry_job`, `set_pbi_pr`,
+//! `mark_pbi_pr_merged` and `ask_user_question` with `wait_seconds`, called through
 //! `BatonMcp::call` (the dispatch both transports use) on SQLite and
 //! Postgres: results, the error conventions (VALIDATION_ERROR naming the
 //! field, PERMISSION_DENIED, conflicts keeping their message), profiles and
@@ -12,10 +12,11 @@ use std::{sync::Arc, time::Duration};
 use baton_app::{
     Actor, App,
     backlog::{pbis::NewPbi, stories::NewStory, tasks::NewTask},
-    products::NewProduct,
+    products::{NewMember, NewProduct},
     questions::AnswerInput,
     queue::enqueue::NewTaskJob,
 };
+use baton_domain::roles::MemberAccess;
 use baton_mcp::{BatonMcp, Profile};
 use baton_store::events::kinds;
 use baton_testkit::{TestDb, backend_tests};
@@ -161,5 +162,42 @@ backend_tests! {
         // Without wait_seconds it returns at once.
         let got = fx.ok(&fx.owner, "ask_user_question", json!({"story_id": fx.story_id, "question": "Later?"})).await;
         assert_eq!((got["status"].as_str(), got["timed_out"].as_bool()), (Some("open"), Some(false)), "{got}");
+    }
+
+    async fn retry_job_queues_a_new_job_for_a_failed_or_cancelled_one(t) {
+        let fx = fixture(t).await;
+        let reader = common::actor(&fx.app, "reader", false).await;
+        let outsider = common::actor(&fx.app, "outsider", false).await;
+        let member = NewMember { username: "reader".into(), access: Some(MemberAccess::ReadOnly), role: None };
+        fx.app.add_member(&fx.owner, &fx.product_id, member).await.expect("member");
+        let job = fx.app.enqueue_task_job(&fx.owner, &fx.task_id, NewTaskJob::default()).await.expect("enqueue");
+        let args = json!({"job_id": job.id});
+
+        let text = fx.err(&fx.owner, "retry_job", args.clone()).await;
+        assert_eq!(text, "job is queued; only failed or cancelled jobs can be retried");
+        fx.app.cancel_job(&fx.owner, &job.id).await.expect("cancel");
+        let text = fx.err(&fx.demo, "retry_job", args.clone()).await;
+        assert_eq!(text, "PERMISSION_DENIED: Demo accounts cannot perform write operations");
+        let text = fx.err(&reader, "retry_job", args.clone()).await;
+        assert!(text.starts_with("PERMISSION_DENIED: you have read-only access"), "{text}");
+        let text = fx.err(&outsider, "retry_job", args.clone()).await;
+        assert!(text.starts_with("PERMISSION_DENIED: job not found"), "{text}");
+        let text = fx.err(&fx.owner, "retry_job", json!({"job_id": "nope"})).await;
+        assert!(text.starts_with("PERMISSION_DENIED: job not found"), "{text}");
+        let text = fx.err(&fx.owner, "retry_job", json!({"id": job.id})).await;
+        assert!(text.starts_with("VALIDATION_ERROR: id: unknown field"), "{text}");
+        let listed = fx.app.list_jobs(&fx.owner, Default::default()).await.expect("list");
+        assert_eq!(listed.total, 1, "refusals queue nothing");
+
+        let new = fx.ok(&fx.owner, "retry_job", args.clone()).await;
+        assert_ne!(new["id"], json!(job.id));
+        assert_eq!((new["status"].as_str(), new["task_id"].as_str()), (Some("queued"), Some(fx.task_id.as_str())));
+        let text = fx.err(&fx.owner, "retry_job", args).await;
+        assert!(text.starts_with("task T-1 already has a queued job"), "{text}");
+        // A write tool outside the core profile.
+        let core = BatonMcp::http(fx.app.clone(), Profile::Core);
+        assert!(!core.tools().iter().any(|t| t.name == "retry_job"));
+        let tool = fx.mcp.tools().into_iter().find(|t| t.name == "retry_job").expect("in the full profile");
+        assert_eq!(tool.annotations.as_ref().and_then(|a| a.read_only_hint), Some(false));
     }
 }

@@ -6,12 +6,12 @@ use baton_domain::{
     agents::{AgentRuntime, JobKind, JobSource, JobStatus},
 };
 use baton_store::{
-    entities::job,
+    entities::{job, task},
     events::{Event, kinds},
     new_id, now,
     sea_orm::{
-        ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter,
-        QueryOrder,
+        ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+        QueryFilter, QueryOrder,
     },
 };
 use serde::Deserialize;
@@ -103,6 +103,60 @@ pub struct JobFilter {
     pub limit: Option<u64>,
 }
 
+/// Why a job in `status` cannot be cancelled (it already finished), if it
+/// cannot; pages use it to disable the cancel button with this reason.
+pub fn cancel_blocker(status: JobStatus) -> Option<String> {
+    status.is_terminal().then(|| format!("job is already {}; only unfinished jobs can be cancelled", status.as_api()))
+}
+
+/// The enqueue rules and the insert, inside the caller's product
+/// transaction (so "start agent" and retry share them): the product must
+/// not be archived and the task must have no queued, claimed or running
+/// job (409 naming that job's status). Queues a `TASK_IMPLEMENTATION` job
+/// from source `MANUAL` for `user_id`'s agents; `input` must be validated.
+pub(crate) async fn queue_task_job<C: ConnectionTrait>(
+    c: &C,
+    task: &task::Model,
+    user_id: String,
+    input: NewTaskJob,
+) -> AppResult<job::Model> {
+    products::ensure_not_archived_in(c, &task.product_id).await?;
+    if let Some(busy) = job::Entity::find()
+        .filter(job::Column::TaskId.eq(&task.id))
+        .filter(job::Column::Status.is_in(active_db()))
+        .order_by_asc(job::Column::CreatedAt)
+        .one(c)
+        .await?
+    {
+        return Err(AppError::Conflict(format!(
+            "task {} already has a {} job ({}); cancel it or wait for it to finish",
+            task.code,
+            status_of(&busy)?.as_api(),
+            busy.id
+        )));
+    }
+    let t = now();
+    let m = job::ActiveModel {
+        id: Set(new_id()),
+        user_id: Set(user_id),
+        product_id: Set(task.product_id.clone()),
+        task_id: Set(Some(task.id.clone())),
+        kind: Set(JobKind::TaskImplementation.as_db().into()),
+        status: Set(JobStatus::Queued.as_db().into()),
+        runtime: Set(input.runtime.unwrap_or(AgentRuntime::Claude).as_db().into()),
+        source: Set(JobSource::Manual.as_db().into()),
+        required_capability: Set(input.required_capability.map(|s| s.trim().to_string())),
+        retry_count: Set(0),
+        requested_model: Set(input.requested_model.map(|s| s.trim().to_string())),
+        requested_thinking_budget: Set(input.requested_thinking_budget),
+        requested_permission_mode: Set(input.requested_permission_mode.map(|s| s.trim().to_string())),
+        created_at: Set(t),
+        updated_at: Set(t),
+        ..Default::default()
+    };
+    Ok(m.insert(c).await?)
+}
+
 impl App {
     /// "Start agent" on a task (reference §10): queues a TASK_IMPLEMENTATION
     /// job from source MANUAL for the caller's own agents. Refused (409) while
@@ -114,43 +168,7 @@ impl App {
         access::writable(&self.db, actor, &task.product_id).await?;
         let user_id = actor.user_id.clone();
         let row = txn::in_product_txn(&self.db, &task.product_id.clone(), move |c| {
-            Box::pin(async move {
-                products::ensure_not_archived_in(c, &task.product_id).await?;
-                if let Some(busy) = job::Entity::find()
-                    .filter(job::Column::TaskId.eq(&task.id))
-                    .filter(job::Column::Status.is_in(active_db()))
-                    .order_by_asc(job::Column::CreatedAt)
-                    .one(c)
-                    .await?
-                {
-                    return Err(AppError::Conflict(format!(
-                        "task {} already has a {} job ({}); cancel it or wait for it to finish",
-                        task.code,
-                        status_of(&busy)?.as_api(),
-                        busy.id
-                    )));
-                }
-                let t = now();
-                let m = job::ActiveModel {
-                    id: Set(new_id()),
-                    user_id: Set(user_id),
-                    product_id: Set(task.product_id.clone()),
-                    task_id: Set(Some(task.id.clone())),
-                    kind: Set(JobKind::TaskImplementation.as_db().into()),
-                    status: Set(JobStatus::Queued.as_db().into()),
-                    runtime: Set(input.runtime.unwrap_or(AgentRuntime::Claude).as_db().into()),
-                    source: Set(JobSource::Manual.as_db().into()),
-                    required_capability: Set(input.required_capability.map(|s| s.trim().to_string())),
-                    retry_count: Set(0),
-                    requested_model: Set(input.requested_model.map(|s| s.trim().to_string())),
-                    requested_thinking_budget: Set(input.requested_thinking_budget),
-                    requested_permission_mode: Set(input.requested_permission_mode.map(|s| s.trim().to_string())),
-                    created_at: Set(t),
-                    updated_at: Set(t),
-                    ..Default::default()
-                };
-                Ok(m.insert(c).await?)
-            })
+            Box::pin(async move { queue_task_job(c, &task, user_id, input).await })
         })
         .await?;
         self.announce_enqueued(&row).await;
@@ -239,12 +257,8 @@ impl App {
         let row = txn::in_product_txn(&self.db, &found.product_id.clone(), move |c| {
             Box::pin(async move {
                 let m = job::Entity::find_by_id(found.id).one(c).await?.ok_or(AppError::NotFound("job"))?;
-                let status = status_of(&m)?;
-                if status.is_terminal() {
-                    return Err(AppError::Conflict(format!(
-                        "job is already {}; only unfinished jobs can be cancelled",
-                        status.as_api()
-                    )));
+                if let Some(why) = cancel_blocker(status_of(&m)?) {
+                    return Err(AppError::Conflict(why));
                 }
                 let t = now();
                 let mut am: job::ActiveModel = m.into();

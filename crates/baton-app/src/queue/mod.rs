@@ -4,7 +4,9 @@
 //! oldest eligible one under a lease ([`claim`]), keeps it alive with
 //! heartbeats ([`lease`]) and reports the outcome ([`complete`]), which runs
 //! the verify gate, task status propagation and the PBI fail-cascade in the
-//! same transaction. Every state change commits before its events go out.
+//! same transaction. A person may cancel a job, or [`retry`] a failed or
+//! cancelled one (a new job for the same task). Every state change commits
+//! before its events go out.
 //!
 //! A claim is identified by the claiming token **and** the attempt number
 //! (`retry_count` at claim time, which the stale-lease reset increases), so
@@ -14,7 +16,9 @@ pub mod claim;
 pub mod complete;
 pub mod enqueue;
 pub mod lease;
+pub mod overview;
 pub mod precheck;
+pub mod retry;
 pub mod status;
 pub mod sweep;
 

@@ -21,6 +21,7 @@ mod board;
 mod close;
 mod crud;
 mod stories;
+mod views;
 
 use baton_domain::{
     agents::SprintRunStatus,
@@ -43,6 +44,7 @@ pub use self::{
     close::{CloseSprint, ClosedSprint},
     crud::{NewSprint, SprintPatch},
     stories::{AddStories, SprintStories},
+    views::{BoardCard, BoardLane, BoardRead, PlanPbi, PlanSprint, PlanStory, PlanningRead, RunBrief, SprintProgress},
 };
 use crate::{Actor, App, AppError, AppResult, access};
 pub use baton_store::repo::sprints::{BOARD_STORIES_SQL, BOARD_TASKS_SQL};

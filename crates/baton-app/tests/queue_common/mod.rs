@@ -19,7 +19,7 @@ use baton_testkit::TestDb;
 #[path = "../common/mod.rs"]
 mod common;
 #[allow(unused_imports, reason = "each test crate uses a different subset of the helpers")]
-pub use common::{product_of, token, user};
+pub use common::{member, product_of, token, user, user_with};
 
 /// An app on the test database with `lease` as the job lease.
 pub async fn app(t: &TestDb, lease: Duration) -> Arc<App> {

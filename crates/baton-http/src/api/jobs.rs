@@ -1,6 +1,7 @@
 //! `/api/tasks/{id}/jobs` and `/api/jobs…`: the agent job queue as people see
-//! it — start an agent on a task, list and read jobs, cancel one. Workers
-//! claim and report over MCP, which calls the same services.
+//! it — start an agent on a task, list and read jobs, cancel one, retry a
+//! failed or cancelled one. Workers claim and report over MCP, which calls
+//! the same services.
 
 use axum::{
     Json,
@@ -72,4 +73,20 @@ pub async fn cancel(
     Path(id): Path<String>,
 ) -> ApiResult<Json<JobView>> {
     Ok(Json(s.app.cancel_job(&actor, &id).await?))
+}
+
+/// Retries a failed or cancelled task job: queues a new job for the same
+/// task with the same requested configuration, for the caller's own
+/// workers; the old job stays as it was. 409 naming the job's status when
+/// it is not failed or cancelled, for jobs of a sprint run or of another
+/// kind, and while the task has another queued, claimed or running job.
+#[utoipa::path(post, path = "/jobs/{id}/retry", tag = "jobs", security(("bearer" = []), ("session" = [])),
+    params(("id" = String, Path, description = "job id")),
+    responses((status = 201, body = JobView), Unauthorized, Forbidden, NotFound, Conflict))]
+pub async fn retry(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<JobView>)> {
+    Ok((StatusCode::CREATED, Json(s.app.retry_job(&actor, &id).await?)))
 }

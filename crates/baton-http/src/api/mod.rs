@@ -133,6 +133,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(queue_status::queue_status))
         .routes(routes!(jobs::get))
         .routes(routes!(jobs::cancel))
+        .routes(routes!(jobs::retry))
         .routes(routes!(workers::list, workers::register))
         .routes(routes!(workers::offline))
 }

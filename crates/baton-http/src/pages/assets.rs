@@ -37,6 +37,7 @@ static SOURCES: &[Source] = embed![
     "js/forms.js" => "text/javascript; charset=utf-8",
     "js/dnd.js" => "text/javascript; charset=utf-8",
     "js/hotkeys.js" => "text/javascript; charset=utf-8",
+    "js/poll.js" => "text/javascript; charset=utf-8",
 ];
 
 /// A file ready to serve.

@@ -9,7 +9,7 @@ use axum::{
     http::{StatusCode, request::Parts},
     response::{IntoResponse, Redirect, Response},
 };
-use baton_app::{Actor, AppError, products::ProductFilter, products::ProductView};
+use baton_app::{Actor, AppError, products::ProductFilter, products::ProductView, questions::QuestionFilter};
 
 use super::assets;
 use crate::{AppState, extract::MaybeCaller};
@@ -82,10 +82,46 @@ pub struct Layout {
     pub favicon: String,
     /// ES modules every page loads.
     pub scripts: Vec<String>,
+    /// The newest open questions for the bell's panel (at most
+    /// [`BELL_QUESTIONS`]); `open_questions` is the total.
+    pub bell_questions: Vec<BellQuestion>,
 }
 
+/// How many open questions the bell's panel lists.
+pub const BELL_QUESTIONS: u64 = 5;
+
+/// One open question in the bell's panel.
+#[derive(Debug, Clone)]
+pub struct BellQuestion {
+    /// The question's id.
+    pub id: String,
+    /// The question, cut to a line.
+    pub text: String,
+    /// The allowed answers (empty: free text).
+    pub options: Vec<String>,
+    /// Why the caller cannot answer it here (demo, read-only member).
+    pub disabled: Option<String>,
+}
+
+/// Why `actor` cannot write to a product with access `access` (`owner`,
+/// `read_write`, `read_only`), shown next to disabled controls.
+pub fn write_refusal(actor: &Actor, access: &str) -> Option<String> {
+    if actor.is_demo {
+        Some(DEMO_REASON.into())
+    } else if access == "read_only" {
+        Some(READ_ONLY_REASON.into())
+    } else {
+        None
+    }
+}
+
+/// The reason shown on a demo user's disabled controls.
+pub const DEMO_REASON: &str = "Demo accounts are read-only";
+/// The reason shown on a read-only member's disabled controls.
+pub const READ_ONLY_REASON: &str = "Read-only member";
+
 /// The modules every page loads; each wires its own `data-*` behaviour.
-const SCRIPTS: [&str; 4] = ["js/live.js", "js/forms.js", "js/dnd.js", "js/hotkeys.js"];
+const SCRIPTS: [&str; 5] = ["js/live.js", "js/forms.js", "js/dnd.js", "js/hotkeys.js", "js/poll.js"];
 
 impl Layout {
     /// A page without a logged-in user (log-in, set-up, errors).
@@ -101,6 +137,7 @@ impl Layout {
             css: assets::url("css/app.css"),
             favicon: assets::url("favicon.svg"),
             scripts: SCRIPTS.iter().map(|s| assets::url(s)).collect(),
+            bell_questions: vec![],
         }
     }
 
@@ -121,13 +158,29 @@ impl Layout {
     pub async fn new(s: &AppState, actor: &Actor, title: &str, section: &'static str) -> Result<Layout, AppError> {
         let filter = ProductFilter { limit: Some(200), ..Default::default() };
         let products = s.app.list_products(actor, filter).await?.items;
-        let open = s.app.list_open_questions(actor, None).await?;
+        // The bell counts what the caller may answer: open questions in
+        // their own products (and their own idea questions).
+        let filter = QuestionFilter { status: Some("open".into()), limit: Some(BELL_QUESTIONS), ..Default::default() };
+        let open = s.app.list_my_questions(actor, filter).await?;
         Ok(Layout {
             products: products
                 .iter()
                 .map(|p| NavProduct { slug: slug(p), name: p.name.clone(), current: false })
                 .collect(),
-            open_questions: open.count,
+            open_questions: usize::try_from(open.total).unwrap_or(usize::MAX),
+            bell_questions: open
+                .items
+                .into_iter()
+                .map(|q| {
+                    let access = products.iter().find(|p| p.id == q.product_id).map_or("owner", |p| p.access.as_str());
+                    BellQuestion {
+                        text: one_line(&q.question, 140),
+                        options: q.options.unwrap_or_default(),
+                        disabled: write_refusal(actor, access),
+                        id: q.id,
+                    }
+                })
+                .collect(),
             section,
             live_src: "/events".into(),
             ..Layout::bare(actor, title)
@@ -176,6 +229,17 @@ async fn remember_active_product(s: &AppState, actor: &Actor, product_id: &str) 
     let input = baton_app::products::ActiveProduct { product_id: Some(product_id.to_string()) };
     if let Err(e) = s.app.set_active_product(actor, input).await {
         tracing::debug!(error = %e, "could not remember the active product");
+    }
+}
+
+/// The first line of `text`, cut to `max` characters with an ellipsis.
+pub fn one_line(text: &str, max: usize) -> String {
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default();
+    if line.chars().count() > max || text.trim().lines().nth(1).is_some() {
+        let cut: String = line.chars().take(max).collect();
+        format!("{}…", cut.trim_end())
+    } else {
+        line.to_string()
     }
 }
 
@@ -275,18 +339,19 @@ pub fn not_found(layout: Layout) -> Response {
 /// `Result<Response, PageError>` and use `?` on service calls.
 pub struct PageError {
     error: AppError,
-    layout: Layout,
+    // Boxed: a layout is large and `Result<_, PageError>` is returned everywhere.
+    layout: Box<Layout>,
 }
 
 impl PageError {
     /// The error, rendered with the caller's top bar.
     pub fn new(actor: &Actor, error: AppError) -> PageError {
-        PageError { layout: Layout::bare(actor, "Error"), error }
+        PageError { layout: Box::new(Layout::bare(actor, "Error")), error }
     }
 
     /// The error on a page without a logged-in user.
     pub fn anonymous(error: AppError) -> PageError {
-        PageError { layout: Layout::anonymous("Error"), error }
+        PageError { layout: Box::new(Layout::anonymous("Error")), error }
     }
 }
 
@@ -305,13 +370,13 @@ impl<T> OrPage<T> for Result<T, AppError> {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         match self.error {
-            AppError::NotFound(_) => not_found(self.layout),
+            AppError::NotFound(_) => not_found(*self.layout),
             e => {
                 let api = crate::error::ApiError::from(e);
                 if api.status.is_server_error() {
                     tracing::error!(message = %api.message, "page failed");
                 }
-                message_page(self.layout, api.status, "That did not work", &api.message, "/")
+                message_page(*self.layout, api.status, "That did not work", &api.message, "/")
             }
         }
     }

@@ -37,14 +37,12 @@ pub fn render(source: &str) -> String {
             // CSP forbids them anyway): show the alt text as a link instead.
             let ok = safe_url(&dest_url);
             dropped.push(!ok);
-            ok.then(|| {
-                Event::Start(Tag::Link {
-                    link_type: pulldown_cmark::LinkType::Inline,
-                    dest_url,
-                    title,
-                    id: CowStr::Borrowed(""),
-                })
-            })
+            ok.then_some(Event::Start(Tag::Link {
+                link_type: pulldown_cmark::LinkType::Inline,
+                dest_url,
+                title,
+                id: CowStr::Borrowed(""),
+            }))
         }
         Event::End(pulldown_cmark::TagEnd::Link) | Event::End(pulldown_cmark::TagEnd::Image) => {
             if dropped.pop().unwrap_or(false) { None } else { Some(Event::End(pulldown_cmark::TagEnd::Link)) }

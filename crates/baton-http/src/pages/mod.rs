@@ -5,14 +5,28 @@
 //! One module per resource; templates live in one folder per resource
 //! under `templates/`; what every page shares is in [`layout`].
 
+mod admin;
 pub mod assets;
 mod auth;
+mod board;
 mod backlog;
 mod events;
 mod home;
+mod item_edit;
+mod jobs;
 pub mod layout;
 pub mod markdown;
+mod members;
+mod planning;
+mod products;
+mod questions;
+mod runs;
+mod solo;
+mod sprints;
+mod stories;
+mod tasks;
 mod tokens;
+mod workers;
 
 use axum::{Router, http::StatusCode, response::Response, routing::get};
 
@@ -25,8 +39,32 @@ pub fn router() -> Router<AppState> {
         .merge(auth::router())
         .merge(tokens::router())
         .merge(events::router())
+        .merge(products::router())
+        .merge(members::router())
+        .merge(questions::router())
+        .merge(admin::router())
+        .merge(sprints::router())
+        .merge(planning::router())
+        .merge(board::router())
+        .merge(runs::router())
+        .merge(stories::router())
+        .merge(tasks::router())
+        .merge(item_edit::router())
+        .merge(solo::router())
+        .merge(jobs::router())
+        .merge(workers::router())
         .merge(backlog::router())
         .route("/static/{*path}", get(assets::serve))
+        .fallback(unknown_page)
+}
+
+/// Any path no page answers: the same 404 page as a hidden product.
+async fn unknown_page(crate::extract::MaybeCaller(actor): crate::extract::MaybeCaller) -> Response {
+    let layout = match &actor {
+        Some(a) => layout::Layout::bare(a, "Not found"),
+        None => layout::Layout::anonymous("Not found"),
+    };
+    layout::not_found(layout)
 }
 
 /// The page shown when a demo user tries to change something.

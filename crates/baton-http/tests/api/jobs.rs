@@ -1,6 +1,7 @@
 //! The job queue over REST: "start agent" on a task with the permission
-//! matrix, the job list and filters, one job, cancelling, and the workers
-//! list — with a worker claiming and finishing through the same services.
+//! matrix, the job list and filters, one job, cancelling, retrying, and the
+//! workers list — with a worker claiming and finishing through the same
+//! services.
 
 use axum::http::{Method, StatusCode};
 use baton_app::{
@@ -150,5 +151,63 @@ backend_tests! {
         let res = app.json(Method::POST, &format!("/api/jobs/{}/cancel", id_of(&job)), &owner, &json!({})).await;
         assert_eq!(res.status, StatusCode::CONFLICT);
         assert!(res.text.contains("already done"));
+    }
+
+    async fn a_failed_or_cancelled_job_is_retried_by_those_who_may(t) {
+        let app = TestApp::new(t).await;
+        let m = app.matrix().await;
+        let owner = bearer(&m.owner);
+        let p = pbi(&app, &owner, &m.product_id, "P").await;
+        let s = story(&app, &owner, &id_of(&p), json!({"title": "S"})).await;
+        let tk = task(&app, &owner, &id_of(&s), "T").await;
+        let job = created(&app, &format!("/api/tasks/{}/jobs", id_of(&tk)), &owner, json!({"runtime": "codex"})).await;
+        let retry = format!("/api/jobs/{}/retry", id_of(&job));
+
+        // Queued: 409 naming the status, nothing written.
+        let before = app.count("jobs").await;
+        let res = app.json(Method::POST, &retry, &owner, &json!({})).await;
+        assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.text);
+        assert_eq!(res.error_code(), "conflict");
+        assert!(res.text.contains("job is queued; only failed or cancelled jobs can be retried"), "{}", res.text);
+        // A worker claims it and reports it failed.
+        let worker = app.app().token_actor(&m.owner).await.expect("actor");
+        let mut req = ClaimRequest::new("w");
+        req.runtime = baton_domain::agents::AgentRuntime::Codex;
+        app.app().claim_job(&worker, req).await.expect("claim").expect("job");
+        let res = app.json(Method::POST, &retry, &owner, &json!({})).await;
+        assert!(res.status == StatusCode::CONFLICT && res.text.contains("job is claimed"), "{}", res.text);
+        let mut failed = UpdateJobStatus::new(&id_of(&job), "failed");
+        failed.error = Some("boom".into());
+        app.app().update_job_status(&worker, failed).await.expect("failed");
+        assert_eq!(app.count("jobs").await, before);
+
+        // Readers and demo 403, outsiders and foreign scopes 404, nothing written.
+        for (who, status) in [(&m.reader, StatusCode::FORBIDDEN), (&m.demo, StatusCode::FORBIDDEN),
+                              (&m.outsider, StatusCode::NOT_FOUND), (&m.scoped_out, StatusCode::NOT_FOUND)] {
+            let res = app.json(Method::POST, &retry, &bearer(who), &json!({})).await;
+            assert_eq!(res.status, status, "{}", res.text);
+        }
+        assert_eq!(app.count("jobs").await, before, "refusals write nothing");
+        assert_eq!(app.json(Method::POST, "/api/jobs/nope/retry", &owner, &json!({})).await.status, StatusCode::NOT_FOUND);
+
+        // The writer retries: 201 with the new queued job, same task and runtime.
+        let res = app.json(Method::POST, &retry, &bearer(&m.writer), &json!({})).await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+        let new = res.json();
+        assert_ne!(new["id"], job["id"]);
+        assert_eq!((new["status"].as_str(), new["task_id"].as_str(), new["runtime"].as_str()),
+            (Some("queued"), tk["id"].as_str(), Some("codex")));
+        let old = get(&app, &owner, &format!("/api/jobs/{}", id_of(&job))).await;
+        assert_eq!(old["status"], "failed", "the old job is left as it was");
+        // Twice in a row: the first retry's job is live, so 409.
+        let res = app.json(Method::POST, &retry, &owner, &json!({})).await;
+        assert_eq!(res.status, StatusCode::CONFLICT);
+        assert!(res.text.contains("already has a queued job"), "{}", res.text);
+        // Cancelled jobs are retried too (no body at all is fine).
+        let c = app.json(Method::POST, &format!("/api/jobs/{}/cancel", id_of(&new)), &owner, &json!({})).await;
+        assert_eq!(c.status, StatusCode::OK);
+        let res = app.raw(Method::POST, &format!("/api/jobs/{}/retry", id_of(&new)), &bearer(&m.scoped_in), "application/json", String::new()).await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+        assert_eq!(get(&app, &owner, &format!("/api/jobs?task_id={}", id_of(&tk))).await["total"], 3);
     }
 }

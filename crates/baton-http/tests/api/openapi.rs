@@ -93,6 +93,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/jobs/queue-status"),
     ("get", "/jobs/{id}"),
     ("post", "/jobs/{id}/cancel"),
+    ("post", "/jobs/{id}/retry"),
     ("get", "/workers"),
     ("post", "/workers"),
     ("delete", "/workers/{instance_id}"),

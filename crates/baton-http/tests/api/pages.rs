@@ -115,3 +115,46 @@ backend_tests! {
         assert_eq!(app.get("/api/me", &As::Bearer(secret)).await.status, StatusCode::UNAUTHORIZED);
     }
 }
+
+backend_tests! {
+    async fn assets_are_hashed_cached_and_compressed_and_pages_use_them(t) {
+        let app = TestApp::new(t).await;
+        app.admin().await;
+        let page = app.get("/login", &As::Nobody).await;
+        assert_eq!(page.status, StatusCode::OK);
+        for asset in ["css/app.css", "js/live.js", "js/forms.js", "js/dnd.js", "js/hotkeys.js", "favicon.svg"] {
+            let url = baton_http::pages::assets::url(asset);
+            assert!(page.text.contains(&url), "the layout loads {url}");
+            let res = app.get(&url, &As::Nobody).await;
+            assert_eq!(res.status, StatusCode::OK, "{url}");
+            assert_eq!(res.header("cache-control"), Some("public, max-age=31536000, immutable"));
+            let req = axum::http::Request::get(&url)
+                .header("host", "127.0.0.1:8080")
+                .header("accept-encoding", "gzip")
+                .body(axum::body::Body::empty())
+                .expect("request");
+            let gz = app.send(req).await;
+            if res.text.len() > 1024 {
+                assert_eq!(gz.header("content-encoding"), Some("gzip"), "{url} is compressed on request");
+            }
+        }
+        // An old or made-up name is not served (no stale file under a new page).
+        assert_eq!(app.get("/static/js/live.js", &As::Nobody).await.status, StatusCode::NOT_FOUND);
+        // The rendered layout has no inline script, style or handler (the CSP would block them).
+        assert!(!page.text.contains("style=\""), "no inline styles");
+        assert!(!page.text.contains("<script>"), "no inline scripts");
+        assert!(!page.text.contains(" onclick=") && !page.text.contains(" onload="), "no inline handlers");
+    }
+
+    async fn an_unknown_page_and_another_users_product_look_the_same(t) {
+        let app = TestApp::new(t).await;
+        let m = app.matrix().await;
+        let outsider = As::Cookie(app.login("mx-outsider", "mx-outsider-password").await);
+        let unknown = app.get("/products/NOPE-404/settings", &outsider).await;
+        let hidden = app.get(&format!("/products/{}/settings", m.product_id), &outsider).await;
+        assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+        assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+        assert!(hidden.text.contains("Not found"), "{}", hidden.text);
+        assert!(!hidden.text.contains("Matrix"), "the product's name is not leaked");
+    }
+}

@@ -144,7 +144,7 @@ backend_tests! {
         assert!(res.text.contains(">kept text</textarea>"), "what was typed is kept");
         assert_eq!(app.count("pbis").await, 2);
 
-        let res = app.form("/products/SHOP/stories/ST-001/update", &s.cookie, &[("title", "  "), ("priority", "9")]).await;
+        let res = app.form("/products/SHOP/stories/ST-001/edit", &s.cookie, &[("title", "  "), ("priority", "9")]).await;
         assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(res.text.contains(r#"id="title-error""#) && res.text.contains(r#"id="priority-error""#), "{}", res.text);
         let st = app.app().get_story(&s.owner, &item_id(&app, &s, baton_app::backlog::refs::ItemKind::Story, "ST-001").await).await.expect("story");
@@ -159,11 +159,11 @@ backend_tests! {
     async fn edits_and_deletes_go_through_the_services(t) {
         let app = TestApp::new(t).await;
         let s = shop(&app).await;
-        let res = app.form("/products/SHOP/tasks/T-1/update", &s.cookie, &[("title", "Card form v2"), ("priority", "4"), ("description", ""), ("implementation_plan", "1. do it")]).await;
+        let res = app.form("/products/SHOP/tasks/T-1/edit", &s.cookie, &[("title", "Card form v2"), ("priority", "4"), ("description", ""), ("implementation_plan", "1. do it")]).await;
         assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
         let t1 = app.app().get_task(&s.owner, &item_id(&app, &s, baton_app::backlog::refs::ItemKind::Task, "T-1").await).await.expect("task");
         assert_eq!((t1.title.as_str(), t1.priority, t1.implementation_plan.as_deref()), ("Card form v2", 4, Some("1. do it")));
-        let res = app.form("/products/SHOP/pbis/PBI-2/update", &s.cookie, &[("title", "Catalogue"), ("status", "blocked")]).await;
+        let res = app.form("/products/SHOP/pbis/PBI-2/edit", &s.cookie, &[("title", "Catalogue"), ("status", "blocked")]).await;
         assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
         let page = app.get("/products/SHOP", &s.cookie).await.text;
         assert!(page.contains(r#"id="pbi-PBI-2" class="node pbi" data-code="PBI-2" data-status="blocked""#), "{page}");
@@ -385,7 +385,7 @@ backend_tests! {
             let v = format!("task:{t1}");
             let mut posts: Vec<(&str, Vec<(&str, &str)>)> = vec![
                 ("/products/SHOP/pbis", vec![("title", "forged")]),
-                ("/products/SHOP/pbis/PBI-1/update", vec![("title", "forged")]),
+                ("/products/SHOP/pbis/PBI-1/edit", vec![("title", "forged")]),
                 ("/products/SHOP/stories/ST-001/delete", vec![]),
                 ("/products/SHOP/stories/ST-002/moves", vec![("position", "top")]),
                 ("/products/SHOP/bulk", vec![("ids", v.as_str()), ("op", "status"), ("status", "done")]),

@@ -232,6 +232,46 @@ backend_tests! {
         assert_eq!(data["data"]["job_id"], "mine");
     }
 
+    async fn a_pages_stream_carries_its_product_and_the_bell(t) {
+        let app = TestApp::new(t).await;
+        let m = app.matrix().await;
+        let story = story_in(&app, &m).await;
+        // Pages only: no session → the log-in page; a product the caller cannot see → 404.
+        let (status, headers, _) = open(&app.router, "/events", &As::Nobody).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(headers.get(header::LOCATION).and_then(|v| v.to_str().ok()), Some("/login"));
+        let outsider = app.login("mx-outsider", "mx-outsider-password").await;
+        let (status, _, _) = open(&app.router, &format!("/events?product={}", m.product_id), &As::Cookie(outsider)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+
+        let reader = app.login("mx-reader", "mx-reader-password").await;
+        let (status, headers, mut scoped) =
+            open(&app.router, &format!("/events?product={}", m.product_id), &As::Cookie(reader.clone())).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()), Some("text/event-stream"));
+        let (name, ready) = scoped.event().await;
+        assert_eq!((name.as_str(), ready["product_id"].as_str()), ("ready", Some(m.product_id.as_str())));
+        let (_, _, mut all) = open(&app.router, "/events", &As::Cookie(reader)).await;
+        assert_eq!(all.event().await.0, "ready");
+
+        let bus = &app.app().bus;
+        bus.publish(&Event::new(kinds::TASK_CHANGED).for_product("another-product").with_data(json!({"n": 1}))).await.expect("publish");
+        bus.publish(&Event::new(kinds::TASK_CHANGED).for_product(m.product_id.clone()).with_data(json!({"task_id": "t1"}))).await.expect("publish");
+        for s in [&mut scoped, &mut all] {
+            let (name, data) = s.event().await;
+            assert_eq!(name, "task_changed", "another product's events are dropped");
+            assert_eq!(data["data"]["task_id"], "t1");
+        }
+        // The bell: a question in the product reaches both.
+        let owner = app.app().token_actor(&m.owner).await.expect("owner");
+        let asked = app.app().ask_question(&owner, question(&story, "Bell on a page?")).await.expect("ask");
+        for s in [&mut scoped, &mut all] {
+            let (name, data) = s.event().await;
+            assert_eq!(name, "question_changed");
+            assert_eq!(data["data"]["question"]["id"], asked.id.as_str());
+        }
+    }
+
     async fn a_lagging_stream_is_told_to_resync_and_keeps_going(t) {
         let app = TestApp::new(t).await;
         let m = app.matrix().await;

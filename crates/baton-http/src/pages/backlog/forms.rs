@@ -87,7 +87,7 @@ pub(super) async fn create_pbi(
     ctx.finish(&s, &actor, result, "new:pbi".into(), &f).await
 }
 
-/// `POST /products/{code}/pbis/{PBI}` (or `…/update`): changes a PBI.
+/// `POST /products/{code}/pbis/{PBI}` (or `…/edit`): changes a PBI.
 pub(super) async fn update_pbi(
     State(s): State<AppState>,
     PageUser(actor): PageUser,
@@ -145,7 +145,7 @@ pub(super) async fn create_story(
     ctx.finish(&s, &actor, result, format!("new:{}", item.to_ascii_uppercase()), &f).await
 }
 
-/// `POST /products/{code}/stories/{ST}/update`: changes a story.
+/// `POST /products/{code}/stories/{ST}/edit`: changes a story.
 pub(super) async fn update_story(
     State(s): State<AppState>,
     PageUser(actor): PageUser,
@@ -197,7 +197,7 @@ pub(super) async fn create_task(
     ctx.finish(&s, &actor, result, format!("new:{}", item.to_ascii_uppercase()), &f).await
 }
 
-/// `POST /products/{code}/tasks/{T}/update`: changes a task (not its
+/// `POST /products/{code}/tasks/{T}/edit`: changes a task (not its
 /// status: the board's status route does that).
 pub(super) async fn update_task(
     State(s): State<AppState>,

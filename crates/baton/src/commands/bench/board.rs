@@ -59,6 +59,8 @@ const UPDATE_P99_TARGET: Duration = Duration::from_millis(10);
 struct Seeded {
     product_id: String,
     user_id: String,
+    username: String,
+    password: String,
     actor: Actor,
     sprint_id: String,
     sprint_tasks: Vec<String>,
@@ -69,14 +71,14 @@ struct Seeded {
     took: Duration,
 }
 
-struct Row {
-    backend: String,
-    what: String,
-    n: usize,
-    p50: Duration,
-    p99: Duration,
-    max: Duration,
-    note: String,
+pub(super) struct Row {
+    pub(super) backend: String,
+    pub(super) what: String,
+    pub(super) n: usize,
+    pub(super) p50: Duration,
+    pub(super) p99: Duration,
+    pub(super) max: Duration,
+    pub(super) note: String,
 }
 
 /// Runs the benchmark and prints the table (or JSON) on stdout.
@@ -265,7 +267,18 @@ async fn measure(
         max: ru.2,
         note: String::new(),
     });
-    Ok(())
+    super::board_page::measure(db, seeded_page(seeded), n, backend, (b.0, r.0), rows).await
+}
+
+/// What the board page measurement needs from the seeded product.
+fn seeded_page(s: &Seeded) -> super::board_page::Target<'_> {
+    super::board_page::Target {
+        product_id: &s.product_id,
+        username: &s.username,
+        password: &s.password,
+        board_stories: s.board_stories,
+        board_tasks: s.board_tasks,
+    }
 }
 
 /// (p50, p99, max) of the samples (the callers never pass an empty set).
@@ -296,12 +309,13 @@ fn print_table(rows: &[Row]) {
 async fn seed(app: &App, args: &BenchArgs) -> anyhow::Result<Seeded> {
     let suffix: String = new_id().chars().filter(char::is_ascii_hexdigit).rev().take(10).collect();
     let username = format!("bench-{suffix}");
+    let password = format!("bench-{}", new_id());
     let owner = app
         .create_user(
             &Actor::cli(),
             NewUser {
-                username,
-                password: format!("bench-{}", new_id()),
+                username: username.clone(),
+                password: password.clone(),
                 roles: vec![Role::ProductOwner, Role::Developer],
                 ..Default::default()
             },
@@ -468,6 +482,8 @@ async fn seed(app: &App, args: &BenchArgs) -> anyhow::Result<Seeded> {
     Ok(Seeded {
         product_id,
         user_id: owner.id,
+        username,
+        password,
         actor,
         sprint_id: open_sprint,
         sprint_tasks,

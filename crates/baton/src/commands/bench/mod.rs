@@ -4,6 +4,9 @@
 //!
 //! * [`board`] (the default): the sprint board read and task status updates
 //!   with propagation on a big seeded product.
+//! * [`board_page`] (part of `board`): the board page rendered through the
+//!   real router with a session cookie, beside the service read; and the
+//!   compressed JS + CSS the page loads.
 //! * [`queue`]: the job queue — enqueue → a waiting agent holds the job, and
 //!   claim → complete throughput of concurrent workers beside a tpcb-like
 //!   baseline (`pgbench` on Postgres).
@@ -13,6 +16,7 @@
 //! rows and temporary files are removed afterwards unless `--keep` is given.
 
 mod board;
+mod board_page;
 mod queue;
 mod stats;
 
