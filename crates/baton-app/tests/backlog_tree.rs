@@ -29,7 +29,12 @@ struct Fx {
 async fn fx(t: baton_testkit::TestDb) -> Fx {
     let app = App::local(t.db.clone(), AppConfig::default());
     let owner = product_owner(&app, "olive").await;
-    let input = NewProduct { name: "Shop".into(), code: Some("SHOP".into()), ..Default::default() };
+    let input = NewProduct {
+        name: "Shop".into(),
+        code: Some("SHOP".into()),
+        definition_of_done: "Reviewed".into(),
+        ..Default::default()
+    };
     let pid = app.create_product(&owner, input).await.expect("product").id;
     let p1 =
         app.create_pbi(&owner, &pid, NewPbi { title: "Checkout".into(), ..Default::default() }).await.expect("p1").id;
@@ -103,7 +108,7 @@ backend_tests! {
     async fn codes_resolve_only_inside_the_product_and_outsiders_see_nothing(t) {
         let x = fx(t).await;
         // Another product of the same owner has its own PBI-1.
-        let other = x.app.create_product(&x.owner, NewProduct { name: "Other".into(), code: Some("OTH".into()), ..Default::default() }).await.expect("other").id;
+        let other = x.app.create_product(&x.owner, NewProduct { name: "Other".into(), code: Some("OTH".into()), definition_of_done: "Reviewed".into(), ..Default::default() }).await.expect("other").id;
         let o1 = x.app.create_pbi(&x.owner, &other, NewPbi { title: "Elsewhere".into(), ..Default::default() }).await.expect("o1").id;
         let here = x.app.backlog_item_id(&x.owner, &x.pid, ItemKind::Pbi, "pbi-1").await.expect("here");
         let there = x.app.backlog_item_id(&x.owner, &other, ItemKind::Pbi, "PBI-1").await.expect("there");

@@ -181,7 +181,7 @@ pub struct BacklogTree {
     pub pbis: Vec<TreePbi>,
     /// Every PBI code of the product, in order (re-parent choices).
     pub pbi_codes: Vec<String>,
-    /// Every story code of the product, in order (re-parent choices).
+    /// Every story code of the product, in backlog order (re-parent choices).
     pub story_codes: Vec<String>,
     /// The product's sprints, oldest first.
     pub sprints: Vec<TreeSprint>,
@@ -340,7 +340,7 @@ impl App {
             .await?;
         let totals = (pbis.len(), stories.len(), tasks.len());
         let pbi_codes = pbis.iter().map(|b| b.code.clone()).collect();
-        let story_codes = stories.iter().map(|s| s.code.clone()).collect();
+        let mut story_codes = Vec::with_capacity(stories.len());
         let usernames: HashMap<&str, &str> = people.iter().map(|p| (p.id.as_str(), p.username.as_str())).collect();
         let sprint_codes: HashMap<&str, &str> = sprints.iter().map(|s| (s.id.as_str(), s.code.as_str())).collect();
         let mut stories_by_pbi = group(stories, |s| s.pbi_id.clone());
@@ -354,6 +354,7 @@ impl App {
             let story_count = all_stories.len();
             let mut shown = Vec::new();
             for s in all_stories {
+                story_codes.push(s.code.clone());
                 let s = story_view(s)?;
                 let assignee = s.assignee_id.as_deref();
                 let sprint = s.sprint_id.as_deref();

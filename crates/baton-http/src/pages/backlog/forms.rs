@@ -116,15 +116,8 @@ pub(super) async fn update_pbi(
 }
 
 /// `POST /products/{code}/pbis/{PBI}/delete`: deletes a PBI with its stories and tasks.
-pub(super) async fn delete_pbi(
-    State(s): State<AppState>,
-    PageUser(actor): PageUser,
-    Path((code, item)): ItemPath,
-    f: Fields,
-) -> Response {
-    let (ctx, id) = item!(s, actor, code, item, ItemKind::Pbi);
-    let result = s.app.delete_pbi(&actor, &id).await;
-    ctx.finish(&s, &actor, result, format!("delete:{}", item.to_ascii_uppercase()), &f).await
+pub(super) async fn delete_pbi(state: State<AppState>, user: PageUser, path: ItemPath, f: Fields) -> Response {
+    delete(state, user, path, f, ItemKind::Pbi).await
 }
 
 /// `POST /products/{code}/pbis/{PBI}/stories`: a new story at the end of a PBI.
@@ -176,15 +169,8 @@ pub(super) async fn update_story(
 }
 
 /// `POST /products/{code}/stories/{ST}/delete`: deletes a story with its tasks.
-pub(super) async fn delete_story(
-    State(s): State<AppState>,
-    PageUser(actor): PageUser,
-    Path((code, item)): ItemPath,
-    f: Fields,
-) -> Response {
-    let (ctx, id) = item!(s, actor, code, item, ItemKind::Story);
-    let result = s.app.delete_story(&actor, &id).await;
-    ctx.finish(&s, &actor, result, format!("delete:{}", item.to_ascii_uppercase()), &f).await
+pub(super) async fn delete_story(state: State<AppState>, user: PageUser, path: ItemPath, f: Fields) -> Response {
+    delete(state, user, path, f, ItemKind::Story).await
 }
 
 /// `POST /products/{code}/stories/{ST}/tasks`: a new task at the end of a story.
@@ -235,14 +221,24 @@ pub(super) async fn update_task(
 }
 
 /// `POST /products/{code}/tasks/{T}/delete`: deletes a task.
-pub(super) async fn delete_task(
+pub(super) async fn delete_task(state: State<AppState>, user: PageUser, path: ItemPath, f: Fields) -> Response {
+    delete(state, user, path, f, ItemKind::Task).await
+}
+
+/// Deletes the item of an item route (the services cascade and re-derive).
+async fn delete(
     State(s): State<AppState>,
     PageUser(actor): PageUser,
     Path((code, item)): ItemPath,
     f: Fields,
+    kind: ItemKind,
 ) -> Response {
-    let (ctx, id) = item!(s, actor, code, item, ItemKind::Task);
-    let result = s.app.delete_task(&actor, &id).await;
+    let (ctx, id) = item!(s, actor, code, item, kind);
+    let result = match kind {
+        ItemKind::Pbi => s.app.delete_pbi(&actor, &id).await,
+        ItemKind::Story => s.app.delete_story(&actor, &id).await,
+        ItemKind::Task => s.app.delete_task(&actor, &id).await,
+    };
     ctx.finish(&s, &actor, result, format!("delete:{}", item.to_ascii_uppercase()), &f).await
 }
 
