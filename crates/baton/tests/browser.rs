@@ -78,3 +78,6 @@ mod harness;
 
 #[path = "browser/auth_pages.rs"]
 mod auth_pages;
+
+#[path = "browser/people_pages.rs"]
+mod people_pages;
