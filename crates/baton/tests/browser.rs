@@ -93,3 +93,5 @@ mod auth_pages;
 
 #[path = "browser/every_page.rs"]
 mod every_page;
+#[path = "browser/people_pages.rs"]
+mod people_pages;
