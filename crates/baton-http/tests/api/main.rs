@@ -17,7 +17,6 @@ mod pages_agents;
 mod pages_backlog;
 mod pages_board;
 mod pages_jobs;
-mod pages_board;
 mod pages_people;
 mod pages_sprints;
 mod pbi_pr;

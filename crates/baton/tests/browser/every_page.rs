@@ -24,14 +24,20 @@ async fn shop(site: &Site, b: &Browser) -> Shop {
     site.create_user("bob", &["--role", "developer"]).await;
     site.create_user("dora", &["--role", "developer", "--demo"]).await;
     let product = site
-        .api_ok(&alice, "POST", "/api/products", Some(&json!({"name": "Shop", "code": "SHOP", "definition_of_done": "Tested"})))
+        .api_ok(
+            &alice,
+            "POST",
+            "/api/products",
+            Some(&json!({"name": "Shop", "code": "SHOP", "definition_of_done": "Tested"})),
+        )
         .await;
     let pid = product["id"].as_str().expect("product id").to_string();
     for (user, access) in [("bob", "read_only"), ("dora", "read_write")] {
         let body = json!({"username": user, "access": access});
         site.api_ok(&alice, "POST", &format!("/api/products/{pid}/members"), Some(&body)).await;
     }
-    let pbi = site.api_ok(&alice, "POST", &format!("/api/products/{pid}/pbis"), Some(&json!({"title": "Checkout"}))).await;
+    let pbi =
+        site.api_ok(&alice, "POST", &format!("/api/products/{pid}/pbis"), Some(&json!({"title": "Checkout"}))).await;
     let pbi = pbi["id"].as_str().expect("pbi id").to_string();
     let mut stories = Vec::new();
     for title in ["Pay by card", "Pay by invoice <script>alert(1)</script>"] {
@@ -47,7 +53,8 @@ async fn shop(site: &Site, b: &Browser) -> Shop {
         )
         .await;
     let task = t["code"].as_str().expect("task code").to_string();
-    site.api_ok(&alice, "POST", &format!("/api/stories/{}/tasks", stories[1]), Some(&json!({"title": "Invoice PDF"}))).await;
+    site.api_ok(&alice, "POST", &format!("/api/stories/{}/tasks", stories[1]), Some(&json!({"title": "Invoice PDF"})))
+        .await;
     let sprint = site
         .api_ok(&alice, "POST", &format!("/api/products/{pid}/sprints"), Some(&json!({"sprint_goal": "Take money"})))
         .await;
