@@ -227,9 +227,16 @@ async fn bench_without_subcommand_is_the_board_bench() {
     assert_eq!(out["bench"], "board");
     let rows = out["rows"].as_array().expect("rows");
     let ops: Vec<&str> = rows.iter().map(|r| r["operation"].as_str().expect("operation")).collect();
-    assert_eq!(rows.len(), 5, "seed, board, its baseline, update, its baseline: {ops:?}");
+    assert_eq!(
+        rows.len(),
+        8,
+        "seed, board, its baseline, update, its baseline, board page, its baseline, page assets: {ops:?}"
+    );
     let board = rows.iter().find(|r| r["operation"] == "sprint board: 10 stories, 20 tasks").expect("board row");
     assert_eq!(board["n"], 5);
+    let page = rows.iter().find(|r| r["operation"] == "board page HTML: 10 stories, 20 tasks").expect("board page row");
+    assert_eq!(page["n"], 5);
+    assert!(num(page, "p50_ms") > 0.0 && num(page, "p50_ms") <= num(page, "p99_ms"));
     assert!(num(board, "p50_ms") > 0.0 && num(board, "p50_ms") <= num(board, "p99_ms"));
     assert!(rows.iter().all(|r| r["backend"] == "sqlite"));
 }

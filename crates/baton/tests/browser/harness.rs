@@ -739,6 +739,8 @@ impl Browser {
 
     /// Logs out through the top bar's form; ends on `/login`.
     pub async fn logout(&self) {
+        // "Log out" sits in the user menu: open it first, as a person would.
+        self.click("details.usermenu > summary").await;
         self.click_and_wait_page("form[action=\"/logout\"] [type=submit]").await;
         assert_eq!(self.path().await, "/login");
     }
