@@ -93,3 +93,6 @@ mod auth_pages;
 
 #[path = "browser/every_page.rs"]
 mod every_page;
+
+#[path = "browser/agent_flows.rs"]
+mod agent_flows;
