@@ -90,6 +90,10 @@ async fn rocket(site: &Site, b: &Browser) -> Rocket {
         )
         .await;
     let task_code = task["code"].as_str().expect("task code").to_string();
+    // A second task keeps the story (and so the sprint) open once the
+    // agent's task is done: a sprint whose every story is done closes, and
+    // the solo board then shows no sprint at all.
+    site.api_ok(&token, "POST", &format!("/api/stories/{story_id}/tasks"), Some(&json!({"title": "Countdown"}))).await;
     Rocket { token, story_id, task_code }
 }
 
@@ -119,8 +123,18 @@ browser_tests! {
 
         b.goto("/products/RKT/solo").await;
         b.wait_for(&card, WAIT).await;
-        assert_eq!(b.attr("[data-worker-connected]", "data-worker-connected").await.as_deref(), Some("true"));
-        assert_eq!(b.attr(&start, "disabled").await, None, "Start agent is enabled: {}", b.text(&card).await);
+        // Read in the page in one go: a live refresh may swap the region
+        // between two WebDriver calls.
+        let state = b
+            .js(
+                &format!(
+                    "return [document.querySelector('[data-worker-connected]').dataset.workerConnected, \
+                     document.querySelector('{start}').disabled];"
+                ),
+                vec![],
+            )
+            .await;
+        assert_eq!(state, json!(["true", false]), "a worker is connected and Start agent is enabled: {}", b.text(&card).await);
         assert_eq!(b.count(&job_badge).await, 0, "no job yet");
         // A reload would lose this marker.
         b.js("window.__soloMarker = 'same page'; return true;", vec![]).await;
@@ -146,7 +160,8 @@ browser_tests! {
 
         let is = |status: &str| format!("document.querySelector('{job_badge}')?.dataset.jobStatus === '{status}'");
         b.wait_js(&is("claimed"), WAIT).await;
-        assert!(b.attr(&start, "disabled").await.is_some(), "a live job disables Start agent");
+        // A live job disables Start agent (read in the page: the region may be swapped meanwhile).
+        b.wait_js(&format!("document.querySelector('{card} form[action$=\"/agent-runs\"] button').disabled"), WAIT).await;
 
         // The agent starts: the card says running, live.
         let reported = Instant::now();
