@@ -174,7 +174,7 @@ browser_tests! {
         worker.call("job_heartbeat", json!({"job_id": job_id, "attempt": 0})).await.ok("job_heartbeat");
         let v = worker.call("verify_task_against_plan", json!({"task_id": r.task_code, "diff": DIFF})).await;
         let verify = v.ok("verify_task_against_plan")["verify_result"].clone();
-        assert!(verify.is_string(), "a verify result: {v:?}");
+        assert_eq!(verify, "aligned", "the diff does what the plan says: {v:?}");
         let reported = Instant::now();
         let done = worker
             .call(
