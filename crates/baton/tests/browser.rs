@@ -93,11 +93,8 @@ mod auth_pages;
 
 #[path = "browser/every_page.rs"]
 mod every_page;
-<<<<<<< HEAD
 #[path = "browser/people_pages.rs"]
 mod people_pages;
-=======
 
 #[path = "browser/agent_flows.rs"]
 mod agent_flows;
->>>>>>> agents
