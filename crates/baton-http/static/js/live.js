@@ -42,6 +42,16 @@ function connect(src) {
     });
   };
   open();
+  // Leaving the page must close the stream at once: a stream kept open by a
+  // page in the back/forward cache holds one of the browser's six
+  // connections to this host, and six of them stall every later request.
+  window.addEventListener("pagehide", () => source.close());
+  window.addEventListener("pageshow", (e) => {
+    if (e.persisted) {
+      opened = 1;
+      open();
+    }
+  });
   let hiddenAt = 0;
   document.addEventListener("visibilitychange", () => {
     if (document.hidden) {
