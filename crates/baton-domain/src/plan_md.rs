@@ -333,7 +333,7 @@ fn yaml_error(e: yaml_serde::Error, offset: usize) -> PlanError {
     } else if text.starts_with("repetition limit exceeded") {
         format!("YAML aliases repeat too much content ({text}); write the plan out without anchors and aliases")
     } else {
-        format!("YAML syntax error: {text}")
+        format!("invalid YAML: {text}")
     };
     match e.location() {
         Some(loc) => PlanError::at_line(loc.line() + offset, text),
