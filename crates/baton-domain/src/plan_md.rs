@@ -408,7 +408,9 @@ fn scan_flow_depth(yaml: &str) -> Result<(), (usize, String)> {
             match b {
                 b'"' | b'\'' if token_start => quote = Some(b),
                 b'#' if token_start || i == 0 => break,
-                b'[' | b'{' => {
+                // In block context a flow collection starts only where a
+                // node starts (`key: [`, `- {`); `a[0]` in a plain scalar is text.
+                b'[' | b'{' if depth > 0 || token_start => {
                     depth += 1;
                     if depth > MAX_FLOW_DEPTH {
                         return Err((
@@ -422,8 +424,7 @@ fn scan_flow_depth(yaml: &str) -> Result<(), (usize, String)> {
                 }
                 b']' | b'}' => depth = depth.saturating_sub(1),
                 b'|' | b'>' if token_start && depth == 0 => {
-                    let header = line[i + 1..].split(" #").next().unwrap_or("");
-                    if header.trim_end().bytes().all(|c| c == b'-' || c == b'+' || c.is_ascii_digit()) {
+                    if is_block_scalar_header(&bytes[i + 1..]) {
                         block_scalar = Some(block_parent_column(line, indent));
                         break;
                     }
@@ -435,6 +436,20 @@ fn scan_flow_depth(yaml: &str) -> Result<(), (usize, String)> {
         }
     }
     Ok(())
+}
+
+/// Whether what follows a `|` or `>` makes it a block scalar header:
+/// chomping and indentation indicators, then blanks and at most a comment.
+/// Looks only at the indicators and blanks, so scanning stays linear.
+fn is_block_scalar_header(after: &[u8]) -> bool {
+    let indicators = after.iter().take_while(|&&c| c == b'-' || c == b'+' || c.is_ascii_digit()).count();
+    let rest = &after[indicators..];
+    let blanks = rest.iter().take_while(|&&c| c == b' ' || c == b'\t').count();
+    match rest.get(blanks) {
+        None => true,
+        Some(b'#') => blanks > 0,
+        Some(_) => false,
+    }
 }
 
 /// Column of the node a block scalar header on `line` belongs to: the key

@@ -11,37 +11,7 @@ use baton_domain::plan_md::{
 };
 
 /// The example of §7.3, verbatim. Line numbers in the tests count from here.
-const EXAMPLE: &str = r#"---
-sprint:
-  goal: "Ship CSV export"
-pbi:
-  title: "Export backlog as CSV"
-  description: |
-    Users can download the product backlog as a CSV file.
-  priority: 2
-stories:
-  - title: "Download button on backlog page"
-    acceptance_criteria: |
-      - Button visible for members
-      - File contains code, title, status
-    priority: 2
-    tasks:
-      - title: "Add export route"
-        implementation_plan: |
-          1. Create `app/api/products/[id]/export/route.ts`
-          2. Stream rows ordered by sort_order
-        priority: 2
-        verify_required: ALIGNED_OR_PARTIAL
-      - title: "Typecheck pass"
-        implementation_plan: |
-          Run `npm run typecheck`; no code changes expected.
-        priority: 3
-        verify_only: true
----
-
-# Overwegingen
-Why this split, assumptions, alternatives, decisions.
-"#;
+const EXAMPLE: &str = include_str!("plan_md_example.md");
 
 fn expected() -> Plan {
     Plan {

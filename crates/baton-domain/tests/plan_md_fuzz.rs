@@ -1,0 +1,253 @@
+//! Property tests and a bounded-time fuzz run for the `plan_md` parser: no
+//! input panics or takes long, and every plan the schema allows survives a
+//! render → parse round trip unchanged.
+
+use std::time::{Duration, Instant};
+
+use baton_domain::backlog::VerifyRequired;
+use baton_domain::plan_md::{
+    PLAN_MD_MAX_BYTES, Plan, PlanPbi, PlanSprint, PlanStory, PlanTask, parse_plan_md, parse_plan_md_bytes,
+    render_plan_md,
+};
+use proptest::prelude::*;
+
+/// Characters YAML gives meaning to, plus non-ASCII, so generated text
+/// exercises quoting and escaping.
+const TRICKY: &str = "[a-zA-Z0-9 _:#'\"{}\\[\\],&*!|>%@`~?=.\\-éü漢😀]";
+
+fn title() -> impl Strategy<Value = String> {
+    proptest::string::string_regex(&format!("{TRICKY}{{1,40}}"))
+        .expect("regex")
+        .prop_map(|s| s.trim().to_string())
+        .prop_filter("non-empty title", |s| !s.is_empty())
+}
+
+fn long_text() -> impl Strategy<Value = String> {
+    proptest::string::string_regex(&format!("({TRICKY}|\n|\t){{0,120}}")).expect("regex")
+}
+
+fn required_text() -> impl Strategy<Value = String> {
+    long_text().prop_filter("non-empty text", |s| !s.trim().is_empty())
+}
+
+fn verify_required() -> impl Strategy<Value = Option<VerifyRequired>> {
+    proptest::option::of(proptest::sample::select(VerifyRequired::ALL))
+}
+
+fn task() -> impl Strategy<Value = PlanTask> {
+    (title(), proptest::option::of(long_text()), required_text(), 1..=4i32, verify_required(), any::<bool>()).prop_map(
+        |(title, description, implementation_plan, priority, verify_required, verify_only)| PlanTask {
+            title,
+            description,
+            implementation_plan,
+            priority,
+            verify_required,
+            verify_only,
+        },
+    )
+}
+
+fn story() -> impl Strategy<Value = PlanStory> {
+    (
+        title(),
+        proptest::option::of(long_text()),
+        proptest::option::of(long_text()),
+        1..=4i32,
+        proptest::collection::vec(task(), 1..4),
+    )
+        .prop_map(|(title, description, acceptance_criteria, priority, tasks)| PlanStory {
+            title,
+            description,
+            acceptance_criteria,
+            priority,
+            tasks,
+        })
+}
+
+fn plan() -> impl Strategy<Value = Plan> {
+    (
+        proptest::option::of(title()),
+        title(),
+        proptest::option::of(long_text()),
+        1..=4i32,
+        proptest::collection::vec(story(), 1..4),
+        long_text(),
+    )
+        .prop_map(|(goal, title, description, priority, stories, body)| Plan {
+            sprint: goal.map(|goal| PlanSprint { goal }),
+            pbi: PlanPbi { title, description, priority },
+            stories,
+            body: body.trim_start().to_string(),
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_string_parses_or_fails_without_panicking(s in any::<String>()) {
+        let _ = parse_plan_md(&s);
+        let _ = parse_plan_md(&format!("---\n{s}\n---\n"));
+    }
+
+    #[test]
+    fn any_bytes_parse_or_fail_without_panicking(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+        let _ = parse_plan_md_bytes(&bytes);
+        let mut framed = b"---\n".to_vec();
+        framed.extend_from_slice(&bytes);
+        framed.extend_from_slice(b"\n---\n");
+        let _ = parse_plan_md_bytes(&framed);
+    }
+
+    #[test]
+    fn yaml_shaped_text_parses_or_fails_without_panicking(
+        s in proptest::string::string_regex("(pbi|stories|tasks|title|priority|- |: |\n|  |\\[|\\]|\\{|\\}|&a |\\*a|\\||>|'|\"|#|,|1|x|!t ){0,80}").expect("regex")
+    ) {
+        let _ = parse_plan_md(&format!("---\n{s}\n---\n"));
+    }
+
+    #[test]
+    fn a_rendered_plan_parses_back_to_the_same_plan(plan in plan()) {
+        let md = render_plan_md(&plan);
+        prop_assert_eq!(parse_plan_md(&md), Ok(plan), "rendered:\n{}", md);
+    }
+}
+
+/// xorshift64*: a fixed, dependency-free pseudo-random sequence, so a
+/// failing case can be replayed from its number.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        if n == 0 { 0 } else { (self.next() % n as u64) as usize }
+    }
+}
+
+/// Fragments that steer mutations toward the parser's edges.
+const SPLICES: &[&str] = &[
+    "[",
+    "]",
+    "{",
+    "}",
+    "&a ",
+    "*a",
+    "&b [*a,*a,*a,*a]",
+    ": ",
+    "- ",
+    "\n",
+    "\r\n",
+    "\r",
+    "  ",
+    "\t",
+    "|",
+    ">-",
+    "'",
+    "\"",
+    "\\",
+    "#",
+    "---\n",
+    "...\n",
+    "? ",
+    "!!str ",
+    "!t ",
+    "%YAML 1.2\n",
+    "~",
+    "null",
+    "priority: 9",
+    "tasks: []",
+    "\u{feff}",
+    "\u{85}",
+    "\u{2028}",
+    "é",
+    "😀",
+    "\0",
+    "<<: *a",
+    "0x1F",
+    "1e400",
+    ".nan",
+];
+
+fn mutate(rng: &mut Rng, base: &[u8]) -> Vec<u8> {
+    let mut doc = base.to_vec();
+    for _ in 0..=rng.below(4) {
+        let at = rng.below(doc.len() + 1);
+        match rng.below(7) {
+            0 => {
+                let end = (at + rng.below(40)).min(doc.len());
+                doc.drain(at..end);
+            }
+            1 | 2 => {
+                let s = SPLICES[rng.below(SPLICES.len())].as_bytes();
+                doc.splice(at..at, s.iter().copied());
+            }
+            3 => {
+                let b = (rng.next() & 0xff) as u8;
+                if at < doc.len() {
+                    doc[at] = b;
+                } else {
+                    doc.push(b);
+                }
+            }
+            4 => doc.truncate(at),
+            5 => {
+                // Repeat a slice, sometimes many times: long and deep inputs.
+                let end = (at + 1 + rng.below(30)).min(doc.len());
+                let times = if rng.below(20) == 0 { 1 + rng.below(4000) } else { 1 + rng.below(5) };
+                let piece = doc[at.min(end)..end].to_vec();
+                let room = PLAN_MD_MAX_BYTES.saturating_sub(doc.len()) / piece.len().max(1);
+                for _ in 0..times.min(room) {
+                    doc.splice(at..at, piece.iter().copied());
+                }
+            }
+            _ => {
+                // Swap two lines.
+                let text = String::from_utf8_lossy(&doc).into_owned();
+                let mut lines: Vec<&str> = text.split('\n').collect();
+                let (i, j) = (rng.below(lines.len()), rng.below(lines.len()));
+                lines.swap(i, j);
+                doc = lines.join("\n").into_bytes();
+            }
+        }
+    }
+    doc
+}
+
+const FUZZ_CASES: usize = 20_000;
+const BOUND: Duration = Duration::from_millis(200);
+
+#[test]
+fn twenty_thousand_mutated_plans_each_parse_or_fail_quickly() {
+    let base = include_str!("plan_md_example.md").as_bytes();
+    assert!(parse_plan_md_bytes(base).is_ok(), "the base parses");
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let (mut worst, mut worst_case, mut total, mut parsed) = (Duration::ZERO, 0, Duration::ZERO, 0);
+    for case in 0..FUZZ_CASES {
+        let doc = mutate(&mut rng, base);
+        let start = Instant::now();
+        let result = parse_plan_md_bytes(&doc);
+        let took = start.elapsed();
+        total += took;
+        if took > worst {
+            (worst, worst_case) = (took, case);
+            if let Some(dir) = std::env::var_os("PLAN_MD_FUZZ_DUMP") {
+                // Keep the slowest input for a closer look.
+                let _ = std::fs::write(std::path::Path::new(&dir).join("slowest.md"), &doc);
+            }
+        }
+        match result {
+            Ok(_) => parsed += 1,
+            Err(errors) => assert!(!errors.0.is_empty(), "case {case}: an error list is never empty"),
+        }
+    }
+    println!(
+        "plan_md fuzz: {FUZZ_CASES} cases, {parsed} parsed, worst {worst:?} (case {worst_case}), mean {:?}",
+        total / FUZZ_CASES as u32
+    );
+    assert!(worst < BOUND, "case {worst_case} took {worst:?}");
+}
