@@ -366,48 +366,83 @@ fn shift_line_numbers(msg: &str, offset: usize) -> String {
 /// [`MAX_FLOW_DEPTH`], before the YAML scanner sees it: its work per token
 /// grows with the flow depth (43,000 levels take half a minute).
 ///
-/// A light tokenizer mirroring the YAML scanner: block scalars (`key: |`)
-/// and their more-indented lines are text, quoted scalars and comments are
-/// skipped, every other `[`/`{` opens and `]`/`}` closes. Returns the
-/// 1-based line within the YAML text and the message.
+/// A light tokenizer mirroring the YAML scanner's rules: block scalars
+/// (`key: |`) and their more-indented lines are text, quoted scalars start
+/// only where a node starts, comments start after a blank, a multi-line plain
+/// scalar continues on more-indented lines, and in block context `[`/`{`
+/// open a collection only where a node starts. Returns the 1-based line
+/// within the YAML text and the message.
 fn scan_flow_depth(yaml: &str) -> Result<(), (usize, String)> {
     let mut depth = 0usize;
     // The parent column of the block scalar being skipped.
     let mut block_scalar: Option<usize> = None;
-    // Inside a quoted scalar that continues on the next line.
+    // Inside a quoted scalar (which may span lines).
     let mut quote: Option<u8> = None;
+    // Whether the next character may begin a node.
+    let mut token_start = true;
+    // After a quoted scalar or a flow collection: `:` is an indicator even
+    // without a blank after it (JSON-like `{"a":"b"}`).
+    let mut json_node = false;
+    // Block context: a plain scalar is open and continues on lines indented
+    // deeper than this column.
+    let mut plain_parent: Option<usize> = None;
+    // Column of the `- ` entry indicator just passed on this line.
+    let mut dash: Option<usize>;
     for (n, raw) in yaml.split('\n').enumerate() {
         let line = raw.strip_suffix('\r').unwrap_or(raw);
-        let indent = line.bytes().take_while(|&b| b == b' ').count();
+        let bytes = line.as_bytes();
+        let indent = bytes.iter().take_while(|&&b| b == b' ').count();
         if let Some(parent) = block_scalar {
             if line.trim().is_empty() || indent > parent {
                 continue;
             }
             block_scalar = None;
         }
-        let bytes = line.as_bytes();
+        if quote.is_none() && depth == 0 && !line.trim().is_empty() {
+            // A new line in block context begins a node unless it continues a plain scalar.
+            let continues = plain_parent.is_some_and(|p| indent > p);
+            if !continues {
+                plain_parent = None;
+                token_start = true;
+                json_node = false;
+            }
+        }
+        dash = None;
         let mut i = 0;
-        // Whether the previous byte lets a quoted scalar or comment start here.
-        let mut token_start = quote.is_none();
+        let mut prev_blank = true;
         while i < bytes.len() {
+            let b = bytes[i];
             if let Some(q) = quote {
-                // Inside a quoted scalar: find its end.
-                match bytes[i] {
+                match b {
                     b'\\' if q == b'"' => i += 1,
                     b'\'' if q == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 1,
-                    b if b == q => {
+                    _ if b == q => {
                         quote = None;
                         token_start = false;
+                        json_node = true;
                     }
                     _ => {}
                 }
+                prev_blank = false;
                 i += 1;
                 continue;
             }
-            let b = bytes[i];
+            let next = bytes.get(i + 1).copied();
+            let next_blank = matches!(next, None | Some(b' ' | b'\t'));
             match b {
-                b'"' | b'\'' if token_start => quote = Some(b),
-                b'#' if token_start || i == 0 => break,
+                b' ' | b'\t' => {
+                    prev_blank = true;
+                    i += 1;
+                    continue;
+                }
+                b'#' if prev_blank => {
+                    plain_parent = None;
+                    break;
+                }
+                b'"' | b'\'' if token_start => {
+                    quote = Some(b);
+                    plain_parent = None;
+                }
                 // In block context a flow collection starts only where a
                 // node starts (`key: [`, `- {`); `a[0]` in a plain scalar is text.
                 b'[' | b'{' if depth > 0 || token_start => {
@@ -421,17 +456,51 @@ fn scan_flow_depth(yaml: &str) -> Result<(), (usize, String)> {
                             ),
                         ));
                     }
+                    (token_start, json_node, plain_parent) = (true, false, None);
                 }
-                b']' | b'}' => depth = depth.saturating_sub(1),
-                b'|' | b'>' if token_start && depth == 0 => {
-                    if is_block_scalar_header(&bytes[i + 1..]) {
-                        block_scalar = Some(block_parent_column(line, indent));
-                        break;
+                b']' | b'}' if depth > 0 => {
+                    depth -= 1;
+                    (token_start, json_node) = (false, true);
+                }
+                b'|' | b'>' if token_start && depth == 0 && is_block_scalar_header(&bytes[i + 1..]) => {
+                    block_scalar = Some(dash.unwrap_or_else(|| block_parent_column(line, indent)));
+                    plain_parent = None;
+                    break;
+                }
+                b',' if depth > 0 => (token_start, json_node) = (true, false),
+                b':' if next_blank
+                    || json_node
+                    || (depth > 0 && matches!(next, Some(b',' | b'[' | b']' | b'{' | b'}'))) =>
+                {
+                    (token_start, json_node, plain_parent, dash) = (true, false, None, None);
+                }
+                b'-' | b'?' if token_start && next_blank => {
+                    if b == b'-' {
+                        dash = Some(i);
                     }
                 }
-                _ => {}
+                b'-' | b'.' if i == 0 && (line.starts_with("---") || line.starts_with("...")) => {
+                    // A document marker; a node may follow it.
+                    i += 3;
+                    prev_blank = false;
+                    continue;
+                }
+                b'!' | b'&' if token_start => {
+                    // A tag or anchor: its name is not content; a node follows.
+                    while i < bytes.len() && !matches!(bytes[i], b' ' | b'\t') && !(depth > 0 && bytes[i] == b',') {
+                        i += 1;
+                    }
+                    continue;
+                }
+                _ => {
+                    // Plain scalar text (or an alias).
+                    if token_start && depth == 0 && plain_parent.is_none() {
+                        plain_parent = Some(dash.unwrap_or_else(|| block_parent_column(line, indent)));
+                    }
+                    (token_start, json_node) = (false, false);
+                }
             }
-            token_start = matches!(b, b' ' | b'\t' | b'[' | b'{' | b',' | b':' | b'?' | b'-');
+            prev_blank = false;
             i += 1;
         }
     }

@@ -386,3 +386,39 @@ fn a_rendered_plan_parses_back_to_itself() {
     assert!(md.starts_with("---\n"));
     assert_eq!(parse_plan_md(&md), Ok(plan));
 }
+
+/// Inputs built to make the YAML scanner slow (its work per token grows with
+/// the flow depth) or to slip deep nesting past the pre-scan: each fills the
+/// size limit and must fail within a second even in a debug build.
+#[test]
+fn hostile_inputs_of_the_full_size_fail_fast() {
+    fn fill(head: &str, unit: &str) -> String {
+        let room = PLAN_MD_MAX_BYTES - head.len() - 16;
+        format!("---\n{head}{}\n---\n", unit.repeat(room / unit.len()))
+    }
+    let cases = [
+        ("one line of [", fill("a: ", "[")),
+        ("{a: [ per line", fill("a:\n", "{a: [\n")),
+        ("{a: per line", fill("a:\n", "{a: \n")),
+        ("JSON-like {\"a\":", fill("a: ", "{\"a\":")),
+        ("tags and anchors", fill("a: ", "!t {a: &x [\n")),
+        ("comments hide closers", fill("a: ", "[ # ]\n")),
+        ("explicit keys", fill("a: ", "? [\n")),
+        ("quote inside a flow plain scalar", fill("a: [x 'b\n", ", {a: [\n")),
+        ("quote continuing a plain scalar", fill("k: foo\n  \"bar\nx: ", "{a: [\n")),
+        ("false block scalar header", fill("a: b |\n", "  {a: [\n")),
+        ("document marker", fill("--- ", "{a: [\n")),
+        ("closers in quotes", fill("a: ", "[ \"]\", ")),
+        ("anchor bomb", fill("a: &a [x]\nb: [", "*a, ")),
+    ];
+    let mut report = Vec::new();
+    for (name, doc) in &cases {
+        let start = Instant::now();
+        let result = parse_plan_md(doc);
+        let took = start.elapsed();
+        report.push(format!("{name}: {took:?}"));
+        assert!(result.is_err(), "{name} parsed");
+        assert!(took < Duration::from_secs(1), "{name} took {took:?}");
+    }
+    println!("hostile inputs ({} bytes each): {}", PLAN_MD_MAX_BYTES, report.join("; "));
+}

@@ -231,7 +231,17 @@ fn twenty_thousand_mutated_plans_each_parse_or_fail_quickly() {
         let doc = mutate(&mut rng, base);
         let start = Instant::now();
         let result = parse_plan_md_bytes(&doc);
-        let took = start.elapsed();
+        let mut took = start.elapsed();
+        if took > BOUND / 4 {
+            // The machine is shared: time an outlier again and keep the
+            // fastest run, so a descheduled thread is not blamed on the
+            // parser while an input that is really slow stays slow.
+            for _ in 0..3 {
+                let start = Instant::now();
+                let _ = parse_plan_md_bytes(&doc);
+                took = took.min(start.elapsed());
+            }
+        }
         total += took;
         if took > worst {
             (worst, worst_case) = (took, case);
