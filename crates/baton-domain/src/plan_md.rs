@@ -803,6 +803,19 @@ fn list<'v>(
     }
 }
 
+/// Reads every item of a list, so each item's problems are reported even
+/// after an earlier one failed; `None` if any failed.
+fn each<T>(
+    items: &[Value],
+    path: &str,
+    errs: &mut Vec<PlanError>,
+    read: fn(&Value, &str, &mut Vec<PlanError>) -> Option<T>,
+) -> Option<Vec<T>> {
+    let read: Vec<Option<T>> =
+        items.iter().enumerate().map(|(i, v)| read(v, &join(path, &i.to_string()), errs)).collect();
+    read.into_iter().collect()
+}
+
 fn read_plan(root: &Value, errs: &mut Vec<PlanError>, body: String) -> Option<Plan> {
     let Value::Mapping(map) = untag(root) else {
         errs.push(PlanError::schema("", "must be a mapping with pbi and stories"));
@@ -824,11 +837,7 @@ fn read_plan(root: &Value, errs: &mut Vec<PlanError>, body: String) -> Option<Pl
         let priority = priority(m, &p, errs);
         Some(PlanPbi { title: title?, description: description.ok()?, priority: priority? })
     });
-    let stories = list(map, "", "stories", errs).and_then(|(items, p)| {
-        let read: Vec<_> =
-            items.iter().enumerate().map(|(i, v)| read_story(v, &join(&p, &i.to_string()), errs)).collect();
-        read.into_iter().collect::<Option<Vec<_>>>()
-    });
+    let stories = list(map, "", "stories", errs).and_then(|(items, p)| each(items, &p, errs, read_story));
     Some(Plan { sprint: sprint.ok()?, pbi: pbi?, stories: stories?, body })
 }
 
@@ -838,11 +847,7 @@ fn read_story(v: &Value, path: &str, errs: &mut Vec<PlanError>) -> Option<PlanSt
     let description = optional_text(m, path, "description", TEXT_MAX, errs);
     let acceptance_criteria = optional_text(m, path, "acceptance_criteria", TEXT_MAX, errs);
     let priority = priority(m, path, errs);
-    let tasks = list(m, path, "tasks", errs).and_then(|(items, p)| {
-        let read: Vec<_> =
-            items.iter().enumerate().map(|(i, v)| read_task(v, &join(&p, &i.to_string()), errs)).collect();
-        read.into_iter().collect::<Option<Vec<_>>>()
-    });
+    let tasks = list(m, path, "tasks", errs).and_then(|(items, p)| each(items, &p, errs, read_task));
     Some(PlanStory {
         title: title?,
         description: description.ok()?,

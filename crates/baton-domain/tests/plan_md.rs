@@ -310,6 +310,10 @@ fn a_billion_laughs_document_is_refused_quickly() {
         vec!["*s"; 20_000].join(",")
     );
     refused_fast(&doc, "YAML bomb");
+    // Dense alias-free YAML (many nodes per byte) stays within the expansion budget.
+    for dense in [format!("x: [{}]", "{a: },".repeat(40_000)), format!("x:\n{}", "-\n".repeat(100_000))] {
+        assert_eq!(messages(&format!("---\n{dense}\n---\n")), ["pbi: required", "stories: required"]);
+    }
     // A few small aliases are harmless and accepted.
     let doc = EXAMPLE
         .replace("  priority: 2\nstories:", "  priority: &p 2\nstories:")
