@@ -408,6 +408,10 @@ fn scan_flow_depth(yaml: &str) -> Result<(), (usize, String)> {
             }
         }
         dash = None;
+        // Computed once per line: a line of many `- ` and many keys would
+        // otherwise make this scan quadratic.
+        let mut line_parent: Option<usize> = None;
+        let mut parent_column = || *line_parent.get_or_insert_with(|| block_parent_column(line, indent));
         let mut i = 0;
         let mut prev_blank = true;
         while i < bytes.len() {
@@ -463,7 +467,7 @@ fn scan_flow_depth(yaml: &str) -> Result<(), (usize, String)> {
                     (token_start, json_node) = (false, true);
                 }
                 b'|' | b'>' if token_start && depth == 0 && is_block_scalar_header(&bytes[i + 1..]) => {
-                    block_scalar = Some(dash.unwrap_or_else(|| block_parent_column(line, indent)));
+                    block_scalar = Some(dash.unwrap_or_else(&mut parent_column));
                     plain_parent = None;
                     break;
                 }
@@ -495,7 +499,7 @@ fn scan_flow_depth(yaml: &str) -> Result<(), (usize, String)> {
                 _ => {
                     // Plain scalar text (or an alias).
                     if token_start && depth == 0 && plain_parent.is_none() {
-                        plain_parent = Some(dash.unwrap_or_else(|| block_parent_column(line, indent)));
+                        plain_parent = Some(dash.unwrap_or_else(&mut parent_column));
                     }
                     (token_start, json_node) = (false, false);
                 }

@@ -278,12 +278,28 @@ fn invalid_utf8_is_reported_with_its_byte_and_line() {
     assert_eq!(errs[0].line, Some(2));
 }
 
+/// Parses `doc` and returns the result with the time taken. The machine is
+/// shared, so a slow run is timed again and the fastest run counts: a
+/// descheduled thread is not the parser's fault, a really slow input stays slow.
+fn timed(doc: &str) -> (Result<Plan, baton_domain::plan_md::PlanErrors>, Duration) {
+    let start = Instant::now();
+    let result = parse_plan_md(doc);
+    let mut took = start.elapsed();
+    if took > Duration::from_millis(250) {
+        for _ in 0..3 {
+            let start = Instant::now();
+            let _ = parse_plan_md(doc);
+            took = took.min(start.elapsed());
+        }
+    }
+    (result, took)
+}
+
 /// Asserts `doc` fails quickly with one error whose message contains `needle`.
 fn refused_fast(doc: &str, needle: &str) -> PlanError {
-    let start = Instant::now();
-    let errs = errors(doc);
-    let took = start.elapsed();
+    let (result, took) = timed(doc);
     assert!(took < Duration::from_secs(1), "took {took:?}");
+    let errs = result.expect_err("refused").0;
     assert_eq!(errs.len(), 1, "{errs:?}");
     assert!(errs[0].message.contains(needle), "{:?} lacks {needle:?}", errs[0].message);
     errs.into_iter().next().expect("one error")
@@ -414,12 +430,11 @@ fn hostile_inputs_of_the_full_size_fail_fast() {
         ("document marker", fill("--- ", "{a: [\n")),
         ("closers in quotes", fill("a: ", "[ \"]\", ")),
         ("anchor bomb", fill("a: &a [x]\nb: [", "*a, ")),
+        ("many entries and keys on one line", fill(&"- ".repeat(40_000), "a: ")),
     ];
     let mut report = Vec::new();
     for (name, doc) in &cases {
-        let start = Instant::now();
-        let result = parse_plan_md(doc);
-        let took = start.elapsed();
+        let (result, took) = timed(doc);
         report.push(format!("{name}: {took:?}"));
         assert!(result.is_err(), "{name} parsed");
         assert!(took < Duration::from_secs(1), "{name} took {took:?}");
