@@ -107,6 +107,29 @@ proptest! {
         let _ = parse_plan_md(&format!("---\n{s}\n---\n"));
     }
 
+    /// Whatever comes first, deep nesting after it is still caught before the
+    /// YAML scanner spends seconds on it: a prefix that fooled the pre-scan
+    /// (a quote or comment it misread) would let the tail through.
+    #[test]
+    fn no_prefix_hides_deep_nesting_from_the_pre_scan(
+        prefix in proptest::string::string_regex(
+            r#"(a|b|- |: |:|\n|\n  |  |\t|\[|\]|\{|\}|,|'|"|\\|#| #|\||>|&a |\*a|!t |\? |---|\.\.\.|\r\n){0,40}"#
+        ).expect("regex")
+    ) {
+        let doc = format!("---\n{prefix}\n{}\n---\n", "{a: [\n".repeat(10_000));
+        let mut took = Duration::MAX;
+        for _ in 0..3 {
+            let start = Instant::now();
+            let result = parse_plan_md(&doc);
+            took = took.min(start.elapsed());
+            prop_assert!(result.is_err());
+            if took < Duration::from_millis(500) {
+                break;
+            }
+        }
+        prop_assert!(took < Duration::from_millis(500), "took {:?} after prefix {:?}", took, prefix);
+    }
+
     #[test]
     fn a_rendered_plan_parses_back_to_the_same_plan(plan in plan()) {
         let md = render_plan_md(&plan);
