@@ -4,8 +4,8 @@
 //! Parsing is deterministic and total: any input, however hostile, yields a
 //! [`Plan`] or a list of [`PlanError`]s quickly, never a panic. The guards
 //! against bad input run before the YAML parser sees anything (see
-//! [`PLAN_MD_MAX_BYTES`], [`MAX_FLOW_DEPTH`]) or while it runs (the alias
-//! expansion budget of [`probe`]).
+//! [`PLAN_MD_MAX_BYTES`], [`MAX_FLOW_DEPTH`]) or while it runs (an alias
+//! expansion budget and [`MAX_NESTING`]).
 //!
 //! Decisions where §7.3 is silent:
 //! - A UTF-8 byte order mark before the opening `---` is skipped: it is an
@@ -13,7 +13,8 @@
 //!   "expected first line: ---" above a first line that reads `---`.
 //! - Anchors and aliases are accepted as long as expanding them adds nothing
 //!   beyond the document's own size; a "billion laughs" document is refused
-//!   within milliseconds (budget of [`probe`]).
+//!   within milliseconds: the expanded content may be at most three times
+//!   the document's size, which no alias-free document reaches.
 //! - Optional fields given as YAML `null` count as absent; required ones as missing.
 //! - Titles and the sprint goal are trimmed; long texts (descriptions,
 //!   acceptance criteria, implementation plans) are kept exactly as written.
@@ -53,10 +54,12 @@ pub const TEXT_MAX: usize = 4000;
 pub const IMPLEMENTATION_PLAN_MAX: usize = 8000;
 
 /// A parsed plan: what materialization turns into a PBI, stories and tasks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+/// Only [`parse_plan_md`] makes one (it is serialized for REST and MCP, never
+/// deserialized, so no unchecked plan can enter).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Plan {
     /// Goal of the build sprint, when the plan asks for one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sprint: Option<PlanSprint>,
     /// The product backlog item.
     pub pbi: PlanPbi,
@@ -64,39 +67,38 @@ pub struct Plan {
     pub stories: Vec<PlanStory>,
     /// The markdown after the front-matter, leading whitespace trimmed.
     /// Free reasoning; not used for materialization.
-    #[serde(default)]
     pub body: String,
 }
 
 /// The optional build sprint of a plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PlanSprint {
     /// Sprint goal, 1..500 characters.
     pub goal: String,
 }
 
 /// The plan's product backlog item.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PlanPbi {
     /// Title, 1..200 characters.
     pub title: String,
     /// Description, at most 4000 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Priority 1 (highest) to 4.
     pub priority: i32,
 }
 
 /// A story of a plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PlanStory {
     /// Title, 1..200 characters.
     pub title: String,
     /// Description, at most 4000 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Acceptance criteria, at most 4000 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub acceptance_criteria: Option<String>,
     /// Priority 1 (highest) to 4.
     pub priority: i32,
@@ -105,12 +107,12 @@ pub struct PlanStory {
 }
 
 /// A task of a plan story.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PlanTask {
     /// Title, 1..200 characters.
     pub title: String,
     /// Description, at most 4000 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// How to implement it, 1..8000 characters.
     pub implementation_plan: String,
@@ -118,10 +120,9 @@ pub struct PlanTask {
     pub priority: i32,
     /// The verify gate's bar, when the plan sets one (materialization
     /// applies the default and the exploration downgrade).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub verify_required: Option<VerifyRequired>,
     /// Whether the task only verifies (no code change expected); default false.
-    #[serde(default)]
     pub verify_only: bool,
 }
 
