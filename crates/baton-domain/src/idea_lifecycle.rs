@@ -92,6 +92,12 @@ impl IdeaJob {
         }
     }
 
+    /// Whether a live worker must offer the `review` capability for this job
+    /// (guard 6 of §7.1: review kinds go to a reviewing worker).
+    pub fn needs_review_worker(self) -> bool {
+        matches!(self, IdeaJob::ReviewPlan)
+    }
+
     /// Checks a dispatch (guard 2 of §7.1) and returns the status to set.
     pub fn dispatch(self, current: IdeaStatus) -> Result<IdeaStatus, IdeaTransitionError> {
         check(IdeaAction::Dispatch(self), current, self.allowed_from(), self.running_status())
@@ -235,6 +241,8 @@ mod tests {
             }
         }
         assert_eq!(IdeaJob::ALL.len(), 3);
+        let reviewing: Vec<_> = IdeaJob::ALL.iter().filter(|j| j.needs_review_worker()).collect();
+        assert_eq!(reviewing, [&IdeaJob::ReviewPlan]);
     }
 
     #[test]
