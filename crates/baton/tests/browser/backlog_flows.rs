@@ -207,7 +207,7 @@ async fn build_plan_finish(site: &Site, js: Js) -> Value {
     assert_eq!(codes(&b, &format!("#story-{card} > ul.tasks > li")).await, ["T-1", "T-2"]);
     assert_eq!(codes(&b, &format!("#story-{invoice} > ul.tasks > li")).await, ["T-3"]);
     b.check_page(&format!("{tag}-backlog-built")).await;
-    assert_eq!(rest_story_order(&site, &token, pbi).await, [card, invoice]);
+    assert_eq!(rest_story_order(site, &token, pbi).await, [card, invoice]);
 
     // Move the second story above the first.
     let story_order = format!("#pbi-{pbi} > ul.stories > li");
@@ -218,7 +218,7 @@ async fn build_plan_finish(site: &Site, js: Js) -> Value {
             drag(&b, &format!("#story-{invoice} > .item > .code"), &format!("#story-{card} > .item"), DropAt::Top)
                 .await;
             b.wait_js(&moved, WAIT).await;
-            let me = (&site, token.as_str());
+            let me = (site, token.as_str());
             wait_until("the reorder saved over REST", WAIT, || async move {
                 rest_story_order(me.0, me.1, pbi).await == [invoice, card]
             })
@@ -234,7 +234,7 @@ async fn build_plan_finish(site: &Site, js: Js) -> Value {
     }
     b.goto(&format!("/products/{SLUG}")).await;
     assert_eq!(codes(&b, &story_order).await, [invoice, card], "the new order survives a reload");
-    assert_eq!(rest_story_order(&site, &token, pbi).await, [invoice, card], "REST lists the new order");
+    assert_eq!(rest_story_order(site, &token, pbi).await, [invoice, card], "REST lists the new order");
     b.check_page(&format!("{tag}-backlog-reordered")).await;
 
     // A sprint through the sprints page.
@@ -255,7 +255,7 @@ async fn build_plan_finish(site: &Site, js: Js) -> Value {
             drag(&b, &format!("#story-{card} > .title"), &format!("#plan-sprint-{sprint} ul.cards"), DropAt::Center)
                 .await;
             b.wait_js(&planned, WAIT).await;
-            let me = (&site, token.as_str());
+            let me = (site, token.as_str());
             wait_until("the story's sprint saved over REST", WAIT, || async move {
                 rest_story_sprint(me.0, me.1, card).await.as_deref() == Some(sprint)
             })
@@ -272,7 +272,7 @@ async fn build_plan_finish(site: &Site, js: Js) -> Value {
     b.goto(&format!("/products/{SLUG}/planning")).await;
     b.wait_for(&format!("#plan-sprint-{sprint} #story-{card}"), WAIT).await;
     assert_eq!(b.count(&format!("#plan-backlog #story-{card}")).await, 0, "no longer in the backlog column");
-    assert_eq!(rest_story_sprint(&site, &token, card).await.as_deref(), Some(sprint), "REST: planned");
+    assert_eq!(rest_story_sprint(site, &token, card).await.as_deref(), Some(sprint), "REST: planned");
     b.check_page(&format!("{tag}-planning-planned")).await;
 
     // Finish the story's tasks on the board; the story promotes to done
@@ -289,7 +289,9 @@ async fn build_plan_finish(site: &Site, js: Js) -> Value {
         let t = Instant::now();
         match js {
             Js::On => {
-                drag(&b, &format!("#task-{task} .meta .code"), "#column-done ul.cards", DropAt::Center).await;
+                // At the bottom: below the cards already done (dropping above
+                // one would also reorder the story's tasks, as it should).
+                drag(&b, &format!("#task-{task} .meta .code"), "#column-done ul.cards", DropAt::Bottom).await;
                 b.wait_js(&in_done, WAIT).await;
             }
             Js::Off => {
