@@ -169,6 +169,7 @@ async fn build_plan_finish(site: &Site, js: Js) -> Value {
 
     // First run: the administrator is created through /setup.
     b.setup_admin("alice", PASSWORD).await;
+    b.check_page(&format!("{tag}-home-first-run")).await;
     let token = site.token("alice").await;
 
     // A product through the products page (a plain form in both modes).
@@ -244,6 +245,7 @@ async fn build_plan_finish(site: &Site, js: Js) -> Value {
     submit_and_wait(&b, "#new-sprint [type=submit]", "document.querySelector('#sprint-list tr#sprint-SP-1')").await;
     let sprint = "SP-1";
     assert_eq!(b.data_status(&format!("#sprint-{sprint}")).await.as_deref(), Some("open"));
+    b.check_page(&format!("{tag}-sprints-created")).await;
 
     // Plan the card story into it on the planning page.
     b.goto(&format!("/products/{SLUG}/planning")).await;
@@ -323,6 +325,8 @@ async fn build_plan_finish(site: &Site, js: Js) -> Value {
     // The backlog shows the roll-up too.
     b.goto(&format!("/products/{SLUG}")).await;
     assert_eq!(b.data_status(&format!("#story-{card}")).await.as_deref(), Some("done"));
+    assert_eq!(b.data_status(&format!("#story-{invoice}")).await.as_deref(), Some("open"));
+    b.check_page(&format!("{tag}-backlog-done")).await;
 
     eprintln!("[{}] the whole flow ({js:?}): {:?}", b.backend, started.elapsed());
     snapshot(site, &token).await
@@ -424,5 +428,27 @@ browser_tests! {
         assert_eq!(site.api_get(&token, "/api/tasks/T-1").await["status"], "done");
         assert_eq!(site.api_get(&token, "/api/stories/ST-001").await["status"], "done");
         b.check_page("keyboard-board").await;
+
+        // A live refresh that brings nothing new for this page leaves it
+        // alone: an open "Move…" popover stays open. (Before, the modules'
+        // wiring marks made every refresh a swap, closing it.)
+        b.focus(summary).await;
+        b.press(&Key::Enter.to_string()).await;
+        b.wait_js("document.querySelector('#task-T-1 details').open", WAIT).await;
+        // Count the page's refetches once their answer has been handled (a
+        // task queued after the swap, which runs in the same turn).
+        b.js(
+            "window.__batonRefetched = 0; const text = Response.prototype.text;\
+             Response.prototype.text = function () {\
+               return text.call(this).then(v => { setTimeout(() => { window.__batonRefetched++; }, 0); return v; });\
+             }; return true;",
+            vec![],
+        )
+        .await;
+        // ST-002 is not in the sprint: the board does not show it.
+        site.api_ok(&token, "PATCH", "/api/stories/ST-002", Some(&json!({"title": "Pay by invoice later"}))).await;
+        b.wait_js("window.__batonRefetched > 0", WAIT).await;
+        let open = b.js("return document.querySelector('#task-T-1 details').open;", vec![]).await;
+        assert_eq!(open, json!(true), "an unrelated live event closed the open Move… popover");
     }
 }
