@@ -24,7 +24,11 @@ const SLUG: &str = "SHOP";
 fn expected_snapshot() -> Value {
     json!({
         "product": {"code": "SHOP", "name": "Web shop"},
-        "sprints": [{"code": "SP-1", "goal": "Take payments", "status": "open"}],
+        // Newest first.
+        "sprints": [
+            {"code": "SP-2", "goal": "Invoices", "status": "open"},
+            {"code": "SP-1", "goal": "Take payments", "status": "open"},
+        ],
         "pbis": [{
             "code": "PBI-1", "title": "Checkout", "status": "ready",
             // The second story was moved above the first.
@@ -327,6 +331,15 @@ async fn build_plan_finish(site: &Site, js: Js) -> Value {
     assert_eq!(b.data_status(&format!("#story-{card}")).await.as_deref(), Some("done"));
     assert_eq!(b.data_status(&format!("#story-{invoice}")).await.as_deref(), Some("open"));
     b.check_page(&format!("{tag}-backlog-done")).await;
+
+    // Another sprint, created on the planning page: its column appears
+    // (with JavaScript, without a reload).
+    b.goto(&format!("/products/{SLUG}/planning")).await;
+    b.fill("#plan-new-sprint #new-sprint_goal", "Invoices").await;
+    submit_and_wait(&b, "#plan-new-sprint [type=submit]", "document.querySelector('#plan-sprint-SP-2')").await;
+    assert_eq!(b.path().await, format!("/products/{SLUG}/planning"), "creating a sprint stays on planning");
+    assert_eq!(b.attr("#plan-new-sprint #new-sprint_goal", "value").await.as_deref(), Some(""), "the form is reset");
+    b.check_page(&format!("{tag}-planning-second-sprint")).await;
 
     eprintln!("[{}] the whole flow ({js:?}): {:?}", b.backend, started.elapsed());
     snapshot(site, &token).await
