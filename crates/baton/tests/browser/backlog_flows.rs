@@ -136,10 +136,13 @@ async fn submit_and_wait(b: &Browser, button: &str, done: &str) {
 
 /// A real mouse drag from `from` to `to` (scrolled into view first: the
 /// WebDriver mouse cannot reach outside the viewport).
-async fn drag(b: &Browser, from: &str, to: &str, at: DropAt) {
+/// Returns when the mouse button was released (latencies count from there:
+/// the drag's own motion takes about half a second).
+async fn drag(b: &Browser, from: &str, to: &str, at: DropAt) -> Instant {
     b.js("document.querySelector(arguments[0]).scrollIntoView({ block: 'center' }); return true;", vec![json!(to)])
         .await;
     b.pointer_drag(from, to, at).await;
+    Instant::now()
 }
 
 /// Opens the `<details>` whose `<summary>` is `summary`, unless it is open.
@@ -219,9 +222,9 @@ async fn build_plan_finish(site: &Site, js: Js) -> Value {
     let moved = order_is(&story_order, &[invoice, card]);
     match js {
         Js::On => {
-            let t = Instant::now();
-            drag(&b, &format!("#story-{invoice} > .item > .code"), &format!("#story-{card} > .item"), DropAt::Top)
-                .await;
+            let t =
+                drag(&b, &format!("#story-{invoice} > .item > .code"), &format!("#story-{card} > .item"), DropAt::Top)
+                    .await;
             b.wait_js(&moved, WAIT).await;
             let me = (site, token.as_str());
             wait_until("the reorder saved over REST", WAIT, || async move {
@@ -230,7 +233,7 @@ async fn build_plan_finish(site: &Site, js: Js) -> Value {
             .await;
             // The server's answer has been swapped in: still in the new order.
             b.wait_js(&format!("({moved}) && !document.querySelector('.dragging')"), WAIT).await;
-            eprintln!("[{}] story drag → saved: {:?}", b.backend, t.elapsed());
+            eprintln!("[{}] story dropped → saved and shown: {:?}", b.backend, t.elapsed());
         }
         Js::Off => {
             open_details(&b, &format!("#story-{invoice} > .item details.move > summary")).await;
@@ -257,16 +260,20 @@ async fn build_plan_finish(site: &Site, js: Js) -> Value {
     let planned = format!("document.querySelector('#plan-sprint-{sprint} #story-{card}')");
     match js {
         Js::On => {
-            let t = Instant::now();
-            drag(&b, &format!("#story-{card} > .title"), &format!("#plan-sprint-{sprint} ul.cards"), DropAt::Center)
-                .await;
+            let t = drag(
+                &b,
+                &format!("#story-{card} > .title"),
+                &format!("#plan-sprint-{sprint} ul.cards"),
+                DropAt::Center,
+            )
+            .await;
             b.wait_js(&planned, WAIT).await;
             let me = (site, token.as_str());
             wait_until("the story's sprint saved over REST", WAIT, || async move {
                 rest_story_sprint(me.0, me.1, card).await.as_deref() == Some(sprint)
             })
             .await;
-            eprintln!("[{}] story → sprint drag → saved: {:?}", b.backend, t.elapsed());
+            eprintln!("[{}] story dropped into the sprint → saved: {:?}", b.backend, t.elapsed());
             b.wait_js(&format!("({planned}) && !document.querySelector('.dragging')"), WAIT).await;
         }
         Js::Off => {
@@ -292,27 +299,33 @@ async fn build_plan_finish(site: &Site, js: Js) -> Value {
     b.check_page(&format!("{tag}-board")).await;
     for (task, last) in [("T-1", false), ("T-2", true)] {
         let in_done = format!("document.querySelector('#column-done #task-{task}')?.dataset.status === 'done'");
-        let t = Instant::now();
-        match js {
+        let t = match js {
             Js::On => {
                 // At the bottom: below the cards already done (dropping above
                 // one would also reorder the story's tasks, as it should).
-                drag(&b, &format!("#task-{task} .meta .code"), "#column-done ul.cards", DropAt::Bottom).await;
+                let t = drag(&b, &format!("#task-{task} .meta .code"), "#column-done ul.cards", DropAt::Bottom).await;
                 b.wait_js(&in_done, WAIT).await;
+                t
             }
             Js::Off => {
                 open_details(&b, &format!("#task-{task} details > summary")).await;
                 choose(&b, &format!("#status-{task}"), "done").await;
+                let t = Instant::now();
                 submit_and_wait(&b, &format!("#task-{task} form.move-form [type=submit]"), &in_done).await;
+                t
             }
-        }
+        };
         let story_status = if last { "done" } else { "in_sprint" };
         let story_shows = format!(
             "document.querySelector('#board-stories #story-{card}')?.dataset.status === '{story_status}' && \
              !document.querySelector('.dragging')"
         );
         b.wait_js(&story_shows, WAIT).await;
-        eprintln!("[{}] {task} → done, story {card} shows {story_status}: {:?}", b.backend, t.elapsed());
+        eprintln!(
+            "[{}] {task} dropped/submitted → done, story {card} shows {story_status}: {:?}",
+            b.backend,
+            t.elapsed()
+        );
         let badge = b.data_status(&format!("#board-stories #story-{card} .badge")).await;
         assert_eq!(badge.as_deref(), Some(story_status), "the story's badge follows");
     }
