@@ -98,3 +98,6 @@ mod people_pages;
 
 #[path = "browser/agent_flows.rs"]
 mod agent_flows;
+
+#[path = "browser/backlog_flows.rs"]
+mod backlog_flows;

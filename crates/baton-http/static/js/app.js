@@ -33,6 +33,30 @@ function busy(el) {
 const deferred = new Set();
 
 /**
+ * `el`'s markup without what the page's scripts and the user add to it:
+ * the modules' `data-wired-*` marks, `aria-busy` and which `<details>` are
+ * open. A live refresh that brings nothing new must leave the region alone
+ * (an open "Move…" popover stays open, nothing is re-wired); comparing the
+ * raw markup would always differ by the wiring marks.
+ */
+function settled(el) {
+  const copy = el.cloneNode(true);
+  for (const n of [copy, ...copy.querySelectorAll("*")]) {
+    for (const a of [...n.attributes]) {
+      if (a.name.startsWith("data-wired-") || a.name === "aria-busy" || (a.name === "open" && n.localName === "details")) {
+        n.removeAttribute(a.name);
+      }
+    }
+  }
+  return copy.outerHTML;
+}
+
+/** Whether the fresh region `fresh` shows the same as `el` (see settled). */
+function same(fresh, el) {
+  return settled(fresh) === settled(el);
+}
+
+/**
  * Replaces every live region (`[data-live][id]`) of the page by the element
  * with the same id in `doc`, when it differs. Regions holding a focused
  * input are skipped and retried when focus leaves them, unless `force`
@@ -48,7 +72,7 @@ export function swapRegions(doc, force = []) {
       continue;
     }
     deferred.delete(el.id);
-    if (fresh.outerHTML === el.outerHTML) continue;
+    if (force.includes(el.id) ? fresh.outerHTML === el.outerHTML : same(fresh, el)) continue;
     const node = document.importNode(fresh, true);
     el.replaceWith(node);
     swapped.push(node);

@@ -26,31 +26,34 @@ function connect(src) {
   let opened = 0;
   let source = null;
   const open = () => {
-    source = new EventSource(src);
-    source.addEventListener("ready", () => {
+    const es = new EventSource(src);
+    source = es;
+    es.addEventListener("ready", () => {
       backoff = 1000;
       if (opened++ > 0) schedule();
     });
-    for (const t of SIGNALS) source.addEventListener(t, schedule);
-    source.addEventListener("error", () => {
+    for (const t of SIGNALS) es.addEventListener(t, schedule);
+    es.addEventListener("error", () => {
       // The browser retries by itself unless the stream is closed (429, 401,
       // server restart): then back off up to 30 s.
-      if (source.readyState === EventSource.CLOSED) {
-        setTimeout(open, backoff);
+      if (es.readyState === EventSource.CLOSED && source === es) {
+        setTimeout(() => { if (source === es) open(); }, backoff);
         backoff = Math.min(backoff * 2, 30000);
       }
     });
   };
   open();
-  // Leaving the page must close the stream at once: a stream kept open by a
-  // page in the back/forward cache holds one of the browser's six
-  // connections to this host, and six of them stall every later request.
-  window.addEventListener("pagehide", () => source.close());
+  // A page kept in the back/forward cache keeps its stream open unless we
+  // close it, and Chromium allows only 6 connections per host over HTTP/1.1:
+  // after a few pages every request of the site (a drop's POST included)
+  // waits forever. Close on pagehide; reopen when the page is shown again
+  // (the `ready` of a reopened stream refetches the page).
+  window.addEventListener("pagehide", () => {
+    if (source) source.close();
+    source = null;
+  });
   window.addEventListener("pageshow", (e) => {
-    if (e.persisted) {
-      opened = 1;
-      open();
-    }
+    if (e.persisted && !source) open();
   });
   let hiddenAt = 0;
   document.addEventListener("visibilitychange", () => {
