@@ -33,6 +33,17 @@ pub const WORKER_PRESENCE: &str = "worker_presence";
 /// "agent connected" goes away at most this long after the 30 s window.
 pub const PRESENCE_SWEEP_SECS: u64 = 5;
 
+/// How a registration or heartbeat changed a worker's presence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PresenceChange {
+    /// Still live, serving the same product and runtime.
+    None,
+    /// It was not live (or had no row).
+    Online,
+    /// Live, but now limited to another product or running another runtime.
+    Changed,
+}
+
 /// Serde default of a worker's runtime (also used by claim requests).
 pub(crate) fn default_runtime() -> AgentRuntime {
     AgentRuntime::Claude
@@ -185,11 +196,9 @@ pub fn worker_view(w: worker::Model) -> WorkerView {
 impl App {
     /// Registers (or refreshes) the calling worker; needs an API token.
     pub async fn register_worker(&self, actor: &Actor, info: WorkerInfo) -> AppResult<WorkerView> {
-        let (view, came_online) = self.upsert_worker(actor, &info, None).await?;
+        let (view, change) = self.upsert_worker(actor, &info, None).await?;
         self.announce_worker(&view, "registered").await;
-        if came_online {
-            self.announce_presence(&view, "online", false).await;
-        }
+        self.announce_change(&view, change).await;
         Ok(view)
     }
 
@@ -199,11 +208,9 @@ impl App {
         if quota.last_quota_pct.is_some_and(|q| !(0..=100).contains(&q)) {
             return Err(AppError::field("last_quota_pct", "must be between 0 and 100"));
         }
-        let (view, came_online) = self.upsert_worker(actor, &info, Some(quota)).await?;
+        let (view, change) = self.upsert_worker(actor, &info, Some(quota)).await?;
         self.announce_worker(&view, "heartbeat").await;
-        if came_online {
-            self.announce_presence(&view, "online", false).await;
-        }
+        self.announce_change(&view, change).await;
         Ok(view)
     }
 
@@ -228,7 +235,7 @@ impl App {
         let data = json!({"action": "offline", "user_id": actor.user_id, "token_id": token, "instance_id": instance_id.trim()});
         self.announce(Event::new(kinds::WORKER_HEARTBEAT).for_user(&actor.user_id).with_data(data)).await;
         if let Some(w) = gone.filter(|_| rows > 0).map(worker_view).filter(|w| w.active) {
-            self.announce_presence(&w, "offline", false).await;
+            self.announce_presence(&w, "offline", w.product_id.as_deref(), false).await;
         }
         Ok(rows > 0)
     }
@@ -258,19 +265,31 @@ impl App {
             .all(&self.db)
             .await?;
         for w in lapsed {
-            self.announce_presence(&worker_view(w), "offline", true).await;
+            let w = worker_view(w);
+            self.announce_presence(&w, "offline", w.product_id.as_deref(), true).await;
         }
         Ok(cutoff)
     }
 
-    /// Publishes `worker_presence` (`online` or `offline`) to the worker's
-    /// owner; `local` keeps it in this process.
-    async fn announce_presence(&self, w: &WorkerView, action: &str, local: bool) {
+    /// Announces a registration's or heartbeat's presence change, if any.
+    async fn announce_change(&self, w: &WorkerView, change: PresenceChange) {
+        match change {
+            PresenceChange::None => {}
+            PresenceChange::Online => self.announce_presence(w, "online", w.product_id.as_deref(), false).await,
+            // It may have left a product's pages and joined another's: tell all of them.
+            PresenceChange::Changed => self.announce_presence(w, "changed", None, false).await,
+        }
+    }
+
+    /// Publishes `worker_presence` to the worker's owner: `product_id` is
+    /// the product whose pages it concerns (`None`: all of them); `local`
+    /// keeps it in this process.
+    async fn announce_presence(&self, w: &WorkerView, action: &str, product_id: Option<&str>, local: bool) {
         let data = json!({
             "action": action,
             "worker_id": w.id,
             "instance_id": w.instance_id,
-            "product_id": w.product_id,
+            "product_id": product_id,
             "runtime": w.runtime,
         });
         let event = Event::new(WORKER_PRESENCE).for_user(&w.user_id).with_data(data);
@@ -281,16 +300,16 @@ impl App {
         }
     }
 
-    /// Inserts or refreshes the caller's worker row; also says whether the
-    /// worker just came online (had no row, or was outside the active
-    /// window, or now serves another product), so presence is announced on
-    /// that change and not on every heartbeat.
+    /// Inserts or refreshes the caller's worker row; also says how its
+    /// presence changed (it came online: no row, or outside the active
+    /// window; or, live, it now serves another product or runtime), so
+    /// presence is announced on a change and not on every heartbeat.
     async fn upsert_worker(
         &self,
         actor: &Actor,
         info: &WorkerInfo,
         quota: Option<Quota>,
-    ) -> AppResult<(WorkerView, bool)> {
+    ) -> AppResult<(WorkerView, PresenceChange)> {
         actor.require_write()?;
         let token = token_of_pub(actor)?.to_string();
         info.validate()?;
@@ -304,10 +323,14 @@ impl App {
             .one(&self.db)
             .await?;
         let t = now();
-        let came_online = before.is_none_or(|b| {
-            t.signed_duration_since(b.last_seen_at).num_seconds() >= ACTIVE_WINDOW_SECS
-                || b.product_id != info.product_id
-        });
+        let change = match before {
+            None => PresenceChange::Online,
+            Some(b) if t.signed_duration_since(b.last_seen_at).num_seconds() >= ACTIVE_WINDOW_SECS => {
+                PresenceChange::Online
+            }
+            Some(b) if b.product_id != info.product_id || b.runtime != info.runtime.as_db() => PresenceChange::Changed,
+            Some(_) => PresenceChange::None,
+        };
         let caps: Vec<String> = info.capabilities.iter().map(|c| c.trim().to_string()).collect();
         let mut am = worker::ActiveModel {
             id: Set(new_id()),
@@ -356,7 +379,7 @@ impl App {
             .one(&self.db)
             .await?
             .ok_or(AppError::Internal("worker row vanished after upsert".into()))?;
-        Ok((worker_view(row), came_online))
+        Ok((worker_view(row), change))
     }
 
     async fn announce_worker(&self, w: &WorkerView, action: &str) {

@@ -219,13 +219,16 @@ pub struct QuestionChangedData {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct WorkerPresenceData {
-    /// `online` or `offline`.
+    /// `online`, `offline`, or `changed` (a live worker now serves another
+    /// product or runtime; `product_id` is then absent so every page of the
+    /// owner refetches).
     pub action: Option<String>,
     /// The worker's row id.
     pub worker_id: Option<String>,
     /// Its instance id.
     pub instance_id: Option<String>,
-    /// The product it is limited to, if any.
+    /// The product whose pages it concerns (the one it is limited to);
+    /// absent: all of the owner's.
     pub product_id: Option<String>,
     /// Its agent program.
     pub runtime: Option<String>,

@@ -344,7 +344,7 @@ backend_tests! {
         app.app().worker_heartbeat(&owner, WorkerInfo::new("laptop"), Default::default()).await.expect("beat");
         let elsewhere = app.app().list_products(&owner, Default::default()).await.expect("products");
         let other = elsewhere.items.iter().find(|p| p.id != m.product_id).expect("the other product").id.clone();
-        let limited = WorkerInfo { product_id: Some(other), ..WorkerInfo::new("desk") };
+        let limited = WorkerInfo { product_id: Some(other.clone()), ..WorkerInfo::new("desk") };
         app.app().register_worker(&owner, limited).await.expect("limited");
         let (name, data) = dashboard.event().await;
         assert_eq!((name.as_str(), data["data"]["instance_id"].as_str()), ("worker_presence", Some("laptop")));
@@ -357,6 +357,18 @@ backend_tests! {
         for s in [&mut dashboard, &mut solo] {
             let (name, data) = s.event().await;
             assert_eq!((name.as_str(), data["data"]["action"].as_str()), ("worker_presence", Some("offline")));
+        }
+        // A live worker limited to another product from now on leaves this
+        // product's page too, so that page hears of it.
+        let moved = WorkerInfo { product_id: Some(other.clone()), ..WorkerInfo::new("laptop") };
+        app.app().register_worker(&owner, WorkerInfo::new("laptop")).await.expect("back");
+        app.app().register_worker(&owner, moved).await.expect("moved");
+        for s in [&mut dashboard, &mut solo] {
+            let (name, data) = s.event().await;
+            assert_eq!((name.as_str(), data["data"]["action"].as_str()), ("worker_presence", Some("online")));
+            let (name, data) = s.event().await;
+            assert_eq!((name.as_str(), data["data"]["action"].as_str()), ("worker_presence", Some("changed")));
+            assert!(data["data"]["product_id"].is_null(), "{data}");
         }
         mark(3).await;
         for s in [&mut dashboard, &mut solo, &mut others] {
