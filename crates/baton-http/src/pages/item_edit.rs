@@ -30,7 +30,7 @@ use baton_domain::{
 use serde::Deserialize;
 
 use super::{
-    layout::{FormErrors, OrPage, PageError, PageUser, form_status, local_path, slug},
+    layout::{FormErrors, OrPage, PageError, PageUser, form_status, local_path, patch_text, slug, unix_text},
     stories::render_story,
     tasks::{TaskExtras, render_task},
 };
@@ -42,16 +42,6 @@ pub fn router() -> Router<AppState> {
         .route("/products/{code}/stories/{story}/update", post(story_update))
         .route("/products/{code}/tasks/{task}/update", post(task_update))
         .route("/products/{code}/tasks/{task}/plan", post(task_plan))
-}
-
-/// Browsers send textarea line breaks as CRLF; the services count characters.
-fn text(v: &str) -> String {
-    v.replace("\r\n", "\n")
-}
-
-/// A nullable text field: absent = unchanged, blank = cleared.
-fn nullable(v: &Option<String>) -> Option<Option<String>> {
-    v.as_ref().map(|s| Some(text(s)).filter(|s| !s.trim().is_empty()))
 }
 
 /// A 1–4 priority field: absent or blank = unchanged.
@@ -111,9 +101,9 @@ impl StoryForm {
     fn patch(&self) -> Result<StoryPatch, AppError> {
         let mut errs = ValidationErrors::new();
         let patch = StoryPatch {
-            title: self.title.as_deref().map(text),
-            description: nullable(&self.description),
-            acceptance_criteria: nullable(&self.acceptance_criteria),
+            title: self.title.as_deref().map(unix_text),
+            description: patch_text(self.description.as_deref()),
+            acceptance_criteria: patch_text(self.acceptance_criteria.as_deref()),
             priority: priority(&mut errs, &self.priority),
             pbi_id: self.pbi_id.clone().filter(|p| !p.trim().is_empty()),
             assignee_id: self.assignee_id.as_ref().map(|a| Some(a.trim().to_string()).filter(|a| !a.is_empty())),
@@ -191,9 +181,9 @@ impl TaskForm {
     fn patch(&self) -> Result<TaskPatch, AppError> {
         let mut errs = ValidationErrors::new();
         let patch = TaskPatch {
-            title: self.title.as_deref().map(text),
-            description: nullable(&self.description),
-            implementation_plan: nullable(&self.implementation_plan),
+            title: self.title.as_deref().map(unix_text),
+            description: patch_text(self.description.as_deref()),
+            implementation_plan: patch_text(self.implementation_plan.as_deref()),
             priority: priority(&mut errs, &self.priority),
             status: choice(&mut errs, "status", &self.status, TaskStatus::parse_api, &TaskStatus::api_values()),
             sprint_run_id: None,
@@ -362,7 +352,7 @@ async fn task_plan(
     Form(f): Form<TaskForm>,
 ) -> Result<Response, PageError> {
     let target = task_target(&s, &actor, &code, &task, &f.return_to).await?;
-    let plan = nullable(&f.implementation_plan).flatten();
+    let plan = patch_text(f.implementation_plan.as_deref()).flatten();
     let result = s.app.update_task_plan(&actor, &target.item.id, plan).await.map(|_| ());
     task_answer(&s, &actor, target, &f, result).await
 }

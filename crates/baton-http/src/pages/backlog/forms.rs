@@ -20,7 +20,10 @@ use baton_app::{
 use baton_domain::backlog::PbiStatus;
 
 use super::{Ctx, Fields};
-use crate::{AppState, pages::layout::PageUser};
+use crate::{
+    AppState,
+    pages::layout::{self, PageUser, unix_text},
+};
 
 /// Path of an item route: the product and the item's code.
 type ItemPath = Path<(String, String)>;
@@ -37,14 +40,16 @@ fn priority(f: &Fields) -> AppResult<Option<i32>> {
     }
 }
 
-/// An optional text on create: blank = none.
+/// An optional text on create: blank = none (line breaks made Unix, as
+/// the detail pages' forms do).
 fn text(f: &Fields, name: &str) -> Option<String> {
-    f.filled(name).map(str::to_string)
+    f.filled(name).map(unix_text)
 }
 
-/// An optional text on edit: absent = unchanged, blank = cleared.
+/// An optional text on edit: absent = unchanged, blank = cleared (the
+/// detail pages' rule, [`layout::patch_text`]).
 fn patch_text(f: &Fields, name: &str) -> Option<Option<String>> {
-    f.get(name).map(|v| Some(v.to_string()).filter(|v| !v.trim().is_empty()))
+    layout::patch_text(f.get(name))
 }
 
 /// Resolves the item of an item route in its product; unknown codes are
