@@ -22,6 +22,28 @@ use crate::{Actor, App, AppError, AppResult, queue::token_of_pub};
 /// A worker counts as active when seen within this many seconds.
 pub const ACTIVE_WINDOW_SECS: i64 = 30;
 
+/// The event type of a worker coming online (its first heartbeat or
+/// registration after being inactive) or going away (its active window
+/// lapsed, or it said goodbye). Sent to the worker's owner only, so pages
+/// showing "agent connected" update without reloading; unlike
+/// `worker_heartbeat` it is not sent on every heartbeat.
+pub const WORKER_PRESENCE: &str = "worker_presence";
+
+/// How often `baton serve` looks for workers whose active window lapsed:
+/// "agent connected" goes away at most this long after the 30 s window.
+pub const PRESENCE_SWEEP_SECS: u64 = 5;
+
+/// How a registration or heartbeat changed a worker's presence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PresenceChange {
+    /// Still live, serving the same product and runtime.
+    None,
+    /// It was not live (or had no row).
+    Online,
+    /// Live, but now limited to another product or running another runtime.
+    Changed,
+}
+
 /// Serde default of a worker's runtime (also used by claim requests).
 pub(crate) fn default_runtime() -> AgentRuntime {
     AgentRuntime::Claude
@@ -174,8 +196,9 @@ pub fn worker_view(w: worker::Model) -> WorkerView {
 impl App {
     /// Registers (or refreshes) the calling worker; needs an API token.
     pub async fn register_worker(&self, actor: &Actor, info: WorkerInfo) -> AppResult<WorkerView> {
-        let view = self.upsert_worker(actor, &info, None).await?;
+        let (view, change) = self.upsert_worker(actor, &info, None).await?;
         self.announce_worker(&view, "registered").await;
+        self.announce_change(&view, change).await;
         Ok(view)
     }
 
@@ -185,8 +208,9 @@ impl App {
         if quota.last_quota_pct.is_some_and(|q| !(0..=100).contains(&q)) {
             return Err(AppError::field("last_quota_pct", "must be between 0 and 100"));
         }
-        let view = self.upsert_worker(actor, &info, Some(quota)).await?;
+        let (view, change) = self.upsert_worker(actor, &info, Some(quota)).await?;
         self.announce_worker(&view, "heartbeat").await;
+        self.announce_change(&view, change).await;
         Ok(view)
     }
 
@@ -195,6 +219,12 @@ impl App {
     pub async fn worker_offline(&self, actor: &Actor, instance_id: &str) -> AppResult<bool> {
         actor.require_write()?;
         let token = token_of_pub(actor)?;
+        let gone = worker::Entity::find()
+            .filter(worker::Column::UserId.eq(&actor.user_id))
+            .filter(worker::Column::TokenId.eq(token))
+            .filter(worker::Column::InstanceId.eq(instance_id.trim()))
+            .one(&self.db)
+            .await?;
         let rows = worker::Entity::delete_many()
             .filter(worker::Column::UserId.eq(&actor.user_id))
             .filter(worker::Column::TokenId.eq(token))
@@ -204,6 +234,9 @@ impl App {
             .rows_affected;
         let data = json!({"action": "offline", "user_id": actor.user_id, "token_id": token, "instance_id": instance_id.trim()});
         self.announce(Event::new(kinds::WORKER_HEARTBEAT).for_user(&actor.user_id).with_data(data)).await;
+        if let Some(w) = gone.filter(|_| rows > 0).map(worker_view).filter(|w| w.active) {
+            self.announce_presence(&w, "offline", w.product_id.as_deref(), false).await;
+        }
         Ok(rows > 0)
     }
 
@@ -217,14 +250,87 @@ impl App {
         Ok(rows.into_iter().map(worker_view).collect())
     }
 
-    async fn upsert_worker(&self, actor: &Actor, info: &WorkerInfo, quota: Option<Quota>) -> AppResult<WorkerView> {
+    /// Announces, to this process's page streams, the workers whose active
+    /// window lapsed after `after` (the cutoff the previous call returned;
+    /// `None` on the first call: the last two sweep periods), and returns
+    /// this call's cutoff. Every instance sweeps the shared table itself and
+    /// tells only its own subscribers (see `EventBus::publish_local`), so
+    /// each page hears of a lapse once. Cheap: one indexed range read.
+    pub async fn announce_lapsed_workers(&self, after: Option<DateTime<Utc>>) -> AppResult<DateTime<Utc>> {
+        let cutoff = now() - chrono::Duration::seconds(ACTIVE_WINDOW_SECS);
+        let after = after.unwrap_or(cutoff - chrono::Duration::seconds(2 * PRESENCE_SWEEP_SECS as i64));
+        let lapsed = worker::Entity::find()
+            .filter(worker::Column::LastSeenAt.gt(after))
+            .filter(worker::Column::LastSeenAt.lte(cutoff))
+            .all(&self.db)
+            .await?;
+        for w in lapsed {
+            let w = worker_view(w);
+            self.announce_presence(&w, "offline", w.product_id.as_deref(), true).await;
+        }
+        Ok(cutoff)
+    }
+
+    /// Announces a registration's or heartbeat's presence change, if any.
+    async fn announce_change(&self, w: &WorkerView, change: PresenceChange) {
+        match change {
+            PresenceChange::None => {}
+            PresenceChange::Online => self.announce_presence(w, "online", w.product_id.as_deref(), false).await,
+            // It may have left a product's pages and joined another's: tell all of them.
+            PresenceChange::Changed => self.announce_presence(w, "changed", None, false).await,
+        }
+    }
+
+    /// Publishes `worker_presence` to the worker's owner: `product_id` is
+    /// the product whose pages it concerns (`None`: all of them); `local`
+    /// keeps it in this process.
+    async fn announce_presence(&self, w: &WorkerView, action: &str, product_id: Option<&str>, local: bool) {
+        let data = json!({
+            "action": action,
+            "worker_id": w.id,
+            "instance_id": w.instance_id,
+            "product_id": product_id,
+            "runtime": w.runtime,
+        });
+        let event = Event::new(WORKER_PRESENCE).for_user(&w.user_id).with_data(data);
+        if local {
+            self.bus.publish_local(&event);
+        } else {
+            self.announce(event).await;
+        }
+    }
+
+    /// Inserts or refreshes the caller's worker row; also says how its
+    /// presence changed (it came online: no row, or outside the active
+    /// window; or, live, it now serves another product or runtime), so
+    /// presence is announced on a change and not on every heartbeat.
+    async fn upsert_worker(
+        &self,
+        actor: &Actor,
+        info: &WorkerInfo,
+        quota: Option<Quota>,
+    ) -> AppResult<(WorkerView, PresenceChange)> {
         actor.require_write()?;
         let token = token_of_pub(actor)?.to_string();
         info.validate()?;
         if let Some(p) = &info.product_id {
             crate::access::writable(&self.db, actor, p).await?;
         }
+        let before = worker::Entity::find()
+            .filter(worker::Column::UserId.eq(&actor.user_id))
+            .filter(worker::Column::TokenId.eq(&token))
+            .filter(worker::Column::InstanceId.eq(info.instance_id.trim()))
+            .one(&self.db)
+            .await?;
         let t = now();
+        let change = match before {
+            None => PresenceChange::Online,
+            Some(b) if t.signed_duration_since(b.last_seen_at).num_seconds() >= ACTIVE_WINDOW_SECS => {
+                PresenceChange::Online
+            }
+            Some(b) if b.product_id != info.product_id || b.runtime != info.runtime.as_db() => PresenceChange::Changed,
+            Some(_) => PresenceChange::None,
+        };
         let caps: Vec<String> = info.capabilities.iter().map(|c| c.trim().to_string()).collect();
         let mut am = worker::ActiveModel {
             id: Set(new_id()),
@@ -273,7 +379,7 @@ impl App {
             .one(&self.db)
             .await?
             .ok_or(AppError::Internal("worker row vanished after upsert".into()))?;
-        Ok(worker_view(row))
+        Ok((worker_view(row), change))
     }
 
     async fn announce_worker(&self, w: &WorkerView, action: &str) {

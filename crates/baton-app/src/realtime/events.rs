@@ -214,6 +214,26 @@ pub struct QuestionChangedData {
     pub question: Option<QuestionView>,
 }
 
+/// `data` of `worker_presence`: one of the caller's workers came online or
+/// went away (its 30 s window lapsed, or it went offline).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct WorkerPresenceData {
+    /// `online`, `offline`, or `changed` (a live worker now serves another
+    /// product or runtime; `product_id` is then absent so every page of the
+    /// owner refetches).
+    pub action: Option<String>,
+    /// The worker's row id.
+    pub worker_id: Option<String>,
+    /// Its instance id.
+    pub instance_id: Option<String>,
+    /// The product whose pages it concerns (the one it is limited to);
+    /// absent: all of the owner's.
+    pub product_id: Option<String>,
+    /// Its agent program.
+    pub runtime: Option<String>,
+}
+
 /// Why a stream asks the client to re-read what it shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -361,6 +381,8 @@ bus_events! {
     JobEnqueuedEvent, JobEnqueuedType, "job_enqueued", JobEnqueuedData;
     /// `question_changed`: a question was asked, answered, withdrawn or expired.
     QuestionChangedEvent, QuestionChangedType, "question_changed", QuestionChangedData;
+    /// `worker_presence`: one of the caller's workers came online or went away.
+    WorkerPresenceEvent, WorkerPresenceType, "worker_presence", WorkerPresenceData;
 }
 
 /// An event a realtime stream sends: its SSE event name and its data.
@@ -390,7 +412,8 @@ pub trait StreamEvent: Serialize + Send + 'static {
     ("sprint_run_changed" = "#/components/schemas/SprintRunChangedEvent"),
     ("job_status" = "#/components/schemas/JobStatusEvent"),
     ("job_enqueued" = "#/components/schemas/JobEnqueuedEvent"),
-    ("question_changed" = "#/components/schemas/QuestionChangedEvent")
+    ("question_changed" = "#/components/schemas/QuestionChangedEvent"),
+    ("worker_presence" = "#/components/schemas/WorkerPresenceEvent")
 )))]
 pub enum SoloEvent {
     /// `ready`.
@@ -415,6 +438,8 @@ pub enum SoloEvent {
     JobEnqueued(JobEnqueuedEvent),
     /// `question_changed`.
     QuestionChanged(QuestionChangedEvent),
+    /// `worker_presence`.
+    WorkerPresence(WorkerPresenceEvent),
 }
 
 impl StreamEvent for SoloEvent {
@@ -429,6 +454,7 @@ impl StreamEvent for SoloEvent {
             kinds::JOB_STATUS => SoloEvent::JobStatus(e.into()),
             kinds::JOB_ENQUEUED => SoloEvent::JobEnqueued(e.into()),
             kinds::QUESTION_CHANGED => SoloEvent::QuestionChanged(e.into()),
+            crate::workers::WORKER_PRESENCE => SoloEvent::WorkerPresence(e.into()),
             other => {
                 tracing::debug!(kind = other, "the Solo stream does not carry this event type");
                 return None;
@@ -453,6 +479,7 @@ impl StreamEvent for SoloEvent {
             SoloEvent::JobStatus(_) => kinds::JOB_STATUS,
             SoloEvent::JobEnqueued(_) => kinds::JOB_ENQUEUED,
             SoloEvent::QuestionChanged(_) => kinds::QUESTION_CHANGED,
+            SoloEvent::WorkerPresence(_) => crate::workers::WORKER_PRESENCE,
         }
     }
 }

@@ -56,10 +56,24 @@ fn event_user(e: &Event) -> Option<&str> {
     e.user_id.as_deref().or_else(|| e.data.get("user_id").and_then(Value::as_str))
 }
 
+/// Whether a `worker_presence` event concerns `user_id`'s pages: only their
+/// own workers count for "agent connected", and on a product's page
+/// (`product_id`) only workers that may serve it (not limited to another
+/// product).
+pub fn presence_for(e: &Event, user_id: &str, product_id: Option<&str>) -> bool {
+    e.kind == crate::workers::WORKER_PRESENCE
+        && event_user(e) == Some(user_id)
+        && match (product_id, e.data.get("product_id").and_then(Value::as_str)) {
+            (Some(page), Some(limited_to)) => page == limited_to,
+            _ => true,
+        }
+}
+
 /// The Solo stream's filter: every event of the product, ideas' events only
-/// for their owner.
+/// for their owner, and the caller's workers coming and going.
 pub fn solo_carries(e: &Event, product_id: &str, user_id: &str) -> bool {
-    e.product_id.as_deref() == Some(product_id) && idea_event_for(e, user_id).unwrap_or(true)
+    (e.product_id.as_deref() == Some(product_id) && idea_event_for(e, user_id).unwrap_or(true))
+        || presence_for(e, user_id, Some(product_id))
 }
 
 /// The notification stream's filter: questions the caller may see in
@@ -153,7 +167,7 @@ impl App {
     /// Opens the live stream of a web page: the bell's events (as
     /// [`App::open_notification_stream`]) plus every change to one product
     /// the caller can read (`product_ref`, id or code) or, without one, to
-    /// any of their products. Idea events go to their owner only. The page
+    /// any of their products, and the caller's workers coming and going. Idea events go to their owner only. The page
     /// treats events as signals to refetch itself, so one stream per tab
     /// is enough. Refused with 429 beyond the stream limits.
     pub async fn open_page_stream(
@@ -183,8 +197,9 @@ impl App {
                 let about_scope = match &scope {
                     Some(p) => solo_carries(e, p, &user_id),
                     None => {
-                        e.product_id.as_ref().is_some_and(|p| products.contains(p))
-                            && idea_event_for(e, &user_id).unwrap_or(true)
+                        (e.product_id.as_ref().is_some_and(|p| products.contains(p))
+                            && idea_event_for(e, &user_id).unwrap_or(true))
+                            || presence_for(e, &user_id, None)
                     }
                 };
                 about_scope || notifications_carry(e, &user_id, &products)

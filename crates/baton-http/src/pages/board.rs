@@ -15,7 +15,6 @@ use axum::{
 };
 use baton_app::{
     Actor, AppError,
-    backlog::MoveTo,
     sprints::{BoardLane, BoardRead},
 };
 use baton_domain::backlog::TaskStatus;
@@ -23,7 +22,7 @@ use serde::Deserialize;
 
 use super::{
     layout::{FormErrors, Layout, OrPage, PageError, PageUser, form_status, local_path, urlencode},
-    sprints::{Failed, ProductCtx, label, percent},
+    sprints::{Failed, ProductCtx, beside, label, percent},
 };
 use crate::AppState;
 
@@ -160,10 +159,7 @@ pub(super) async fn render(
     status: StatusCode,
     failed: Option<Failed>,
 ) -> Response {
-    match render_page(s, actor, code, sprint, status, failed).await {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
-    }
+    render_page(s, actor, code, sprint, status, failed).await.unwrap_or_else(IntoResponse::into_response)
 }
 
 async fn render_page(
@@ -266,13 +262,7 @@ async fn move_task(
     match result {
         Ok(()) => Redirect::to(&back).into_response(),
         Err(e) => {
-            let failed = Failed::new(format!("move-{task}"), &e, &[("status", f.status.as_str())]);
-            let mut failed = failed;
-            for m in failed.errors.fields.drain(..).map(|(field, m)| format!("{field}: {m}")).collect::<Vec<_>>() {
-                failed.errors.general.push(m);
-            }
-            failed.errors.general =
-                failed.errors.general.iter().map(|m| format!("{task} was not moved: {m}")).collect();
+            let failed = Failed::not_moved(&task, &e, ("status", f.status.as_str()));
             let sprint = sprint_param(&back);
             render(&s, &actor, &code, sprint.as_deref(), form_status(&e), Some(failed)).await
         }
@@ -293,12 +283,7 @@ async fn change_status(s: &AppState, actor: &Actor, code: &str, id: &str, f: &Mo
         let Ok(other) = s.app.product_task_id(actor, code, neighbour).await else { continue };
         let other = s.app.get_task(actor, &other).await?;
         if other.story_id == change.task.story_id && other.id != change.task.id {
-            let to = if before {
-                MoveTo { before_id: Some(other.id), ..Default::default() }
-            } else {
-                MoveTo { after_id: Some(other.id), ..Default::default() }
-            };
-            s.app.move_task(actor, id, to).await?;
+            s.app.move_task(actor, id, beside(other.id, before)).await?;
             break;
         }
     }

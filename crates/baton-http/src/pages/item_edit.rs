@@ -30,7 +30,7 @@ use baton_domain::{
 use serde::Deserialize;
 
 use super::{
-    layout::{FormErrors, OrPage, PageError, PageUser, form_status, local_path, slug},
+    layout::{FormErrors, OrPage, PageError, PageUser, form_status, local_path, patch_text, slug, unix_text},
     stories::render_story,
     tasks::{TaskExtras, render_task},
 };
@@ -42,16 +42,6 @@ pub fn router() -> Router<AppState> {
         .route("/products/{code}/stories/{story}/update", post(story_update))
         .route("/products/{code}/tasks/{task}/update", post(task_update))
         .route("/products/{code}/tasks/{task}/plan", post(task_plan))
-}
-
-/// Browsers send textarea line breaks as CRLF; the services count characters.
-fn text(v: &str) -> String {
-    v.replace("\r\n", "\n")
-}
-
-/// A nullable text field: absent = unchanged, blank = cleared.
-fn nullable(v: &Option<String>) -> Option<Option<String>> {
-    v.as_ref().map(|s| Some(text(s)).filter(|s| !s.trim().is_empty()))
 }
 
 /// A 1–4 priority field: absent or blank = unchanged.
@@ -111,9 +101,9 @@ impl StoryForm {
     fn patch(&self) -> Result<StoryPatch, AppError> {
         let mut errs = ValidationErrors::new();
         let patch = StoryPatch {
-            title: self.title.as_deref().map(text),
-            description: nullable(&self.description),
-            acceptance_criteria: nullable(&self.acceptance_criteria),
+            title: self.title.as_deref().map(unix_text),
+            description: patch_text(self.description.as_deref()),
+            acceptance_criteria: patch_text(self.acceptance_criteria.as_deref()),
             priority: priority(&mut errs, &self.priority),
             pbi_id: self.pbi_id.clone().filter(|p| !p.trim().is_empty()),
             assignee_id: self.assignee_id.as_ref().map(|a| Some(a.trim().to_string()).filter(|a| !a.is_empty())),
@@ -191,9 +181,9 @@ impl TaskForm {
     fn patch(&self) -> Result<TaskPatch, AppError> {
         let mut errs = ValidationErrors::new();
         let patch = TaskPatch {
-            title: self.title.as_deref().map(text),
-            description: nullable(&self.description),
-            implementation_plan: nullable(&self.implementation_plan),
+            title: self.title.as_deref().map(unix_text),
+            description: patch_text(self.description.as_deref()),
+            implementation_plan: patch_text(self.implementation_plan.as_deref()),
             priority: priority(&mut errs, &self.priority),
             status: choice(&mut errs, "status", &self.status, TaskStatus::parse_api, &TaskStatus::api_values()),
             sprint_run_id: None,
@@ -283,28 +273,63 @@ fn back_to(return_to: &Option<String>, fallback: &str) -> String {
     local_path(return_to.as_deref(), fallback).to_string()
 }
 
+/// The item of a story or task route: its product's id, the item, and
+/// where the form goes back to. Unknown products and codes are the 404 page.
+struct Target<T> {
+    product_id: String,
+    item: T,
+    back: String,
+}
+
+async fn story_target(
+    s: &AppState,
+    actor: &Actor,
+    code: &str,
+    story: &str,
+    return_to: &Option<String>,
+) -> Result<Target<StoryView>, PageError> {
+    let product = s.app.get_product(actor, code).await.or_page(actor)?;
+    let item = s.app.product_story(actor, &product.id, story).await.or_page(actor)?;
+    let back = back_to(return_to, &format!("/products/{}/stories/{}", slug(&product), item.code));
+    Ok(Target { product_id: product.id, item, back })
+}
+
+async fn task_target(
+    s: &AppState,
+    actor: &Actor,
+    code: &str,
+    task: &str,
+    return_to: &Option<String>,
+) -> Result<Target<TaskView>, PageError> {
+    let product = s.app.get_product(actor, code).await.or_page(actor)?;
+    let item = s.app.product_task(actor, &product.id, task).await.or_page(actor)?;
+    let back = back_to(return_to, &format!("/products/{}/tasks/{}", slug(&product), item.code));
+    Ok(Target { product_id: product.id, item, back })
+}
+
+/// A refusal worth re-rendering the form for, or the 404 page when the
+/// item vanished meanwhile (that is a page of its own, not a form error).
+fn refusal(actor: &Actor, e: AppError) -> Result<AppError, PageError> {
+    match e {
+        AppError::NotFound(_) => Err(PageError::new(actor, e)),
+        e => Ok(e),
+    }
+}
+
 async fn story_update(
     State(s): State<AppState>,
     PageUser(actor): PageUser,
     Path((code, story)): Path<(String, String)>,
     Form(f): Form<StoryForm>,
 ) -> Result<Response, PageError> {
-    let product = s.app.get_product(&actor, &code).await.or_page(&actor)?;
-    let st = s.app.product_story(&actor, &product.id, &story).await.or_page(&actor)?;
-    let back = back_to(&f.return_to, &format!("/products/{}/stories/{}", slug(&product), st.code));
-    let result = match f.patch() {
-        Ok(p) => s.app.update_story(&actor, &st.id, p).await,
-        Err(e) => Err(e),
-    };
+    let Target { product_id, item: st, back } = story_target(&s, &actor, &code, &story, &f.return_to).await?;
+    let result = async { s.app.update_story(&actor, &st.id, f.patch()?).await }.await;
     match result {
         Ok(_) => Ok(Redirect::to(&back).into_response()),
         Err(e) => {
-            // The story vanished meanwhile: that is a page of its own, not a form error.
-            if matches!(e, AppError::NotFound(_)) {
-                return Err(PageError::new(&actor, e));
-            }
+            let e = refusal(&actor, e)?;
             let edit = Some(StoryEdit::typed(&f, &st));
-            render_story(&s, &actor, &product.id, &st.id, form_status(&e), FormErrors::from(&e), edit).await
+            render_story(&s, &actor, &product_id, &st.id, form_status(&e), FormErrors::from(&e), edit).await
         }
     }
 }
@@ -315,14 +340,9 @@ async fn task_update(
     Path((code, task)): Path<(String, String)>,
     Form(f): Form<TaskForm>,
 ) -> Result<Response, PageError> {
-    let product = s.app.get_product(&actor, &code).await.or_page(&actor)?;
-    let t = s.app.product_task(&actor, &product.id, &task).await.or_page(&actor)?;
-    let back = back_to(&f.return_to, &format!("/products/{}/tasks/{}", slug(&product), t.code));
-    let result = match f.patch() {
-        Ok(p) => s.app.update_task(&actor, &t.id, p).await.map(|_| ()),
-        Err(e) => Err(e),
-    };
-    task_answer(&s, &actor, &product.id, &t, &f, back, result).await
+    let target = task_target(&s, &actor, &code, &task, &f.return_to).await?;
+    let result = async { s.app.update_task(&actor, &target.item.id, f.patch()?).await.map(|_| ()) }.await;
+    task_answer(&s, &actor, target, &f, result).await
 }
 
 async fn task_plan(
@@ -331,33 +351,28 @@ async fn task_plan(
     Path((code, task)): Path<(String, String)>,
     Form(f): Form<TaskForm>,
 ) -> Result<Response, PageError> {
-    let product = s.app.get_product(&actor, &code).await.or_page(&actor)?;
-    let t = s.app.product_task(&actor, &product.id, &task).await.or_page(&actor)?;
-    let back = back_to(&f.return_to, &format!("/products/{}/tasks/{}", slug(&product), t.code));
-    let plan = nullable(&f.implementation_plan).flatten();
-    let result = s.app.update_task_plan(&actor, &t.id, plan).await.map(|_| ());
-    task_answer(&s, &actor, &product.id, &t, &f, back, result).await
+    let target = task_target(&s, &actor, &code, &task, &f.return_to).await?;
+    let plan = patch_text(f.implementation_plan.as_deref()).flatten();
+    let result = s.app.update_task_plan(&actor, &target.item.id, plan).await.map(|_| ());
+    task_answer(&s, &actor, target, &f, result).await
 }
 
 /// 303 after a change; the task page with the messages after a refusal.
 async fn task_answer(
     s: &AppState,
     actor: &Actor,
-    product_id: &str,
-    t: &TaskView,
+    target: Target<TaskView>,
     f: &TaskForm,
-    back: String,
     result: Result<(), AppError>,
 ) -> Result<Response, PageError> {
     match result {
-        Ok(()) => Ok(Redirect::to(&back).into_response()),
+        Ok(()) => Ok(Redirect::to(&target.back).into_response()),
         Err(e) => {
-            if matches!(e, AppError::NotFound(_)) {
-                return Err(PageError::new(actor, e));
-            }
+            let e = refusal(actor, e)?;
+            let t = &target.item;
             let extras =
                 TaskExtras { errors: FormErrors::from(&e), edit: Some(TaskEdit::typed(f, t)), ..Default::default() };
-            render_task(s, actor, product_id, &t.id, form_status(&e), extras).await
+            render_task(s, actor, &target.product_id, &t.id, form_status(&e), extras).await
         }
     }
 }

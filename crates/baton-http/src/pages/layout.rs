@@ -382,6 +382,18 @@ impl IntoResponse for PageError {
     }
 }
 
+/// A textarea's value as the services count it: browsers send line breaks
+/// as CRLF.
+pub fn unix_text(v: &str) -> String {
+    v.replace("\r\n", "\n")
+}
+
+/// A text field of an edit form: absent = unchanged (`None`), blank =
+/// cleared (`Some(None)`), else the text with Unix line breaks.
+pub fn patch_text(v: Option<&str>) -> Option<Option<String>> {
+    v.map(|s| Some(unix_text(s)).filter(|s| !s.trim().is_empty()))
+}
+
 /// Where a form may send the browser back to: a path on this site only
 /// (never `//host` or a full URL), else `fallback`.
 pub fn local_path<'a>(candidate: Option<&'a str>, fallback: &'a str) -> &'a str {

@@ -15,14 +15,13 @@ use axum::{
 };
 use baton_app::{
     Actor, AppError,
-    backlog::MoveTo,
     sprints::{AddStories, PlanStory},
 };
 use serde::Deserialize;
 
 use super::{
     layout::{FormErrors, Layout, OrPage, PageError, PageUser, form_status, local_path},
-    sprints::{Failed, FormView, ProductCtx, label},
+    sprints::{Failed, FormView, ProductCtx, beside, label},
 };
 use crate::AppState;
 
@@ -91,10 +90,7 @@ pub(super) async fn render(
     status: StatusCode,
     failed: Option<Failed>,
 ) -> Response {
-    match render_page(s, actor, code, status, failed.as_ref()).await {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
-    }
+    render_page(s, actor, code, status, failed.as_ref()).await.unwrap_or_else(IntoResponse::into_response)
 }
 
 async fn render_page(
@@ -172,11 +168,7 @@ async fn move_story(
     match plan(&s, &actor, &code, &id, &f).await {
         Ok(()) => Redirect::to(local_path(f.return_to.as_deref(), &fallback)).into_response(),
         Err(e) => {
-            let mut failed = Failed::new(format!("move-{story}"), &e, &[("sprint", f.sprint.as_str())]);
-            let fields: Vec<String> = failed.errors.fields.drain(..).map(|(k, m)| format!("{k}: {m}")).collect();
-            failed.errors.general.extend(fields);
-            failed.errors.general =
-                failed.errors.general.iter().map(|m| format!("{story} was not moved: {m}")).collect();
+            let failed = Failed::not_moved(&story, &e, ("sprint", f.sprint.as_str()));
             render(&s, &actor, &code, form_status(&e), Some(failed)).await
         }
     }
@@ -211,12 +203,7 @@ async fn plan(s: &AppState, actor: &Actor, code: &str, id: &str, f: &MoveForm) -
         let Ok(other) = s.app.product_story_id(actor, code, neighbour).await else { continue };
         let other = s.app.get_story(actor, &other).await?;
         if other.pbi_id == story.pbi_id && other.id != story.id {
-            let to = if before {
-                MoveTo { before_id: Some(other.id), ..Default::default() }
-            } else {
-                MoveTo { after_id: Some(other.id), ..Default::default() }
-            };
-            s.app.move_story(actor, id, to).await?;
+            s.app.move_story(actor, id, beside(other.id, before)).await?;
             break;
         }
     }

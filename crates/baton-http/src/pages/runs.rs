@@ -93,10 +93,7 @@ async fn render(
     status: StatusCode,
     failed: Option<Failed>,
 ) -> Response {
-    match render_page(s, actor, code, id, status, failed).await {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
-    }
+    render_page(s, actor, code, id, status, failed).await.unwrap_or_else(IntoResponse::into_response)
 }
 
 async fn render_page(

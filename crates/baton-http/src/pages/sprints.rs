@@ -17,6 +17,7 @@ use axum::{
 };
 use baton_app::{
     Actor, AppError,
+    backlog::MoveTo,
     products::ProductView,
     sprint_runs::StartSprintRun,
     sprints::{CloseSprint, NewSprint, SprintPatch, SprintProgress, SprintView},
@@ -98,6 +99,27 @@ impl Failed {
             errors,
             values: values.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         }
+    }
+
+    /// A refused drag-and-drop move of `item` (board, planning): shown above
+    /// the columns, so every message — a field's too, named — becomes a
+    /// line saying what was not moved.
+    pub fn not_moved(item: &str, e: &AppError, value: (&str, &str)) -> Failed {
+        let mut failed = Failed::new(format!("move-{item}"), e, &[value]);
+        let fields: Vec<String> = failed.errors.fields.drain(..).map(|(k, m)| format!("{k}: {m}")).collect();
+        failed.errors.general.extend(fields);
+        failed.errors.general = failed.errors.general.iter().map(|m| format!("{item} was not moved: {m}")).collect();
+        failed
+    }
+}
+
+/// Where a drop puts an item: just before (`before`) or just after the
+/// neighbour `other_id`.
+pub(super) fn beside(other_id: String, before: bool) -> MoveTo {
+    if before {
+        MoveTo { before_id: Some(other_id), ..Default::default() }
+    } else {
+        MoveTo { after_id: Some(other_id), ..Default::default() }
     }
 }
 
@@ -242,10 +264,7 @@ struct SprintsPage<'a> {
 
 /// Renders the sprints page, with a failed form when there is one.
 async fn render(s: &AppState, actor: &Actor, code: &str, status: StatusCode, failed: Option<Failed>) -> Response {
-    match render_page(s, actor, code, status, failed.as_ref()).await {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
-    }
+    render_page(s, actor, code, status, failed.as_ref()).await.unwrap_or_else(IntoResponse::into_response)
 }
 
 async fn render_page(
@@ -306,10 +325,7 @@ async fn create(
             end_date: parse_date("end_date", &f.end_date)?,
         })
     });
-    let result = match input {
-        Ok(input) => s.app.create_sprint(&actor, &code, input).await,
-        Err(e) => Err(e),
-    };
+    let result = async { s.app.create_sprint(&actor, &code, input?).await }.await;
     match result {
         Ok(_) => Redirect::to(local_path(f.return_to.as_deref(), &fallback)).into_response(),
         Err(e) => {
@@ -349,11 +365,8 @@ async fn update(
     PageUser(actor): PageUser,
     Path((code, sprint)): Path<(String, String)>,
     Form(f): Form<EditForm>,
-) -> Response {
-    let sp = match sprint_of(&s, &actor, &code, &sprint).await {
-        Ok(sp) => sp,
-        Err(e) => return e.into_response(),
-    };
+) -> Result<Response, PageError> {
+    let sp = sprint_of(&s, &actor, &code, &sprint).await?;
     let patch = parse_date("start_date", &f.start_date).and_then(|start| {
         Ok(SprintPatch {
             sprint_goal: Some(f.sprint_goal.clone()),
@@ -362,16 +375,13 @@ async fn update(
             status: None,
         })
     });
-    let result = match patch {
-        Ok(p) => s.app.update_sprint(&actor, &sp.id, p).await.map(|_| ()),
-        Err(e) => Err(e),
-    };
+    let result = async { s.app.update_sprint(&actor, &sp.id, patch?).await.map(|_| ()) }.await;
     let values = [
         ("sprint_goal", f.sprint_goal.as_str()),
         ("start_date", f.start_date.as_str()),
         ("end_date", f.end_date.as_str()),
     ];
-    finish(&s, &actor, &code, result, &format!("edit-{}", sp.code), &values).await
+    Ok(finish(&s, &actor, &code, result, &format!("edit-{}", sp.code), &values).await)
 }
 
 /// 303 back to the sprints page, or the page again with the failed form.
@@ -410,11 +420,8 @@ async fn close(
     PageUser(actor): PageUser,
     Path((code, sprint)): Path<(String, String)>,
     Form(f): Form<CloseForm>,
-) -> Response {
-    let sp = match sprint_of(&s, &actor, &code, &sprint).await {
-        Ok(sp) => sp,
-        Err(e) => return e.into_response(),
-    };
+) -> Result<Response, PageError> {
+    let sp = sprint_of(&s, &actor, &code, &sprint).await?;
     // The form names the target by code; the service takes an id, so
     // resolve it within this product (codes repeat across products).
     let target = f.move_unfinished_to.trim();
@@ -429,38 +436,31 @@ async fn close(
             Err(e) => Err(e),
         }
     };
-    let result = match target {
-        Ok(t) => s.app.close_sprint(&actor, &sp.id, CloseSprint { move_unfinished_to: t }).await.map(|_| ()),
-        Err(e) => Err(e),
-    };
+    let result =
+        async { s.app.close_sprint(&actor, &sp.id, CloseSprint { move_unfinished_to: target? }).await.map(|_| ()) }
+            .await;
     let values = [("move_unfinished_to", f.move_unfinished_to.as_str())];
-    finish(&s, &actor, &code, result, &format!("close-{}", sp.code), &values).await
+    Ok(finish(&s, &actor, &code, result, &format!("close-{}", sp.code), &values).await)
 }
 
 async fn archive(
     State(s): State<AppState>,
     PageUser(actor): PageUser,
     Path((code, sprint)): Path<(String, String)>,
-) -> Response {
-    let sp = match sprint_of(&s, &actor, &code, &sprint).await {
-        Ok(sp) => sp,
-        Err(e) => return e.into_response(),
-    };
+) -> Result<Response, PageError> {
+    let sp = sprint_of(&s, &actor, &code, &sprint).await?;
     let result = s.app.archive_sprint(&actor, &sp.id).await.map(|_| ());
-    finish(&s, &actor, &code, result, &format!("row-{}", sp.code), &[]).await
+    Ok(finish(&s, &actor, &code, result, &format!("row-{}", sp.code), &[]).await)
 }
 
 async fn delete(
     State(s): State<AppState>,
     PageUser(actor): PageUser,
     Path((code, sprint)): Path<(String, String)>,
-) -> Response {
-    let sp = match sprint_of(&s, &actor, &code, &sprint).await {
-        Ok(sp) => sp,
-        Err(e) => return e.into_response(),
-    };
+) -> Result<Response, PageError> {
+    let sp = sprint_of(&s, &actor, &code, &sprint).await?;
     let result = s.app.delete_sprint(&actor, &sp.id).await;
-    finish(&s, &actor, &code, result, &format!("row-{}", sp.code), &[]).await
+    Ok(finish(&s, &actor, &code, result, &format!("row-{}", sp.code), &[]).await)
 }
 
 #[derive(Deserialize)]
@@ -474,21 +474,19 @@ async fn start_run(
     PageUser(actor): PageUser,
     Path((code, sprint)): Path<(String, String)>,
     Form(f): Form<StartForm>,
-) -> Response {
-    let sp = match sprint_of(&s, &actor, &code, &sprint).await {
-        Ok(sp) => sp,
-        Err(e) => return e.into_response(),
-    };
-    match s.app.start_sprint_run(&actor, &sp.id, StartSprintRun::default()).await {
+) -> Result<Response, PageError> {
+    let sp = sprint_of(&s, &actor, &code, &sprint).await?;
+    Ok(match s.app.start_sprint_run(&actor, &sp.id, StartSprintRun::default()).await {
         Ok(d) => Redirect::to(&format!("/products/{code}/runs/{}", d.run.id)).into_response(),
         Err(AppError::NotFound(w)) => PageError::new(&actor, AppError::NotFound(w)).into_response(),
         Err(e) => {
             let failed = Failed::new(format!("run-{}", sp.code), &e, &[]);
             let board = format!("/products/{code}/board");
             if f.return_to.as_deref().is_some_and(|r| r.starts_with(&board)) {
-                return super::board::render(&s, &actor, &code, Some(&sp.code), form_status(&e), Some(failed)).await;
+                super::board::render(&s, &actor, &code, Some(&sp.code), form_status(&e), Some(failed)).await
+            } else {
+                render(&s, &actor, &code, form_status(&e), Some(failed)).await
             }
-            render(&s, &actor, &code, form_status(&e), Some(failed)).await
         }
-    }
+    })
 }

@@ -8,6 +8,7 @@ import { refresh } from "./app.js";
 const SIGNALS = [
   "task_changed", "story_changed", "pbi_changed", "sprint_changed", "product_changed",
   "sprint_run_changed", "job_status", "job_enqueued", "question_changed", "resync",
+  "worker_presence",
 ];
 
 let timer = null;

@@ -159,10 +159,10 @@ backend_tests! {
     async fn edits_and_deletes_go_through_the_services(t) {
         let app = TestApp::new(t).await;
         let s = shop(&app).await;
-        let res = app.form("/products/SHOP/tasks/T-1/edit", &s.cookie, &[("title", "Card form v2"), ("priority", "4"), ("description", ""), ("implementation_plan", "1. do it")]).await;
+        let res = app.form("/products/SHOP/tasks/T-1/edit", &s.cookie, &[("title", "Card form v2"), ("priority", "4"), ("description", ""), ("implementation_plan", "1. do it\r\n2. test it")]).await;
         assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
         let t1 = app.app().get_task(&s.owner, &item_id(&app, &s, baton_app::backlog::refs::ItemKind::Task, "T-1").await).await.expect("task");
-        assert_eq!((t1.title.as_str(), t1.priority, t1.implementation_plan.as_deref()), ("Card form v2", 4, Some("1. do it")));
+        assert_eq!((t1.title.as_str(), t1.priority, t1.implementation_plan.as_deref()), ("Card form v2", 4, Some("1. do it\n2. test it")), "line breaks as the services count them");
         let res = app.form("/products/SHOP/pbis/PBI-2/edit", &s.cookie, &[("title", "Catalogue"), ("status", "blocked")]).await;
         assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
         let page = app.get("/products/SHOP", &s.cookie).await.text;

@@ -15,9 +15,11 @@ use baton_app::{
     App, AppConfig,
     events::{Event, kinds},
     questions::NewQuestion,
+    workers::WorkerInfo,
 };
 use baton_http::{AppState, HttpConfig};
 use baton_store::events::EventBus;
+use baton_store::sea_orm::{EntityTrait, sea_query::Expr};
 use baton_testkit::backend_tests;
 use futures::StreamExt;
 use serde_json::{Value, json};
@@ -272,6 +274,108 @@ backend_tests! {
         }
     }
 
+    async fn a_worker_coming_and_going_reaches_its_owners_pages_once(t) {
+        let app = TestApp::new(t).await;
+        let m = app.matrix().await;
+        let owner_cookie = app.login("mx-owner", "mx-owner-password").await;
+        let reader_cookie = app.login("mx-reader", "mx-reader-password").await;
+        let (_, _, mut dashboard) = open(&app.router, "/events", &As::Cookie(owner_cookie.clone())).await;
+        let (_, _, mut solo) =
+            open(&app.router, &format!("/events?product={}", m.product_id), &As::Cookie(owner_cookie)).await;
+        let (_, _, mut others) = open(&app.router, "/events", &As::Cookie(reader_cookie)).await;
+        for s in [&mut dashboard, &mut solo, &mut others] {
+            assert_eq!(s.event().await.0, "ready");
+        }
+        let owner = app.app().token_actor(&m.owner).await.expect("owner");
+        let reader = app.app().token_actor(&m.reader).await.expect("reader");
+        // Everyone's streams end with a marker, so "nothing before it" is checkable.
+        let mark = |n: u32| {
+            let bus = app.app().bus.clone();
+            let users = [owner.user_id.clone(), reader.user_id.clone()];
+            async move {
+                for u in users {
+                    let e = Event::new(kinds::JOB_STATUS).for_user(u).with_data(json!({"job_id": format!("marker-{n}")}));
+                    bus.publish(&e).await.expect("publish");
+                }
+            }
+        };
+        async fn next_is_marker(s: &mut Stream, n: u32) {
+            let (name, data) = s.event().await;
+            assert_eq!((name.as_str(), data["data"]["job_id"].as_str()), ("job_status", Some(format!("marker-{n}").as_str())));
+        }
+
+        // First registration: online, on both of the owner's pages, not the reader's.
+        app.app().register_worker(&owner, WorkerInfo::new("laptop")).await.expect("register");
+        for s in [&mut dashboard, &mut solo] {
+            let (name, data) = s.event().await;
+            assert_eq!(name, "worker_presence");
+            assert_eq!(data["data"]["action"], "online");
+            assert_eq!(data["data"]["instance_id"], "laptop");
+            assert_eq!(data["user_id"], owner.user_id.as_str());
+        }
+        // Further heartbeats of a live worker say nothing to the pages.
+        app.app().worker_heartbeat(&owner, WorkerInfo::new("laptop"), Default::default()).await.expect("beat");
+        app.app().register_worker(&owner, WorkerInfo::new("laptop")).await.expect("again");
+        mark(1).await;
+        for s in [&mut dashboard, &mut solo, &mut others] {
+            next_is_marker(s, 1).await;
+        }
+
+        // The 30 s window lapses: the sweep announces it once.
+        let stale = baton_store::now() - chrono::Duration::seconds(31);
+        baton_store::entities::worker::Entity::update_many()
+            .col_expr(baton_store::entities::worker::Column::LastSeenAt, Expr::value(stale))
+            .exec(&app.app().db)
+            .await
+            .expect("backdate");
+        let cutoff = app.app().announce_lapsed_workers(None).await.expect("sweep");
+        app.app().announce_lapsed_workers(Some(cutoff)).await.expect("second sweep");
+        for s in [&mut dashboard, &mut solo] {
+            let (name, data) = s.event().await;
+            assert_eq!((name.as_str(), data["data"]["action"].as_str()), ("worker_presence", Some("offline")));
+        }
+        mark(2).await;
+        for s in [&mut dashboard, &mut solo, &mut others] {
+            next_is_marker(s, 2).await;
+        }
+
+        // Back again: online. A worker limited to another product reaches the
+        // dashboard but not this product's page.
+        app.app().worker_heartbeat(&owner, WorkerInfo::new("laptop"), Default::default()).await.expect("beat");
+        let elsewhere = app.app().list_products(&owner, Default::default()).await.expect("products");
+        let other = elsewhere.items.iter().find(|p| p.id != m.product_id).expect("the other product").id.clone();
+        let limited = WorkerInfo { product_id: Some(other.clone()), ..WorkerInfo::new("desk") };
+        app.app().register_worker(&owner, limited).await.expect("limited");
+        let (name, data) = dashboard.event().await;
+        assert_eq!((name.as_str(), data["data"]["instance_id"].as_str()), ("worker_presence", Some("laptop")));
+        let (name, data) = dashboard.event().await;
+        assert_eq!((name.as_str(), data["data"]["instance_id"].as_str()), ("worker_presence", Some("desk")));
+        let (name, data) = solo.event().await;
+        assert_eq!((name.as_str(), data["data"]["instance_id"].as_str()), ("worker_presence", Some("laptop")));
+        // Going offline explicitly is announced too.
+        app.app().worker_offline(&owner, "laptop").await.expect("offline");
+        for s in [&mut dashboard, &mut solo] {
+            let (name, data) = s.event().await;
+            assert_eq!((name.as_str(), data["data"]["action"].as_str()), ("worker_presence", Some("offline")));
+        }
+        // A live worker limited to another product from now on leaves this
+        // product's page too, so that page hears of it.
+        let moved = WorkerInfo { product_id: Some(other.clone()), ..WorkerInfo::new("laptop") };
+        app.app().register_worker(&owner, WorkerInfo::new("laptop")).await.expect("back");
+        app.app().register_worker(&owner, moved).await.expect("moved");
+        for s in [&mut dashboard, &mut solo] {
+            let (name, data) = s.event().await;
+            assert_eq!((name.as_str(), data["data"]["action"].as_str()), ("worker_presence", Some("online")));
+            let (name, data) = s.event().await;
+            assert_eq!((name.as_str(), data["data"]["action"].as_str()), ("worker_presence", Some("changed")));
+            assert!(data["data"]["product_id"].is_null(), "{data}");
+        }
+        mark(3).await;
+        for s in [&mut dashboard, &mut solo, &mut others] {
+            next_is_marker(s, 3).await;
+        }
+    }
+
     async fn a_lagging_stream_is_told_to_resync_and_keeps_going(t) {
         let app = TestApp::new(t).await;
         let m = app.matrix().await;
@@ -515,6 +619,8 @@ backend_tests! {
         let job = post(&app, &format!("/api/tasks/{task}/jobs"), &owner, json!({})).await;
         let job = job["id"].as_str().expect("job");
         post(&app, &format!("/api/jobs/{job}/cancel"), &owner, json!({})).await;
+        let worker = app.app().token_actor(&m.owner).await.expect("owner");
+        app.app().register_worker(&worker, WorkerInfo::new("schema")).await.expect("register");
         let asker = app.app().token_actor(&m.writer).await.expect("writer");
         let asked = app.app().ask_question(&asker, question(story, "Schema?")).await.expect("ask");
         post(&app, &format!("/api/questions/{}/answer", asked.id), &owner, json!({"answer": "typed"})).await;
@@ -528,7 +634,7 @@ backend_tests! {
         let solo_events = solo.drain(idle).await;
         let seen = assert_documented(&doc, "/realtime/solo", &solo_events);
         for want in ["ready", "pbi_changed", "story_changed", "task_changed", "sprint_changed", "product_changed",
-                     "job_enqueued", "job_status", "question_changed", "resync"] {
+                     "job_enqueued", "job_status", "question_changed", "worker_presence", "resync"] {
             assert!(seen.contains(want), "the Solo stream sent a `{want}` event: {seen:?}");
         }
         let truncated = solo_events.iter().find(|(_, d)| d["truncated"] == true).expect("the truncated event");

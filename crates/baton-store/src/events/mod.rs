@@ -271,6 +271,15 @@ impl EventBus {
         }
     }
 
+    /// Sends an event to this process's subscribers only, never to other
+    /// instances: for a fact every instance derives from the shared
+    /// database by itself (a worker's presence window lapsing), which
+    /// would otherwise reach each subscriber once per instance.
+    pub fn publish_local(&self, event: &Event) {
+        // Err only means nobody is subscribed right now.
+        let _ = self.inner.tx.send(event.clone());
+    }
+
     /// A new subscription, receiving every event published from now on.
     ///
     /// `recv` yields `Err(Lagged(n))` when this subscriber fell more than

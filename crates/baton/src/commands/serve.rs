@@ -105,6 +105,23 @@ pub async fn run(db_args: &DbArgs, config: AppConfig, args: ServeArgs, log_forma
         }
     });
 
+    // "Agent connected" goes away live: each instance tells its own page
+    // streams about workers whose 30 s window lapsed (coming online is
+    // announced by the heartbeat itself).
+    let presence = state.app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(baton_app::workers::PRESENCE_SWEEP_SECS));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut after = None;
+        loop {
+            tick.tick().await;
+            match presence.announce_lapsed_workers(after).await {
+                Ok(cutoff) => after = Some(cutoff),
+                Err(e) => tracing::warn!(error = %e, "could not announce lapsed workers"),
+            }
+        }
+    });
+
     let sweeper = state.app.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));

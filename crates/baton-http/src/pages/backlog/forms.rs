@@ -20,7 +20,10 @@ use baton_app::{
 use baton_domain::backlog::PbiStatus;
 
 use super::{Ctx, Fields};
-use crate::{AppState, pages::layout::PageUser};
+use crate::{
+    AppState,
+    pages::layout::{self, PageUser, unix_text},
+};
 
 /// Path of an item route: the product and the item's code.
 type ItemPath = Path<(String, String)>;
@@ -37,14 +40,16 @@ fn priority(f: &Fields) -> AppResult<Option<i32>> {
     }
 }
 
-/// An optional text on create: blank = none.
+/// An optional text on create: blank = none (line breaks made Unix, as
+/// the detail pages' forms do).
 fn text(f: &Fields, name: &str) -> Option<String> {
-    f.filled(name).map(str::to_string)
+    f.filled(name).map(unix_text)
 }
 
-/// An optional text on edit: absent = unchanged, blank = cleared.
+/// An optional text on edit: absent = unchanged, blank = cleared (the
+/// detail pages' rule, [`layout::patch_text`]).
 fn patch_text(f: &Fields, name: &str) -> Option<Option<String>> {
-    f.get(name).map(|v| Some(v.to_string()).filter(|v| !v.trim().is_empty()))
+    layout::patch_text(f.get(name))
 }
 
 /// Resolves the item of an item route in its product; unknown codes are
@@ -73,29 +78,42 @@ pub(super) async fn create_pbi(
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
-    let result = match priority(&f) {
-        Ok(priority) => {
-            let input = NewPbi {
-                title: f.get("title").unwrap_or_default().to_string(),
-                description: text(&f, "description"),
-                priority,
-            };
-            s.app.create_pbi(&actor, &ctx.product.id, input).await
-        }
-        Err(e) => Err(e),
-    };
+    let result = async {
+        let input = NewPbi {
+            title: f.get("title").unwrap_or_default().to_string(),
+            description: text(&f, "description"),
+            priority: priority(&f)?,
+        };
+        s.app.create_pbi(&actor, &ctx.product.id, input).await
+    }
+    .await;
     ctx.finish(&s, &actor, result, "new:pbi".into(), &f).await
 }
 
-/// `POST /products/{code}/pbis/{PBI}` (or `…/edit`): changes a PBI.
-pub(super) async fn update_pbi(
-    State(s): State<AppState>,
-    PageUser(actor): PageUser,
-    Path((code, item)): ItemPath,
-    f: Fields,
-) -> Response {
-    let (ctx, id) = item!(s, actor, code, item, ItemKind::Pbi);
-    let result = async {
+/// Defines the handler of an item route (`/products/{code}/{kind}/{item}/…`):
+/// resolves the product and the item (the 404 page when either is
+/// unknown), awaits `$body` — the one service call, with the item's id as
+/// `$id` — and answers as every backlog form does: 303 on success, else
+/// the backlog again with the messages on form `{$form}:{ITEM}`.
+macro_rules! item_route {
+    ($(#[$doc:meta])* $name:ident, $kind:expr, $form:literal, |$s:ident, $actor:ident, $id:ident, $f:ident| $body:expr) => {
+        $(#[$doc])*
+        pub(super) async fn $name(
+            State($s): State<AppState>,
+            PageUser($actor): PageUser,
+            Path((code, item)): ItemPath,
+            $f: Fields,
+        ) -> Response {
+            let (ctx, $id) = item!($s, $actor, code, item, $kind);
+            let result = $body.await;
+            ctx.finish(&$s, &$actor, result, format!(concat!($form, ":{}"), item.to_ascii_uppercase()), &$f).await
+        }
+    };
+}
+
+item_route!(
+    /// `POST /products/{code}/pbis/{PBI}` (or `…/edit`): changes a PBI.
+    update_pbi, ItemKind::Pbi, "edit", |s, actor, id, f| async {
         let status = match f.filled("status") {
             None => None,
             Some(v) => Some(
@@ -111,49 +129,31 @@ pub(super) async fn update_pbi(
         };
         s.app.update_pbi(&actor, &id, patch).await
     }
-    .await;
-    ctx.finish(&s, &actor, result, format!("edit:{}", item.to_ascii_uppercase()), &f).await
-}
+);
 
-/// `POST /products/{code}/pbis/{PBI}/delete`: deletes a PBI with its stories and tasks.
-pub(super) async fn delete_pbi(state: State<AppState>, user: PageUser, path: ItemPath, f: Fields) -> Response {
-    delete(state, user, path, f, ItemKind::Pbi).await
-}
+item_route!(
+    /// `POST /products/{code}/pbis/{PBI}/delete`: deletes a PBI with its stories and tasks.
+    delete_pbi, ItemKind::Pbi, "delete", |s, actor, id, f| s.app.delete_pbi(&actor, &id)
+);
 
-/// `POST /products/{code}/pbis/{PBI}/stories`: a new story at the end of a PBI.
-pub(super) async fn create_story(
-    State(s): State<AppState>,
-    PageUser(actor): PageUser,
-    Path((code, item)): ItemPath,
-    f: Fields,
-) -> Response {
-    let (ctx, id) = item!(s, actor, code, item, ItemKind::Pbi);
-    let result = match priority(&f) {
-        Ok(priority) => {
-            let input = NewStory {
-                title: f.get("title").unwrap_or_default().to_string(),
-                description: text(&f, "description"),
-                acceptance_criteria: text(&f, "acceptance_criteria"),
-                priority,
-                sprint_id: text(&f, "sprint_id"),
-                assignee_id: text(&f, "assignee_id"),
-            };
-            s.app.create_story(&actor, &id, input).await
-        }
-        Err(e) => Err(e),
-    };
-    ctx.finish(&s, &actor, result, format!("new:{}", item.to_ascii_uppercase()), &f).await
-}
+item_route!(
+    /// `POST /products/{code}/pbis/{PBI}/stories`: a new story at the end of a PBI.
+    create_story, ItemKind::Pbi, "new", |s, actor, id, f| async {
+        let input = NewStory {
+            title: f.get("title").unwrap_or_default().to_string(),
+            description: text(&f, "description"),
+            acceptance_criteria: text(&f, "acceptance_criteria"),
+            priority: priority(&f)?,
+            sprint_id: text(&f, "sprint_id"),
+            assignee_id: text(&f, "assignee_id"),
+        };
+        s.app.create_story(&actor, &id, input).await
+    }
+);
 
-/// `POST /products/{code}/stories/{ST}/edit`: changes a story.
-pub(super) async fn update_story(
-    State(s): State<AppState>,
-    PageUser(actor): PageUser,
-    Path((code, item)): ItemPath,
-    f: Fields,
-) -> Response {
-    let (ctx, id) = item!(s, actor, code, item, ItemKind::Story);
-    let result = async {
+item_route!(
+    /// `POST /products/{code}/stories/{ST}/edit`: changes a story.
+    update_story, ItemKind::Story, "edit", |s, actor, id, f| async {
         let patch = StoryPatch {
             title: f.get("title").map(str::to_string),
             description: patch_text(&f, "description"),
@@ -164,49 +164,31 @@ pub(super) async fn update_story(
         };
         s.app.update_story(&actor, &id, patch).await
     }
-    .await;
-    ctx.finish(&s, &actor, result, format!("edit:{}", item.to_ascii_uppercase()), &f).await
-}
+);
 
-/// `POST /products/{code}/stories/{ST}/delete`: deletes a story with its tasks.
-pub(super) async fn delete_story(state: State<AppState>, user: PageUser, path: ItemPath, f: Fields) -> Response {
-    delete(state, user, path, f, ItemKind::Story).await
-}
+item_route!(
+    /// `POST /products/{code}/stories/{ST}/delete`: deletes a story with its tasks.
+    delete_story, ItemKind::Story, "delete", |s, actor, id, f| s.app.delete_story(&actor, &id)
+);
 
-/// `POST /products/{code}/stories/{ST}/tasks`: a new task at the end of a story.
-pub(super) async fn create_task(
-    State(s): State<AppState>,
-    PageUser(actor): PageUser,
-    Path((code, item)): ItemPath,
-    f: Fields,
-) -> Response {
-    let (ctx, id) = item!(s, actor, code, item, ItemKind::Story);
-    let result = match priority(&f) {
-        Ok(priority) => {
-            let input = NewTask {
-                title: f.get("title").unwrap_or_default().to_string(),
-                description: text(&f, "description"),
-                implementation_plan: text(&f, "implementation_plan"),
-                priority,
-                ..Default::default()
-            };
-            s.app.create_task(&actor, &id, input).await
-        }
-        Err(e) => Err(e),
-    };
-    ctx.finish(&s, &actor, result, format!("new:{}", item.to_ascii_uppercase()), &f).await
-}
+item_route!(
+    /// `POST /products/{code}/stories/{ST}/tasks`: a new task at the end of a story.
+    create_task, ItemKind::Story, "new", |s, actor, id, f| async {
+        let input = NewTask {
+            title: f.get("title").unwrap_or_default().to_string(),
+            description: text(&f, "description"),
+            implementation_plan: text(&f, "implementation_plan"),
+            priority: priority(&f)?,
+            ..Default::default()
+        };
+        s.app.create_task(&actor, &id, input).await
+    }
+);
 
-/// `POST /products/{code}/tasks/{T}/edit`: changes a task (not its
-/// status: the board's status route does that).
-pub(super) async fn update_task(
-    State(s): State<AppState>,
-    PageUser(actor): PageUser,
-    Path((code, item)): ItemPath,
-    f: Fields,
-) -> Response {
-    let (ctx, id) = item!(s, actor, code, item, ItemKind::Task);
-    let result = async {
+item_route!(
+    /// `POST /products/{code}/tasks/{T}/edit`: changes a task (not its
+    /// status: the board's status route does that).
+    update_task, ItemKind::Task, "edit", |s, actor, id, f| async {
         let patch = TaskPatch {
             title: f.get("title").map(str::to_string),
             description: patch_text(&f, "description"),
@@ -216,31 +198,12 @@ pub(super) async fn update_task(
         };
         s.app.update_task(&actor, &id, patch).await
     }
-    .await;
-    ctx.finish(&s, &actor, result, format!("edit:{}", item.to_ascii_uppercase()), &f).await
-}
+);
 
-/// `POST /products/{code}/tasks/{T}/delete`: deletes a task.
-pub(super) async fn delete_task(state: State<AppState>, user: PageUser, path: ItemPath, f: Fields) -> Response {
-    delete(state, user, path, f, ItemKind::Task).await
-}
-
-/// Deletes the item of an item route (the services cascade and re-derive).
-async fn delete(
-    State(s): State<AppState>,
-    PageUser(actor): PageUser,
-    Path((code, item)): ItemPath,
-    f: Fields,
-    kind: ItemKind,
-) -> Response {
-    let (ctx, id) = item!(s, actor, code, item, kind);
-    let result = match kind {
-        ItemKind::Pbi => s.app.delete_pbi(&actor, &id).await,
-        ItemKind::Story => s.app.delete_story(&actor, &id).await,
-        ItemKind::Task => s.app.delete_task(&actor, &id).await,
-    };
-    ctx.finish(&s, &actor, result, format!("delete:{}", item.to_ascii_uppercase()), &f).await
-}
+item_route!(
+    /// `POST /products/{code}/tasks/{T}/delete`: deletes a task.
+    delete_task, ItemKind::Task, "delete", |s, actor, id, f| s.app.delete_task(&actor, &id)
+);
 
 /// The position of a move form: the Move… form's `position` button wins,
 /// then `before`, then `after` (drag-and-drop posts both neighbours; either
@@ -254,50 +217,28 @@ fn position(f: &Fields) -> AppResult<Option<Position>> {
         .or_else(|| f.filled("after").map(|c| Position::After(c.to_string()))))
 }
 
-/// `POST /products/{code}/pbis/{PBI}/moves`: reorders a PBI.
-pub(super) async fn move_pbi(
-    State(s): State<AppState>,
-    PageUser(actor): PageUser,
-    Path((code, item)): ItemPath,
-    f: Fields,
-) -> Response {
-    let (ctx, id) = item!(s, actor, code, item, ItemKind::Pbi);
-    let result = match position(&f) {
-        Ok(Some(p)) => s.app.place_pbi(&actor, &id, p).await.map(|_| ()),
-        Ok(None) => Ok(()),
-        Err(e) => Err(e),
-    };
-    ctx.finish(&s, &actor, result, format!("move:{}", item.to_ascii_uppercase()), &f).await
-}
+item_route!(
+    /// `POST /products/{code}/pbis/{PBI}/moves`: reorders a PBI.
+    move_pbi, ItemKind::Pbi, "move", |s, actor, id, f| async {
+        match position(&f)? {
+            Some(p) => s.app.place_pbi(&actor, &id, p).await.map(|_| ()),
+            None => Ok(()),
+        }
+    }
+);
 
-/// `POST /products/{code}/stories/{ST}/moves`: reorders a story, or moves
-/// it to the PBI named by `pbi`.
-pub(super) async fn move_story(
-    State(s): State<AppState>,
-    PageUser(actor): PageUser,
-    Path((code, item)): ItemPath,
-    f: Fields,
-) -> Response {
-    let (ctx, id) = item!(s, actor, code, item, ItemKind::Story);
-    let result = match position(&f) {
-        Ok(p) => s.app.place_story(&actor, &id, f.filled("pbi"), p).await,
-        Err(e) => Err(e),
-    };
-    ctx.finish(&s, &actor, result, format!("move:{}", item.to_ascii_uppercase()), &f).await
-}
+item_route!(
+    /// `POST /products/{code}/stories/{ST}/moves`: reorders a story, or moves
+    /// it to the PBI named by `pbi`.
+    move_story, ItemKind::Story, "move", |s, actor, id, f| async {
+        s.app.place_story(&actor, &id, f.filled("pbi"), position(&f)?).await
+    }
+);
 
-/// `POST /products/{code}/tasks/{T}/moves`: reorders a task, or moves it
-/// to the story named by `story`.
-pub(super) async fn move_task(
-    State(s): State<AppState>,
-    PageUser(actor): PageUser,
-    Path((code, item)): ItemPath,
-    f: Fields,
-) -> Response {
-    let (ctx, id) = item!(s, actor, code, item, ItemKind::Task);
-    let result = match position(&f) {
-        Ok(p) => s.app.place_task(&actor, &id, f.filled("story"), p).await,
-        Err(e) => Err(e),
-    };
-    ctx.finish(&s, &actor, result, format!("move:{}", item.to_ascii_uppercase()), &f).await
-}
+item_route!(
+    /// `POST /products/{code}/tasks/{T}/moves`: reorders a task, or moves it
+    /// to the story named by `story`.
+    move_task, ItemKind::Task, "move", |s, actor, id, f| async {
+        s.app.place_task(&actor, &id, f.filled("story"), position(&f)?).await
+    }
+);
