@@ -104,7 +104,7 @@ pub fn start_blockers(
     if !worker_connected {
         out.push(StartBlocker {
             code: "no_worker",
-            message: "no agent worker of yours is connected (none seen in the last 30 s); start one with `baton mcp`"
+            message: "no agent worker of yours is connected (none seen in the last 30 s); start one with the command baton mcp"
                 .into(),
         });
     }

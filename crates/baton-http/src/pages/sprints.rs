@@ -184,12 +184,7 @@ pub(super) fn parse_date(field: &str, v: &str) -> Result<Option<NaiveDate>, AppE
 
 /// Human words for a lowercase status (`in_progress` → `In progress`).
 pub(super) fn label(status: &str) -> String {
-    let s = status.replace('_', " ");
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => s,
-    }
+    super::tasks::status_label(status)
 }
 
 /// A date, or a dash.
