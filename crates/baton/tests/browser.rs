@@ -98,3 +98,5 @@ mod people_pages;
 
 #[path = "browser/agent_flows.rs"]
 mod agent_flows;
+#[path = "browser/live_flows.rs"]
+mod live_flows;

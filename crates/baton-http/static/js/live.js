@@ -2,7 +2,9 @@
 // tab, another instance). One EventSource per tab on <body data-live-src>;
 // each event is a signal: the page refetches itself and swaps the regions
 // that changed (app.js swapRegions). Reconnects with backoff; refetches on
-// every reconnect, on `resync`, and when the tab returns after 60 s hidden.
+// every (re)connect, on `resync`, and when the tab returns after 60 s hidden.
+// <body data-live-state> says "open" once the stream listens ("reconnecting"
+// after an error), for tests and styling.
 import { refresh } from "./app.js";
 
 const SIGNALS = [
@@ -11,28 +13,52 @@ const SIGNALS = [
 ];
 
 let timer = null;
+let running = false;
+let again = false;
 function schedule() {
+  // One refetch at a time: an answer that overtook a newer one would put
+  // stale regions back with no event left to correct them. Events during a
+  // refetch ask for one more after it.
+  if (running) {
+    again = true;
+    return;
+  }
   if (timer) return;
   // Events come in bursts (a roll-up changes a task, its story and PBI):
   // one refetch per burst.
-  timer = setTimeout(() => {
+  timer = setTimeout(async () => {
     timer = null;
-    refresh().catch(() => {});
+    running = true;
+    try {
+      await refresh();
+    } catch (e) {
+      // Offline or the server restarting: the reconnect refetches.
+    }
+    running = false;
+    if (again) {
+      again = false;
+      schedule();
+    }
   }, 80);
 }
 
 function connect(src) {
   let backoff = 1000;
-  let opened = 0;
   let source = null;
   const open = () => {
     source = new EventSource(src);
     source.addEventListener("ready", () => {
       backoff = 1000;
-      if (opened++ > 0) schedule();
+      // `ready` is sent once the stream listens: a change made after the
+      // page was rendered but before that (or while disconnected) has no
+      // event of its own, so re-read now, the first time too. Identical
+      // regions are left alone, so this costs one request and no flicker.
+      document.body.dataset.liveState = "open";
+      schedule();
     });
     for (const t of SIGNALS) source.addEventListener(t, schedule);
     source.addEventListener("error", () => {
+      document.body.dataset.liveState = "reconnecting";
       // The browser retries by itself unless the stream is closed (429, 401,
       // server restart): then back off up to 30 s.
       if (source.readyState === EventSource.CLOSED) {
