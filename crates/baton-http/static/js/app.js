@@ -59,6 +59,34 @@ function lookup(root, key) {
   return (owner && owner.getElementsByTagName(key.tag)[key.index]) || null;
 }
 
+/** Fields of `el` the user changed and has not submitted: their key and what they hold now. */
+function edits(el) {
+  const out = [];
+  for (const f of el.querySelectorAll("input, textarea, select")) {
+    if (f.type === "hidden" || f.type === "file") continue;
+    let changed;
+    if (f.localName === "select") {
+      changed = [...f.options].some((o) => o.selected !== o.defaultSelected);
+    } else if (f.type === "checkbox" || f.type === "radio") {
+      changed = f.checked !== f.defaultChecked;
+    } else {
+      changed = f.value !== f.defaultValue;
+    }
+    if (changed) out.push({ key: keyOf(f), value: f.value, checked: f.checked });
+  }
+  return out;
+}
+
+/** Puts the user's unsaved `edits` back into the fresh region `root`. */
+function restore(root, list) {
+  for (const e of list) {
+    const f = lookup(root, e.key);
+    if (!f || !f.matches("input, textarea, select")) continue;
+    if (f.type === "checkbox" || f.type === "radio") f.checked = e.checked;
+    else f.value = e.value;
+  }
+}
+
 const deferred = new Set();
 
 /**
@@ -66,8 +94,8 @@ const deferred = new Set();
  * with the same id in `doc`, when it differs. Regions holding a focused
  * input (or a dragged card) are skipped and retried when focus leaves them,
  * unless `force` lists them (the form the user just submitted). A swapped
- * region keeps what the user had opened (`<details>`), the keyboard
- * selection and the focus.
+ * region keeps what the user had opened (`<details>`), typed or ticked and
+ * not yet submitted, the keyboard selection and the focus.
  */
 export function swapRegions(doc, force = []) {
   const swapped = [];
@@ -84,6 +112,7 @@ export function swapRegions(doc, force = []) {
     // The submitted form's own answer decides what is open; a refresh
     // keeps what the user opened.
     const open = forced ? [] : [...el.querySelectorAll("details[open]")].map(keyOf);
+    const unsaved = forced ? [] : edits(el);
     const selected = [...el.querySelectorAll(".selected[id]")].map((n) => n.id);
     const a = document.activeElement;
     const focus = !forced && a && el.contains(a) ? keyOf(a) : null;
@@ -93,6 +122,7 @@ export function swapRegions(doc, force = []) {
       const d = lookup(node, k);
       if (d && d.localName === "details") d.open = true;
     }
+    restore(node, unsaved);
     for (const id of selected) {
       const n = lookup(node, { id });
       if (n) {

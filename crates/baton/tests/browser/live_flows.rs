@@ -347,8 +347,10 @@ browser_tests! {
 
     /// An edit in progress survives a live refresh: bob types into an
     /// inline edit form of the backlog; changes arrive meanwhile; his text
-    /// and focus stay, and what he saves is saved. Also: the backlog and a
-    /// job page follow REST changes live.
+    /// and focus stay (the region waits while he types, and keeps his
+    /// unsaved text when it catches up after he looked away), and what he
+    /// saves is saved. Also: the backlog and a job page follow REST changes
+    /// live.
     async fn an_edit_in_progress_survives_a_live_refresh(site) {
         let setup = site.browser(Js::On).await;
         let live = live_product(&site, &setup).await;
@@ -399,15 +401,33 @@ browser_tests! {
             .await;
         assert_eq!(state, json!(["Strip the wires carefully", true, true]), "bob's text, focus and open form survive");
 
-        // Bob saves with Enter: his title is saved, and the page now shows
-        // alice's change too.
+        // Bob looks away (the focus leaves the form, nothing is saved): the
+        // region catches up with alice's change and still holds his
+        // unsaved title in the open form.
+        b.click(".backlog .page-head h1").await;
+        b.wait_js(&format!("document.querySelector('{other}').dataset.status === 'review'"), WAIT).await;
+        let state = b
+            .js(
+                &format!(
+                    "const f = document.querySelector('{field}');                     return [f.value, f.closest('details').open, f.defaultValue];"
+                ),
+                vec![],
+            )
+            .await;
+        assert_eq!(
+            state,
+            json!(["Strip the wires carefully", true, "Strip the wires"]),
+            "the refreshed form keeps bob's unsaved text"
+        );
+
+        // Bob goes back and saves with Enter: his title is saved.
+        b.focus(&field).await;
         b.press(&fantoccini::key::Key::Enter.to_string()).await;
         b.wait_js(
             &format!("document.querySelector('{task} .title').textContent === 'Strip the wires carefully'"),
             WAIT,
         )
         .await;
-        b.wait_js(&format!("document.querySelector('{other}').dataset.status === 'review'"), WAIT).await;
         let saved = site.api_get(&bob_token, &format!("/api/tasks/{}", live.task)).await;
         assert_eq!(saved["title"], "Strip the wires carefully", "{saved}");
         assert_eq!(saved["status"], "in_progress", "bob's edit kept alice's earlier status change: {saved}");
