@@ -24,8 +24,10 @@ function schedule() {
     return;
   }
   if (timer) return;
-  // Events come in bursts (a roll-up changes a task, its story and PBI):
-  // one refetch per burst.
+  // Events come in bursts (a roll-up changes a task, its story and PBI,
+  // published one after the other within a few ms): one refetch per burst.
+  // The wait adds to every update's latency, so it stays short; a burst
+  // split in two costs one more refetch, never a stale page.
   timer = setTimeout(async () => {
     timer = null;
     running = true;
@@ -39,7 +41,7 @@ function schedule() {
       again = false;
       schedule();
     }
-  }, 80);
+  }, 40);
 }
 
 function connect(src) {
