@@ -139,15 +139,18 @@ async fn install_watch(b: &Browser) {
     .await;
 }
 
-/// Arms the watch for `card` reaching `status` on the board.
+/// Arms the watch for `card` reaching `status` on the board (it must not
+/// be there yet, or the measurement would be void).
 async fn want(b: &Browser, card: &str, status: &str) {
     let column = format!("#column-{status}");
-    b.js(
-        "window.__live.want = { card: arguments[0], column: arguments[1], status: arguments[2] };\
-         window.__live.at = null; window.__liveCheck(); return window.__live.at === null;",
-        vec![json!(card), json!(column), json!(status)],
-    )
-    .await;
+    let armed = b
+        .js(
+            "window.__live.want = { card: arguments[0], column: arguments[1], status: arguments[2] };\
+             window.__live.at = null; window.__liveCheck(); return window.__live.at === null;",
+            vec![json!(card), json!(column), json!(status)],
+        )
+        .await;
+    assert_eq!(armed, json!(true), "{card} is already {status} before the change");
 }
 
 /// Waits for the armed watch and returns the latency from `since_ms`.
