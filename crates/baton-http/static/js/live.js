@@ -2,7 +2,7 @@
 // tab, another instance). One EventSource per tab on <body data-live-src>;
 // each event is a signal: the page refetches itself and swaps the regions
 // that changed (app.js swapRegions). Reconnects with backoff; refetches on
-// every (re)connect, on `resync`, and when the tab returns after 60 s hidden.
+// every reconnect, on `resync`, and when the tab returns after 60 s hidden.
 // <body data-live-state> says "open" once the stream listens ("reconnecting"
 // after an error), for tests and styling.
 import { refresh } from "./app.js";
@@ -46,17 +46,18 @@ function schedule() {
 
 function connect(src) {
   let backoff = 1000;
+  let opened = 0;
   let source = null;
   const open = () => {
     source = new EventSource(src);
     source.addEventListener("ready", () => {
       backoff = 1000;
-      // `ready` is sent once the stream listens: a change made after the
-      // page was rendered but before that (or while disconnected) has no
-      // event of its own, so re-read now, the first time too. Identical
-      // regions are left alone, so this costs one request and no flicker.
       document.body.dataset.liveState = "open";
-      schedule();
+      // After a reconnect, re-read: changes made while disconnected sent
+      // no event here. The first `ready` is not re-read, so a change in the
+      // moment between render and subscription waits for the next event;
+      // re-reading on every page load doubles the page requests.
+      if (opened++ > 0) schedule();
     });
     for (const t of SIGNALS) source.addEventListener(t, schedule);
     source.addEventListener("error", () => {
