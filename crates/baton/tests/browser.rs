@@ -101,3 +101,6 @@ mod agent_flows;
 
 #[path = "browser/backlog_flows.rs"]
 mod backlog_flows;
+
+#[path = "browser/live_flows.rs"]
+mod live_flows;

@@ -27,10 +27,10 @@ export function announce(text) {
 function busy(el) {
   const a = document.activeElement;
   if (a && a !== document.body && el.contains(a) && a.matches("input, textarea, select, [contenteditable]")) return true;
+  // A card being dragged: swapping it away would drop the drag.
+  if (el.querySelector(".dragging")) return true;
   return el.matches("[data-editing]") || el.querySelector("[data-editing]") !== null;
 }
-
-const deferred = new Set();
 
 /**
  * `el`'s markup without what the page's scripts and the user add to it:
@@ -51,30 +51,99 @@ function settled(el) {
   return copy.outerHTML;
 }
 
-/** Whether the fresh region `fresh` shows the same as `el` (see settled). */
-function same(fresh, el) {
-  return settled(fresh) === settled(el);
+/** Where `node` sits in its region: its id, or its nearest id'd ancestor and its index there by tag. */
+function keyOf(node) {
+  if (node.id) return { id: node.id };
+  const owner = node.parentElement && node.parentElement.closest("[id]");
+  if (!owner) return null;
+  const tag = node.localName;
+  return { owner: owner.id, tag, index: [...owner.getElementsByTagName(tag)].indexOf(node) };
 }
+
+/** The element of the fresh region `root` at `key` (from keyOf), or null. */
+function lookup(root, key) {
+  if (!key) return null;
+  const byId = (id) => (root.id === id ? root : root.querySelector(`#${CSS.escape(id)}`));
+  if (key.id) return byId(key.id);
+  const owner = byId(key.owner);
+  return (owner && owner.getElementsByTagName(key.tag)[key.index]) || null;
+}
+
+/** Fields of `el` the user changed and has not submitted: their key and what they hold now. */
+function edits(el) {
+  const out = [];
+  for (const f of el.querySelectorAll("input, textarea, select")) {
+    if (f.type === "hidden" || f.type === "file") continue;
+    let changed;
+    if (f.localName === "select") {
+      changed = [...f.options].some((o) => o.selected !== o.defaultSelected);
+    } else if (f.type === "checkbox" || f.type === "radio") {
+      changed = f.checked !== f.defaultChecked;
+    } else {
+      changed = f.value !== f.defaultValue;
+    }
+    if (changed) out.push({ key: keyOf(f), value: f.value, checked: f.checked });
+  }
+  return out;
+}
+
+/** Puts the user's unsaved `edits` back into the fresh region `root`. */
+function restore(root, list) {
+  for (const e of list) {
+    const f = lookup(root, e.key);
+    if (!f || !f.matches("input, textarea, select")) continue;
+    if (f.type === "checkbox" || f.type === "radio") f.checked = e.checked;
+    else f.value = e.value;
+  }
+}
+
+const deferred = new Set();
 
 /**
  * Replaces every live region (`[data-live][id]`) of the page by the element
  * with the same id in `doc`, when it differs. Regions holding a focused
- * input are skipped and retried when focus leaves them, unless `force`
- * lists them (the form the user just submitted).
+ * input (or a dragged card) are skipped and retried when focus leaves them,
+ * unless `force` lists them (the form the user just submitted). A swapped
+ * region keeps what the user had opened (`<details>`), typed or ticked and
+ * not yet submitted, the keyboard selection and the focus.
  */
 export function swapRegions(doc, force = []) {
   const swapped = [];
   for (const el of document.querySelectorAll("[data-live][id]")) {
     const fresh = doc.getElementById(el.id);
     if (!fresh) continue;
-    if (!force.includes(el.id) && busy(el)) {
+    const forced = force.includes(el.id);
+    if (!forced && busy(el)) {
       deferred.add(el.id);
       continue;
     }
     deferred.delete(el.id);
-    if (force.includes(el.id) ? fresh.outerHTML === el.outerHTML : same(fresh, el)) continue;
+    // The submitted form's region is always re-rendered (its answer resets
+    // or re-opens it); others only when what they show changed.
+    if (forced ? fresh.outerHTML === el.outerHTML : settled(fresh) === settled(el)) continue;
+    // The submitted form's own answer decides what is open; a refresh
+    // keeps what the user opened.
+    const open = forced ? [] : [...el.querySelectorAll("details[open]")].map(keyOf);
+    const unsaved = forced ? [] : edits(el);
+    const selected = [...el.querySelectorAll(".selected[id]")].map((n) => n.id);
+    const a = document.activeElement;
+    const focus = !forced && a && el.contains(a) ? keyOf(a) : null;
     const node = document.importNode(fresh, true);
     el.replaceWith(node);
+    for (const k of open) {
+      const d = lookup(node, k);
+      if (d && d.localName === "details") d.open = true;
+    }
+    restore(node, unsaved);
+    for (const id of selected) {
+      const n = lookup(node, { id });
+      if (n) {
+        n.classList.add("selected");
+        n.setAttribute("tabindex", "-1");
+      }
+    }
+    const f = lookup(node, focus);
+    if (f) f.focus({ preventScroll: true });
     swapped.push(node);
   }
   const title = doc.querySelector("title");

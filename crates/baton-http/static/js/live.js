@@ -3,6 +3,8 @@
 // each event is a signal: the page refetches itself and swaps the regions
 // that changed (app.js swapRegions). Reconnects with backoff; refetches on
 // every reconnect, on `resync`, and when the tab returns after 60 s hidden.
+// <body data-live-state> says "open" once the stream listens ("reconnecting"
+// after an error), for tests and styling.
 import { refresh } from "./app.js";
 
 const SIGNALS = [
@@ -12,14 +14,35 @@ const SIGNALS = [
 ];
 
 let timer = null;
+let running = false;
+let again = false;
 function schedule() {
+  // One refetch at a time: an answer that overtook a newer one would put
+  // stale regions back with no event left to correct them. Events during a
+  // refetch ask for one more after it.
+  if (running) {
+    again = true;
+    return;
+  }
   if (timer) return;
-  // Events come in bursts (a roll-up changes a task, its story and PBI):
-  // one refetch per burst.
-  timer = setTimeout(() => {
+  // Events come in bursts (a roll-up changes a task, its story and PBI,
+  // published one after the other within a few ms): one refetch per burst.
+  // The wait adds to every update's latency, so it stays short; a burst
+  // split in two costs one more refetch, never a stale page.
+  timer = setTimeout(async () => {
     timer = null;
-    refresh().catch(() => {});
-  }, 80);
+    running = true;
+    try {
+      await refresh();
+    } catch (e) {
+      // Offline or the server restarting: the reconnect refetches.
+    }
+    running = false;
+    if (again) {
+      again = false;
+      schedule();
+    }
+  }, 40);
 }
 
 function connect(src) {
@@ -31,10 +54,16 @@ function connect(src) {
     source = es;
     es.addEventListener("ready", () => {
       backoff = 1000;
+      document.body.dataset.liveState = "open";
+      // After a reconnect, re-read: changes made while disconnected sent
+      // no event here. The first `ready` is not re-read, so a change in the
+      // moment between render and subscription waits for the next event;
+      // re-reading on every page load doubles the page requests.
       if (opened++ > 0) schedule();
     });
     for (const t of SIGNALS) es.addEventListener(t, schedule);
     es.addEventListener("error", () => {
+      document.body.dataset.liveState = "reconnecting";
       // The browser retries by itself unless the stream is closed (429, 401,
       // server restart): then back off up to 30 s.
       if (es.readyState === EventSource.CLOSED && source === es) {
