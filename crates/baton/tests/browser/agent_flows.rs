@@ -7,6 +7,9 @@
 //! 4. An agent's `ask_user_question` (waiting for the answer) shows up in
 //!    the bell within a second; answering it in the bell panel wakes the
 //!    waiting call with the answer.
+//!
+//! Also: worker presence is live (a worker's first heartbeat enables Start
+//! agent on the open Solo board; going offline empties the dashboard list).
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -294,5 +297,62 @@ browser_tests! {
         let q = site.api_get(&r.token, &format!("/api/questions/{qid}")).await;
         assert_eq!(q["status"], "answered", "{q}");
         assert_eq!(q["answer"], "Liquid hydrogen", "{q}");
+    }
+
+    /// Worker presence is live: with no worker, Start agent is disabled
+    /// with the reason; a worker's first heartbeat enables it on the open
+    /// Solo board, and on the open dashboard the worker is listed, then gone
+    /// again when it goes offline, all without a reload.
+    async fn worker_presence_follows_on_the_solo_board_and_dashboard(site) {
+        let b = site.browser(Js::On).await;
+        let r = rocket(&site, &b).await;
+        let card = format!("#task-{}", r.task_code);
+        let start = format!("{card} form[action$=\"/agent-runs\"] button[type=submit]");
+        let state_js = format!(
+            "return [document.querySelector('[data-worker-connected]').dataset.workerConnected, \
+             document.querySelector('{start}').disabled, \
+             document.querySelector('#why-start-{}')?.textContent || ''];",
+            r.task_code
+        );
+
+        b.goto("/products/RKT/solo").await;
+        b.wait_for(&card, WAIT).await;
+        b.wait_js("document.body.dataset.liveState === 'open'", WAIT).await;
+        let state = b.js(&state_js, vec![]).await;
+        assert_eq!(state[0], "false", "no worker yet: {state}");
+        assert_eq!(state[1], true, "Start agent is disabled without a worker: {state}");
+        assert!(state[2].as_str().unwrap_or_default().contains("no agent worker"), "the reason is shown: {state}");
+        b.check_page("solo-no-worker").await;
+        b.js("window.__presenceMarker = 'same page'; return true;", vec![]).await;
+
+        let mut worker = McpHttp::new(site.server.port, &r.token);
+        let beat = Instant::now();
+        worker.call("worker_heartbeat", json!({"instance_id": INSTANCE})).await.ok("worker_heartbeat");
+        b.wait_js(
+            &format!(
+                "document.querySelector('[data-worker-connected]')?.dataset.workerConnected === 'true' \
+                 && document.querySelector('{start}')?.disabled === false"
+            ),
+            WAIT,
+        )
+        .await;
+        eprintln!("[{}] first heartbeat → Start agent enabled: {:?}", site.backend_name(), beat.elapsed());
+        assert_eq!(b.js("return window.__presenceMarker || null;", vec![]).await, json!("same page"), "no reload");
+
+        // The dashboard lists the worker; taking it offline (as `baton mcp`
+        // does when it stops) empties the list live.
+        b.goto("/").await;
+        b.wait_js("document.body.dataset.liveState === 'open'", WAIT).await;
+        assert!(b.text("#dash-workers").await.contains(INSTANCE), "the dashboard lists the worker");
+        b.js("window.__presenceMarker = 'same page'; return true;", vec![]).await;
+        let gone = site.api(&r.token, "DELETE", &format!("/api/workers/{INSTANCE}"), None).await;
+        assert_eq!(gone.status, 204, "the worker goes offline");
+        b.wait_js(
+            &format!("!document.querySelector('#dash-workers').textContent.includes('{INSTANCE}')"),
+            WAIT,
+        )
+        .await;
+        assert_eq!(b.js("return window.__presenceMarker || null;", vec![]).await, json!("same page"), "no reload");
+        b.check_page("dashboard-no-worker").await;
     }
 }
