@@ -103,6 +103,30 @@ where
     finish(txn, result).await
 }
 
+/// Runs `f` in a transaction that first locks user `user_id`'s row: the
+/// owner's private things (ideas and their `IDEA-NNN` counter) are written
+/// one transaction at a time per user on Postgres, as [`in_product_txn`]
+/// does per product; on SQLite every write transaction is serialised anyway.
+pub async fn in_user_txn<T, F>(db: &Db, user_id: &str, f: F) -> AppResult<T>
+where
+    T: Send,
+    F: for<'c> FnOnce(&'c DatabaseTransaction) -> TxnBody<'c, T> + Send,
+{
+    let txn = db.begin().await?;
+    let res = txn
+        .execute_raw(Statement::from_sql_and_values(
+            txn.get_database_backend(),
+            "UPDATE users SET idea_code_counter = idea_code_counter WHERE id = $1",
+            [user_id.into()],
+        ))
+        .await?;
+    if res.rows_affected() == 0 {
+        return finish(txn, Err(AppError::NotFound("user"))).await;
+    }
+    let result = f(&txn).await;
+    finish(txn, result).await
+}
+
 fn counter(kind: CodeKind) -> &'static str {
     match kind {
         CodeKind::Pbi => "last_pbi_number",
