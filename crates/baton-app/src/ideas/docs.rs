@@ -3,8 +3,8 @@
 //! lifecycle (`baton_domain::idea_lifecycle`).
 
 use baton_domain::{
-    ideas::{IdeaLogType, IdeaStatus},
     idea_lifecycle::{GRILL_MD_WRITABLE_IN, after_plan_md, grill_md_writable},
+    ideas::{IdeaLogType, IdeaStatus},
     plan_md::{PlanError, parse_plan_md},
 };
 use baton_store::{
@@ -15,7 +15,9 @@ use baton_store::{
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{IdeaView, check_markdown, check_plan_size, ensure_not_archived, find_own, idea_view, logs::add_log, secondary_ids};
+use super::{
+    IdeaView, check_markdown, check_plan_size, ensure_not_archived, find_own, idea_view, logs::add_log, secondary_ids,
+};
 use crate::{Actor, App, AppError, AppResult, txn::in_user_txn};
 
 /// Longest `grill_md`, in characters (§3.8).
@@ -103,7 +105,12 @@ impl App {
     /// (plan kept, errors logged and returned) when it does not. Allowed in
     /// [`PLAN_MD_WRITABLE_IN`], only with a product; a plan over 256 KB is
     /// refused with nothing written.
-    pub async fn update_idea_plan_md(&self, actor: &Actor, idea_ref: &str, markdown: String) -> AppResult<PlanMdResult> {
+    pub async fn update_idea_plan_md(
+        &self,
+        actor: &Actor,
+        idea_ref: &str,
+        markdown: String,
+    ) -> AppResult<PlanMdResult> {
         actor.require_write()?;
         let found = find_own(&self.db, actor, idea_ref).await?;
         check_plan_size(&markdown)?;

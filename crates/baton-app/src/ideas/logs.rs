@@ -128,7 +128,12 @@ pub(crate) async fn add_log<C: ConnectionTrait>(
 
 impl App {
     /// An idea's log, oldest first, paginated.
-    pub async fn list_idea_logs(&self, actor: &Actor, idea_ref: &str, params: PageParams) -> AppResult<Page<IdeaLogView>> {
+    pub async fn list_idea_logs(
+        &self,
+        actor: &Actor,
+        idea_ref: &str,
+        params: PageParams,
+    ) -> AppResult<Page<IdeaLogView>> {
         let m = find_own(&self.db, actor, idea_ref).await?;
         let q = idea_log::Entity::find()
             .filter(idea_log::Column::IdeaId.eq(&m.id))

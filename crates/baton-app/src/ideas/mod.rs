@@ -298,8 +298,9 @@ async fn secondary_products(
 fn own_ideas(actor: &Actor) -> Condition {
     let mut cond = Condition::all().add(idea::Column::UserId.eq(&actor.user_id));
     if let Some(scope) = actor.token_scope() {
-        cond = cond
-            .add(Condition::any().add(idea::Column::ProductId.is_null()).add(idea::Column::ProductId.is_in(scope.to_vec())));
+        cond = cond.add(
+            Condition::any().add(idea::Column::ProductId.is_null()).add(idea::Column::ProductId.is_in(scope.to_vec())),
+        );
     }
     cond
 }

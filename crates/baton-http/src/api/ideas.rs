@@ -13,7 +13,9 @@ use axum::{
     http::StatusCode,
 };
 use baton_app::{
-    ideas::{IdeaFilter, IdeaLogView, IdeaPatch, IdeaSummary, IdeaView, MarkdownInput, NewIdea, NewIdeaLog, PlanMdResult},
+    ideas::{
+        IdeaFilter, IdeaLogView, IdeaPatch, IdeaSummary, IdeaView, MarkdownInput, NewIdea, NewIdeaLog, PlanMdResult,
+    },
     list::{Page, PageParams},
 };
 
@@ -46,7 +48,11 @@ pub async fn list(
 #[utoipa::path(get, path = "/ideas/{id}", tag = "ideas", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "idea id or code")),
     responses((status = 200, body = IdeaView), Unauthorized, NotFound))]
-pub async fn get(State(s): State<AppState>, Caller(actor): Caller, Path(id): Path<String>) -> ApiResult<Json<IdeaView>> {
+pub async fn get(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<IdeaView>> {
     Ok(Json(s.app.get_idea(&actor, &id).await?))
 }
 

@@ -19,7 +19,8 @@ use crate::{
 const GOOD_PLAN: &str = "---\npbi:\n  title: Export\n  priority: 2\nstories:\n  - title: Button\n    priority: 2\n    tasks:\n      - title: Route\n        implementation_plan: add it\n        priority: 2\n      - title: Check\n        implementation_plan: run it\n        priority: 3\n---\n\n# Why\nBecause.\n";
 
 /// A plan with a YAML syntax error on document line 6 (one space too many).
-const BAD_PLAN: &str = "---\npbi:\n  title: Export\n  description: |\n    Long text\n   priority: 2\nstories: []\n---\n";
+const BAD_PLAN: &str =
+    "---\npbi:\n  title: Export\n  description: |\n    Long text\n   priority: 2\nstories: []\n---\n";
 
 async fn create(app: &TestApp, who: &As, body: Value) -> Res {
     app.json(Method::POST, "/api/ideas", who, &body).await
