@@ -14,15 +14,15 @@ use serde_json::Value;
 use super::{ensure_not_archived, find_own};
 use crate::{
     Actor, App, AppError, AppResult,
-    backlog::paginate,
+    backlog::{paginate, story_logs::check_metadata},
     list::{Page, PageParams},
     txn::in_user_txn,
 };
 
 /// Longest log entry text.
 pub const MAX_LOG_CONTENT: usize = 4000;
-/// Largest log metadata object, in bytes of JSON.
-pub const MAX_METADATA_BYTES: usize = 8000;
+/// Largest log metadata object, in bytes of JSON (as for story logs).
+pub use crate::backlog::story_logs::MAX_METADATA_BYTES;
 
 /// One idea log entry.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -85,7 +85,7 @@ pub struct NewIdeaLog {
     /// The text, 1–4000 characters.
     #[schema(max_length = 4000, pattern = "\\S")]
     pub content: String,
-    /// Extra facts as a JSON object (at most 8000 bytes).
+    /// Extra facts as a JSON object (at most 16 KB of JSON).
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<Value>,
@@ -94,15 +94,7 @@ pub struct NewIdeaLog {
 fn validate(input: &NewIdeaLog) -> Result<(), ValidationErrors> {
     let mut errs = ValidationErrors::new();
     check_text(&mut errs, "content", &input.content, 1, MAX_LOG_CONTENT);
-    match &input.metadata {
-        None | Some(Value::Null) => {}
-        Some(v @ Value::Object(_)) => {
-            if v.to_string().len() > MAX_METADATA_BYTES {
-                errs.add("metadata", format!("must be at most {MAX_METADATA_BYTES} bytes of JSON"));
-            }
-        }
-        Some(_) => errs.add("metadata", "must be a JSON object"),
-    }
+    check_metadata(&mut errs, input.metadata.as_ref());
     errs.into_result()
 }
 
