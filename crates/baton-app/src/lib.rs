@@ -11,6 +11,7 @@ pub mod bulk;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod ideas;
 pub mod insights;
 pub mod item_detail;
 pub mod list;

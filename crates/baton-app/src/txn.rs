@@ -88,16 +88,34 @@ where
     T: Send,
     F: for<'c> FnOnce(&'c DatabaseTransaction) -> TxnBody<'c, T> + Send,
 {
+    in_locked_txn(db, "UPDATE jobs SET updated_at = updated_at WHERE id = $1", job_id, "job", f).await
+}
+
+/// Runs `f` in a transaction that first locks user `user_id`'s row: the
+/// owner's private things (ideas and their `IDEA-NNN` counter) are written
+/// one transaction at a time per user on Postgres, as [`in_product_txn`]
+/// does per product; on SQLite every write transaction is serialised anyway.
+pub async fn in_user_txn<T, F>(db: &Db, user_id: &str, f: F) -> AppResult<T>
+where
+    T: Send,
+    F: for<'c> FnOnce(&'c DatabaseTransaction) -> TxnBody<'c, T> + Send,
+{
+    in_locked_txn(db, "UPDATE users SET idea_code_counter = idea_code_counter WHERE id = $1", user_id, "user", f).await
+}
+
+/// Runs `f` in a transaction whose first statement, `lock_sql` (a no-op
+/// UPDATE of the row with id `$1`), locks that row; `NotFound(what)` when
+/// there is no such row.
+async fn in_locked_txn<T, F>(db: &Db, lock_sql: &str, id: &str, what: &'static str, f: F) -> AppResult<T>
+where
+    T: Send,
+    F: for<'c> FnOnce(&'c DatabaseTransaction) -> TxnBody<'c, T> + Send,
+{
     let txn = db.begin().await?;
-    let res = txn
-        .execute_raw(Statement::from_sql_and_values(
-            txn.get_database_backend(),
-            "UPDATE jobs SET updated_at = updated_at WHERE id = $1",
-            [job_id.into()],
-        ))
-        .await?;
+    let res =
+        txn.execute_raw(Statement::from_sql_and_values(txn.get_database_backend(), lock_sql, [id.into()])).await?;
     if res.rows_affected() == 0 {
-        return finish(txn, Err(AppError::NotFound("job"))).await;
+        return finish(txn, Err(AppError::NotFound(what))).await;
     }
     let result = f(&txn).await;
     finish(txn, result).await

@@ -69,6 +69,28 @@ crate::db_enum! {
 /// Maximum length of an idea's description, in characters.
 pub const IDEA_DESCRIPTION_MAX: usize = 4000;
 
+/// The prefix of an idea's code.
+pub const IDEA_CODE_PREFIX: &str = "IDEA-";
+
+/// Formats the `n`th idea code of a user: `IDEA-NNN`, zero-padded to 3.
+pub fn idea_code(n: i64) -> String {
+    format!("{IDEA_CODE_PREFIX}{n:03}")
+}
+
+/// The number in an idea code (`IDEA-007` or `idea-7` → 7), if it is one.
+pub fn idea_code_number(code: &str) -> Option<i64> {
+    let code = code.trim();
+    let head = code.get(..IDEA_CODE_PREFIX.len())?;
+    if !head.eq_ignore_ascii_case(IDEA_CODE_PREFIX) {
+        return None;
+    }
+    let digits = &code[IDEA_CODE_PREFIX.len()..];
+    if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,5 +102,16 @@ mod tests {
         assert_eq!(IdeaStatus::parse_api("plan_ready"), Some(IdeaStatus::PlanReady));
         assert_eq!(IdeaStatus::ALL.len(), 14);
         assert_eq!(IdeaLogType::from_db("JOB_EVENT"), Some(IdeaLogType::JobEvent));
+    }
+
+    #[test]
+    fn idea_codes_are_zero_padded_and_read_back_in_any_case() {
+        assert_eq!(idea_code(1), "IDEA-001");
+        assert_eq!(idea_code(1234), "IDEA-1234");
+        assert_eq!(idea_code_number("IDEA-007"), Some(7));
+        assert_eq!(idea_code_number(" idea-12 "), Some(12));
+        for bad in ["IDEA-", "IDEA-1a", "PBI-3", "IDEA-\u{0661}", "ID", "ÉDEA-1"] {
+            assert_eq!(idea_code_number(bad), None, "{bad}");
+        }
     }
 }

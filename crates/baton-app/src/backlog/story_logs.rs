@@ -139,7 +139,14 @@ fn validate(input: &NewStoryLog) -> Result<(), ValidationErrors> {
         (Some(_), false) => errs.add("commit_message", "only goes with type commit"),
         (None, false) => {}
     }
-    match &input.metadata {
+    check_metadata(&mut errs, input.metadata.as_ref());
+    errs.into_result()
+}
+
+/// Log metadata: absent, `null` or a JSON object of at most
+/// [`MAX_METADATA_BYTES`] (story and idea logs alike).
+pub(crate) fn check_metadata(errs: &mut ValidationErrors, metadata: Option<&Value>) {
+    match metadata {
         None | Some(Value::Null) => {}
         Some(v @ Value::Object(_)) => {
             if v.to_string().len() > MAX_METADATA_BYTES {
@@ -148,7 +155,6 @@ fn validate(input: &NewStoryLog) -> Result<(), ValidationErrors> {
         }
         Some(_) => errs.add("metadata", "must be a JSON object"),
     }
-    errs.into_result()
 }
 
 impl App {

@@ -15,6 +15,7 @@ pub mod context;
 pub mod cron;
 pub mod export;
 pub mod health;
+pub mod ideas;
 pub mod insights;
 pub mod jobs;
 pub mod me;
@@ -136,6 +137,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(jobs::retry))
         .routes(routes!(workers::list, workers::register))
         .routes(routes!(workers::offline))
+        .routes(routes!(ideas::create, ideas::list))
+        .routes(routes!(ideas::get, ideas::update))
+        .routes(routes!(ideas::list_logs, ideas::add_log))
+        .routes(routes!(ideas::put_grill_md))
+        .routes(routes!(ideas::put_plan_md))
 }
 
 /// JSON 404 for unknown API paths: code `route_not_found`, so a client (and

@@ -2,7 +2,7 @@
 //! constants); this test holds them to the constants the services check, so
 //! the document cannot drift from the validation it describes.
 
-use baton_app::{backlog, bulk, products, sprints, tokens};
+use baton_app::{backlog, bulk, ideas, products, sprints, tokens};
 use baton_domain::{backlog::PRIORITY_RANGE, pull_requests, validation};
 use serde_json::Value;
 
@@ -32,6 +32,11 @@ fn request_schema_limits_are_the_services_limits() {
         ("NewSprint", "code", sprints::MAX_CODE),
         ("NewUser", "password", validation::MAX_PASSWORD_LEN),
         ("PbiPrInput", "pr_url", pull_requests::MAX_PR_URL),
+        ("NewIdea", "title", backlog::MAX_TITLE),
+        ("NewIdea", "description", backlog::MAX_TEXT),
+        ("IdeaPatch", "title", backlog::MAX_TITLE),
+        ("IdeaPatch", "description", backlog::MAX_TEXT),
+        ("NewIdeaLog", "content", ideas::MAX_LOG_CONTENT),
     ];
     for (schema, field, max) in max_len {
         let p = property(&doc, schema, field);
@@ -42,6 +47,8 @@ fn request_schema_limits_are_the_services_limits() {
         ("AddStories", "story_ids", sprints::MAX_STORIES_PER_REQUEST),
         ("ReorderInput", "ids", bulk::MAX_BULK_IDS),
         ("BulkStatusInput", "ids", bulk::MAX_BULK_IDS),
+        ("NewIdea", "product_ids", ideas::MAX_SECONDARY_PRODUCTS),
+        ("IdeaPatch", "product_ids", ideas::MAX_SECONDARY_PRODUCTS),
     ];
     for (schema, field, max) in max_items {
         let p = property(&doc, schema, field);

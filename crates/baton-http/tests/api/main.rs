@@ -8,6 +8,7 @@ mod bulk;
 mod context;
 mod contract;
 mod export;
+mod ideas;
 mod items;
 mod jobs;
 mod members;

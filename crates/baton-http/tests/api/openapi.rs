@@ -97,6 +97,14 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/workers"),
     ("post", "/workers"),
     ("delete", "/workers/{instance_id}"),
+    ("post", "/ideas"),
+    ("get", "/ideas"),
+    ("get", "/ideas/{id}"),
+    ("patch", "/ideas/{id}"),
+    ("get", "/ideas/{id}/logs"),
+    ("post", "/ideas/{id}/logs"),
+    ("put", "/ideas/{id}/grill-md"),
+    ("put", "/ideas/{id}/plan-md"),
 ];
 
 backend_tests! {
