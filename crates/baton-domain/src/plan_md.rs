@@ -206,6 +206,41 @@ pub fn parse_plan_md_bytes(input: &[u8]) -> Result<Plan, PlanErrors> {
     }
 }
 
+/// Refuses input that no plan could be, before anything stores it: over
+/// [`PLAN_MD_MAX_BYTES`], holding a NUL, flow collections nested deeper
+/// than [`MAX_FLOW_DEPTH`], or YAML whose aliases or nesting trip the
+/// guards (a "YAML bomb"). A plan with ordinary mistakes (no front-matter,
+/// a YAML syntax error, a schema violation) passes: those are kept and shown
+/// with their lines so they can be fixed, but hostile input is refused
+/// outright so nothing of it is written.
+///
+/// ```
+/// use baton_domain::plan_md::refuse_hostile;
+/// assert!(refuse_hostile("---\nstories: [\n---\n").is_ok(), "a syntax error is an ordinary mistake");
+/// let bomb = format!("---\na: &a [x, x, x, x, x, x, x, x, x]\n{}---\n",
+///     (b'b'..=b'k').map(|c| format!("{0}: &{0} [*{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}]\n", c as char, (c - 1) as char)).collect::<String>());
+/// assert!(refuse_hostile(&bomb).is_err());
+/// ```
+pub fn refuse_hostile(input: &str) -> Result<(), PlanErrors> {
+    check_size(input.len())?;
+    if let Some(at) = input.find('\0') {
+        let line = line_of(input.as_bytes(), at);
+        return Err(PlanErrors::one(PlanError::at_line(
+            line,
+            "contains the NUL character (\\u0000), which cannot be stored",
+        )));
+    }
+    let Ok((yaml, _)) = split_front_matter(input) else {
+        return Ok(());
+    };
+    const OFFSET: usize = 1;
+    scan_flow_depth(yaml).map_err(|(line, msg)| PlanErrors::one(PlanError::at_line(line + OFFSET, msg)))?;
+    match probe(yaml) {
+        Err(ProbeError::Tripped(t)) => Err(PlanErrors::one(PlanError::whole(t.message()))),
+        _ => Ok(()),
+    }
+}
+
 /// Parses a `plan_md` document per §7.3.
 ///
 /// ```

@@ -5,7 +5,7 @@
 use baton_domain::{
     idea_lifecycle::{GRILL_MD_WRITABLE_IN, after_plan_md, grill_md_writable},
     ideas::{IdeaLogType, IdeaStatus},
-    plan_md::{PlanError, parse_plan_md},
+    plan_md::{PlanError, parse_plan_md, refuse_hostile},
 };
 use baton_store::{
     entities::idea,
@@ -103,8 +103,9 @@ impl App {
 
     /// Stores a plan and parses it: PLAN_READY when it parses, PLAN_FAILED
     /// (plan kept, errors logged and returned) when it does not. Allowed in
-    /// [`PLAN_MD_WRITABLE_IN`], only with a product; a plan over 256 KB is
-    /// refused with nothing written.
+    /// [`PLAN_MD_WRITABLE_IN`], only with a product; a plan over 256 KB, a
+    /// YAML bomb or absurdly nested YAML is refused (422 on `markdown`) with
+    /// nothing written.
     pub async fn update_idea_plan_md(
         &self,
         actor: &Actor,
@@ -115,6 +116,9 @@ impl App {
         let found = find_own(&self.db, actor, idea_ref).await?;
         check_plan_size(&markdown)?;
         check_markdown(&markdown, usize::MAX)?;
+        // A YAML bomb or absurd nesting is refused with nothing written;
+        // ordinary mistakes are stored as PLAN_FAILED to be fixed.
+        refuse_hostile(&markdown).map_err(|e| AppError::field("markdown", e.summary()))?;
         let id = found.id.clone();
         let (row, errors) = in_user_txn(&self.db, &actor.user_id, move |c| {
             Box::pin(async move {

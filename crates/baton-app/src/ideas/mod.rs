@@ -24,8 +24,9 @@
 //! - `plan_md` may be written while a make-plan job may run or is running
 //!   ([`PLAN_MD_WRITABLE_IN`]); a plan that does not parse is stored anyway
 //!   with PLAN_FAILED so its errors (with line numbers) can be shown and
-//!   fixed, as §3.8 says. Only a plan over [`PLAN_MD_MAX_BYTES`] is refused
-//!   outright (422, nothing written). The errors are logged in a JOB_EVENT
+//!   fixed, as §3.8 says. Hostile input (over [`PLAN_MD_MAX_BYTES`], a
+//!   YAML bomb, absurd nesting, a NUL) is refused outright (422, nothing
+//!   written). The errors are logged in a JOB_EVENT
 //!   entry and derived again from the stored plan when the idea is read.
 //! - There are no product documents yet, so grill and plan are stored only
 //!   in the idea's `grill_md` / `plan_md` (no GRILLS/PLANS revisions).

@@ -363,6 +363,23 @@ backend_tests! {
         assert_eq!(get_idea(&app, &ann, &id).await, before);
         assert_eq!(app.count("idea_logs").await, 4);
 
+        // A YAML bomb (aliases of aliases) and absurd nesting: refused with
+        // the reason on `markdown`, nothing written.
+        let mut bomb = String::from("---\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for c in b'b'..=b'k' {
+            let (me, prev) = (c as char, (c - 1) as char);
+            bomb.push_str(&format!("{me}: &{me} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
+        }
+        bomb.push_str("---\n");
+        let deep = format!("---\npbi: {}{}\n---\n", "[".repeat(10_000), "]".repeat(10_000));
+        for (what, md) in [("bomb", bomb), ("deep nesting", deep)] {
+            let res = put("plan-md", id.clone(), md).await;
+            assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{what}: {}", res.text);
+            assert_eq!(field(&res), "markdown", "{what}");
+            assert_eq!(get_idea(&app, &ann, &id).await, before, "{what} wrote nothing");
+            assert_eq!(app.count("idea_logs").await, 4, "{what} logged nothing");
+        }
+
         // Planned (materialized) ideas take no new plan.
         force_status(&app, &id, "PLANNED").await;
         let res = put("plan-md", id.clone(), GOOD_PLAN.into()).await;
