@@ -15,6 +15,24 @@ use proptest::prelude::*;
 /// exercises quoting and escaping.
 const TRICKY: &str = "[a-zA-Z0-9 _:#'\"{}\\[\\],&*!|>%@`~?=.\\-éü漢😀]";
 
+/// YAML-looking text: the plan's keys, indentation and YAML's punctuation.
+const YAML_SHAPED: &str =
+    "(pbi|stories|tasks|title|priority|- |: |\n|  |\\[|\\]|\\{|\\}|&a |\\*a|\\||>|'|\"|#|,|1|x|!t ){0,80}";
+
+/// Prefixes that might fool the flow-depth pre-scan (quotes, comments,
+/// block scalars, tags, document markers).
+const HIDING_PREFIX: &str =
+    r#"(a|b|- |: |:|\n|\n  |  |\t|\[|\]|\{|\}|,|'|"|\\|#| #|\||>|&a |\*a|!t |\? |---|\.\.\.|\r\n){0,40}"#;
+
+/// What every answer must be: a plan with at least one story, each with at
+/// least one task, or at least one error that says something.
+fn well_formed(r: &Result<Plan, baton_domain::plan_md::PlanErrors>) -> bool {
+    match r {
+        Ok(p) => !p.stories.is_empty() && p.stories.iter().all(|s| !s.tasks.is_empty()),
+        Err(e) => !e.0.is_empty() && e.0.iter().all(|x| !x.message.trim().is_empty()),
+    }
+}
+
 fn title() -> impl Strategy<Value = String> {
     proptest::string::string_regex(&format!("{TRICKY}{{1,40}}"))
         .expect("regex")
@@ -87,24 +105,35 @@ proptest! {
 
     #[test]
     fn any_string_parses_or_fails_without_panicking(s in any::<String>()) {
-        let _ = parse_plan_md(&s);
-        let _ = parse_plan_md(&format!("---\n{s}\n---\n"));
+        let bare = parse_plan_md(&s);
+        prop_assert!(well_formed(&bare), "{:?}", bare);
+        if !s.starts_with("---") && !s.starts_with('\u{feff}') {
+            prop_assert!(bare.is_err(), "no front-matter, no plan");
+        }
+        let framed = parse_plan_md(&format!("---\n{s}\n---\n"));
+        prop_assert!(well_formed(&framed), "{:?}", framed);
     }
 
     #[test]
     fn any_bytes_parse_or_fail_without_panicking(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
-        let _ = parse_plan_md_bytes(&bytes);
+        let bare = parse_plan_md_bytes(&bytes);
+        prop_assert!(well_formed(&bare), "{:?}", bare);
+        if std::str::from_utf8(&bytes).is_err() {
+            prop_assert!(bare.is_err(), "invalid UTF-8 is never a plan");
+        }
         let mut framed = b"---\n".to_vec();
         framed.extend_from_slice(&bytes);
         framed.extend_from_slice(b"\n---\n");
-        let _ = parse_plan_md_bytes(&framed);
+        let framed = parse_plan_md_bytes(&framed);
+        prop_assert!(well_formed(&framed), "{:?}", framed);
     }
 
     #[test]
     fn yaml_shaped_text_parses_or_fails_without_panicking(
-        s in proptest::string::string_regex("(pbi|stories|tasks|title|priority|- |: |\n|  |\\[|\\]|\\{|\\}|&a |\\*a|\\||>|'|\"|#|,|1|x|!t ){0,80}").expect("regex")
+        s in proptest::string::string_regex(YAML_SHAPED).expect("regex")
     ) {
-        let _ = parse_plan_md(&format!("---\n{s}\n---\n"));
+        let r = parse_plan_md(&format!("---\n{s}\n---\n"));
+        prop_assert!(well_formed(&r), "{:?}", r);
     }
 
     /// Whatever comes first, deep nesting after it is still caught before the
@@ -112,9 +141,7 @@ proptest! {
     /// (a quote or comment it misread) would let the tail through.
     #[test]
     fn no_prefix_hides_deep_nesting_from_the_pre_scan(
-        prefix in proptest::string::string_regex(
-            r#"(a|b|- |: |:|\n|\n  |  |\t|\[|\]|\{|\}|,|'|"|\\|#| #|\||>|&a |\*a|!t |\? |---|\.\.\.|\r\n){0,40}"#
-        ).expect("regex")
+        prefix in proptest::string::string_regex(HIDING_PREFIX).expect("regex")
     ) {
         let doc = format!("---\n{prefix}\n{}\n---\n", "{a: [\n".repeat(10_000));
         let mut took = Duration::MAX;
