@@ -222,14 +222,7 @@ pub fn parse_plan_md_bytes(input: &[u8]) -> Result<Plan, PlanErrors> {
 /// assert!(refuse_hostile(&bomb).is_err());
 /// ```
 pub fn refuse_hostile(input: &str) -> Result<(), PlanErrors> {
-    check_size(input.len())?;
-    if let Some(at) = input.find('\0') {
-        let line = line_of(input.as_bytes(), at);
-        return Err(PlanErrors::one(PlanError::at_line(
-            line,
-            "contains the NUL character (\\u0000), which cannot be stored",
-        )));
-    }
+    check_size_and_nul(input)?;
     let Ok((yaml, _)) = split_front_matter(input) else {
         return Ok(());
     };
@@ -251,14 +244,7 @@ pub fn refuse_hostile(input: &str) -> Result<(), PlanErrors> {
 /// assert_eq!(plan.body, "Why.\n");
 /// ```
 pub fn parse_plan_md(input: &str) -> Result<Plan, PlanErrors> {
-    check_size(input.len())?;
-    if let Some(at) = input.find('\0') {
-        let line = line_of(input.as_bytes(), at);
-        return Err(PlanErrors::one(PlanError::at_line(
-            line,
-            "contains the NUL character (\\u0000), which cannot be stored",
-        )));
-    }
+    check_size_and_nul(input)?;
     let (yaml, body) = split_front_matter(input)?;
     // The YAML text starts on the document's second line.
     const OFFSET: usize = 1;
@@ -310,6 +296,20 @@ pub fn render_plan_md(plan: &Plan) -> String {
         out.push_str(&plan.body);
     }
     out
+}
+
+/// The checks every entry point makes first: the size limit, then no NUL
+/// (it cannot be stored, and no YAML needs it raw).
+fn check_size_and_nul(input: &str) -> Result<(), PlanErrors> {
+    check_size(input.len())?;
+    if let Some(at) = input.find('\0') {
+        let line = line_of(input.as_bytes(), at);
+        return Err(PlanErrors::one(PlanError::at_line(
+            line,
+            "contains the NUL character (\\u0000), which cannot be stored",
+        )));
+    }
+    Ok(())
 }
 
 fn check_size(len: usize) -> Result<(), PlanErrors> {
