@@ -17,17 +17,17 @@ import json
 import os
 import threading
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.request
 
 import httpx2
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
+
+from e2e_common import check, free_port, http, result
 
 BATON = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "target/debug/baton")
 DATA = tempfile.mkdtemp(prefix="baton-e2e-")
@@ -35,41 +35,10 @@ ENV = {**os.environ, "BATON_DATA_DIR": DATA, "BATON_MCP_TOOLS": "all", "BATON_LO
 ENV.pop("BATON_DATABASE_URL", None)
 
 
-def check(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
-
-
 def baton(*args, stdin=None):
     r = subprocess.run([BATON, *args], env=ENV, input=stdin, capture_output=True, text=True, timeout=120)
     check(r.returncode == 0, f"baton {' '.join(args)} failed: {r.stderr}")
     return r.stdout.strip()
-
-
-def http(method, url, token=None, body=None, headers=None):
-    h = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream", **(headers or {})}
-    if token:
-        h["Authorization"] = f"Bearer {token}"
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers=h)
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, dict(r.headers), r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read().decode()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def result(r):
-    """(is_error, text, structuredContent) of a CallToolResult."""
-    d = r.model_dump(by_alias=True)
-    text = d["content"][0]["text"] if d.get("content") else ""
-    return bool(d.get("isError")), text, d.get("structuredContent")
 
 
 async def call(client, name, args):
