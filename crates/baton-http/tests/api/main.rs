@@ -17,6 +17,7 @@ mod pages;
 mod pages_agents;
 mod pages_backlog;
 mod pages_board;
+mod pages_ideas;
 mod pages_jobs;
 mod pages_people;
 mod pages_sprints;
