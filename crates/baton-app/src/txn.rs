@@ -100,8 +100,24 @@ where
     T: Send,
     F: for<'c> FnOnce(&'c DatabaseTransaction) -> TxnBody<'c, T> + Send,
 {
-    in_locked_txn(db, "UPDATE users SET idea_code_counter = idea_code_counter WHERE id = $1", user_id, "user", f).await
+    in_locked_txn(db, USER_LOCK_SQL, user_id, "user", f).await
 }
+
+/// Locks user `user_id`'s row for the rest of the transaction, as
+/// [`in_user_txn`] does first: for a product transaction that also writes
+/// the user's private things (materializing an idea). Take the product lock
+/// first, then this one.
+pub async fn lock_user<C: ConnectionTrait>(db: &C, user_id: &str) -> AppResult<()> {
+    let res = db
+        .execute_raw(Statement::from_sql_and_values(db.get_database_backend(), USER_LOCK_SQL, [user_id.into()]))
+        .await?;
+    if res.rows_affected() == 0 {
+        return Err(AppError::NotFound("user"));
+    }
+    Ok(())
+}
+
+const USER_LOCK_SQL: &str = "UPDATE users SET idea_code_counter = idea_code_counter WHERE id = $1";
 
 /// Runs `f` in a transaction whose first statement, `lock_sql` (a no-op
 /// UPDATE of the row with id `$1`), locks that row; `NotFound(what)` when

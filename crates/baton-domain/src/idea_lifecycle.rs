@@ -4,7 +4,9 @@
 //! write, so REST, MCP and pages refuse the same transitions alike.
 
 use crate::agents::JobKind;
+use crate::backlog::VerifyRequired;
 use crate::ideas::IdeaStatus;
+use crate::verify::looks_like_path;
 
 /// An idea job that moves the idea through its lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -178,6 +180,66 @@ pub fn grill_md_writable(current: IdeaStatus) -> bool {
     GRILL_MD_WRITABLE_IN.contains(&current)
 }
 
+/// Words that mark a step of an implementation plan as reading or
+/// inspecting rather than changing (the reference's Dutch ones and English).
+const EXPLORATION_WORDS: &[&str] = &[
+    "lees",
+    "grep",
+    "zoals",
+    "op basis van",
+    "bekijk",
+    "read ",
+    "reading",
+    "look at",
+    "inspect",
+    "based on",
+    "see ",
+    "like in",
+    "similar to",
+    "search",
+];
+
+/// Whether an implementation plan names files it only reads: a line with an
+/// exploration word (`lees`, `grep`, `zoals`, `op basis van`, read, inspect,
+/// look at, based on, …) that also names something in backticks, or any
+/// backtick token that is a bare directory (`src/`), an extensionless route
+/// (`/api/items`) or a URL. Such names never show up in the diff, so the
+/// verify classifier would call the work PARTIAL (reference §5.3, the
+/// exploration guard of IDEA-139).
+pub fn has_exploration_steps(implementation_plan: &str) -> bool {
+    implementation_plan.lines().any(|line| {
+        let tokens: Vec<&str> = line.split('`').skip(1).step_by(2).map(str::trim).filter(|t| !t.is_empty()).collect();
+        if tokens.is_empty() {
+            return false;
+        }
+        let lower = line.to_lowercase();
+        let exploring = EXPLORATION_WORDS.iter().any(|w| lower.contains(w));
+        let unseen = tokens.iter().any(|t| {
+            t.contains("://")
+                || (t.ends_with('/') && !t.contains(char::is_whitespace))
+                || (t.starts_with('/') && !t.contains(char::is_whitespace) && !looks_like_path(t))
+        });
+        exploring || unseen
+    })
+}
+
+/// The `verify_required` a materialized task gets: the plan's value, default
+/// ALIGNED_OR_PARTIAL, and ALIGNED downgraded to ALIGNED_OR_PARTIAL when the
+/// plan has exploration steps (`true` = downgraded, to be logged). Without
+/// the downgrade such a task could never pass the ALIGNED gate.
+pub fn materialized_verify_required(
+    requested: Option<VerifyRequired>,
+    implementation_plan: &str,
+) -> (VerifyRequired, bool) {
+    match requested {
+        Some(VerifyRequired::Aligned) if has_exploration_steps(implementation_plan) => {
+            (VerifyRequired::AlignedOrPartial, true)
+        }
+        Some(v) => (v, false),
+        None => (VerifyRequired::AlignedOrPartial, false),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,5 +313,23 @@ mod tests {
         assert_eq!(after_plan_md(false), IdeaStatus::PlanFailed);
         assert!(grill_md_writable(IdeaStatus::Grilling) && grill_md_writable(IdeaStatus::PlanReady));
         assert!(!grill_md_writable(IdeaStatus::Draft) && !grill_md_writable(IdeaStatus::Planned));
+    }
+
+    #[test]
+    fn aligned_plans_that_only_read_some_files_are_downgraded() {
+        use VerifyRequired::*;
+        let reads = "1. Lees `src/lib.rs` voor de conventies\n2. Edit `src/api.rs`";
+        assert!(has_exploration_steps(reads));
+        assert_eq!(materialized_verify_required(Some(Aligned), reads), (AlignedOrPartial, true));
+        for plan in ["Look at `docs/` first", "Call `/api/items` to check", "See `https://example.com/x`"] {
+            assert!(has_exploration_steps(plan), "{plan}");
+        }
+        let edits = "1. Edit `src/api.rs`\n2. Add a test in `tests/api.rs`";
+        assert!(!has_exploration_steps(edits));
+        assert_eq!(materialized_verify_required(Some(Aligned), edits), (Aligned, false));
+        // Only ALIGNED is downgraded; the default is ALIGNED_OR_PARTIAL.
+        assert_eq!(materialized_verify_required(Some(Any), reads), (Any, false));
+        assert_eq!(materialized_verify_required(None, edits), (AlignedOrPartial, false));
+        assert!(!has_exploration_steps("read the docs, no paths named"));
     }
 }

@@ -31,7 +31,7 @@
 //!   reports on them).
 //! - Empty optional texts are stored as `null`; titles and texts are trimmed.
 
-mod ordered;
+pub(crate) mod ordered;
 pub mod pbi_pr;
 pub mod pbis;
 pub mod propagation;

@@ -1,6 +1,11 @@
 //! The idea's documents: `grill_md` (the grill's result) and `plan_md` (the
 //! plan, parsed per §7.3). Writing either moves the idea through its
 //! lifecycle (`baton_domain::idea_lifecycle`).
+//!
+//! Every grill written and every plan that parses is also kept as an
+//! immutable revision (`doc_revisions`, folder GRILLS or PLANS of the idea's
+//! product, slug `<code lower>-grill|plan`, numbered per idea and folder);
+//! materialization links the PBI to the revisions it used (`pbi_docs`).
 
 use baton_domain::{
     idea_lifecycle::{GRILL_MD_WRITABLE_IN, after_plan_md, grill_md_writable},
@@ -8,9 +13,9 @@ use baton_domain::{
     plan_md::{PlanError, parse_plan_md, refuse_hostile},
 };
 use baton_store::{
-    entities::idea,
-    now,
-    sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait},
+    entities::{doc_revision, idea},
+    new_id, now,
+    sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder},
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -63,6 +68,57 @@ fn ensure_product(m: &idea::Model) -> AppResult<()> {
     Ok(())
 }
 
+/// Folder of grill revisions.
+pub const GRILLS: &str = "GRILLS";
+/// Folder of plan revisions.
+pub const PLANS: &str = "PLANS";
+
+/// The idea's latest revision in `folder`, if any.
+pub(super) async fn latest_revision<C: ConnectionTrait>(
+    c: &C,
+    idea_id: &str,
+    folder: &str,
+) -> AppResult<Option<doc_revision::Model>> {
+    Ok(doc_revision::Entity::find()
+        .filter(doc_revision::Column::IdeaId.eq(idea_id))
+        .filter(doc_revision::Column::Folder.eq(folder))
+        .order_by_desc(doc_revision::Column::Revision)
+        .one(c)
+        .await?)
+}
+
+/// Keeps `content` as the idea's newest revision in `folder` (GRILLS or
+/// PLANS) and returns it; when the latest revision already has exactly this
+/// content, that one is returned and nothing is written. Call inside the
+/// owner's transaction; the idea must have a product.
+pub(super) async fn pin_revision<C: ConnectionTrait>(
+    c: &C,
+    m: &idea::Model,
+    folder: &'static str,
+    content: &str,
+    created_by: &str,
+) -> AppResult<doc_revision::Model> {
+    let latest = latest_revision(c, &m.id, folder).await?;
+    if let Some(r) = latest.as_ref().filter(|r| r.content == content) {
+        return Ok(r.clone());
+    }
+    let product_id = m.product_id.clone().ok_or_else(|| AppError::internal("a revision needs the idea's product"))?;
+    let suffix = if folder == GRILLS { "grill" } else { "plan" };
+    Ok(doc_revision::ActiveModel {
+        id: Set(new_id()),
+        product_id: Set(product_id),
+        idea_id: Set(m.id.clone()),
+        folder: Set(folder.into()),
+        slug: Set(format!("{}-{suffix}", m.code.to_lowercase())),
+        revision: Set(latest.map_or(1, |r| r.revision + 1)),
+        content: Set(content.to_string()),
+        created_by: Set(Some(created_by.to_string())),
+        created_at: Set(now()),
+    }
+    .insert(c)
+    .await?)
+}
+
 impl App {
     /// Stores the grill's result and sets the idea GRILLED. Allowed while
     /// the idea is grilling, grilled or plan_ready, and only with a product.
@@ -70,7 +126,7 @@ impl App {
         actor.require_write()?;
         let found = find_own(&self.db, actor, idea_ref).await?;
         check_markdown(&markdown, MAX_GRILL_MD)?;
-        let id = found.id.clone();
+        let (id, uid) = (found.id.clone(), actor.user_id.clone());
         let row = in_user_txn(&self.db, &actor.user_id, move |c| {
             Box::pin(async move {
                 let m = idea::Entity::find_by_id(id).one(c).await?.ok_or(AppError::NotFound("idea"))?;
@@ -85,13 +141,20 @@ impl App {
                     )));
                 }
                 let chars = markdown.chars().count();
+                let rev = pin_revision(c, &m, GRILLS, &markdown, &uid).await?;
                 let mut am: idea::ActiveModel = m.into();
                 am.grill_md = Set(Some(markdown));
                 am.status = Set(IdeaStatus::Grilled.as_db().into());
                 am.updated_at = Set(now());
                 let row = am.update(c).await?;
-                add_log(c, &row.id, IdeaLogType::GrillResult, format!("Grill written ({chars} characters)"), None)
-                    .await?;
+                add_log(
+                    c,
+                    &row.id,
+                    IdeaLogType::GrillResult,
+                    format!("Grill written ({chars} characters, rev {})", rev.revision),
+                    Some(json!({ "revision_id": rev.id, "revision": rev.revision })),
+                )
+                .await?;
                 Ok(row)
             })
         })
@@ -119,7 +182,7 @@ impl App {
         // A YAML bomb or absurd nesting is refused with nothing written;
         // ordinary mistakes are stored as PLAN_FAILED to be fixed.
         refuse_hostile(&markdown).map_err(|e| AppError::field("markdown", e.summary()))?;
-        let id = found.id.clone();
+        let (id, uid) = (found.id.clone(), actor.user_id.clone());
         let (row, errors) = in_user_txn(&self.db, &actor.user_id, move |c| {
             Box::pin(async move {
                 let m = idea::Entity::find_by_id(id).one(c).await?.ok_or(AppError::NotFound("idea"))?;
@@ -135,6 +198,12 @@ impl App {
                 }
                 let parsed = parse_plan_md(&markdown);
                 let status = after_plan_md(parsed.is_ok());
+                // Only a plan that parses becomes a revision: it is what
+                // materialization may pin.
+                let rev = match parsed {
+                    Ok(_) => Some(pin_revision(c, &m, PLANS, &markdown, &uid).await?),
+                    Err(_) => None,
+                };
                 let mut am: idea::ActiveModel = m.into();
                 am.plan_md = Set(Some(markdown));
                 am.status = Set(status.as_db().into());
@@ -143,8 +212,12 @@ impl App {
                 let errors = match parsed {
                     Ok(plan) => {
                         let (stories, tasks) = (plan.stories.len(), plan.task_count());
-                        let content = format!("Plan ready: {stories} stories, {tasks} tasks");
-                        let meta = json!({ "story_count": stories, "task_count": tasks });
+                        let r = rev.as_ref().map_or(0, |r| r.revision);
+                        let content = format!("Plan ready: {stories} stories, {tasks} tasks (rev {r})");
+                        let revision_id = rev.as_ref().map(|r| r.id.clone());
+                        let meta = json!({
+                            "story_count": stories, "task_count": tasks, "revision": r, "revision_id": revision_id,
+                        });
                         add_log(c, &row.id, IdeaLogType::PlanResult, content, Some(meta)).await?;
                         Vec::new()
                     }

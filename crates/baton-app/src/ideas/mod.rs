@@ -28,16 +28,25 @@
 //!   YAML bomb, absurd nesting, a NUL) is refused outright (422, nothing
 //!   written). The errors are logged in a JOB_EVENT
 //!   entry and derived again from the stored plan when the idea is read.
-//! - There are no product documents yet, so grill and plan are stored only
-//!   in the idea's `grill_md` / `plan_md` (no GRILLS/PLANS revisions).
+//! - Grill and plan live in the idea's `grill_md` / `plan_md`; each grill
+//!   written and each plan that parses is also kept as an immutable
+//!   revision (`doc_revisions`, folders GRILLS / PLANS, see [`docs`]) that
+//!   materialization pins through `pbi_docs` ([`materialize`]). There is no
+//!   general product-documents feature (list/search/edit) yet.
+//! - Dispatch guards and the pages' action availability share one set of
+//!   guard functions ([`dispatch`]).
 //! - Codes follow the reference: `n` = max(counter + 1, highest existing
 //!   code + 1), and the counter is corrected when it has drifted.
 
-mod docs;
+pub mod dispatch;
+pub mod docs;
 mod logs;
+pub mod materialize;
 
+pub use dispatch::{Availability, DispatchInput, DispatchKind, IdeaActions};
 pub use docs::{MAX_GRILL_MD, MarkdownInput, PLAN_MD_WRITABLE_IN, PlanMdResult};
 pub use logs::{IdeaLogView, MAX_LOG_CONTENT, MAX_METADATA_BYTES, NewIdeaLog, NoteType};
+pub use materialize::{MaterializeInput, MaterializeResult};
 
 use baton_domain::{
     ValidationErrors,

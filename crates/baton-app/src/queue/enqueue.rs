@@ -135,26 +135,52 @@ pub(crate) async fn queue_task_job<C: ConnectionTrait>(
             busy.id
         )));
     }
+    let mut m = new_job_model(
+        user_id,
+        task.product_id.clone(),
+        Some(task.id.clone()),
+        None,
+        JobKind::TaskImplementation,
+        input.runtime.unwrap_or(AgentRuntime::Claude),
+        JobSource::Manual,
+        input.required_capability.map(|s| s.trim().to_string()),
+    );
+    m.requested_model = Set(input.requested_model.map(|s| s.trim().to_string()));
+    m.requested_thinking_budget = Set(input.requested_thinking_budget);
+    m.requested_permission_mode = Set(input.requested_permission_mode.map(|s| s.trim().to_string()));
+    Ok(m.insert(c).await?)
+}
+
+/// A new QUEUED job row (attempt 0, no requested config: the claim resolves
+/// the config, §3.4), not yet inserted; every enqueue builds its row here.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn new_job_model(
+    user_id: String,
+    product_id: String,
+    task_id: Option<String>,
+    idea_id: Option<String>,
+    kind: JobKind,
+    runtime: AgentRuntime,
+    source: JobSource,
+    required_capability: Option<String>,
+) -> job::ActiveModel {
     let t = now();
-    let m = job::ActiveModel {
+    job::ActiveModel {
         id: Set(new_id()),
         user_id: Set(user_id),
-        product_id: Set(task.product_id.clone()),
-        task_id: Set(Some(task.id.clone())),
-        kind: Set(JobKind::TaskImplementation.as_db().into()),
+        product_id: Set(product_id),
+        task_id: Set(task_id),
+        idea_id: Set(idea_id),
+        kind: Set(kind.as_db().into()),
         status: Set(JobStatus::Queued.as_db().into()),
-        runtime: Set(input.runtime.unwrap_or(AgentRuntime::Claude).as_db().into()),
-        source: Set(JobSource::Manual.as_db().into()),
-        required_capability: Set(input.required_capability.map(|s| s.trim().to_string())),
+        runtime: Set(runtime.as_db().into()),
+        source: Set(source.as_db().into()),
+        required_capability: Set(required_capability),
         retry_count: Set(0),
-        requested_model: Set(input.requested_model.map(|s| s.trim().to_string())),
-        requested_thinking_budget: Set(input.requested_thinking_budget),
-        requested_permission_mode: Set(input.requested_permission_mode.map(|s| s.trim().to_string())),
         created_at: Set(t),
         updated_at: Set(t),
         ..Default::default()
-    };
-    Ok(m.insert(c).await?)
+    }
 }
 
 impl App {

@@ -219,7 +219,7 @@ fn require_open(s: &sprint::Model, doing: &str) -> AppResult<()> {
 }
 
 impl App {
-    async fn announce_sprint(&self, product_id: &str, sprint_id: &str, action: &str) {
+    pub(crate) async fn announce_sprint(&self, product_id: &str, sprint_id: &str, action: &str) {
         publish(
             self,
             Event::new(SPRINT_CHANGED)
