@@ -76,6 +76,13 @@ async fn wait_for_event(body: &mut axum::body::BodyDataStream, name: &str, withi
     }
 }
 
+/// The opening tag of the button with id `id`.
+fn button<'a>(res: &'a Res, id: &str) -> &'a str {
+    let start = res.text.find(&format!("<button type=\"submit\" id=\"{id}\"")).unwrap_or_else(|| panic!("a {id} button"));
+    let end = start + res.text[start..].find('>').expect("tag end");
+    &res.text[start..end]
+}
+
 fn location(res: &Res) -> &str {
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
     res.header("location").expect("location")
@@ -250,6 +257,73 @@ backend_tests! {
         let res = app.form("/ideas/IDEA-001/unarchive", &owner, &[]).await;
         assert_eq!(location(&res), "/ideas/IDEA-001");
         assert!(app.get("/ideas", &owner).await.text.contains("id=\"idea-IDEA-001\""));
+    }
+
+    async fn actions_are_disabled_with_the_guards_reason_then_dispatch_and_materialize(t) {
+        let app = TestApp::new(t).await;
+        let m = app.matrix().await;
+        let owner = browser(&app, "mx-owner").await;
+        create(&app, &owner, &[("title", "Export"), ("product_id", &m.product_id)]).await;
+
+        // No repository yet: Grill is disabled with the guard's reason; the others by status.
+        let page = app.get("/ideas/IDEA-001", &owner).await;
+        let grill = button(&page, "action-grill");
+        assert!(grill.contains(" disabled") && grill.contains("repo_url"), "{grill}");
+        assert!(button(&page, "action-make_plan").contains(" disabled"));
+        assert!(page.text.contains("id=\"action-materialize-why\""), "materialize says why it is disabled");
+        let before = app.count("jobs").await;
+        let res = app.form("/ideas/IDEA-001/jobs", &owner, &[("kind", "grill")]).await;
+        assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.text);
+        assert!(res.text.contains("repo_url"), "the refusal is shown on the page");
+        assert_eq!(app.count("jobs").await, before, "nothing queued");
+        let res = app.form("/ideas/IDEA-001/jobs", &owner, &[("kind", "deploy")]).await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(res.text.contains("kind: must be grill, make_plan or review_plan"), "{}", res.text);
+
+        // With a repository but no live worker: the reason says so.
+        let db = &app.t.db;
+        db.execute_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "UPDATE products SET repo_url = 'https://example.com/r.git' WHERE id = $1",
+            [m.product_id.clone().into()],
+        )).await.expect("repo");
+        let page = app.get("/ideas/IDEA-001", &owner).await;
+        let grill = button(&page, "action-grill");
+        assert!(grill.contains(" disabled") && grill.contains("worker"), "{grill}");
+
+        // A live worker: Grill is enabled and queues a job shown on the page.
+        let actor = app.app().token_actor(&m.owner).await.expect("actor");
+        app.app().register_worker(&actor, baton_app::workers::WorkerInfo::new("laptop")).await.expect("worker");
+        let page = app.get("/ideas/IDEA-001", &owner).await;
+        assert!(!button(&page, "action-grill").contains(" disabled"), "{}", button(&page, "action-grill"));
+        let res = app.form("/ideas/IDEA-001/jobs", &owner, &[("kind", "grill")]).await;
+        assert_eq!(location(&res), "/ideas/IDEA-001");
+        assert_eq!(idea_status(&app, "IDEA-001").await, "GRILLING");
+        assert_eq!(app.count("jobs").await, before + 1);
+        let page = app.get("/ideas/IDEA-001", &owner).await;
+        assert!(page.text.contains("class=\"job\" data-status=\"queued\""), "the job is listed: {}", page.text);
+        assert!(button(&page, "action-grill").contains(" disabled"), "one job at a time");
+
+        // The grill written (as the agent would), a plan pasted: Materialize with a build sprint.
+        let res = app.form("/ideas/IDEA-001/grill", &owner, &[("markdown", "# Idee\n## Scope\nCSV only")]).await;
+        assert_eq!(location(&res), "/ideas/IDEA-001");
+        let res = app.form("/ideas/IDEA-001/plan", &owner, &[("markdown", GOOD_PLAN)]).await;
+        assert_eq!(location(&res), "/ideas/IDEA-001#plan");
+        let page = app.get("/ideas/IDEA-001", &owner).await;
+        assert!(page.text.contains("<h2>Scope</h2>"), "the grill is rendered");
+        assert!(!page.text.contains("id=\"action-materialize-why\""), "materialize is possible: {}", page.text);
+        let res = app.form("/ideas/IDEA-001/materialize", &owner, &[("build_sprint", "on")]).await;
+        assert_eq!(location(&res), "/ideas/IDEA-001");
+        assert_eq!(idea_status(&app, "IDEA-001").await, "PLANNED");
+        let page = app.get("/ideas/IDEA-001", &owner).await;
+        assert!(page.text.contains(&format!("id=\"idea-pbi\" href=\"/products/{}#pbi-PBI-1\"", m.product_id)), "{}", page.text);
+        assert!(page.text.contains("id=\"idea-sprint\""), "the build sprint is linked");
+        // Materializing again is refused with the current state, nothing created.
+        let pbis = app.count("pbis").await;
+        let res = app.form("/ideas/IDEA-001/materialize", &owner, &[]).await;
+        assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.text);
+        assert!(res.text.contains("planned"), "{}", res.text);
+        assert_eq!(app.count("pbis").await, pbis);
     }
 
     async fn demo_users_see_their_idea_pages_disabled_and_forged_posts_change_nothing(t) {

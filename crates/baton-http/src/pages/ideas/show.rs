@@ -7,7 +7,8 @@
 //! the dispatch and materialize actions, each disabled with the reason.
 //!
 //! Forms: `POST /ideas/{code}/update`, `…/archive`, `…/unarchive`,
-//! `…/grill`, `…/plan`, `…/logs`. A refusal re-renders the page with the
+//! `…/grill`, `…/plan`, `…/logs`, `…/jobs` (dispatch Grill, Make plan or
+//! Review plan) and `…/materialize`. A refusal re-renders the page with the
 //! message next to the form's field and the typed text kept.
 
 use std::collections::HashMap;
@@ -23,7 +24,10 @@ use axum::{
 };
 use baton_app::{
     Actor, AppError,
-    ideas::{IdeaLogView, IdeaPatch, IdeaView, NewIdeaLog, NoteType, PLAN_MD_WRITABLE_IN},
+    ideas::{
+        Availability, DispatchKind, IdeaLogView, IdeaPatch, IdeaView, MaterializeInput, NewIdeaLog, NoteType,
+        PLAN_MD_WRITABLE_IN,
+    },
     item_detail::Person,
     list::PageParams,
     products::ProductView,
@@ -56,6 +60,23 @@ pub fn router() -> Router<AppState> {
         .route("/ideas/{idea}/grill", post(grill))
         .route("/ideas/{idea}/plan", post(plan))
         .route("/ideas/{idea}/logs", post(add_log))
+        .route("/ideas/{idea}/jobs", post(dispatch))
+        .route("/ideas/{idea}/materialize", post(materialize))
+}
+
+/// An action button: what it posts and why it is disabled, if it is.
+struct ActionButton {
+    /// The form's `kind` value (`grill`, `make_plan`, `review_plan`).
+    kind: &'static str,
+    label: &'static str,
+    hint: &'static str,
+    block: Option<String>,
+}
+
+/// Why an action is disabled: the page-wide reason first (demo), else the
+/// reason its guard gives now.
+fn action_block(write: &Option<String>, a: &Availability) -> Option<String> {
+    write.clone().or_else(|| (!a.allowed).then(|| a.reason.clone().unwrap_or_else(|| "Not possible now".into())))
 }
 
 /// Most log entries shown (the newest).
@@ -220,6 +241,10 @@ struct IdeaPage {
     log_total: u64,
     jobs: Vec<JobRow>,
     questions: Vec<QuestionRow>,
+    /// Grill, Make plan and Review plan.
+    dispatches: Vec<ActionButton>,
+    /// Why Materialize is disabled, if it is.
+    materialize_block: Option<String>,
     /// Why nothing can be written (demo).
     write_block: Option<String>,
     /// Why the idea cannot be changed (demo, archived).
@@ -275,6 +300,7 @@ async fn render(
     let (logs, log_total) = recent_logs(s, actor, &idea.id).await.or_page(actor)?;
     let jobs = s.app.idea_jobs(actor, &idea.id).await.or_page(actor)?;
     let questions = s.app.idea_questions(actor, &idea.id).await.or_page(actor)?;
+    let actions = s.app.idea_actions(actor, &idea.id).await.or_page(actor)?;
     let layout = Layout::new(s, actor, &format!("{} {}", idea.code, idea.title), "ideas").await.or_page(actor)?;
     let link = |p: &ProductView| (slug(p), p.name.clone());
     // A PBI or sprint deleted since is simply not linked.
@@ -296,6 +322,27 @@ async fn render(
     let edit_block = write_block.clone().or_else(|| {
         idea.archived.then(|| format!("{} is archived: unarchive it to change it", idea.code))
     });
+    let dispatches = vec![
+        ActionButton {
+            kind: "grill",
+            label: "Grill",
+            hint: "an agent asks you about scope, acceptance and risks",
+            block: action_block(&write_block, &actions.grill),
+        },
+        ActionButton {
+            kind: "make_plan",
+            label: "Make plan",
+            hint: "an agent turns the grill into a plan",
+            block: action_block(&write_block, &actions.make_plan),
+        },
+        ActionButton {
+            kind: "review_plan",
+            label: "Review plan",
+            hint: "a reviewing agent checks the plan",
+            block: action_block(&write_block, &actions.review_plan),
+        },
+    ];
+    let materialize_block = action_block(&write_block, &actions.materialize);
     let grill_block = document_block(&edit_block, &idea, grill_md_writable(idea.status), GRILL_MD_WRITABLE_IN);
     let plan_block =
         document_block(&edit_block, &idea, PLAN_MD_WRITABLE_IN.contains(&idea.status), PLAN_MD_WRITABLE_IN);
@@ -345,6 +392,8 @@ async fn render(
         log_total,
         jobs: job_rows(jobs, &HashMap::new()),
         questions: question_rows(questions, &people, &self_path, &write_block),
+        dispatches,
+        materialize_block,
         write_block,
         edit_block,
         grill_block,
@@ -493,6 +542,60 @@ async fn add_log(
     let done = s.app.log_idea_decision(&actor, &idea, input).await;
     let path = idea_path(&idea);
     answer(&s, &actor, &idea, "log", Some(text), done, |_| format!("{path}#logs")).await
+}
+
+/// The dispatch form: which job.
+#[derive(Deserialize)]
+struct DispatchForm {
+    #[serde(default)]
+    kind: String,
+}
+
+/// `POST /ideas/{code}/jobs`: queues a grill, make-plan or review-plan job
+/// for the idea (guards of §7.1); the job shows up in the page's jobs.
+async fn dispatch(
+    State(s): State<AppState>,
+    PageUser(actor): PageUser,
+    Path(idea): Path<String>,
+    Form(f): Form<DispatchForm>,
+) -> Result<Response, PageError> {
+    let kind = match f.kind.trim() {
+        "grill" => Ok(DispatchKind::Grill),
+        "make_plan" => Ok(DispatchKind::MakePlan),
+        "review_plan" => Ok(DispatchKind::ReviewPlan),
+        _ => Err(AppError::field("kind", "must be grill, make_plan or review_plan")),
+    };
+    let done = match kind {
+        Ok(k) => s.app.dispatch_idea_job(&actor, &idea, k.into(), None).await,
+        Err(e) => Err(e),
+    };
+    let path = idea_path(&idea);
+    answer(&s, &actor, &idea, "action", None, done, |_| path).await
+}
+
+/// The materialize form: two checkboxes.
+#[derive(Deserialize)]
+struct MaterializeForm {
+    #[serde(default)]
+    build_sprint: Option<String>,
+    #[serde(default)]
+    allow_alongside: Option<String>,
+}
+
+/// `POST /ideas/{code}/materialize`: turns the plan into a PBI with its
+/// stories and tasks (optionally with a build sprint); the page then links
+/// the new PBI in the backlog.
+async fn materialize(
+    State(s): State<AppState>,
+    PageUser(actor): PageUser,
+    Path(idea): Path<String>,
+    Form(f): Form<MaterializeForm>,
+) -> Result<Response, PageError> {
+    let ticked = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty());
+    let input = MaterializeInput { build_sprint: ticked(&f.build_sprint), allow_alongside: ticked(&f.allow_alongside) };
+    let done = s.app.materialize_idea(&actor, &idea, input).await;
+    let path = idea_path(&idea);
+    answer(&s, &actor, &idea, "action", None, done, |_| path).await
 }
 
 #[cfg(test)]
