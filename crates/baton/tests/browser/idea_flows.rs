@@ -24,16 +24,19 @@ browser_tests! {
         let b = site.browser(Js::On).await;
         b.setup_admin("alice", PASSWORD).await;
         let alice = site.token("alice").await;
-        let body = json!({"name": "Shop", "code": "SHOP", "repo_url": "https://example.com/shop.git"});
-        site.api_ok(&alice, "POST", "/api/products", Some(&body)).await;
+        let body = json!({"name": "Shop", "code": "SHOP", "definition_of_done": "Tested", "repo_url": "https://example.com/shop.git"});
+        let product = site.api_ok(&alice, "POST", "/api/products", Some(&body)).await;
+        let pid = product["id"].as_str().expect("product id").to_string();
 
         // The nav leads to the list; the create form makes the idea (303 to its page).
         b.goto("/").await;
         b.click_and_wait_page("nav.mainnav a[href=\"/ideas\"]").await;
         assert_eq!(b.path().await, "/ideas");
         b.check_page("ideas-empty").await;
-        b.submit_form("#new-idea form", &[("title", "Export CSV"), ("description", "As a **file**"), ("product_id", "Shop")])
-            .await;
+        b.fill("#idea-title", "Export CSV").await;
+        b.fill("#idea-description", "As a **file**").await;
+        b.find("#idea-product").await.select_by_value(&pid).await.expect("choose the product");
+        b.click_and_wait_page("#new-idea [type=submit]").await;
         assert_eq!(b.path().await, "/ideas/IDEA-001");
         assert_eq!(b.data_status("#idea-head").await.as_deref(), Some("draft"));
 
