@@ -20,7 +20,8 @@ use crate::harness::{As, Res, TestApp};
 const GOOD_PLAN: &str = "---\nsprint:\n  goal: Ship export\npbi:\n  title: Export\n  priority: 2\nstories:\n  - title: Button\n    priority: 2\n    tasks:\n      - title: Route\n        implementation_plan: add it\n        priority: 2\n      - title: Check\n        implementation_plan: run it\n        priority: 3\n---\n\n# Why\nBecause.\n";
 
 /// A plan with a YAML syntax error on document line 6 (one space too many).
-const BAD_PLAN: &str = "---\npbi:\n  title: Export\n  description: |\n    Long text\n   priority: 2\nstories: []\n---\n";
+const BAD_PLAN: &str =
+    "---\npbi:\n  title: Export\n  description: |\n    Long text\n   priority: 2\nstories: []\n---\n";
 
 /// A logged-in browser of one of the matrix users (`mx-owner`, `mx-demo`, …).
 async fn browser(app: &TestApp, who: &str) -> As {
@@ -78,7 +79,8 @@ async fn wait_for_event(body: &mut axum::body::BodyDataStream, name: &str, withi
 
 /// The opening tag of the button with id `id`.
 fn button<'a>(res: &'a Res, id: &str) -> &'a str {
-    let start = res.text.find(&format!("<button type=\"submit\" id=\"{id}\"")).unwrap_or_else(|| panic!("a {id} button"));
+    let start =
+        res.text.find(&format!("<button type=\"submit\" id=\"{id}\"")).unwrap_or_else(|| panic!("a {id} button"));
     let end = start + res.text[start..].find('>').expect("tag end");
     &res.text[start..end]
 }

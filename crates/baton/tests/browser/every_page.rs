@@ -68,7 +68,8 @@ async fn shop(site: &Site, b: &Browser) -> Shop {
     let question_id = q.ok("ask_user_question")["id"].as_str().expect("question id").to_string();
     // Alice's idea, grilled (set directly: dispatch needs a live worker), with
     // a plan whose YAML breaks on line 3, so its errors are on the tour.
-    let idea = site.api_ok(&alice, "POST", "/api/ideas", Some(&json!({"title": "Gift cards", "product_id": pid}))).await;
+    let idea =
+        site.api_ok(&alice, "POST", "/api/ideas", Some(&json!({"title": "Gift cards", "product_id": pid}))).await;
     let db = &site.db.db;
     let grilled = "UPDATE ideas SET status = 'GRILLED', grill_md = '# Idee\n\n## Scope\n\nCards only'".to_string();
     db.execute_raw(Statement::from_string(db.get_database_backend(), grilled)).await.expect("grilled");

@@ -12,7 +12,8 @@ use serde_json::json;
 use crate::harness::*;
 
 /// A plan with a YAML syntax error on document line 6 (one space too many).
-const BAD_PLAN: &str = "---\npbi:\n  title: Export\n  description: |\n    Long text\n   priority: 2\nstories: []\n---\n";
+const BAD_PLAN: &str =
+    "---\npbi:\n  title: Export\n  description: |\n    Long text\n   priority: 2\nstories: []\n---\n";
 
 /// The same plan fixed: one story with two tasks and a build-sprint goal.
 const GOOD_PLAN: &str = "---\nsprint:\n  goal: Ship export\npbi:\n  title: Export backlog as CSV\n  priority: 2\nstories:\n  - title: Download button\n    priority: 2\n    tasks:\n      - title: Add export route\n        implementation_plan: Stream rows ordered by sort order\n        priority: 2\n      - title: Typecheck pass\n        implementation_plan: Run the checks\n        priority: 3\n        verify_only: true\n---\n\n# Why\nSmall first step.\n";

@@ -227,7 +227,11 @@ async fn render_index(
         .iter()
         .map(|p| {
             let v = slug(p);
-            Choice { selected: v.eq_ignore_ascii_case(current_product) || p.id == current_product, value: v, label: p.name.clone() }
+            Choice {
+                selected: v.eq_ignore_ascii_case(current_product) || p.id == current_product,
+                value: v,
+                label: p.name.clone(),
+            }
         })
         .collect();
     let writable = products
@@ -290,12 +294,8 @@ mod tests {
 
     #[test]
     fn filters_stay_in_the_url_across_pages() {
-        let q = IdeasQuery {
-            status: "plan_ready".into(),
-            product: "SHOP".into(),
-            archived: "on".into(),
-            page: "2".into(),
-        };
+        let q =
+            IdeasQuery { status: "plan_ready".into(), product: "SHOP".into(), archived: "on".into(), page: "2".into() };
         assert_eq!(q.url(3), "/ideas?status=plan_ready&product=SHOP&archived=true&page=3");
         assert_eq!(IdeasQuery::default().url(1), "/ideas");
         assert!(!IdeasQuery::default().filtered());

@@ -43,7 +43,9 @@ use super::{idea_path, my_products, product_of};
 use crate::{
     AppState,
     pages::{
-        layout::{DEMO_REASON, FormErrors, Layout, OrPage, PageError, PageUser, form_status, patch_text, slug, unix_text},
+        layout::{
+            DEMO_REASON, FormErrors, Layout, OrPage, PageError, PageUser, form_status, patch_text, slug, unix_text,
+        },
         markdown,
         stories::{QuestionRow, question_rows},
         tasks::{JobRow, fmt_time, job_rows, status_label},
@@ -273,7 +275,11 @@ fn document_block(edit: &Option<String>, idea: &IdeaView, writable: bool, allowe
     }
     (!writable).then(|| {
         let allowed: Vec<String> = allowed_in.iter().map(|s| status_label(&s.as_api()).to_lowercase()).collect();
-        format!("The idea is {}; this can be written while it is {}", status_label(&idea.status.as_api()).to_lowercase(), allowed.join(", "))
+        format!(
+            "The idea is {}; this can be written while it is {}",
+            status_label(&idea.status.as_api()).to_lowercase(),
+            allowed.join(", ")
+        )
     })
 }
 
@@ -313,15 +319,16 @@ async fn render(
     };
     let build_sprint = match &idea.build_sprint_id {
         Some(id) => s.app.get_sprint(actor, id).await.ok().and_then(|sp| {
-            product_of(&products, Some(&sp.product_id))
-                .map(|p| (format!("/products/{}/board?sprint={}", slug(p), sp.code), format!("{} — {}", sp.code, sp.sprint_goal)))
+            product_of(&products, Some(&sp.product_id)).map(|p| {
+                (format!("/products/{}/board?sprint={}", slug(p), sp.code), format!("{} — {}", sp.code, sp.sprint_goal))
+            })
         }),
         None => None,
     };
     let write_block = actor.is_demo.then(|| DEMO_REASON.to_string());
-    let edit_block = write_block.clone().or_else(|| {
-        idea.archived.then(|| format!("{} is archived: unarchive it to change it", idea.code))
-    });
+    let edit_block = write_block
+        .clone()
+        .or_else(|| idea.archived.then(|| format!("{} is archived: unarchive it to change it", idea.code)));
     let dispatches = vec![
         ActionButton {
             kind: "grill",
@@ -533,8 +540,14 @@ async fn add_log(
         "" | "decision" => Some(NoteType::Decision),
         _ => {
             let e = AppError::field("type", "must be decision or note");
-            return render(&s, &actor, &idea, form_status(&e), Posted { form: "log", errors: FormErrors::from(&e), text: Some(f.content) })
-                .await;
+            return render(
+                &s,
+                &actor,
+                &idea,
+                form_status(&e),
+                Posted { form: "log", errors: FormErrors::from(&e), text: Some(f.content) },
+            )
+            .await;
         }
     };
     let text = unix_text(&f.content);
