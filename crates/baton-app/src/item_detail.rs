@@ -2,7 +2,8 @@
 //! item by code *within one product* (the page URL names the product, and a
 //! code like `ST-001` exists in every product), the questions asked about
 //! it, the agent jobs of its tasks with their cost, and the people it can be
-//! assigned to.
+//! assigned to. Also the questions and jobs of one of the caller's ideas
+//! (the idea page).
 
 use baton_domain::codes::CodeKind;
 use baton_store::{
@@ -130,6 +131,42 @@ impl App {
         let rows = job::Entity::find()
             .filter(job::Column::ProductId.eq(&p.id))
             .filter(job::Column::TaskId.is_in(task_ids.iter().cloned()))
+            .order_by_desc(job::Column::CreatedAt)
+            .order_by_desc(job::Column::Id)
+            .limit(MAX_ITEM_JOBS)
+            .all(&self.db)
+            .await?;
+        let book = self.price_book().await?;
+        rows.into_iter()
+            .map(|m| {
+                let cost = book.job_cost(&m).map(|c| c.to_decimal(MONEY_PLACES));
+                Ok(JobLine { job: job_view(m)?, cost })
+            })
+            .collect()
+    }
+
+    /// Every question asked about one of the caller's ideas (id or code),
+    /// newest first, at most [`MAX_ITEM_QUESTIONS`]; anyone else's idea is
+    /// `NotFound`, as everywhere ideas are read.
+    pub async fn idea_questions(&self, actor: &Actor, idea_ref: &str) -> AppResult<Vec<QuestionView>> {
+        let idea = crate::ideas::find_own(&self.db, actor, idea_ref).await?;
+        let rows = question::Entity::find()
+            .filter(question::Column::IdeaId.eq(&idea.id))
+            .order_by_desc(question::Column::CreatedAt)
+            .order_by_desc(question::Column::Id)
+            .limit(MAX_ITEM_QUESTIONS)
+            .all(&self.db)
+            .await?;
+        let at = now();
+        rows.into_iter().map(|r| question_view(r, at)).collect()
+    }
+
+    /// The jobs dispatched for one of the caller's ideas (grill, plan,
+    /// review), newest first, each with its cost, at most [`MAX_ITEM_JOBS`].
+    pub async fn idea_jobs(&self, actor: &Actor, idea_ref: &str) -> AppResult<Vec<JobLine>> {
+        let idea = crate::ideas::find_own(&self.db, actor, idea_ref).await?;
+        let rows = job::Entity::find()
+            .filter(job::Column::IdeaId.eq(&idea.id))
             .order_by_desc(job::Column::CreatedAt)
             .order_by_desc(job::Column::Id)
             .limit(MAX_ITEM_JOBS)

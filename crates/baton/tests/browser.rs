@@ -93,6 +93,10 @@ mod auth_pages;
 
 #[path = "browser/every_page.rs"]
 mod every_page;
+
+#[path = "browser/idea_flows.rs"]
+mod idea_flows;
+
 #[path = "browser/people_pages.rs"]
 mod people_pages;
 

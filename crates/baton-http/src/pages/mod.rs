@@ -12,6 +12,7 @@ mod backlog;
 mod board;
 mod events;
 mod home;
+mod ideas;
 mod item_edit;
 mod jobs;
 pub mod layout;
@@ -52,6 +53,7 @@ pub fn router() -> Router<AppState> {
         .merge(item_edit::router())
         .merge(solo::router())
         .merge(jobs::router())
+        .merge(ideas::router())
         .merge(workers::router())
         .merge(backlog::router())
         .route("/static/{*path}", get(assets::serve))

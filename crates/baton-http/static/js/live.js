@@ -10,7 +10,7 @@ import { refresh } from "./app.js";
 const SIGNALS = [
   "task_changed", "story_changed", "pbi_changed", "sprint_changed", "product_changed",
   "sprint_run_changed", "job_status", "job_enqueued", "question_changed", "resync",
-  "worker_presence",
+  "worker_presence", "idea_changed",
 ];
 
 let timer = null;

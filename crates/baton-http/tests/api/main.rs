@@ -18,6 +18,7 @@ mod pages;
 mod pages_agents;
 mod pages_backlog;
 mod pages_board;
+mod pages_ideas;
 mod pages_jobs;
 mod pages_people;
 mod pages_sprints;

@@ -1,9 +1,10 @@
-//! A tour of every page: each one rendered for the owner with screenshots at
+//! A tour of every page (an idea with a plan that does not parse included): each one rendered for the owner with screenshots at
 //! 390 and 1280 px, axe-core (no serious or critical finding), no CSP
 //! violation and no inline style, script or handler; then the same pages as
 //! a read-only member and as a demo member: no enabled write control
 //! anywhere, forged writes refused with 403 and the database unchanged.
 
+use baton_store::sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
 use crate::harness::*;
@@ -65,6 +66,16 @@ async fn shop(site: &Site, b: &Browser) -> Shop {
     let mut mcp = crate::common::mcp::McpHttp::new(site.server.port, &alice);
     let q = mcp.call("ask_user_question", json!({"story_id": stories[0], "question": "Which card brands?"})).await;
     let question_id = q.ok("ask_user_question")["id"].as_str().expect("question id").to_string();
+    // Alice's idea, grilled (set directly: dispatch needs a live worker), with
+    // a plan whose YAML breaks on line 3, so its errors are on the tour.
+    let idea =
+        site.api_ok(&alice, "POST", "/api/ideas", Some(&json!({"title": "Gift cards", "product_id": pid}))).await;
+    let db = &site.db.db;
+    let grilled = "UPDATE ideas SET status = 'GRILLED', grill_md = '# Idee\n\n## Scope\n\nCards only'".to_string();
+    db.execute_raw(Statement::from_string(db.get_database_backend(), grilled)).await.expect("grilled");
+    let plan = json!({"markdown": "---\npbi:\n  title: [\n---\n"});
+    let idea_id = idea["id"].as_str().expect("idea id");
+    site.api_ok(&alice, "PUT", &format!("/api/ideas/{idea_id}/plan-md"), Some(&plan)).await;
     Shop { alice, task, sprint_id, question_id }
 }
 
@@ -85,6 +96,8 @@ fn pages(s: &Shop) -> Vec<(String, String)> {
         ("jobs", "/jobs".to_string()),
         ("workers", "/workers".to_string()),
         ("questions", "/questions".to_string()),
+        ("ideas", "/ideas".to_string()),
+        ("idea", "/ideas/IDEA-001".to_string()),
         ("tokens", "/settings/tokens".to_string()),
     ]
     .into_iter()
@@ -127,8 +140,9 @@ browser_tests! {
             b.login(user, PASSWORD).await;
             for (name, path) in pages(&s) {
                 // Everyone manages their own tokens (a demo's are disabled: auth_pages),
-                // and a read-only member of SHOP may still create products of their own.
-                if name == "tokens" || (user == "bob" && name == "products") {
+                // and a read-only member of SHOP may still create products and
+                // ideas of their own. Alice's idea is the one 404 page for them.
+                if name == "tokens" || (user == "bob" && (name == "products" || name == "ideas")) {
                     continue;
                 }
                 b.goto(&path).await;
@@ -137,7 +151,7 @@ browser_tests! {
             }
             let before = site.table_counts(&["sessions", "login_attempts"]).await;
             let task = s.task.clone();
-            let forged: Vec<(String, Vec<(&str, &str)>)> = vec![
+            let mut forged: Vec<(String, Vec<(&str, &str)>)> = vec![
                 ("/products/SHOP/pbis".into(), vec![("title", "forged")]),
                 (format!("/products/SHOP/tasks/{task}/status"), vec![("status", "done")]),
                 (format!("/products/SHOP/tasks/{task}/update"), vec![("title", "forged")]),
@@ -146,6 +160,10 @@ browser_tests! {
                 ("/products/SHOP/sprints".into(), vec![("sprint_goal", "forged")]),
                 (format!("/questions/{}/answer", s.question_id), vec![("answer", "forged")]),
             ];
+            if user == "dora" {
+                // A demo user cannot even create an idea of their own.
+                forged.push(("/ideas".into(), vec![("title", "forged")]));
+            }
             for (path, fields) in &forged {
                 let status = b.fetch_post(path, fields).await;
                 assert_eq!(status, 403, "{user}: POST {path}");
