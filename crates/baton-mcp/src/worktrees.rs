@@ -195,6 +195,61 @@ pub async fn cleanup_worktrees(dir: &Path, user_id: &str, jobs: &impl JobLookup)
     Ok(out)
 }
 
+/// The default `--worktrees` of `baton worker` (and of the tool):
+/// `BATON_WORKER_WORKTREES`, else `./baton-worktrees`, made absolute.
+pub fn default_dir() -> PathBuf {
+    let dir = std::env::var("BATON_WORKER_WORKTREES")
+        .ok()
+        .filter(|d| !d.trim().is_empty())
+        .unwrap_or_else(|| "./baton-worktrees".into());
+    let dir = PathBuf::from(dir);
+    if dir.is_absolute() { dir } else { std::env::current_dir().map(|c| c.join(&dir)).unwrap_or(dir) }
+}
+
+/// Arguments of `cleanup_my_worktrees` (stdio only: the worktrees are on
+/// this machine).
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CleanupArgs {
+    /// Absolute path of the worktrees directory of `baton worker` (default: `BATON_WORKER_WORKTREES`, else `./baton-worktrees` of this process).
+    #[serde(default)]
+    worktrees_dir: Option<String>,
+}
+
+impl CleanupArgs {
+    /// The directory to clean.
+    pub fn dir(&self) -> PathBuf {
+        match self.worktrees_dir.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+            Some(d) => PathBuf::from(d),
+            None => default_dir(),
+        }
+    }
+}
+
+/// The answer of `cleanup_my_worktrees`.
+pub fn cleanup_result(dir: &Path, entries: Vec<CleanupEntry>) -> serde_json::Value {
+    let removed = entries.iter().filter(|e| e.removed).count();
+    serde_json::json!({"worktrees_dir": dir.to_string_lossy(), "removed": removed,
+        "kept": entries.len() - removed, "worktrees": entries})
+}
+
+/// Job statuses from the local services.
+struct LocalJobs<'a>(&'a crate::tools::Cx<'a>);
+
+impl JobLookup for LocalJobs<'_> {
+    async fn job_status(&self, job_id: &str) -> Option<String> {
+        self.0.app.get_job(self.0.actor, job_id).await.ok().map(|j| j.status)
+    }
+}
+
+/// `cleanup_my_worktrees` on the database (`baton mcp` without `--url`).
+pub(crate) async fn cleanup_tool(cx: &crate::tools::Cx<'_>, args: serde_json::Value) -> AppResult<serde_json::Value> {
+    let a: CleanupArgs = crate::tools::parse(args)?;
+    let dir = a.dir();
+    let entries = cleanup_worktrees(&dir, &cx.actor.user_id, &LocalJobs(cx)).await?;
+    Ok(cleanup_result(&dir, entries))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,5 +286,19 @@ mod tests {
         let e = cleanup_worktrees(Path::new("rel"), "u", &Fixed("done")).await.expect_err("relative");
         assert!(format!("{e:?}").contains("worktrees_dir"), "{e:?}");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_tool_is_offered_over_stdio_in_the_all_profile_only() {
+        use crate::{Profile, Transport, stdio::stdio_tool};
+        let tool = stdio_tool("cleanup_my_worktrees", Profile::All).expect("offered over stdio");
+        let props = tool.input_schema.get("properties").and_then(serde_json::Value::as_object).expect("properties");
+        assert!(props.contains_key("worktrees_dir"), "{props:?}");
+        assert!(stdio_tool("cleanup_my_worktrees", Profile::Core).is_none(), "core stays small");
+        assert!(crate::tools::find("cleanup_my_worktrees", Profile::All, Transport::Http).is_none(), "no worktrees over HTTP");
+        let a: CleanupArgs = crate::tools::parse(serde_json::json!({"worktrees_dir": "/w"})).expect("args");
+        assert_eq!(a.dir(), PathBuf::from("/w"));
+        let e = crate::tools::parse::<CleanupArgs>(serde_json::json!({"dir": "/w"})).expect_err("unknown field");
+        assert!(format!("{e:?}").contains("dir"), "{e:?}");
     }
 }

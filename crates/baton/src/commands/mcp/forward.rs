@@ -41,6 +41,7 @@ use baton_mcp::{
     push::{DoneReport, JobReporter, PushPlan, push_then_report},
     results,
     stdio::{PRESENCE_INTERVAL, parse_args, stdio_tool, take_worktree},
+    worktrees::{CleanupArgs, JobLookup, cleanup_result, cleanup_worktrees},
 };
 use reqwest::{StatusCode, header};
 use serde::Deserialize;
@@ -51,6 +52,8 @@ use tokio::{
     task::JoinSet,
 };
 
+/// The local tool removing finished worktrees of `baton worker`.
+const CLEANUP_TOOL: &str = "cleanup_my_worktrees";
 /// Tools whose stdio form differs from the HTTP one (they take a worktree).
 const LOCAL_TOOLS: [&str; 2] = ["verify_task_against_plan", "update_job_status"];
 /// How long calls other than long polls may finish after stdin closes.
@@ -365,6 +368,8 @@ struct VerifyWorktree {
 /// Shared state of one forwarding session.
 struct Session {
     remote: Arc<Remote>,
+    /// The token's user (whose worktrees `cleanup_my_worktrees` removes).
+    user_id: String,
     worker: WorkerInfo,
     profile: Profile,
     out: mpsc::UnboundedSender<Value>,
@@ -397,6 +402,12 @@ impl Session {
                         {
                             *t = v;
                         }
+                    }
+                    // Local-only tools the server does not know.
+                    if let Some(local) = stdio_tool(CLEANUP_TOOL, self.profile)
+                        && let Ok(v) = serde_json::to_value(local)
+                    {
+                        tools.push(v);
                     }
                 }
                 res
@@ -437,6 +448,9 @@ impl Session {
         match name.as_str() {
             "wait_for_job" => inject_worker(&mut args, &self.worker, false),
             "worker_heartbeat" => inject_worker(&mut args, &self.worker, true),
+            CLEANUP_TOOL if stdio_tool(CLEANUP_TOOL, self.profile).is_some() => {
+                return response(&id, self.cleanup_local(Value::Object(args)).await);
+            }
             "verify_task_against_plan" if args.contains_key("worktree_path") => {
                 return match self.verify_local(Value::Object(args)).await {
                     Ok(result) => response(&id, result),
@@ -471,6 +485,18 @@ impl Session {
             Err(e) => return Ok(tool_result(Err(e))),
         };
         verify_worktree(&self.remote, &a.task_id, &a.worktree_path, a.base).await
+    }
+
+    /// `cleanup_my_worktrees`: this machine's worktrees, the jobs' statuses
+    /// from the server.
+    async fn cleanup_local(&self, args: Value) -> Value {
+        let a: CleanupArgs = match parse_args(args) {
+            Ok(a) => a,
+            Err(e) => return tool_result(Err(e)),
+        };
+        let dir = a.dir();
+        let r = cleanup_worktrees(&dir, &self.user_id, &RemoteJobs(&self.remote)).await;
+        tool_result(r.map(|entries| cleanup_result(&dir, entries)))
     }
 
     /// `update_job_status done` with a worktree (reference §3.5): the one
@@ -581,6 +607,15 @@ impl JobReporter for Forwarding<'_> {
     }
 }
 
+/// Job statuses from the server (`GET /api/jobs/{id}`), for cleanup.
+pub(crate) struct RemoteJobs<'a>(pub(crate) &'a Remote);
+
+impl JobLookup for RemoteJobs<'_> {
+    async fn job_status(&self, job_id: &str) -> Option<String> {
+        self.0.job(job_id).await.and_then(|j| j["status"].as_str().map(str::to_string))
+    }
+}
+
 /// Checks a report on the server (`check_only`): what the push needs.
 async fn precheck_report(remote: &Remote, report: &ReportArgs) -> Result<PushPlan, Refused> {
     let mut args = report.0.clone();
@@ -664,7 +699,8 @@ pub async fn run(
     tracing::info!(url = %url, user = %me["username"].as_str().unwrap_or_default(), instance = %worker.instance_id,
         "forwarding MCP on stdio");
     let (out, mut rx) = mpsc::unbounded_channel::<Value>();
-    let session = Arc::new(Session { remote: Arc::new(remote), worker, profile, out });
+    let user_id = me["id"].as_str().unwrap_or_default().to_string();
+    let session = Arc::new(Session { remote: Arc::new(remote), user_id, worker, profile, out });
 
     let writer = tokio::spawn(async move {
         let mut stdout = tokio::io::stdout();

@@ -31,11 +31,11 @@ use std::{
 
 use anyhow::Context;
 use baton_app::workers::WorkerInfo;
-use baton_mcp::worktrees::{JobLookup, cleanup_worktrees};
+use baton_mcp::worktrees::cleanup_worktrees;
 use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 
-use super::mcp::forward::{Remote, encode_segment, inject_worker, rest_message, spawn_presence};
+use super::mcp::forward::{Remote, RemoteJobs, encode_segment, inject_worker, rest_message, spawn_presence};
 use crate::cli::{LogFormat, WorkerArgs};
 
 /// Exit status when the worker cannot start (bad token, unreachable server, bad options).
@@ -83,15 +83,6 @@ pub(crate) struct Worker {
     product: Option<String>,
     stop: watch::Receiver<Stop>,
     repos: repo::Repos,
-}
-
-/// Job statuses from the server, for cleanup.
-struct RemoteJobs<'a>(&'a Remote);
-
-impl JobLookup for RemoteJobs<'_> {
-    async fn job_status(&self, job_id: &str) -> Option<String> {
-        self.0.job(job_id).await.and_then(|j| j["status"].as_str().map(str::to_string))
-    }
 }
 
 /// Runs `baton worker`.
