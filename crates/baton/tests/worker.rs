@@ -294,6 +294,26 @@ backend_tests! {
         assert!(kept.starts_with("kept ") && kept.contains("1 unpushed commit(s)"), "{}", run.stdout);
         assert!(run.stdout.lines().any(|l| l.starts_with("removed ") && l.contains(ok_job.as_str())), "{}", run.stdout);
 
+        // The same cleanup as a `baton mcp` tool (on the database, then
+        // forwarding): kept while the commit is only here, removed once pushed.
+        let args = json!({"worktrees_dir": wt_arg});
+        let mut local = McpStdio::start(Mode::Local(&t.url), &dir, &tokens[1], &["--tools", "all", "--instance-id", "ml"]).await;
+        let r = local.call("cleanup_my_worktrees", args.clone()).await;
+        let r = r.ok("cleanup over stdio");
+        assert_eq!((r["removed"].as_i64(), r["kept"].as_i64()), (Some(0), Some(1)), "{r}");
+        assert!(r["worktrees"][0]["reason"].as_str().is_some_and(|x| x.contains("unpushed")), "{r}");
+        local.close(Duration::from_secs(20)).await;
+        let broken_wt = wt.join(broken_job.as_str());
+        let rewrite = format!("url.{}/.insteadOf=https://git.example.test/", dir.display());
+        git(&broken_wt, &["-c", &rewrite, "push", "-q", "origin", "HEAD:refs/heads/rescued"]);
+        let mut fwd = McpStdio::start(Mode::Forward(&server.base), &dir, &tokens[1], &["--tools", "all", "--instance-id", "mf"]).await;
+        assert!(fwd.tools().await.contains_key("cleanup_my_worktrees"), "listed when forwarding");
+        let r = fwd.call("cleanup_my_worktrees", args).await;
+        let r = r.ok("cleanup when forwarding");
+        assert_eq!((r["removed"].as_i64(), r["kept"].as_i64()), (Some(1), Some(0)), "{r}");
+        assert!(!broken_wt.exists(), "pushed and finished: removed");
+        fwd.close(Duration::from_secs(20)).await;
+
         let status = w.terminate(Duration::from_secs(30)).await;
         assert_eq!(status.code(), Some(0), "{}", w.log_text());
         assert!(worker(&mut rest, "w2").await.is_none(), "offline after SIGTERM");
