@@ -30,6 +30,7 @@ pub mod server;
 mod sprint_tools;
 pub mod stdio;
 mod tools;
+pub mod worktrees;
 
 pub use http::HttpSettings;
 pub use server::{BatonMcp, Profile, Transport, tool_list};

@@ -97,6 +97,60 @@ pub enum Command {
     Bench(BenchArgs),
     /// Serve MCP over stdin/stdout for a local agent (token from BATON_TOKEN).
     Mcp(McpArgs),
+    /// Run agents: claim jobs from a Baton server and run a command for each in its own git worktree
+    /// (token from BATON_TOKEN).
+    Worker(WorkerArgs),
+}
+
+/// Options of `worker`. The caller is the owner of the API token in `BATON_TOKEN`.
+#[derive(Debug, Clone, Args)]
+pub struct WorkerArgs {
+    /// The Baton server, e.g. `https://baton.example.com`.
+    #[arg(long, env = "BATON_URL")]
+    pub url: String,
+    /// The command run for each job with `sh -c` in the job's worktree (BATON_PAYLOAD_PATH, BATON_JOB_ID,
+    /// BATON_TOKEN, BATON_URL, BATON_WORKTREE and BATON_USAGE_PATH set). Required unless --cleanup.
+    #[arg(long, required_unless_present = "cleanup")]
+    pub exec: Option<String>,
+    /// Directory for the repository clones, the job worktrees and their payload files.
+    #[arg(long, env = "BATON_WORKER_WORKTREES", default_value = "./baton-worktrees")]
+    pub worktrees: PathBuf,
+    /// Jobs run at the same time.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    /// A command printing the remaining subscription quota in percent (e.g. `42` or `42%`), run before
+    /// each claim; below the minimum quota no job is claimed.
+    #[arg(long)]
+    pub quota_cmd: Option<String>,
+    /// Only claim jobs of this product (id or code).
+    #[arg(long)]
+    pub product: Option<String>,
+    /// This worker's instance id (default `worker-<hostname>-<pid>`).
+    #[arg(long, env = "BATON_WORKER_INSTANCE_ID")]
+    pub instance_id: Option<String>,
+    /// Agent program the command runs: claude, codex or harness (only jobs of this runtime are claimed).
+    #[arg(long, env = "BATON_WORKER_RUNTIME", default_value = "claude")]
+    pub runtime: String,
+    /// Worker tier: high_p, medium_p or low_p.
+    #[arg(long, env = "BATON_WORKER_TIER", default_value = "medium_p")]
+    pub tier: String,
+    /// Capabilities offered (comma-separated), e.g. `review`.
+    #[arg(long, env = "BATON_WORKER_CAPABILITIES", value_delimiter = ',')]
+    pub capabilities: Vec<String>,
+    /// Seconds between SIGTERM and SIGKILL when a command must stop.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=3_600))]
+    pub grace: u64,
+    /// Remove this user's worktrees whose jobs are finished and that hold no unpushed work, then exit.
+    #[arg(long)]
+    pub cleanup: bool,
+    /// Seconds between job heartbeats (default: the claim's `heartbeat_interval_seconds`).
+    #[arg(long, env = "BATON_WORKER_HEARTBEAT_SECS", hide = true,
+          value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub heartbeat_secs: Option<u64>,
+    /// Seconds to wait before asking the quota again when it is too low.
+    #[arg(long, env = "BATON_WORKER_QUOTA_RETRY_SECS", hide = true, default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub quota_retry_secs: u64,
 }
 
 /// Options of `mcp`. The caller is the owner of the API token in `BATON_TOKEN`.

@@ -8,7 +8,7 @@
 //! forwarded to that server's `/mcp` ([`forward`]), while the tools that
 //! need the agent's worktree run their git part here.
 
-mod forward;
+pub(crate) mod forward;
 
 use std::sync::Arc;
 
@@ -67,16 +67,30 @@ fn hostname() -> String {
 
 /// This process as a worker (registered before serving).
 fn worker_info(args: &McpArgs) -> anyhow::Result<WorkerInfo> {
+    worker_identity("mcp", args.instance_id.as_deref(), &args.runtime, &args.tier, &args.capabilities)
+}
+
+/// A worker identity for this process: the instance id given, else
+/// `<prefix>-<hostname>-<pid>`; an unknown runtime or tier is an error
+/// (never silently `claude`, reference §8). Shared with `baton worker`.
+pub(crate) fn worker_identity(
+    prefix: &str,
+    instance_id: Option<&str>,
+    runtime: &str,
+    tier: &str,
+    capabilities: &[String],
+) -> anyhow::Result<WorkerInfo> {
     let host = hostname();
     let pid = std::process::id();
-    let runtime = AgentRuntime::parse_api(&args.runtime)
-        .ok_or_else(|| anyhow::anyhow!("unknown runtime {:?}: use {}", args.runtime, AgentRuntime::api_values()))?;
-    let tier = WorkerTier::parse_api(&args.tier)
-        .ok_or_else(|| anyhow::anyhow!("unknown tier {:?}: use {}", args.tier, WorkerTier::api_values()))?;
-    let mut w = WorkerInfo::new(args.instance_id.clone().unwrap_or_else(|| format!("mcp-{host}-{pid}")));
+    let runtime = AgentRuntime::parse_api(runtime)
+        .ok_or_else(|| anyhow::anyhow!("unknown runtime {runtime:?}: use {}", AgentRuntime::api_values()))?;
+    let tier = WorkerTier::parse_api(tier)
+        .ok_or_else(|| anyhow::anyhow!("unknown tier {tier:?}: use {}", WorkerTier::api_values()))?;
+    let id = instance_id.map(str::trim).filter(|i| !i.is_empty());
+    let mut w = WorkerInfo::new(id.map_or_else(|| format!("{prefix}-{host}-{pid}"), str::to_string));
     w.runtime = runtime;
     w.tier = tier;
-    w.capabilities = args.capabilities.iter().map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect();
+    w.capabilities = capabilities.iter().map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect();
     w.hostname = Some(host);
     w.pid = i32::try_from(pid).ok();
     Ok(w)
@@ -84,7 +98,7 @@ fn worker_info(args: &McpArgs) -> anyhow::Result<WorkerInfo> {
 
 /// A future that resolves on SIGTERM or SIGINT; the handlers are installed
 /// when this is called, not when it is first polled.
-fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+pub(crate) fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -4,6 +4,7 @@ mod admin;
 mod bench;
 mod mcp;
 mod serve;
+mod worker;
 
 use crate::cli::{Cli, Command, ServeArgs};
 
@@ -22,6 +23,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo => admin::demo(&cli.db).await,
         Command::Bench(args) => bench::run(&cli.db, args).await,
         Command::Mcp(args) => mcp::run(&cli.db, cli.queue.app_config(), args, cli.log_format).await,
+        Command::Worker(args) => worker::run(args, cli.log_format).await,
         Command::Openapi => {
             println!("{}", serde_json::to_string_pretty(&baton_http::openapi())?);
             Ok(())

@@ -41,6 +41,7 @@ use baton_mcp::{
     push::{DoneReport, JobReporter, PushPlan, push_then_report},
     results,
     stdio::{PRESENCE_INTERVAL, parse_args, stdio_tool, take_worktree},
+    worktrees::{CleanupArgs, JobLookup, cleanup_result, cleanup_worktrees},
 };
 use reqwest::{StatusCode, header};
 use serde::Deserialize;
@@ -51,6 +52,8 @@ use tokio::{
     task::JoinSet,
 };
 
+/// The local tool removing finished worktrees of `baton worker`.
+const CLEANUP_TOOL: &str = "cleanup_my_worktrees";
 /// Tools whose stdio form differs from the HTTP one (they take a worktree).
 const LOCAL_TOOLS: [&str; 2] = ["verify_task_against_plan", "update_job_status"];
 /// How long calls other than long polls may finish after stdin closes.
@@ -61,7 +64,7 @@ const INTERNAL: i64 = -32603;
 /// plus room for the answer; a hung server cannot hold a call forever.
 const CALL_TIMEOUT: Duration = Duration::from_secs(660);
 
-/// The remote server.
+/// The remote server (also the client of `baton worker`).
 pub struct Remote {
     http: reqwest::Client,
     base: String,
@@ -74,9 +77,9 @@ pub struct Remote {
 
 /// A failure talking to the remote server, as a JSON-RPC error.
 #[derive(Debug)]
-struct RpcError {
-    code: i64,
-    message: String,
+pub(crate) struct RpcError {
+    pub(crate) code: i64,
+    pub(crate) message: String,
 }
 
 impl RpcError {
@@ -86,7 +89,7 @@ impl RpcError {
 }
 
 /// The first line of a REST error body (`{"error": {"message": …}}`), or the text.
-fn rest_message(body: &str) -> String {
+pub(crate) fn rest_message(body: &str) -> String {
     let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
     let msg = v["error"]["message"].as_str().or(v["error"].as_str()).map(str::to_string);
     let msg = msg.unwrap_or_else(|| body.trim().to_string());
@@ -115,7 +118,8 @@ impl Remote {
         format!("{}{path}", self.base)
     }
 
-    async fn rest(
+    /// One REST call with the token; the status and the body text.
+    pub(crate) async fn rest(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -167,7 +171,7 @@ impl Remote {
     }
 
     /// A job of the caller, if `id` is one (for its base commit).
-    async fn job(&self, id: &str) -> Option<Value> {
+    pub(crate) async fn job(&self, id: &str) -> Option<Value> {
         let path = format!("/api/jobs/{}", encode_segment(id));
         match self.rest(reqwest::Method::GET, &path, None).await {
             Ok((StatusCode::OK, body)) => serde_json::from_str(&body).ok(),
@@ -244,7 +248,7 @@ impl Remote {
 
     /// Calls a tool on the server for this process's own purposes; the
     /// result is the `CallToolResult` (which may be a tool error).
-    async fn call_tool(&self, name: &str, arguments: Value) -> Result<Value, RpcError> {
+    pub(crate) async fn call_tool(&self, name: &str, arguments: Value) -> Result<Value, RpcError> {
         let n = self.next_id.fetch_add(1, Ordering::Relaxed);
         let msg = json!({"jsonrpc": "2.0", "id": format!("baton-mcp-{n}"), "method": "tools/call",
             "params": {"name": name, "arguments": arguments}});
@@ -272,7 +276,7 @@ fn plain(e: &reqwest::Error) -> String {
 }
 
 /// Percent-encodes one path segment.
-fn encode_segment(s: &str) -> String {
+pub(crate) fn encode_segment(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {
@@ -304,7 +308,7 @@ fn worker_json(w: &WorkerInfo) -> Value {
 }
 
 /// Fills in this process's identity where a queue call names none.
-fn inject_worker(args: &mut Map<String, Value>, w: &WorkerInfo, with_host: bool) {
+pub(crate) fn inject_worker(args: &mut Map<String, Value>, w: &WorkerInfo, with_host: bool) {
     let mut set = |k: &str, v: Value| {
         if args.get(k).is_none_or(Value::is_null) {
             args.insert(k.into(), v);
@@ -363,7 +367,9 @@ struct VerifyWorktree {
 
 /// Shared state of one forwarding session.
 struct Session {
-    remote: Remote,
+    remote: Arc<Remote>,
+    /// The token's user (whose worktrees `cleanup_my_worktrees` removes).
+    user_id: String,
     worker: WorkerInfo,
     profile: Profile,
     out: mpsc::UnboundedSender<Value>,
@@ -396,6 +402,12 @@ impl Session {
                         {
                             *t = v;
                         }
+                    }
+                    // Local-only tools the server does not know.
+                    if let Some(local) = stdio_tool(CLEANUP_TOOL, self.profile)
+                        && let Ok(v) = serde_json::to_value(local)
+                    {
+                        tools.push(v);
                     }
                 }
                 res
@@ -436,6 +448,9 @@ impl Session {
         match name.as_str() {
             "wait_for_job" => inject_worker(&mut args, &self.worker, false),
             "worker_heartbeat" => inject_worker(&mut args, &self.worker, true),
+            CLEANUP_TOOL if stdio_tool(CLEANUP_TOOL, self.profile).is_some() => {
+                return response(&id, self.cleanup_local(Value::Object(args)).await);
+            }
             "verify_task_against_plan" if args.contains_key("worktree_path") => {
                 return match self.verify_local(Value::Object(args)).await {
                     Ok(result) => response(&id, result),
@@ -469,18 +484,19 @@ impl Session {
             Ok(a) => a,
             Err(e) => return Ok(tool_result(Err(e))),
         };
-        let base = match a.base {
-            Some(b) => Some(b),
-            None => self.remote.job(&a.task_id).await.and_then(|j| j["base_sha"].as_str().map(str::to_string)),
+        verify_worktree(&self.remote, &a.task_id, &a.worktree_path, a.base).await
+    }
+
+    /// `cleanup_my_worktrees`: this machine's worktrees, the jobs' statuses
+    /// from the server.
+    async fn cleanup_local(&self, args: Value) -> Value {
+        let a: CleanupArgs = match parse_args(args) {
+            Ok(a) => a,
+            Err(e) => return tool_result(Err(e)),
         };
-        let (diff, base) = match git::diff_against(&a.worktree_path, base.as_deref()).await {
-            Ok(x) => x,
-            Err(e) => return Ok(tool_result(Err(e))),
-        };
-        let mut result =
-            self.remote.call_tool("verify_task_against_plan", json!({"task_id": a.task_id, "diff": diff})).await?;
-        add_to_result(&mut result, "diffed_against", Value::String(base));
-        Ok(result)
+        let dir = a.dir();
+        let r = cleanup_worktrees(&dir, &self.user_id, &RemoteJobs(&self.remote)).await;
+        tool_result(r.map(|entries| cleanup_result(&dir, entries)))
     }
 
     /// `update_job_status done` with a worktree (reference §3.5): the one
@@ -496,8 +512,32 @@ impl Session {
     }
 }
 
+/// `verify_task_against_plan` for a worktree on this machine, recorded on
+/// the server: the diff against `base` (else the job's recorded base
+/// commit, else the remote's default branch) is made here and sent as
+/// `{task_id, diff}`; the result names the base it `diffed_against`. Used by
+/// the forwarding stdio tool and by `baton worker`.
+pub(crate) async fn verify_worktree(
+    remote: &Remote,
+    task_id: &str,
+    worktree: &str,
+    base: Option<String>,
+) -> Result<Value, RpcError> {
+    let base = match base {
+        Some(b) => Some(b),
+        None => remote.job(task_id).await.and_then(|j| j["base_sha"].as_str().map(str::to_string)),
+    };
+    let (diff, base) = match git::diff_against(worktree, base.as_deref()).await {
+        Ok(x) => x,
+        Err(e) => return Ok(tool_result(Err(e))),
+    };
+    let mut result = remote.call_tool("verify_task_against_plan", json!({"task_id": task_id, "diff": diff})).await?;
+    add_to_result(&mut result, "diffed_against", Value::String(base));
+    Ok(result)
+}
+
 /// `update_job_status` arguments on their way to the server.
-struct ReportArgs(Map<String, Value>);
+pub(crate) struct ReportArgs(pub(crate) Map<String, Value>);
 
 impl DoneReport for ReportArgs {
     fn job_id(&self) -> &str {
@@ -525,8 +565,10 @@ impl DoneReport for ReportArgs {
 
 /// Why a forwarded report did not get through: the server's (or a local
 /// git) tool error to answer with, or a failure to talk to the server.
-enum Refused {
+pub(crate) enum Refused {
+    /// The tool result to answer with (`isError`).
     Tool(Value),
+    /// The server could not be reached or answered garbage.
     Rpc(RpcError),
 }
 
@@ -555,17 +597,7 @@ impl JobReporter for Forwarding<'_> {
     type Error = Refused;
 
     async fn precheck(&self, report: &ReportArgs) -> Result<PushPlan, Refused> {
-        let mut args = report.0.clone();
-        args.insert("check_only".into(), json!(true));
-        let check = self.session.remote.call_tool("update_job_status", Value::Object(args)).await?;
-        if check["isError"] == json!(true) {
-            return Err(Refused::Tool(check));
-        }
-        let check = &check["structuredContent"];
-        Ok(PushPlan {
-            default_branch: check["default_branch"].as_str().unwrap_or_default().to_string(),
-            base_sha: check["base_sha"].as_str().map(str::to_string),
-        })
+        precheck_report(&self.session.remote, report).await
     }
 
     async fn report(&self, report: ReportArgs) -> Result<Value, Refused> {
@@ -573,6 +605,73 @@ impl JobReporter for Forwarding<'_> {
             "params": {"name": "update_job_status", "arguments": report.0}});
         Ok(self.session.forward(&msg).await)
     }
+}
+
+/// Job statuses from the server (`GET /api/jobs/{id}`), for cleanup.
+pub(crate) struct RemoteJobs<'a>(pub(crate) &'a Remote);
+
+impl JobLookup for RemoteJobs<'_> {
+    async fn job_status(&self, job_id: &str) -> Option<String> {
+        self.0.job(job_id).await.and_then(|j| j["status"].as_str().map(str::to_string))
+    }
+}
+
+/// Checks a report on the server (`check_only`): what the push needs.
+async fn precheck_report(remote: &Remote, report: &ReportArgs) -> Result<PushPlan, Refused> {
+    let mut args = report.0.clone();
+    args.insert("check_only".into(), json!(true));
+    let check = remote.call_tool("update_job_status", Value::Object(args)).await?;
+    if check["isError"] == json!(true) {
+        return Err(Refused::Tool(check));
+    }
+    let check = &check["structuredContent"];
+    Ok(PushPlan {
+        default_branch: check["default_branch"].as_str().unwrap_or_default().to_string(),
+        base_sha: check["base_sha"].as_str().map(str::to_string),
+    })
+}
+
+/// Checks and records reports on the remote server for this process's own
+/// use (`baton worker`): the answer is the tool result.
+pub(crate) struct ToolReporter<'a> {
+    /// The server.
+    pub(crate) remote: &'a Remote,
+}
+
+impl JobReporter for ToolReporter<'_> {
+    type Report = ReportArgs;
+    type Output = Value;
+    type Error = Refused;
+
+    async fn precheck(&self, report: &ReportArgs) -> Result<PushPlan, Refused> {
+        precheck_report(self.remote, report).await
+    }
+
+    async fn report(&self, report: ReportArgs) -> Result<Value, Refused> {
+        Ok(self.remote.call_tool("update_job_status", Value::Object(report.0)).await?)
+    }
+}
+
+/// Refreshes `worker`'s presence on the server every
+/// [`PRESENCE_INTERVAL`] until aborted (the first tick is skipped: the
+/// worker was just registered).
+pub(crate) fn spawn_presence(remote: Arc<Remote>, worker: WorkerInfo) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(PRESENCE_INTERVAL);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let mut args = Map::new();
+            inject_worker(&mut args, &worker, true);
+            match remote.call_tool("worker_heartbeat", Value::Object(args)).await {
+                Ok(r) if r["isError"] == json!(true) => {
+                    tracing::warn!(result = %r["content"][0]["text"], "worker presence refused")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e.message, "worker presence heartbeat failed"),
+            }
+        }
+    })
 }
 
 /// Whether a request may be dropped at once when the client goes away (a
@@ -600,7 +699,8 @@ pub async fn run(
     tracing::info!(url = %url, user = %me["username"].as_str().unwrap_or_default(), instance = %worker.instance_id,
         "forwarding MCP on stdio");
     let (out, mut rx) = mpsc::unbounded_channel::<Value>();
-    let session = Arc::new(Session { remote, worker, profile, out });
+    let user_id = me["id"].as_str().unwrap_or_default().to_string();
+    let session = Arc::new(Session { remote: Arc::new(remote), user_id, worker, profile, out });
 
     let writer = tokio::spawn(async move {
         let mut stdout = tokio::io::stdout();
@@ -615,25 +715,7 @@ pub async fn run(
             }
         }
     });
-    let presence = registered.then(|| {
-        let s = session.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(PRESENCE_INTERVAL);
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                let mut args = Map::new();
-                inject_worker(&mut args, &s.worker, true);
-                match s.remote.call_tool("worker_heartbeat", Value::Object(args)).await {
-                    Ok(r) if r["isError"] == json!(true) => {
-                        tracing::warn!(result = %r["content"][0]["text"], "worker presence refused")
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e.message, "worker presence heartbeat failed"),
-                }
-            }
-        })
-    });
+    let presence = registered.then(|| spawn_presence(session.remote.clone(), session.worker.clone()));
 
     let mut tasks = JoinSet::new();
     let inflight: Arc<Mutex<HashMap<String, (tokio::task::AbortHandle, bool)>>> = Arc::default();
