@@ -173,6 +173,22 @@ pub(crate) fn parse<T: DeserializeOwned>(args: Value) -> AppResult<T> {
     })
 }
 
+/// Splits the item reference `key` (required string) off the arguments and
+/// parses the rest as the service's own input type, so a tool accepts
+/// exactly the fields (and `null` semantics) its REST operation accepts.
+pub(crate) fn parse_with_id<T: DeserializeOwned>(args: Value, key: &str) -> AppResult<(String, T)> {
+    let mut args = if args.is_null() { json!({}) } else { args };
+    let Some(object) = args.as_object_mut() else {
+        return Err(AppError::Validation(ValidationErrors::one("", "must be an object")));
+    };
+    let id = match object.remove(key) {
+        Some(Value::String(id)) => id,
+        Some(_) => return Err(AppError::Validation(ValidationErrors::one(key, "must be a string"))),
+        None => return Err(AppError::Validation(ValidationErrors::one(key, "is required"))),
+    };
+    Ok((id, parse(args)?))
+}
+
 fn join(path: &str, field: &str) -> String {
     if path.is_empty() || path == "." { field.to_string() } else { format!("{path}.{field}") }
 }

@@ -18,6 +18,7 @@ pub mod enqueue;
 pub mod lease;
 pub mod overview;
 pub mod precheck;
+pub mod requeue;
 pub mod retry;
 pub mod status;
 pub mod sweep;

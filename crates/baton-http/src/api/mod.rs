@@ -135,6 +135,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(jobs::get))
         .routes(routes!(jobs::cancel))
         .routes(routes!(jobs::retry))
+        .routes(routes!(jobs::requeue))
         .routes(routes!(workers::list, workers::register))
         .routes(routes!(workers::offline))
         .routes(routes!(ideas::create, ideas::list))
