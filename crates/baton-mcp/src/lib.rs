@@ -17,9 +17,11 @@
 
 mod backlog_tools;
 mod context_tools;
+mod edit_tools;
 pub mod git;
 pub mod http;
 mod log_tools;
+mod product_tools;
 pub mod push;
 mod question_tools;
 mod queue_tools;
@@ -32,3 +34,4 @@ mod tools;
 
 pub use http::HttpSettings;
 pub use server::{BatonMcp, Profile, Transport, tool_list};
+pub use tools::tool_names;

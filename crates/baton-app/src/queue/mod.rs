@@ -15,6 +15,7 @@
 pub mod claim;
 pub mod complete;
 pub mod enqueue;
+pub mod kind_config;
 pub mod lease;
 pub mod overview;
 pub mod precheck;

@@ -11,6 +11,7 @@ mod m0003_agents;
 mod m0004_marketplace;
 mod m0005_model_price_seed;
 mod m0006_queue_claim_index;
+mod m0008_job_kind_config;
 pub mod schema;
 
 /// Applies Baton's migrations in order.
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_marketplace::Migration),
             Box::new(m0005_model_price_seed::Migration),
             Box::new(m0006_queue_claim_index::Migration),
+            Box::new(m0008_job_kind_config::Migration),
         ]
     }
 }
@@ -41,6 +43,7 @@ pub const SOURCE_FINGERPRINT: u64 = fnv1a(concat!(
     include_str!("m0004_marketplace.rs"),
     include_str!("m0005_model_price_seed.rs"),
     include_str!("m0006_queue_claim_index.rs"),
+    include_str!("m0008_job_kind_config.rs"),
 ));
 
 const fn fnv1a(s: &str) -> u64 {
