@@ -29,6 +29,7 @@ api_enum_schema!(verify_required_schema, opt_verify_required_schema, VerifyRequi
 
 /// Arguments of `update_pbi`; absent fields stay, give at least one.
 #[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub(crate) struct UpdatePbiArgs {
     /// PBI id or code (`PBI-3`).
     pbi_id: String,
@@ -46,6 +47,7 @@ pub(crate) struct UpdatePbiArgs {
 
 /// Arguments of `update_story`; absent fields stay, give at least one.
 #[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub(crate) struct UpdateStoryArgs {
     /// Story id or code (`ST-001`).
     story_id: String,
@@ -69,6 +71,7 @@ pub(crate) struct UpdateStoryArgs {
 
 /// Arguments of `update_task`; absent fields stay, give at least one.
 #[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub(crate) struct UpdateTaskArgs {
     /// Task id or code (`T-12`).
     task_id: String,
@@ -102,6 +105,7 @@ pub(crate) struct UpdateTaskArgs {
 /// Arguments of `move_pbi`, `move_story` and `move_task`: the item and
 /// exactly one of `before_id`, `after_id`, `index`.
 #[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub(crate) struct MoveArgs {
     /// The item to move: PBI, story or task id or code (`PBI-3`, `ST-001`, `T-12`).
     id: String,
@@ -116,6 +120,7 @@ pub(crate) struct MoveArgs {
 
 /// Arguments of `delete_pbi`, `delete_story` and `delete_task`.
 #[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub(crate) struct DeleteArgs {
     /// The item to delete: PBI, story or task id or code; a PBI takes its stories, tasks and logs with it.
     id: String,

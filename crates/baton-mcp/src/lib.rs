@@ -15,6 +15,7 @@
 //! - [`stdio`]: serving one authenticated caller over stdin/stdout until
 //!   EOF, transport close or SIGTERM/SIGINT.
 
+mod admin_tools;
 mod backlog_tools;
 mod context_tools;
 mod edit_tools;

@@ -48,6 +48,7 @@ fn opt_format_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
 
 /// Arguments of `create_product` (the service's `NewProduct`).
 #[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub(crate) struct CreateProductArgs {
     /// 1–200 characters, unique among your products.
     name: String,
@@ -89,6 +90,7 @@ pub(crate) struct CreateProductArgs {
 /// Arguments of `update_product` (the service's `ProductPatch`); absent
 /// fields stay, `null` clears an optional one.
 #[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub(crate) struct UpdateProductArgs {
     /// Product id or code.
     product_id: String,
@@ -139,6 +141,7 @@ pub(crate) struct ProductArgs {
 
 /// Arguments of `add_member` (the service's `NewMember`).
 #[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub(crate) struct AddMemberArgs {
     /// Product id or code.
     product_id: String,
@@ -154,6 +157,7 @@ pub(crate) struct AddMemberArgs {
 
 /// Arguments of `update_member` (the service's `MemberPatch`).
 #[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub(crate) struct UpdateMemberArgs {
     /// Product id or code.
     product_id: String,
@@ -204,6 +208,7 @@ pub(crate) struct ImportArgs {
 
 /// Arguments of `bulk_status` (the service's `BulkStatusInput`).
 #[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub(crate) struct BulkStatusArgs {
     /// pbi, story or task.
     #[schemars(schema_with = "bulk_kind_schema")]
@@ -216,6 +221,7 @@ pub(crate) struct BulkStatusArgs {
 
 /// Arguments of `bulk_move_to_sprint` (the service's `MoveToSprintInput`).
 #[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub(crate) struct BulkMoveArgs {
     /// Story ids or codes (1–500), all of one product.
     story_ids: Vec<String>,
@@ -225,6 +231,7 @@ pub(crate) struct BulkMoveArgs {
 
 /// Arguments of `bulk_reorder` (the service's `ReorderInput`).
 #[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub(crate) struct BulkReorderArgs {
     /// pbi, story or task; inferred from the first id when absent.
     #[schemars(schema_with = "opt_bulk_kind_schema")]

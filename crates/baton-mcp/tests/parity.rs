@@ -62,6 +62,8 @@ const MAPPED: &[(&str, &str)] = &[
     ("POST /jobs/{id}/cancel", "cancel_job"),
     ("POST /jobs/{id}/retry", "retry_job"),
     ("POST /jobs/{id}/requeue", "requeue_job"),
+    // Administration of the queue.
+    ("PUT /admin/job-kinds/{kind}", "set_job_kind_config"),
     // Presence: `worker_heartbeat` registers (upserts) the calling worker.
     ("POST /workers", "worker_heartbeat"),
     // Questions.

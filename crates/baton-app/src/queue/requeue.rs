@@ -26,6 +26,9 @@ use baton_store::{
 use super::{JobView, job_view, status_of};
 use crate::{Actor, App, AppError, AppResult, txn};
 
+/// Why someone other than the job's owner or an administrator may not requeue it.
+pub const NOT_OWNER: &str = "only the job's owner or an administrator can requeue it";
+
 /// Why a job in `status` cannot be requeued, if it cannot; pages use it to
 /// disable the requeue button with this reason.
 pub fn requeue_blocker(status: JobStatus) -> Option<String> {
@@ -46,9 +49,7 @@ impl App {
             self.readable_job(actor, job_id).await?
         };
         if found.user_id != actor.user_id && !actor.is_admin() {
-            return Err(AppError::Forbidden(
-                "only the job's owner or an administrator can requeue it".into(),
-            ));
+            return Err(AppError::Forbidden(NOT_OWNER.into()));
         }
         let row = txn::in_product_txn(&self.db, &found.product_id.clone(), move |c| {
             Box::pin(async move {
