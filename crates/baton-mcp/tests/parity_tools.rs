@@ -171,7 +171,14 @@ backend_tests! {
         let bulk = fx.ok(&fx.owner, "bulk_status", json!({"kind": "task", "ids": ["T-1"], "status": "review"})).await;
         assert!(bulk.to_string().contains("review"), "{bulk}");
         assert_eq!(fx.app.get_task(&fx.owner, "T-1").await.expect("task").status.as_api(), "review");
-        fx.refused_to_others("bulk_status", json!({"kind": "task", "ids": [fx.task_id], "status": "done"})).await;
+        let args = json!({"kind": "task", "ids": [fx.task_id], "status": "done"});
+        let text = fx.err(&fx.reader, "bulk_status", args.clone()).await;
+        assert!(text.starts_with("PERMISSION_DENIED"), "{text}");
+        // Bulk requests judge each id: one the caller cannot see is named.
+        let text = fx.err(&fx.outsider, "bulk_status", args.clone()).await;
+        assert_eq!(text, format!("VALIDATION_ERROR: ids.0: no task {} that you can access", fx.task_id));
+        let text = fx.err(&fx.demo, "bulk_status", args).await;
+        assert!(text.starts_with("PERMISSION_DENIED: Demo"), "{text}");
 
         let file = fx.ok(&fx.reader, "export_product", json!({"product_id": "ROCKET"})).await;
         assert_eq!(file["content_type"], "application/json");
