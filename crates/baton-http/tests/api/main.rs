@@ -10,6 +10,7 @@ mod contract;
 mod export;
 mod ideas;
 mod items;
+mod job_kinds;
 mod jobs;
 mod members;
 mod openapi;
