@@ -96,6 +96,10 @@ pub struct ProductView {
     pub thinking_budget_default: Option<i32>,
     /// Agent permission mode (e.g. `acceptEdits`).
     pub preferred_permission_mode: Option<String>,
+    /// Quota floor (0–100 %) for claiming this product's jobs: a worker whose
+    /// last reported quota is lower does not claim them; `null` = each
+    /// user's own threshold.
+    pub min_quota_pct: Option<i32>,
     /// `app` or `system`.
     pub kind: ProductKind,
     /// Review agent pull requests automatically.
@@ -142,6 +146,7 @@ pub fn product_view(p: product::Model, access: ProductAccess) -> AppResult<Produ
         preferred_model: p.preferred_model,
         thinking_budget_default: p.thinking_budget_default,
         preferred_permission_mode: p.preferred_permission_mode,
+        min_quota_pct: p.min_quota_pct,
         auto_pr_review: p.auto_pr_review,
         auto_task_review: p.auto_task_review,
         auto_plan_review: p.auto_plan_review,
@@ -210,6 +215,10 @@ pub struct NewProduct {
     /// Default false.
     #[serde(default)]
     pub auto_deploy: Option<bool>,
+    /// Quota floor 0–100 % for claiming this product's jobs; absent = each user's own threshold.
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 100)]
+    pub min_quota_pct: Option<i32>,
 }
 
 /// Changes to a product; absent fields stay as they are, `null` clears an
@@ -261,6 +270,10 @@ pub struct ProductPatch {
     pub auto_materialize_plan: Option<bool>,
     /// Auto deploy.
     pub auto_deploy: Option<bool>,
+    /// Quota floor 0–100 % for claiming this product's jobs (`null` = each user's own threshold).
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<i32>, minimum = 0, maximum = 100)]
+    pub min_quota_pct: Option<Option<i32>>,
 }
 
 /// Serde helper telling "absent" from "null".
@@ -355,6 +368,12 @@ fn check_budget(errs: &mut ValidationErrors, path: &str, v: i32) {
     }
 }
 
+fn check_quota(errs: &mut ValidationErrors, path: &str, v: i32) {
+    if !(0..=100).contains(&v) {
+        errs.add(path, "must be between 0 and 100");
+    }
+}
+
 /// The validated, trimmed settings of a product, shared by create and import.
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
@@ -368,6 +387,7 @@ pub(crate) struct Settings {
     pub preferred_model: Option<String>,
     pub thinking_budget_default: Option<i32>,
     pub preferred_permission_mode: Option<String>,
+    pub min_quota_pct: Option<i32>,
     pub kind: ProductKind,
     pub auto_pr_review: bool,
     pub auto_task_review: bool,
@@ -405,6 +425,9 @@ impl Settings {
         if let Some(m) = &preferred_permission_mode {
             check_mode(errs, &p("preferred_permission_mode"), m);
         }
+        if let Some(q) = input.min_quota_pct {
+            check_quota(errs, &p("min_quota_pct"), q);
+        }
         Settings {
             name: input.name.trim().to_string(),
             code,
@@ -416,6 +439,7 @@ impl Settings {
             preferred_model,
             thinking_budget_default: input.thinking_budget_default,
             preferred_permission_mode,
+            min_quota_pct: input.min_quota_pct,
             kind: ProductKind::App,
             auto_pr_review: input.auto_pr_review.unwrap_or(false),
             auto_task_review: input.auto_task_review.unwrap_or(false),
@@ -440,6 +464,7 @@ impl Settings {
             preferred_model: Set(self.preferred_model),
             thinking_budget_default: Set(self.thinking_budget_default),
             preferred_permission_mode: Set(self.preferred_permission_mode),
+            min_quota_pct: Set(self.min_quota_pct),
             kind: Set(self.kind.as_db().into()),
             auto_pr_review: Set(self.auto_pr_review),
             auto_task_review: Set(self.auto_task_review),
@@ -703,6 +728,9 @@ impl App {
         if let Some(Some(m)) = &mode {
             check_mode(&mut errs, "preferred_permission_mode", m);
         }
+        if let Some(Some(q)) = patch.min_quota_pct {
+            check_quota(&mut errs, "min_quota_pct", q);
+        }
         let (name_taken, code_taken) =
             owner_clashes(&self.db, &p.user_id, Some(&p.id), name.as_deref(), code.as_ref().and_then(|c| c.as_deref()))
                 .await?;
@@ -747,6 +775,9 @@ impl App {
                 }
                 if let Some(v) = mode {
                     am.preferred_permission_mode = Set(v);
+                }
+                if let Some(v) = patch.min_quota_pct {
+                    am.min_quota_pct = Set(v);
                 }
                 if let Some(v) = patch.auto_pr_review {
                     am.auto_pr_review = Set(v);

@@ -15,12 +15,15 @@
 //! - [`stdio`]: serving one authenticated caller over stdin/stdout until
 //!   EOF, transport close or SIGTERM/SIGINT.
 
+mod admin_tools;
 mod backlog_tools;
 mod context_tools;
+mod edit_tools;
 pub mod git;
 pub mod http;
 mod idea_tools;
 mod log_tools;
+mod product_tools;
 pub mod push;
 mod question_tools;
 mod queue_tools;
@@ -34,3 +37,4 @@ pub mod worktrees;
 
 pub use http::HttpSettings;
 pub use server::{BatonMcp, Profile, Transport, tool_list};
+pub use tools::tool_names;

@@ -1,7 +1,11 @@
 //! Questions to a person: `ask_user_question`, `get_question_answer`,
-//! `list_open_questions`, `cancel_question`.
+//! `list_open_questions`, `cancel_question`; and the person's side,
+//! `answer_question`.
 
-use baton_app::{AppResult, questions::NewQuestion};
+use baton_app::{
+    AppResult,
+    questions::{AnswerInput, NewQuestion},
+};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
@@ -83,4 +87,21 @@ pub(crate) async fn cancel_question(cx: &Cx<'_>, args: Value) -> AppResult<Value
     let (app, actor) = (cx.app, cx.actor);
     let a: QuestionArgs = parse(args)?;
     to_json(app.cancel_question(actor, &a.question_id).await?)
+}
+
+/// Arguments of `answer_question`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AnswerArgs {
+    /// The open question's id (from the bell, `GET /api/questions` or the agent).
+    question_id: String,
+    /// The answer, 1–4000 characters; one of the question's options when it has them.
+    answer: String,
+}
+
+/// `answer_question`: a person (or a script acting for one) answers an
+/// agent's question; an agent waiting in `ask_user_question` wakes up.
+pub(crate) async fn answer_question(cx: &Cx<'_>, args: Value) -> AppResult<Value> {
+    let a: AnswerArgs = parse(args)?;
+    to_json(cx.app.answer_question(cx.actor, &a.question_id, AnswerInput { answer: a.answer }).await?)
 }

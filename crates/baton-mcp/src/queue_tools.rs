@@ -1,12 +1,18 @@
 //! The job queue as a worker sees it: `wait_for_job`, `job_heartbeat`,
 //! `update_job_status` (over stdio with a worktree to push),
 //! `worker_heartbeat`, `check_queue_empty`, `verify_task_against_plan`
-//! (a diff over HTTP, a local worktree over stdio), and `retry_job` for the
-//! people (and scripts) who look after the queue.
+//! (a diff over HTTP, a local worktree over stdio); and for the people (and
+//! scripts) who look after the queue `dispatch_job` ("start agent" on a
+//! task), `list_jobs`, `get_job`, `cancel_job`, `retry_job` and
+//! `requeue_job`.
 
 use baton_app::{
     AppError, AppResult,
-    queue::{claim::ClaimRequest, complete::UpdateJobStatus},
+    queue::{
+        claim::ClaimRequest,
+        complete::UpdateJobStatus,
+        enqueue::{JobFilter, NewTaskJob},
+    },
     workers::Quota,
 };
 use baton_domain::agents::{AgentRuntime, WorkerTier};
@@ -323,4 +329,113 @@ pub(crate) async fn verify_worktree(cx: &Cx<'_>, args: Value) -> AppResult<Value
         m.insert("diffed_against".into(), Value::String(base));
     }
     Ok(report)
+}
+
+/// Arguments of `dispatch_job`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DispatchJobArgs {
+    /// The task (id or `T-N`) to start an agent on; it must have no queued, claimed or running job.
+    task_id: String,
+    /// Agent program that should run it (default claude).
+    #[serde(default)]
+    #[schemars(schema_with = "opt_runtime_schema")]
+    runtime: Option<AgentRuntime>,
+    /// A capability the claiming worker must offer (≤ 40 characters).
+    #[serde(default)]
+    required_capability: Option<String>,
+    /// Model to use (≤ 200 characters); overrides the product's preference.
+    #[serde(default)]
+    requested_model: Option<String>,
+    /// Thinking budget in tokens (0–200000).
+    #[serde(default)]
+    #[schemars(range(min = 0, max = 200000))]
+    requested_thinking_budget: Option<i32>,
+    /// Permission mode for the agent (≤ 40 characters).
+    #[serde(default)]
+    requested_permission_mode: Option<String>,
+}
+
+/// Arguments of the tools about one job.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct JobArgs {
+    /// The job's id.
+    job_id: String,
+}
+
+/// Arguments of `list_jobs`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ListJobsArgs {
+    /// Only jobs in this status (queued, claimed, running, done, failed, cancelled, skipped).
+    #[serde(default)]
+    status: Option<String>,
+    /// Only jobs of this kind (task_implementation, sprint_implementation, idea_grill, …).
+    #[serde(default)]
+    kind: Option<String>,
+    /// Only jobs of this product (id or code).
+    #[serde(default)]
+    product_id: Option<String>,
+    /// Only jobs of this task (id or code).
+    #[serde(default)]
+    task_id: Option<String>,
+    /// true: only dead jobs (failed after their last attempt); false: none of them.
+    #[serde(default)]
+    dead: Option<bool>,
+    /// Page number from 1.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 1000000))]
+    page: Option<u64>,
+    /// Items per page, 1–200 (default 50).
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 200))]
+    limit: Option<u64>,
+}
+
+/// `dispatch_job`: "start agent" on a task, the service behind
+/// `POST /api/tasks/{id}/jobs`.
+pub(crate) async fn dispatch_job(cx: &Cx<'_>, args: Value) -> AppResult<Value> {
+    let a: DispatchJobArgs = parse(args)?;
+    let input = NewTaskJob {
+        runtime: a.runtime,
+        required_capability: a.required_capability,
+        requested_model: a.requested_model,
+        requested_thinking_budget: a.requested_thinking_budget,
+        requested_permission_mode: a.requested_permission_mode,
+    };
+    to_json(cx.app.enqueue_task_job(cx.actor, &a.task_id, input).await?)
+}
+
+/// `get_job`.
+pub(crate) async fn get_job(cx: &Cx<'_>, args: Value) -> AppResult<Value> {
+    let a: JobArgs = parse(args)?;
+    to_json(cx.app.get_job(cx.actor, &a.job_id).await?)
+}
+
+/// `list_jobs`.
+pub(crate) async fn list_jobs(cx: &Cx<'_>, args: Value) -> AppResult<Value> {
+    let a: ListJobsArgs = parse(args)?;
+    let filter = JobFilter {
+        status: a.status,
+        kind: a.kind,
+        product_id: a.product_id,
+        task_id: a.task_id,
+        dead: a.dead,
+        page: a.page,
+        limit: a.limit,
+    };
+    to_json(cx.app.list_jobs(cx.actor, filter).await?)
+}
+
+/// `cancel_job`.
+pub(crate) async fn cancel_job(cx: &Cx<'_>, args: Value) -> AppResult<Value> {
+    let a: JobArgs = parse(args)?;
+    to_json(cx.app.cancel_job(cx.actor, &a.job_id).await?)
+}
+
+/// `requeue_job`.
+pub(crate) async fn requeue_job(cx: &Cx<'_>, args: Value) -> AppResult<Value> {
+    let a: JobArgs = parse(args)?;
+    to_json(cx.app.requeue_job(cx.actor, &a.job_id).await?)
 }

@@ -1,4 +1,7 @@
-//! The sprint-run tools (reference §6): `start_sprint_run` for people and
+//! The sprint tools: a sprint's stories (`add_stories_to_sprint`,
+//! `remove_story_from_sprint`) and end (`close_sprint`, `archive_sprint`,
+//! `fail_sprint`, `delete_sprint`); the sprint-run tools (reference §6):
+//! `start_sprint_run`, `cancel_sprint_run` and `resume_sprint_run` for people and
 //! orchestrators, and the batch worker's `update_task_execution` and
 //! `verify_sprint_task` (a unified `diff` over HTTP, a local `worktree_path`
 //! over stdio). Arguments and handlers live here so `tools.rs` only lists
@@ -10,6 +13,7 @@ use baton_app::{
         StartSprintRun,
         executions::{UpdateTaskExecution, VerifySprintTask},
     },
+    sprints::{AddStories, CloseSprint},
 };
 use baton_domain::{
     agents::{AgentRuntime, TaskExecutionStatus},
@@ -17,7 +21,7 @@ use baton_domain::{
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::{
     schema::api_enum_schema,
@@ -135,4 +139,102 @@ pub(crate) async fn verify_worktree(cx: &Cx<'_>, args: Value) -> AppResult<Value
     let (diff, _) = crate::git::diff_against(&a.worktree_path, Some(&base)).await?;
     let input = VerifySprintTask { execution_id: a.execution_id, diff, summary: a.summary, attempt: a.attempt };
     to_json(cx.app.verify_sprint_task(cx.actor, input).await?)
+}
+
+/// Arguments of the tools that take only a sprint.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SprintArgs {
+    /// Sprint id or code (from `get_context`: `open_sprints[]`).
+    sprint_id: String,
+}
+
+/// Arguments of `add_stories_to_sprint`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AddStoriesArgs {
+    /// An OPEN sprint (id or code).
+    sprint_id: String,
+    /// Story ids or codes (1–500), all of the sprint's product and not done.
+    story_ids: Vec<String>,
+}
+
+/// Arguments of `remove_story_from_sprint`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RemoveStoryArgs {
+    /// The sprint (id or code).
+    sprint_id: String,
+    /// The story (id or code) to send back to the product backlog.
+    story_id: String,
+}
+
+/// Arguments of `close_sprint`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CloseSprintArgs {
+    /// The OPEN sprint to close (id or code).
+    sprint_id: String,
+    /// An OPEN sprint of the same product to move unfinished stories to; absent or `null` = the product backlog.
+    #[serde(default)]
+    move_unfinished_to: Option<String>,
+}
+
+/// Arguments of `cancel_sprint_run` and `resume_sprint_run`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RunArgs {
+    /// The sprint run's id (from `start_sprint_run` or a job payload).
+    sprint_run_id: String,
+}
+
+/// `add_stories_to_sprint`.
+pub(crate) async fn add_stories(cx: &Cx<'_>, args: Value) -> AppResult<Value> {
+    let a: AddStoriesArgs = parse(args)?;
+    to_json(cx.app.add_stories_to_sprint(cx.actor, &a.sprint_id, AddStories { story_ids: a.story_ids }).await?)
+}
+
+/// `remove_story_from_sprint`.
+pub(crate) async fn remove_story(cx: &Cx<'_>, args: Value) -> AppResult<Value> {
+    let a: RemoveStoryArgs = parse(args)?;
+    cx.app.remove_story_from_sprint(cx.actor, &a.sprint_id, &a.story_id).await?;
+    Ok(json!({ "removed": a.story_id }))
+}
+
+/// `close_sprint`.
+pub(crate) async fn close(cx: &Cx<'_>, args: Value) -> AppResult<Value> {
+    let a: CloseSprintArgs = parse(args)?;
+    let input = CloseSprint { move_unfinished_to: a.move_unfinished_to };
+    to_json(cx.app.close_sprint(cx.actor, &a.sprint_id, input).await?)
+}
+
+/// `archive_sprint`.
+pub(crate) async fn archive(cx: &Cx<'_>, args: Value) -> AppResult<Value> {
+    let a: SprintArgs = parse(args)?;
+    to_json(cx.app.archive_sprint(cx.actor, &a.sprint_id).await?)
+}
+
+/// `fail_sprint`.
+pub(crate) async fn fail(cx: &Cx<'_>, args: Value) -> AppResult<Value> {
+    let a: SprintArgs = parse(args)?;
+    to_json(cx.app.fail_sprint(cx.actor, &a.sprint_id).await?)
+}
+
+/// `delete_sprint`.
+pub(crate) async fn delete(cx: &Cx<'_>, args: Value) -> AppResult<Value> {
+    let a: SprintArgs = parse(args)?;
+    cx.app.delete_sprint(cx.actor, &a.sprint_id).await?;
+    Ok(json!({ "deleted": a.sprint_id }))
+}
+
+/// `cancel_sprint_run`.
+pub(crate) async fn cancel_run(cx: &Cx<'_>, args: Value) -> AppResult<Value> {
+    let a: RunArgs = parse(args)?;
+    to_json(cx.app.cancel_sprint_run(cx.actor, &a.sprint_run_id).await?)
+}
+
+/// `resume_sprint_run`.
+pub(crate) async fn resume_run(cx: &Cx<'_>, args: Value) -> AppResult<Value> {
+    let a: RunArgs = parse(args)?;
+    to_json(cx.app.resume_sprint_run(cx.actor, &a.sprint_run_id).await?)
 }

@@ -5,7 +5,8 @@
 //! agent starts with), [`backlog_tools`](crate::backlog_tools),
 //! [`log_tools`](crate::log_tools), [`queue_tools`](crate::queue_tools),
 //! [`question_tools`](crate::question_tools),
-//! [`sprint_tools`](crate::sprint_tools) and [`idea_tools`](crate::idea_tools).
+//! [`sprint_tools`](crate::sprint_tools), [`idea_tools`](crate::idea_tools), and for parity with
+//! the REST API [`edit_tools`](crate::edit_tools) and [`product_tools`](crate::product_tools).
 //!
 //! Arguments are checked by serde with `deny_unknown_fields`, so a typo in a
 //! field name is a `VALIDATION_ERROR` naming the field, exactly like a
@@ -20,8 +21,9 @@ use serde::{Serialize, de::DeserializeOwned};
 use serde_json::{Value, json};
 
 use crate::{
-    Profile, Transport, backlog_tools as backlog, context_tools as context, idea_tools as idea, log_tools as log,
-    question_tools as question, queue_tools as queue, schema::input_schema, sprint_tools as sprint,
+    Profile, Transport, admin_tools as admin, backlog_tools as backlog, context_tools as context, edit_tools as edit,
+    idea_tools as idea, log_tools as log, product_tools as product, question_tools as question, queue_tools as queue,
+    schema::input_schema, sprint_tools as sprint,
 };
 
 /// One tool: its name, what an agent reads about it, its input schema, and
@@ -162,7 +164,95 @@ pub(crate) static CATALOG: &[Spec] = &[
         "Turns a plan_ready or plan_reviewed idea's plan into a PBI with stories and tasks in one step (optionally an OPEN build sprint): `{pbi_id, pbi_code, story_ids, task_ids, product_id, build_sprint_id}`. Refused with `PBI_HAS_ACTIVE_TASKS:<code>` over an earlier PBI with work in progress unless `allow_alongside`."),
     spec!("dispatch_idea_job", idea::DispatchArgs, core: false, writes: true,
         "Queues a grill, make_plan or review_plan job for your idea after checking, in order: your idea (in the product), its status, the product's repo_url, the content policy, no other live job of the idea, and a live worker of yours (seen within 15 s; `review` capability for reviews)."),
+    // ---- Parity with the REST API (issue 11): every write a person or agent
+    // needs, `all` profile only. Each calls the same service as its REST
+    // operation; `tests/parity.rs` maps the operations to these tools.
+    spec!("update_pbi", edit::UpdatePbiArgs, core: false, writes: true,
+        "Changes a PBI's title, description (`null` clears), priority or status (blocked only by hand); give at least one."),
+    spec!("delete_pbi", edit::DeleteArgs, core: false, writes: true,
+        "Deletes a PBI (id or code) with its stories, their tasks and logs. Refused while one of its tasks has a live job."),
+    spec!("move_pbi", edit::MoveArgs, core: false, writes: true,
+        "Moves a PBI within its product's backlog: exactly one of `before_id`, `after_id` (a sibling's id or code) or `index` (0-based)."),
+    spec!("update_story", edit::UpdateStoryArgs, core: false, writes: true,
+        "Changes a story's title, description, acceptance criteria, priority, PBI (`pbi_id`, same product), assignee, or (without tasks) status; give at least one."),
+    spec!("delete_story", edit::DeleteArgs, core: false, writes: true,
+        "Deletes a story (id or code) with its tasks and log."),
+    spec!("move_story", edit::MoveArgs, core: false, writes: true,
+        "Moves a story among its PBI's stories: exactly one of `before_id`, `after_id` or `index`."),
+    spec!("update_task", edit::UpdateTaskArgs, core: false, writes: true,
+        "Changes a task's fields (title, description, plan, priority, status, story, verify settings, repository); give at least one. A status change propagates like `update_task_status`."),
+    spec!("delete_task", edit::DeleteArgs, core: false, writes: true,
+        "Deletes a task (id or code); its story's status follows."),
+    spec!("move_task", edit::MoveArgs, core: false, writes: true,
+        "Moves a task among its story's tasks: exactly one of `before_id`, `after_id` or `index`."),
+    spec!("create_product", product::CreateProductArgs, core: false, writes: true,
+        "Creates a product you own (name and definition of done required); settings as on the product settings page."),
+    spec!("update_product", product::UpdateProductArgs, core: false, writes: true,
+        "Changes a product's settings: name, code, repository, definition of done, PR and review automation, model preferences, `min_quota_pct`; `null` clears an optional field."),
+    spec!("archive_product", product::ProductArgs, core: false, writes: true,
+        "Archives a product: hidden from lists, no new jobs."),
+    spec!("unarchive_product", product::ProductArgs, core: false, writes: true,
+        "Brings an archived product back."),
+    spec!("delete_product", product::ProductArgs, core: false, writes: true,
+        "Deletes a product and its whole backlog. Cannot be undone: export it first."),
+    spec!("add_member", product::AddMemberArgs, core: false, writes: true,
+        "Adds a user (by username) to a product: access read_only (default) or read_write, and a product role."),
+    spec!("update_member", product::UpdateMemberArgs, core: false, writes: true,
+        "Changes a member's access or role."),
+    spec!("remove_member", product::RemoveMemberArgs, core: false, writes: true,
+        "Removes a member from a product."),
+    spec!("export_product", product::ExportArgs, core: false, writes: false,
+        "A product's whole backlog as a file: `{filename, content_type, content}`, JSON (default; importable) or CSV."),
+    spec!("import_product", product::ImportArgs, core: false, writes: true,
+        "Creates a new product from an export: `export` (the JSON object) or `csv` (the CSV text)."),
+    spec!("bulk_status", product::BulkStatusArgs, core: false, writes: true,
+        "Sets one status on up to 500 PBIs, stories or tasks of one product, in one transaction (all or nothing)."),
+    spec!("bulk_move_to_sprint", product::BulkMoveArgs, core: false, writes: true,
+        "Moves up to 500 stories of one product into an OPEN sprint, or back to the backlog with `sprint_id: null`."),
+    spec!("bulk_reorder", product::BulkReorderArgs, core: false, writes: true,
+        "Puts siblings (PBIs of one product, stories of one PBI or tasks of one story) in the given order."),
+    spec!("add_stories_to_sprint", sprint::AddStoriesArgs, core: false, writes: true,
+        "Adds stories (not done, same product) to an OPEN sprint; their tasks follow."),
+    spec!("remove_story_from_sprint", sprint::RemoveStoryArgs, core: false, writes: true,
+        "Sends a story of a sprint back to the product backlog."),
+    spec!("close_sprint", sprint::CloseSprintArgs, core: false, writes: true,
+        "Closes an OPEN sprint: done stories stay, unfinished ones go back to the backlog or to `move_unfinished_to`."),
+    spec!("archive_sprint", sprint::SprintArgs, core: false, writes: true,
+        "Archives a closed or failed sprint."),
+    spec!("fail_sprint", sprint::SprintArgs, core: false, writes: true,
+        "Marks a sprint failed."),
+    spec!("delete_sprint", sprint::SprintArgs, core: false, writes: true,
+        "Deletes a sprint; its stories go back to the product backlog. Refused while it has an active run."),
+    spec!("cancel_sprint_run", sprint::RunArgs, core: false, writes: true,
+        "Cancels a sprint run and its unfinished jobs."),
+    spec!("resume_sprint_run", sprint::RunArgs, core: false, writes: true,
+        "Resumes a paused or failed sprint run: its unfinished tasks are queued again in the run's order."),
+    spec!("dispatch_job", queue::DispatchJobArgs, core: false, writes: true,
+        "\"Start agent\" on a task: queues a task job for your agents (optionally with runtime, capability, model, thinking budget, permission mode). Refused while the task has a live job. Sprints: `start_sprint_run`; ideas: `dispatch_idea_job`."),
+    spec!("list_jobs", queue::ListJobsArgs, core: false, writes: false,
+        "Jobs in the products you can read, newest first, filtered by status, kind, product, task or `dead` (failed after the last attempt); paginated."),
+    spec!("get_job", queue::JobArgs, core: false, writes: false,
+        "One job with its status, attempt (`retry_count`), verify result, summary and error."),
+    spec!("cancel_job", queue::JobArgs, core: false, writes: true,
+        "Cancels an unfinished job; its worker gets `JOB_CANCELLED` on its next report."),
+    spec!("requeue_job", queue::JobArgs, core: false, writes: true,
+        "Puts a stuck claimed or running job back in the queue now (job owner or admin): claim cleared, `retry_count + 1`; the worker still holding it is refused on its next report."),
+    spec!("answer_question", question::AnswerArgs, core: false, writes: true,
+        "Answers an open question an agent asked you (one of its options when it has them); a waiting `ask_user_question` returns at once."),
+    spec!("list_job_kind_configs", context::NoArgs, core: false, writes: false,
+        "Administrators: every job kind's model configuration (model, thinking budget, permission mode, allowed tools, max turns) and the defaults it falls back to."),
+    spec!("set_job_kind_config", admin::SetKindConfigArgs, core: false, writes: true,
+        "Administrators: replaces a job kind's configuration (absent or `null` = not set); claims use it after the job's and the product's own settings, before the defaults."),
 ];
+
+/// The name of every tool on any profile or transport, each once (for the
+/// REST/MCP parity test and documentation).
+pub fn tool_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = CATALOG.iter().map(|s| s.name).collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
 
 /// The spec of a tool offered on this profile and transport.
 pub(crate) fn find(name: &str, profile: Profile, transport: Transport) -> Option<&'static Spec> {
@@ -189,6 +279,22 @@ pub(crate) fn parse<T: DeserializeOwned>(args: Value) -> AppResult<T> {
         };
         AppError::Validation(ValidationErrors::one(&path, message))
     })
+}
+
+/// Splits the item reference `key` (required string) off the arguments and
+/// parses the rest as the service's own input type, so a tool accepts
+/// exactly the fields (and `null` semantics) its REST operation accepts.
+pub(crate) fn parse_with_id<T: DeserializeOwned>(args: Value, key: &str) -> AppResult<(String, T)> {
+    let mut args = if args.is_null() { json!({}) } else { args };
+    let Some(object) = args.as_object_mut() else {
+        return Err(AppError::Validation(ValidationErrors::one("", "must be an object")));
+    };
+    let id = match object.remove(key) {
+        Some(Value::String(id)) => id,
+        Some(_) => return Err(AppError::Validation(ValidationErrors::one(key, "must be a string"))),
+        None => return Err(AppError::Validation(ValidationErrors::one(key, "is required"))),
+    };
+    Ok((id, parse(args)?))
 }
 
 fn join(path: &str, field: &str) -> String {
@@ -277,6 +383,45 @@ pub(crate) async fn run(cx: &Cx<'_>, name: &str, args: Value) -> AppResult<Value
         "update_task_execution" => sprint::update_execution(cx, args).await,
         "verify_sprint_task" if http => sprint::verify_diff(cx, args).await,
         "verify_sprint_task" => sprint::verify_worktree(cx, args).await,
+        // Parity with the REST API (issue 11).
+        "update_pbi" => edit::update_pbi(cx, args).await,
+        "delete_pbi" => edit::delete(cx, args, "pbi").await,
+        "move_pbi" => edit::move_pbi(cx, args).await,
+        "update_story" => edit::update_story(cx, args).await,
+        "delete_story" => edit::delete(cx, args, "story").await,
+        "move_story" => edit::move_story(cx, args).await,
+        "update_task" => edit::update_task(cx, args).await,
+        "delete_task" => edit::delete(cx, args, "task").await,
+        "move_task" => edit::move_task(cx, args).await,
+        "create_product" => product::create_product(cx, args).await,
+        "update_product" => product::update_product(cx, args).await,
+        "archive_product" => product::set_archived(cx, args, true).await,
+        "unarchive_product" => product::set_archived(cx, args, false).await,
+        "delete_product" => product::delete_product(cx, args).await,
+        "add_member" => product::add_member(cx, args).await,
+        "update_member" => product::update_member(cx, args).await,
+        "remove_member" => product::remove_member(cx, args).await,
+        "export_product" => product::export_product(cx, args).await,
+        "import_product" => product::import_product(cx, args).await,
+        "bulk_status" => product::bulk_status(cx, args).await,
+        "bulk_move_to_sprint" => product::bulk_move_to_sprint(cx, args).await,
+        "bulk_reorder" => product::bulk_reorder(cx, args).await,
+        "add_stories_to_sprint" => sprint::add_stories(cx, args).await,
+        "remove_story_from_sprint" => sprint::remove_story(cx, args).await,
+        "close_sprint" => sprint::close(cx, args).await,
+        "archive_sprint" => sprint::archive(cx, args).await,
+        "fail_sprint" => sprint::fail(cx, args).await,
+        "delete_sprint" => sprint::delete(cx, args).await,
+        "cancel_sprint_run" => sprint::cancel_run(cx, args).await,
+        "resume_sprint_run" => sprint::resume_run(cx, args).await,
+        "dispatch_job" => queue::dispatch_job(cx, args).await,
+        "list_jobs" => queue::list_jobs(cx, args).await,
+        "get_job" => queue::get_job(cx, args).await,
+        "cancel_job" => queue::cancel_job(cx, args).await,
+        "requeue_job" => queue::requeue_job(cx, args).await,
+        "answer_question" => question::answer_question(cx, args).await,
+        "list_job_kind_configs" => admin::list(cx, args).await,
+        "set_job_kind_config" => admin::set(cx, args).await,
         other => Err(AppError::internal(format!("tool {other} is in the catalog but has no handler"))),
     }
 }

@@ -16,7 +16,9 @@ use baton_domain::{
     backlog::{PbiStatus, SprintStatus, VerifyRequired},
 };
 use baton_store::{
-    entities::{idea, job, pbi, product, sprint, sprint_run, sprint_task_execution, story, task, worker},
+    entities::{
+        idea, job, job_kind_config, pbi, product, sprint, sprint_run, sprint_task_execution, story, task, worker,
+    },
     events::{Event, kinds},
     now,
     repo::queue as repo,
@@ -119,7 +121,9 @@ impl ClaimRequest {
 
 /// The model configuration an agent should use, resolved per field in the
 /// order: `task.requires_opus` → the job's `requested_*` → the product's
-/// `preferred_*` → defaults per kind.
+/// `preferred_*` → the administrator's configuration of the job's kind
+/// (`job_kind_configs`) → defaults per kind. Turns and allowed tools only
+/// come from the kind's configuration or the defaults.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ModelConfig {
     /// Model name or alias (`sonnet`, `opus`, …).
@@ -130,7 +134,10 @@ pub struct ModelConfig {
     pub permission_mode: String,
     /// Turn limit.
     pub max_turns: i32,
-    /// Where the model came from: `requires_opus`, `job`, `product` or `default`.
+    /// The tools the agent may use, when an administrator restricted them
+    /// for the job's kind; `null` = the runtime's own defaults.
+    pub allowed_tools: Option<Vec<String>>,
+    /// Where the model came from: `requires_opus`, `job`, `product`, `kind_config` or `default`.
     pub model_source: String,
 }
 
@@ -146,8 +153,15 @@ pub fn kind_defaults(kind: JobKind) -> (&'static str, i32, &'static str, i32) {
     }
 }
 
-/// Resolves the model configuration of a job (see [`ModelConfig`]).
-pub fn resolve_config(kind: JobKind, requires_opus: bool, j: &job::Model, p: Option<&product::Model>) -> ModelConfig {
+/// Resolves the model configuration of a job (see [`ModelConfig`]); `k` is
+/// the configuration of the job's kind, if an administrator saved one.
+pub fn resolve_config(
+    kind: JobKind,
+    requires_opus: bool,
+    j: &job::Model,
+    p: Option<&product::Model>,
+    k: Option<&job_kind_config::Model>,
+) -> ModelConfig {
     let (model, budget, mode, turns) = kind_defaults(kind);
     let (model, model_source) = if requires_opus {
         ("opus".to_string(), "requires_opus")
@@ -155,6 +169,8 @@ pub fn resolve_config(kind: JobKind, requires_opus: bool, j: &job::Model, p: Opt
         (m.clone(), "job")
     } else if let Some(m) = p.and_then(|p| p.preferred_model.clone()) {
         (m, "product")
+    } else if let Some(m) = k.and_then(|k| k.model.clone()) {
+        (m, "kind_config")
     } else {
         (model.to_string(), "default")
     };
@@ -163,13 +179,20 @@ pub fn resolve_config(kind: JobKind, requires_opus: bool, j: &job::Model, p: Opt
         thinking_budget: j
             .requested_thinking_budget
             .or_else(|| p.and_then(|p| p.thinking_budget_default))
+            .or_else(|| k.and_then(|k| k.thinking_budget))
             .unwrap_or(budget),
         permission_mode: j
             .requested_permission_mode
             .clone()
             .or_else(|| p.and_then(|p| p.preferred_permission_mode.clone()))
+            .or_else(|| k.and_then(|k| k.permission_mode.clone()))
             .unwrap_or_else(|| mode.to_string()),
-        max_turns: turns,
+        max_turns: k.and_then(|k| k.max_turns).unwrap_or(turns),
+        // Stored by the admin service as a JSON list of strings; anything
+        // else (never written by Baton) counts as not set.
+        allowed_tools: k
+            .and_then(|k| k.allowed_tools.clone())
+            .and_then(|v| serde_json::from_value::<Vec<String>>(v).ok()),
         model_source: model_source.to_string(),
     }
 }
@@ -447,9 +470,9 @@ impl App {
             .filter(worker::Column::InstanceId.eq(instance))
             .one(c)
             .await?;
-        if me.as_ref().and_then(|w| w.last_quota_pct).is_some_and(|q| q < min_quota) {
-            return Ok(None);
-        }
+        // A product may set its own floor (`products.min_quota_pct`, null =
+        // the user's); it is checked per candidate below.
+        let my_quota = me.as_ref().and_then(|w| w.last_quota_pct);
 
         // Tier deference: live, idle, quota-passing peers of a higher tier
         // that could claim a job themselves get it first.
@@ -462,7 +485,6 @@ impl App {
             .await?
             .into_iter()
             .filter(|w| !(w.token_id == token && w.instance_id == instance))
-            .filter(|w| w.last_quota_pct.is_none_or(|q| q >= min_quota))
             .map(|w| Ok((WorkerTier::decode(&w.tier, "workers.tier")?.rank(), w)))
             .collect::<AppResult<Vec<_>>>()?
             .into_iter()
@@ -502,13 +524,18 @@ impl App {
         for window in CANDIDATE_WINDOWS {
             let rows = repo::claim_candidates(c, &filter, window).await?;
             let full = rows.len() as u64 == window;
+            let floors = product_quota_floors(c, rows.iter().map(|r| r.product_id.clone()), min_quota).await?;
             for cand in rows {
                 let kind = JobKind::decode(&cand.kind, "jobs.kind")?;
                 let needs = cand.required_capability.as_deref();
+                let floor = floors.get(&cand.product_id).copied().unwrap_or(min_quota);
+                let passes = |q: Option<i32>| q.is_none_or(|q| q >= floor);
                 let deferred = idle.iter().any(|(w, caps)| {
-                    w.product_id.as_ref().is_none_or(|p| p == &cand.product_id) && capability_fits(caps, kind, needs)
+                    w.product_id.as_ref().is_none_or(|p| p == &cand.product_id)
+                        && passes(w.last_quota_pct)
+                        && capability_fits(caps, kind, needs)
                 });
-                if capability_fits(&req.capabilities, kind, needs) && !deferred {
+                if passes(my_quota) && capability_fits(&req.capabilities, kind, needs) && !deferred {
                     candidates.push(cand.id);
                 }
             }
@@ -565,6 +592,21 @@ impl App {
     }
 }
 
+/// The quota floor of each of these products: its own `min_quota_pct`, or
+/// the claiming user's `user_floor` when it has none.
+async fn product_quota_floors<C: ConnectionTrait>(
+    c: &C,
+    product_ids: impl Iterator<Item = String>,
+    user_floor: i32,
+) -> AppResult<std::collections::HashMap<String, i32>> {
+    let ids: HashSet<String> = product_ids.collect();
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows = product::Entity::find().filter(product::Column::Id.is_in(ids)).all(c).await?;
+    Ok(rows.into_iter().map(|p| (p.id, p.min_quota_pct.unwrap_or(user_floor))).collect())
+}
+
 /// Fails the active sprint run of a SPRINT_IMPLEMENTATION job whose lease
 /// expired on its last attempt, naming the running execution if any.
 async fn fail_stale_run<C: ConnectionTrait>(c: &C, job_id: &str, t: DateTime<Utc>) -> AppResult<()> {
@@ -609,8 +651,10 @@ fn wakes(ev: &Event, user_id: &str, product: Option<&str>) -> bool {
 async fn payload<C: ConnectionTrait>(c: &C, m: &job::Model, t: Option<task::Model>) -> AppResult<ClaimedJob> {
     let kind = kind_of(m)?;
     let p = product::Entity::find_by_id(m.product_id.clone()).one(c).await?;
+    let k = job_kind_config::Entity::find_by_id(m.kind.clone()).one(c).await?;
     let product = p.as_ref().map_or(Json::Null, |p| {
-        json!({"id": p.id, "code": p.code, "name": p.name, "repo_url": p.repo_url, "definition_of_done": p.definition_of_done})
+        json!({"id": p.id, "code": p.code, "name": p.name, "repo_url": p.repo_url,
+            "definition_of_done": p.definition_of_done, "min_quota_pct": p.min_quota_pct})
     });
     let last8: String = {
         let chars: Vec<char> = m.id.chars().collect();
@@ -623,7 +667,7 @@ async fn payload<C: ConnectionTrait>(c: &C, m: &job::Model, t: Option<task::Mode
         attempt: m.retry_count,
         lease_until: m.lease_until.unwrap_or_else(now),
         heartbeat_interval_seconds: HEARTBEAT_INTERVAL_SECS,
-        config: resolve_config(kind, t.as_ref().is_some_and(|t| t.requires_opus), m, p.as_ref()),
+        config: resolve_config(kind, t.as_ref().is_some_and(|t| t.requires_opus), m, p.as_ref(), k.as_ref()),
         task: None,
         story: None,
         pbi: None,

@@ -96,6 +96,10 @@ pub struct JobFilter {
     pub product_id: Option<String>,
     /// Only jobs of this task (id or code).
     pub task_id: Option<String>,
+    /// `true`: only dead jobs, failed after their last attempt (`retry_count`
+    /// at least the lease-expiry limit, so the queue will not try them again);
+    /// `false`: no dead jobs.
+    pub dead: Option<bool>,
     /// Page number, from 1 to 1000000.
     #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
@@ -246,6 +250,12 @@ impl App {
         }
         if let Some(Ok(k)) = kind {
             q = q.filter(job::Column::Kind.eq(k.as_db()));
+        }
+        if let Some(dead) = filter.dead {
+            let is_dead = Condition::all()
+                .add(job::Column::Status.eq(JobStatus::Failed.as_db()))
+                .add(job::Column::RetryCount.gte(super::claim::MAX_RETRIES));
+            q = q.filter(if dead { is_dead } else { is_dead.not() });
         }
         q = q.filter(Condition::any().add(job::Column::IdeaId.is_null()).add(job::Column::UserId.eq(&actor.user_id)));
         let pager = q.order_by_desc(job::Column::CreatedAt).order_by_desc(job::Column::Id).paginate(&self.db, limit);

@@ -15,9 +15,11 @@
 pub mod claim;
 pub mod complete;
 pub mod enqueue;
+pub mod kind_config;
 pub mod lease;
 pub mod overview;
 pub mod precheck;
+pub mod requeue;
 pub mod retry;
 pub mod status;
 pub mod sweep;

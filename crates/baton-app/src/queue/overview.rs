@@ -81,6 +81,8 @@ pub struct JobDetail {
     pub cancel_blocker: Option<String>,
     /// Why the caller cannot retry it now, if they cannot.
     pub retry_blocker: Option<String>,
+    /// Why the caller cannot requeue it now, if they cannot.
+    pub requeue_blocker: Option<String>,
 }
 
 /// The cost of a job in USD, when it reported usage and its model has a
@@ -161,6 +163,17 @@ impl App {
         let live = history
             .iter()
             .find(|h| h.id != job.id && JobStatus::parse_api(&h.status).is_some_and(|s| !s.is_terminal()));
+        // Requeue: the job's owner or an administrator (see `requeue_job`).
+        let requeue_blocker = if actor.is_demo {
+            Some(DEMO_REASON.to_string())
+        } else if job.user_id != actor.user_id && !actor.is_admin() {
+            Some(super::requeue::NOT_OWNER.to_string())
+        } else {
+            match status {
+                Some(s) => super::requeue::requeue_blocker(s),
+                None => Some("job cannot be requeued".into()),
+            }
+        };
         let retry_blocker = write.or_else(|| retry_blocker_of(&job)).or_else(|| {
             live.map(|l| format!("the task already has a {} job; cancel it or wait for it to finish", l.status))
         });
@@ -175,6 +188,7 @@ impl App {
             history,
             cancel_blocker,
             retry_blocker,
+            requeue_blocker,
         })
     }
 

@@ -90,3 +90,18 @@ pub async fn retry(
 ) -> ApiResult<(StatusCode, Json<JobView>)> {
     Ok((StatusCode::CREATED, Json(s.app.retry_job(&actor, &id).await?)))
 }
+
+/// Requeues a stuck claimed or running job: back to `queued` at once, claim
+/// cleared, `retry_count + 1` (the worker still holding it is refused on its
+/// next heartbeat or report). Only the job's owner or an administrator.
+/// 409 naming the job's status unless it is claimed or running.
+#[utoipa::path(post, path = "/jobs/{id}/requeue", tag = "jobs", security(("bearer" = []), ("session" = [])),
+    params(("id" = String, Path, description = "job id")),
+    responses((status = 200, body = JobView), Unauthorized, Forbidden, NotFound, Conflict))]
+pub async fn requeue(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<JobView>> {
+    Ok(Json(s.app.requeue_job(&actor, &id).await?))
+}

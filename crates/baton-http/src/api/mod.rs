@@ -17,6 +17,7 @@ pub mod export;
 pub mod health;
 pub mod ideas;
 pub mod insights;
+pub mod job_kinds;
 pub mod jobs;
 pub mod me;
 pub mod members;
@@ -126,6 +127,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(cron::expire_questions))
         .routes(routes!(prices::list, prices::create))
         .routes(routes!(prices::update, prices::delete))
+        .routes(routes!(job_kinds::list))
+        .routes(routes!(job_kinds::get, job_kinds::put))
         .routes(routes!(insights::costs))
         .routes(routes!(realtime::solo))
         .routes(routes!(realtime::notifications))
@@ -135,6 +138,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(jobs::get))
         .routes(routes!(jobs::cancel))
         .routes(routes!(jobs::retry))
+        .routes(routes!(jobs::requeue))
         .routes(routes!(workers::list, workers::register))
         .routes(routes!(workers::offline))
         .routes(routes!(ideas::create, ideas::list))

@@ -38,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/jobs/{id}", get(show))
         .route("/jobs/{id}/cancel", post(cancel))
         .route("/jobs/{id}/retry", post(retry))
+        .route("/jobs/{id}/requeue", post(requeue))
 }
 
 /// Jobs per page of the queue.
@@ -102,6 +103,9 @@ fn job_item(r: &JobRow) -> JobItem {
         cost: r.cost_usd.clone(),
     }
 }
+
+/// The status filter's extra value: failed jobs out of attempts.
+const DEAD: &str = "dead";
 
 /// An option of a filter select.
 struct Choice {
@@ -177,8 +181,11 @@ async fn index(
     };
     let listed = match page {
         Ok(page) => {
+            // "Dead" is offered among the statuses: failed after the last attempt.
+            let dead = q.status.trim() == DEAD;
             let filter = JobFilter {
-                status: blank(&q.status),
+                status: blank(&q.status).filter(|_| !dead),
+                dead: dead.then_some(true),
                 kind: blank(&q.kind),
                 product_id: blank(&q.product),
                 page,
@@ -199,7 +206,11 @@ async fn index(
         Err(e) => return Err(PageError::new(&actor, e)),
     };
     let pages = listed.total.div_ceil(listed.limit.max(1)).max(1);
-    let statuses = choices(JobStatus::ALL.iter().map(|s| (s.as_api(), words(&s.as_api()))), q.status.trim());
+    let dead = (DEAD.to_string(), "Dead (failed, out of attempts)".to_string());
+    let statuses = choices(
+        JobStatus::ALL.iter().map(|s| (s.as_api(), words(&s.as_api()))).chain(std::iter::once(dead)),
+        q.status.trim(),
+    );
     let kinds = choices(JobKind::ALL.iter().map(|k| (k.as_api(), words(&k.as_api()))), q.kind.trim());
     let products = choices(layout.products.iter().map(|p| (p.slug.clone(), p.name.clone())), q.product.trim());
     let page = JobsPage {
@@ -271,6 +282,7 @@ struct JobPage {
     history: Vec<JobItem>,
     cancel_blocker: Option<String>,
     retry_blocker: Option<String>,
+    requeue_blocker: Option<String>,
 }
 
 async fn render_job(
@@ -305,6 +317,7 @@ async fn render_job(
         history,
         cancel_blocker: d.cancel_blocker,
         retry_blocker: d.retry_blocker,
+        requeue_blocker: d.requeue_blocker,
         item,
         job,
     };
@@ -346,6 +359,17 @@ async fn retry(
 ) -> Result<Response, PageError> {
     match s.app.retry_job(&actor, &id).await {
         // The new job's page: that is the one to watch now.
+        Ok(j) => Ok(Redirect::to(&format!("/jobs/{}", urlencode(&j.id))).into_response()),
+        Err(e) => refused(&s, &actor, &id, e).await,
+    }
+}
+
+async fn requeue(
+    State(s): State<AppState>,
+    PageUser(actor): PageUser,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    match s.app.requeue_job(&actor, &id).await {
         Ok(j) => Ok(Redirect::to(&format!("/jobs/{}", urlencode(&j.id))).into_response()),
         Err(e) => refused(&s, &actor, &id, e).await,
     }

@@ -205,6 +205,8 @@ pub(super) struct SettingsForm {
     #[serde(default)]
     preferred_permission_mode: String,
     #[serde(default)]
+    min_quota_pct: String,
+    #[serde(default)]
     auto_pr: Option<String>,
     #[serde(default)]
     auto_pr_review: Option<String>,
@@ -231,6 +233,7 @@ impl SettingsForm {
             preferred_model: p.preferred_model.clone().unwrap_or_default(),
             thinking_budget_default: p.thinking_budget_default.map(|b| b.to_string()).unwrap_or_default(),
             preferred_permission_mode: p.preferred_permission_mode.clone().unwrap_or_default(),
+            min_quota_pct: p.min_quota_pct.map(|q| q.to_string()).unwrap_or_default(),
             auto_pr: on(p.auto_pr),
             auto_pr_review: on(p.auto_pr_review),
             auto_task_review: on(p.auto_task_review),
@@ -265,6 +268,15 @@ impl SettingsForm {
                 AppError::field("thinking_budget_default", "must be a whole number of tokens (0 to 200000)")
             })?),
         };
+        let quota = match opt(&self.min_quota_pct) {
+            None => None,
+            Some(v) => Some(
+                v.trim_end_matches('%')
+                    .trim()
+                    .parse::<i32>()
+                    .map_err(|_| AppError::field("min_quota_pct", "must be a whole percentage (0 to 100)"))?,
+            ),
+        };
         Ok(ProductPatch {
             name: Some(self.name.clone()),
             code: Some(opt(&self.code)),
@@ -281,6 +293,7 @@ impl SettingsForm {
             auto_plan_review: Some(self.auto_plan_review.is_some()),
             auto_materialize_plan: Some(self.auto_materialize_plan.is_some()),
             auto_deploy: Some(self.auto_deploy.is_some()),
+            min_quota_pct: Some(quota),
         })
     }
 }

@@ -210,4 +210,69 @@ backend_tests! {
         assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
         assert_eq!(get(&app, &owner, &format!("/api/jobs?task_id={}", id_of(&tk))).await["total"], 3);
     }
+
+    async fn a_stuck_job_is_requeued_by_its_owner_or_an_admin_and_dead_jobs_are_filtered(t) {
+        let app = TestApp::new(t).await;
+        let m = app.matrix().await;
+        let owner = bearer(&m.owner);
+        let p = pbi(&app, &owner, &m.product_id, "P").await;
+        let s = story(&app, &owner, &id_of(&p), json!({"title": "S"})).await;
+        let tk = task(&app, &owner, &id_of(&s), "T").await;
+        let job = created(&app, &format!("/api/tasks/{}/jobs", id_of(&tk)), &owner, json!({})).await;
+        let requeue = format!("/api/jobs/{}/requeue", id_of(&job));
+
+        // Queued: 409 naming the status.
+        let res = app.json(Method::POST, &requeue, &owner, &json!({})).await;
+        assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.text);
+        assert!(res.text.contains("job is queued; only claimed or running jobs can be requeued"), "{}", res.text);
+        let worker = app.app().token_actor(&m.owner).await.expect("actor");
+        let claimed = app.app().claim_job(&worker, ClaimRequest::new("w")).await.expect("claim").expect("job");
+        assert_eq!(claimed.attempt, 0);
+
+        // Not the owner: the writer and reader 403, demo 403, outsiders 404; nothing changes.
+        for (who, status) in [(&m.writer, StatusCode::FORBIDDEN), (&m.reader, StatusCode::FORBIDDEN),
+                              (&m.demo, StatusCode::FORBIDDEN), (&m.outsider, StatusCode::NOT_FOUND)] {
+            let res = app.json(Method::POST, &requeue, &bearer(who), &json!({})).await;
+            assert_eq!(res.status, status, "{}", res.text);
+        }
+        assert_eq!(get(&app, &owner, &format!("/api/jobs/{}", id_of(&job))).await["status"], "claimed");
+
+        let res = app.json(Method::POST, &requeue, &owner, &json!({})).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+        let r = res.json();
+        assert_eq!((r["status"].as_str(), r["retry_count"].as_i64()), (Some("queued"), Some(1)));
+        assert!(r["worker_instance_id"].is_null() && r["claimed_by_token_id"].is_null(), "{r}");
+        // The old claim's report is refused and changes nothing.
+        let mut late = UpdateJobStatus::new(id_of(&job), "running");
+        late.attempt = Some(0);
+        let e = app.app().update_job_status(&worker, late).await.expect_err("stale claim");
+        assert!(matches!(e, baton_app::AppError::Forbidden(_)), "{e:?}");
+        assert_eq!(get(&app, &owner, &format!("/api/jobs/{}", id_of(&job))).await["status"], "queued");
+
+        // An administrator who is not a member may requeue it.
+        let (_, admin) = app.admin().await;
+        app.app().claim_job(&worker, ClaimRequest::new("w")).await.expect("claim").expect("job");
+        let res = app.json(Method::POST, &requeue, &bearer(&admin), &json!({})).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+        assert_eq!(res.json()["retry_count"], 2);
+
+        // Claimed once more and failed on its last attempt: dead.
+        let last = app.app().claim_job(&worker, ClaimRequest::new("w")).await.expect("claim").expect("job");
+        let mut failed = UpdateJobStatus::new(id_of(&job), "failed");
+        failed.attempt = Some(last.attempt);
+        failed.error = Some("boom".into());
+        app.app().update_job_status(&worker, failed).await.expect("failed");
+        let other = task(&app, &owner, &id_of(&s), "U").await;
+        let j2 = created(&app, &format!("/api/tasks/{}/jobs", id_of(&other)), &owner, json!({})).await;
+        let c2 = app.app().claim_job(&worker, ClaimRequest::new("w")).await.expect("claim").expect("job");
+        let mut failed = UpdateJobStatus::new(id_of(&j2), "failed");
+        failed.attempt = Some(c2.attempt);
+        app.app().update_job_status(&worker, failed).await.expect("failed");
+        let dead = get(&app, &owner, "/api/jobs?dead=true").await;
+        assert_eq!((dead["total"].as_i64(), dead["items"][0]["id"].as_str()), (Some(1), job["id"].as_str()));
+        let not_dead = get(&app, &owner, "/api/jobs?dead=false&status=failed").await;
+        assert_eq!((not_dead["total"].as_i64(), not_dead["items"][0]["id"].as_str()), (Some(1), j2["id"].as_str()));
+        let res = app.get("/api/jobs?dead=maybe", &owner).await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.text);
+    }
 }

@@ -11,6 +11,7 @@ mod export;
 mod idea_dispatch;
 mod ideas;
 mod items;
+mod job_kinds;
 mod jobs;
 mod members;
 mod openapi;

@@ -13,6 +13,7 @@ pub mod idea;
 pub mod idea_log;
 pub mod idea_product;
 pub mod job;
+pub mod job_kind_config;
 pub mod login_attempt;
 pub mod login_pairing;
 pub mod mcp_session;

@@ -21,6 +21,8 @@ pub struct Model {
     pub preferred_model: Option<String>,
     pub thinking_budget_default: Option<i32>,
     pub preferred_permission_mode: Option<String>,
+    /// Quota floor (0–100) for claiming this product's jobs; null = the user's.
+    pub min_quota_pct: Option<i32>,
     /// `APP` or `SYSTEM`.
     pub kind: String,
     pub auto_pr_review: bool,

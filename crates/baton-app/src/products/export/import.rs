@@ -376,6 +376,9 @@ impl App {
                 auto_plan_review: Some(ep.auto_plan_review),
                 auto_materialize_plan: Some(ep.auto_materialize_plan),
                 auto_deploy: Some(ep.auto_deploy),
+                // Not part of the export: a quota floor is about the
+                // importing team's workers, not the backlog.
+                min_quota_pct: None,
             },
             "product.",
             &mut errs,

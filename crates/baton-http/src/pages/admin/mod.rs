@@ -1,7 +1,8 @@
-//! `/admin/…`: administration pages (users, model prices). Everyone but
+//! `/admin/…`: administration pages (users, model prices, job kinds). Everyone but
 //! administrators gets the one 404 page, so the pages do not even confirm
 //! that they exist.
 
+mod job_kinds;
 mod prices;
 mod users;
 
@@ -13,7 +14,7 @@ use crate::AppState;
 
 /// The routes of this module.
 pub fn router() -> Router<AppState> {
-    Router::new().merge(users::router()).merge(prices::router())
+    Router::new().merge(users::router()).merge(prices::router()).merge(job_kinds::router())
 }
 
 /// Non-administrators see the 404 page.
