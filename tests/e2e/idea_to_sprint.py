@@ -126,9 +126,11 @@ async def flow(client, token, product_id):
 
     run_ = await call(client, "start_sprint_run", {"sprint_id": m["build_sprint_id"], "pr_strategy": "sprint"})
     run_id = run_.get("id") or run_.get("sprint_run_id") or run_["run"]["id"]
-    done = await until("the sprint run done",
-                       lambda: (lambda r: r if r["status"] in ("done", "failed", "cancelled", "paused") else None)(
-                           rest("GET", f"/api/sprint-runs/{run_id}", token)), 240)
+    def finished():
+        r = rest("GET", f"/api/sprint-runs/{run_id}", token)["run"]
+        return r if r["status"] in ("done", "failed", "cancelled", "paused") else None
+
+    done = await until("the sprint run done", finished, 240)
     check(done["status"] == "done", f"sprint run ended {done}")
     for t in m["task_ids"]:
         check(rest("GET", f"/api/tasks/{t}", token)["status"] == "done", f"task {t} not done")
@@ -164,7 +166,8 @@ async def main():
             time.sleep(0.1)
         else:
             raise AssertionError("baton serve did not come up")
-        product = rest("POST", "/api/products", token, {"name": "Greeting", "code": "GRT", "repo_url": REPO_URL})
+        product = rest("POST", "/api/products", token, {"name": "Greeting", "code": "GRT", "repo_url": REPO_URL,
+                                                   "definition_of_done": "Both files exist."})
         agent = f"{sys.executable} {os.path.join(HERE, 'scripted_agent.py')}"
         worker = subprocess.Popen([BATON, "worker", "--url", BASE, "--exec", agent,
                                    "--worktrees", os.path.join(DATA, "worktrees")],
