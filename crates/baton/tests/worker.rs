@@ -314,8 +314,20 @@ backend_tests! {
         assert!(!broken_wt.exists(), "pushed and finished: removed");
         fwd.close(Duration::from_secs(20)).await;
 
+        // A second signal stops a running command and hands its job back at
+        // once (the lease here is the default 5 minutes: only the worker's
+        // requeue can put it back in the queue this soon).
+        let (_, sleepy) = task_with_job(&mut rest, &story, "Ignite-sleepy").await;
+        let pid = agent_pid(&marks, &sleepy).await;
+        wait_job(&mut rest, &sleepy, Duration::from_secs(30), "running", |j| j["status"] == "running").await;
+        signal(w.pid, "TERM");
+        tokio::time::sleep(Duration::from_millis(300)).await;
         let status = w.terminate(Duration::from_secs(30)).await;
         assert_eq!(status.code(), Some(0), "{}", w.log_text());
+        assert!(!process_exists(pid), "the command was stopped");
+        let back = rest.get_ok(&format!("/api/jobs/{sleepy}")).await;
+        assert_eq!((back["status"].as_str(), back["retry_count"].as_i64()), (Some("queued"), Some(1)), "{back}");
+        assert!(back["claimed_at"].is_null() && back["lease_until"].is_null(), "claim cleared: {back}");
         assert!(worker(&mut rest, "w2").await.is_none(), "offline after SIGTERM");
         assert!(!w.log_text().contains("panicked"), "{}", w.log_text());
     }

@@ -170,6 +170,24 @@ impl Remote {
         }
     }
 
+    /// Hands a claimed or running job of the caller back to the queue now
+    /// (`POST /api/jobs/{id}/requeue`), so it need not wait for its lease to
+    /// lapse; whether the server took it back.
+    pub(crate) async fn requeue(&self, id: &str) -> bool {
+        let path = format!("/api/jobs/{}/requeue", encode_segment(id));
+        match self.rest(reqwest::Method::POST, &path, None).await {
+            Ok((s, _)) if s.is_success() => true,
+            Ok((s, body)) => {
+                tracing::warn!(job = %id, status = %s, error = %rest_message(&body), "requeue refused");
+                false
+            }
+            Err(e) => {
+                tracing::warn!(job = %id, error = %e, "requeue not delivered");
+                false
+            }
+        }
+    }
+
     /// A job of the caller, if `id` is one (for its base commit).
     pub(crate) async fn job(&self, id: &str) -> Option<Value> {
         let path = format!("/api/jobs/{}", encode_segment(id));

@@ -292,7 +292,11 @@ pub(super) async fn run(w: &Worker, payload: Value, slot: u16) {
 
     match end {
         End::HandedBack => {
-            tracing::info!(job = %job_id, "command stopped; the job is handed back when its lease lapses");
+            if w.remote.requeue(&job_id).await {
+                tracing::info!(job = %job_id, "command stopped; the job is back in the queue");
+            } else {
+                tracing::info!(job = %job_id, "command stopped; the job is handed back when its lease lapses");
+            }
         }
         End::Stopped { why, cancelled: true } => {
             tracing::info!(job = %job_id, reason = %why, "command stopped; nothing reported");

@@ -12,10 +12,11 @@
 //!   refuses the claim too, from the quota reported with `worker_heartbeat`.
 //! - SIGTERM or SIGINT: no new claims (a pending long poll is dropped), the
 //!   running commands finish and are reported. A second signal stops them
-//!   (SIGTERM, SIGKILL after `--grace`) **without a report**: the job is
-//!   handed back by letting its lease lapse (no more heartbeats), after which
-//!   the server requeues it for another worker (the queue's own retry rule,
-//!   reference §8). Then the worker goes offline and exits 0.
+//!   (SIGTERM, SIGKILL after `--grace`) and hand their jobs back at once
+//!   with `POST /api/jobs/{id}/requeue` (a retry, `retry_count + 1`, as a
+//!   lapsed lease would be; if the server cannot be reached the lease lapses
+//!   and the sweeper requeues it, reference §8). Then the worker goes
+//!   offline and exits 0.
 //! - `--cleanup`: removes this user's finished worktrees that hold no
 //!   unpushed work ([`baton_mcp::worktrees`]) and exits.
 
