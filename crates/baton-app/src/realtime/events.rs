@@ -181,6 +181,20 @@ pub struct JobStatusData {
     pub retry_count: Option<i64>,
 }
 
+/// `data` of `idea_changed` (sent to the idea's owner only).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct IdeaChangedData {
+    /// The idea.
+    pub idea_id: Option<String>,
+    /// Its code (`IDEA-NNN`).
+    pub code: Option<String>,
+    /// Its status after the change (lowercase).
+    pub status: Option<String>,
+    /// What happened: created, updated, grilled, planned, dispatched, materialized, logged, …
+    pub action: Option<String>,
+}
+
 /// `data` of `job_enqueued`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
@@ -383,6 +397,8 @@ bus_events! {
     QuestionChangedEvent, QuestionChangedType, "question_changed", QuestionChangedData;
     /// `worker_presence`: one of the caller's workers came online or went away.
     WorkerPresenceEvent, WorkerPresenceType, "worker_presence", WorkerPresenceData;
+    /// `idea_changed`: one of the caller's ideas was created or changed.
+    IdeaChangedEvent, IdeaChangedType, "idea_changed", IdeaChangedData;
 }
 
 /// An event a realtime stream sends: its SSE event name and its data.
@@ -413,7 +429,8 @@ pub trait StreamEvent: Serialize + Send + 'static {
     ("job_status" = "#/components/schemas/JobStatusEvent"),
     ("job_enqueued" = "#/components/schemas/JobEnqueuedEvent"),
     ("question_changed" = "#/components/schemas/QuestionChangedEvent"),
-    ("worker_presence" = "#/components/schemas/WorkerPresenceEvent")
+    ("worker_presence" = "#/components/schemas/WorkerPresenceEvent"),
+    ("idea_changed" = "#/components/schemas/IdeaChangedEvent")
 )))]
 pub enum SoloEvent {
     /// `ready`.
@@ -440,6 +457,8 @@ pub enum SoloEvent {
     QuestionChanged(QuestionChangedEvent),
     /// `worker_presence`.
     WorkerPresence(WorkerPresenceEvent),
+    /// `idea_changed`.
+    IdeaChanged(IdeaChangedEvent),
 }
 
 impl StreamEvent for SoloEvent {
@@ -455,6 +474,7 @@ impl StreamEvent for SoloEvent {
             kinds::JOB_ENQUEUED => SoloEvent::JobEnqueued(e.into()),
             kinds::QUESTION_CHANGED => SoloEvent::QuestionChanged(e.into()),
             crate::workers::WORKER_PRESENCE => SoloEvent::WorkerPresence(e.into()),
+            crate::ideas::IDEA_CHANGED => SoloEvent::IdeaChanged(e.into()),
             other => {
                 tracing::debug!(kind = other, "the Solo stream does not carry this event type");
                 return None;
@@ -480,6 +500,7 @@ impl StreamEvent for SoloEvent {
             SoloEvent::JobEnqueued(_) => kinds::JOB_ENQUEUED,
             SoloEvent::QuestionChanged(_) => kinds::QUESTION_CHANGED,
             SoloEvent::WorkerPresence(_) => crate::workers::WORKER_PRESENCE,
+            SoloEvent::IdeaChanged(_) => crate::ideas::IDEA_CHANGED,
         }
     }
 }
@@ -493,7 +514,8 @@ impl StreamEvent for SoloEvent {
     ("resync" = "#/components/schemas/Resync"),
     ("question_changed" = "#/components/schemas/QuestionChangedEvent"),
     ("job_status" = "#/components/schemas/JobStatusEvent"),
-    ("job_enqueued" = "#/components/schemas/JobEnqueuedEvent")
+    ("job_enqueued" = "#/components/schemas/JobEnqueuedEvent"),
+    ("idea_changed" = "#/components/schemas/IdeaChangedEvent")
 )))]
 pub enum NotificationEvent {
     /// `ready`.
@@ -506,6 +528,8 @@ pub enum NotificationEvent {
     JobStatus(JobStatusEvent),
     /// `job_enqueued`.
     JobEnqueued(JobEnqueuedEvent),
+    /// `idea_changed`.
+    IdeaChanged(IdeaChangedEvent),
 }
 
 impl StreamEvent for NotificationEvent {
@@ -514,6 +538,7 @@ impl StreamEvent for NotificationEvent {
             kinds::QUESTION_CHANGED => NotificationEvent::QuestionChanged(e.into()),
             kinds::JOB_STATUS => NotificationEvent::JobStatus(e.into()),
             kinds::JOB_ENQUEUED => NotificationEvent::JobEnqueued(e.into()),
+            crate::ideas::IDEA_CHANGED => NotificationEvent::IdeaChanged(e.into()),
             _ => return None,
         })
     }
@@ -529,6 +554,7 @@ impl StreamEvent for NotificationEvent {
             NotificationEvent::QuestionChanged(_) => kinds::QUESTION_CHANGED,
             NotificationEvent::JobStatus(_) => kinds::JOB_STATUS,
             NotificationEvent::JobEnqueued(_) => kinds::JOB_ENQUEUED,
+            NotificationEvent::IdeaChanged(_) => crate::ideas::IDEA_CHANGED,
         }
     }
 }
