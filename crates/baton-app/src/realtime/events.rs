@@ -195,6 +195,20 @@ pub struct JobStatusData {
     pub retry_count: Option<i64>,
 }
 
+/// `data` of `idea_changed` (sent to the idea's owner only).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct IdeaChangedData {
+    /// The idea.
+    pub idea_id: Option<String>,
+    /// Its code (`IDEA-NNN`).
+    pub code: Option<String>,
+    /// Its status after the change (lowercase).
+    pub status: Option<String>,
+    /// What happened: created, updated, grilled, planned, dispatched, materialized, logged, …
+    pub action: Option<String>,
+}
+
 /// `data` of `job_enqueued`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
@@ -514,7 +528,8 @@ impl StreamEvent for SoloEvent {
     ("resync" = "#/components/schemas/Resync"),
     ("question_changed" = "#/components/schemas/QuestionChangedEvent"),
     ("job_status" = "#/components/schemas/JobStatusEvent"),
-    ("job_enqueued" = "#/components/schemas/JobEnqueuedEvent")
+    ("job_enqueued" = "#/components/schemas/JobEnqueuedEvent"),
+    ("idea_changed" = "#/components/schemas/IdeaChangedEvent")
 )))]
 pub enum NotificationEvent {
     /// `ready`.
@@ -527,6 +542,8 @@ pub enum NotificationEvent {
     JobStatus(JobStatusEvent),
     /// `job_enqueued`.
     JobEnqueued(JobEnqueuedEvent),
+    /// `idea_changed`.
+    IdeaChanged(IdeaChangedEvent),
 }
 
 impl StreamEvent for NotificationEvent {
@@ -535,6 +552,7 @@ impl StreamEvent for NotificationEvent {
             kinds::QUESTION_CHANGED => NotificationEvent::QuestionChanged(e.into()),
             kinds::JOB_STATUS => NotificationEvent::JobStatus(e.into()),
             kinds::JOB_ENQUEUED => NotificationEvent::JobEnqueued(e.into()),
+            crate::ideas::IDEA_CHANGED => NotificationEvent::IdeaChanged(e.into()),
             _ => return None,
         })
     }
@@ -550,6 +568,7 @@ impl StreamEvent for NotificationEvent {
             NotificationEvent::QuestionChanged(_) => kinds::QUESTION_CHANGED,
             NotificationEvent::JobStatus(_) => kinds::JOB_STATUS,
             NotificationEvent::JobEnqueued(_) => kinds::JOB_ENQUEUED,
+            NotificationEvent::IdeaChanged(_) => crate::ideas::IDEA_CHANGED,
         }
     }
 }

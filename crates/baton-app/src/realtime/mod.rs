@@ -82,11 +82,14 @@ fn own_idea_change(e: &Event, user_id: &str) -> bool {
 }
 
 /// The notification stream's filter: questions the caller may see in
-/// `products` (idea questions: their own) and the caller's own jobs.
+/// `products` (idea questions: their own), the caller's own jobs and the
+/// caller's own ideas changing (ideas are private, so only the owner's
+/// stream carries them, with or without a product).
 pub fn notifications_carry(e: &Event, user_id: &str, products: &[String]) -> bool {
     match e.kind.as_str() {
         kinds::QUESTION_CHANGED => event_visible_to(e, user_id, products),
         kinds::JOB_STATUS | kinds::JOB_ENQUEUED => event_user(e) == Some(user_id),
+        crate::ideas::IDEA_CHANGED => e.user_id.as_deref() == Some(user_id),
         _ => false,
     }
 }
@@ -250,5 +253,39 @@ impl App {
             keep: Box::new(move |e| notifications_carry(e, &user_id, &products)),
             _slot: slot,
         })
+    }
+}
+
+#[cfg(test)]
+mod idea_event_tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn idea_changes_and_idea_questions_reach_their_owner_only() {
+        let products = vec!["p1".to_string()];
+        // An idea without a product: still on its owner's stream, nobody else's.
+        let changed = Event::new(crate::ideas::IDEA_CHANGED).for_user("ann").with_data(json!({"idea_id": "i1"}));
+        assert!(notifications_carry(&changed, "ann", &products));
+        assert!(!notifications_carry(&changed, "bob", &products));
+        // With a product: the product's other members do not get it either.
+        let in_product = changed.clone().for_product("p1");
+        assert!(!notifications_carry(&in_product, "bob", &products));
+        assert!(!solo_carries(&in_product, "p1", "bob"));
+        assert!(solo_carries(&in_product, "p1", "ann"));
+        // An open idea question rings the owner's bell only.
+        let question = Event::new(kinds::QUESTION_CHANGED)
+            .for_product("p1")
+            .for_user("ann")
+            .with_data(json!({"question": {"idea_id": "i1", "status": "open"}}));
+        assert!(notifications_carry(&question, "ann", &products));
+        assert!(!notifications_carry(&question, "bob", &products));
+        // Typed for both streams.
+        assert!(matches!(
+            events::NotificationEvent::from_bus(changed.clone()),
+            Some(events::NotificationEvent::IdeaChanged(_))
+        ));
+        assert_eq!(events::SoloEvent::from_bus(changed).map(|e| e.name()), Some(crate::ideas::IDEA_CHANGED));
     }
 }
