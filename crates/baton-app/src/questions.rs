@@ -229,7 +229,7 @@ pub(crate) fn readable_products<C: ColumnTrait>(actor: &Actor, col: C) -> Condit
 
 /// Which questions a status filter selects, as of `at` (open questions past
 /// their expiry count as expired).
-fn status_condition(status: QuestionStatus, at: DateTime<Utc>) -> Condition {
+pub(crate) fn status_condition(status: QuestionStatus, at: DateTime<Utc>) -> Condition {
     match status {
         QuestionStatus::Open => Condition::all()
             .add(question::Column::Status.eq(QuestionStatus::Open.as_db()))

@@ -19,6 +19,7 @@ mod backlog_tools;
 mod context_tools;
 pub mod git;
 pub mod http;
+mod idea_tools;
 mod log_tools;
 pub mod push;
 mod question_tools;

@@ -4,8 +4,8 @@
 //! live per area: [`context_tools`](crate::context_tools) (the reads an
 //! agent starts with), [`backlog_tools`](crate::backlog_tools),
 //! [`log_tools`](crate::log_tools), [`queue_tools`](crate::queue_tools),
-//! [`question_tools`](crate::question_tools) and
-//! [`sprint_tools`](crate::sprint_tools).
+//! [`question_tools`](crate::question_tools),
+//! [`sprint_tools`](crate::sprint_tools) and [`idea_tools`](crate::idea_tools).
 //!
 //! Arguments are checked by serde with `deny_unknown_fields`, so a typo in a
 //! field name is a `VALIDATION_ERROR` naming the field, exactly like a
@@ -20,7 +20,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use serde_json::{Value, json};
 
 use crate::{
-    Profile, Transport, backlog_tools as backlog, context_tools as context, log_tools as log,
+    Profile, Transport, backlog_tools as backlog, context_tools as context, idea_tools as idea, log_tools as log,
     question_tools as question, queue_tools as queue, schema::input_schema, sprint_tools as sprint,
 };
 
@@ -144,6 +144,22 @@ pub(crate) static CATALOG: &[Spec] = &[
         "Your own open and answered questions, newest first (at most 50)."),
     spec!("cancel_question", question::QuestionArgs, core: false, writes: true,
         "Cancels one of your open questions."),
+    spec!("create_idea", idea::CreateIdeaArgs, core: false, writes: true,
+        "Creates a private DRAFT idea (code `IDEA-NNN`, yours only). Give it a product before it can be grilled."),
+    spec!("get_idea_context", idea::IdeaArgs, core: true, writes: false,
+        "One of your ideas with its product, open questions and latest log entries (at most 20). Start here when a job's payload names an idea."),
+    spec!("get_ideas_context", idea::IdeasArgs, core: false, writes: false,
+        "Your ideas, newest first (without their markdown), optionally of one product or status; paginated."),
+    spec!("update_idea_grill_md", idea::MarkdownArgs, core: true, writes: true,
+        "Stores the grill's result (markdown, 1–64000 characters) and sets the idea grilled; allowed while grilling, grilled or plan_ready, and only with a product. Kept as a revision."),
+    spec!("update_idea_plan_md", idea::MarkdownArgs, core: true, writes: true,
+        "Stores and parses the plan (YAML front-matter at byte 0: pbi, stories with tasks, optional sprint goal). Returns `{ok, idea, errors}`: ok → plan_ready; not ok → plan_failed with `errors` ({line, path, message}); fix the plan and call again. Not a tool error."),
+    spec!("log_idea_decision", idea::LogDecisionArgs, core: true, writes: true,
+        "Logs a decision (default) or note on your idea, e.g. each answer while grilling."),
+    spec!("materialize_idea", idea::MaterializeArgs, core: false, writes: true,
+        "Turns a plan_ready or plan_reviewed idea's plan into a PBI with stories and tasks in one step (optionally an OPEN build sprint): `{pbi_id, pbi_code, story_ids, task_ids, product_id, build_sprint_id}`. Refused with `PBI_HAS_ACTIVE_TASKS:<code>` over an earlier PBI with work in progress unless `allow_alongside`."),
+    spec!("dispatch_idea_job", idea::DispatchArgs, core: false, writes: true,
+        "Queues a grill, make_plan or review_plan job for your idea after checking, in order: your idea (in the product), its status, the product's repo_url, the content policy, no other live job of the idea, and a live worker of yours (seen within 15 s; `review` capability for reviews)."),
 ];
 
 /// The spec of a tool offered on this profile and transport.
@@ -246,6 +262,14 @@ pub(crate) async fn run(cx: &Cx<'_>, name: &str, args: Value) -> AppResult<Value
         "get_question_answer" => question::get_question_answer(cx, args).await,
         "list_open_questions" => question::list_open_questions(cx, args).await,
         "cancel_question" => question::cancel_question(cx, args).await,
+        "create_idea" => idea::create_idea(cx, args).await,
+        "get_idea_context" => idea::get_idea_context(cx, args).await,
+        "get_ideas_context" => idea::get_ideas_context(cx, args).await,
+        "update_idea_grill_md" => idea::update_idea_grill_md(cx, args).await,
+        "update_idea_plan_md" => idea::update_idea_plan_md(cx, args).await,
+        "log_idea_decision" => idea::log_idea_decision(cx, args).await,
+        "materialize_idea" => idea::materialize_idea(cx, args).await,
+        "dispatch_idea_job" => idea::dispatch_idea_job(cx, args).await,
         "start_sprint_run" => sprint::start(cx, args).await,
         "update_task_execution" => sprint::update_execution(cx, args).await,
         "verify_sprint_task" if http => sprint::verify_diff(cx, args).await,

@@ -44,7 +44,7 @@ pub struct IdeaLogView {
     pub created_at: DateTime<Utc>,
 }
 
-fn log_view(m: idea_log::Model) -> AppResult<IdeaLogView> {
+pub(super) fn log_view(m: idea_log::Model) -> AppResult<IdeaLogView> {
     Ok(IdeaLogView {
         kind: IdeaLogType::decode(&m.r#type, "idea_logs.type")?,
         id: m.id,

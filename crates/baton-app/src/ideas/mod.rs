@@ -38,11 +38,13 @@
 //! - Codes follow the reference: `n` = max(counter + 1, highest existing
 //!   code + 1), and the counter is corrected when it has drifted.
 
+mod context;
 pub mod dispatch;
 pub mod docs;
 mod logs;
 pub mod materialize;
 
+pub use context::{CONTEXT_LOGS, IdeaContext};
 pub use dispatch::{Availability, DispatchInput, DispatchKind, IdeaActions};
 pub use docs::{MAX_GRILL_MD, MarkdownInput, PLAN_MD_WRITABLE_IN, PlanMdResult};
 pub use logs::{IdeaLogView, MAX_LOG_CONTENT, MAX_METADATA_BYTES, NewIdeaLog, NoteType};

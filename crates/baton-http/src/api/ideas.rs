@@ -14,9 +14,11 @@ use axum::{
 };
 use baton_app::{
     ideas::{
-        IdeaFilter, IdeaLogView, IdeaPatch, IdeaSummary, IdeaView, MarkdownInput, NewIdea, NewIdeaLog, PlanMdResult,
+        DispatchInput, IdeaActions, IdeaFilter, IdeaLogView, IdeaPatch, IdeaSummary, IdeaView, MarkdownInput,
+        MaterializeInput, MaterializeResult, NewIdea, NewIdeaLog, PlanMdResult,
     },
     list::{Page, PageParams},
+    queue::JobView,
 };
 
 /// Creates a draft idea owned by the caller (code `IDEA-NNN`).
@@ -120,4 +122,47 @@ pub async fn put_plan_md(
     ApiJson(input): ApiJson<MarkdownInput>,
 ) -> ApiResult<Json<PlanMdResult>> {
     Ok(Json(s.app.update_idea_plan_md(&actor, &id, input.markdown).await?))
+}
+
+/// Dispatches an idea job (grill, make_plan, review_plan) after the §7.1
+/// guards in order; 409 names the guard that failed.
+#[utoipa::path(post, path = "/ideas/{id}/dispatch", tag = "ideas", security(("bearer" = []), ("session" = [])),
+    params(("id" = String, Path, description = "idea id or code")), request_body = DispatchInput,
+    responses((status = 201, body = JobView), BadBody, Unauthorized, Forbidden, NotFound, Conflict))]
+pub async fn dispatch(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<DispatchInput>,
+) -> ApiResult<(StatusCode, Json<JobView>)> {
+    let job = s.app.dispatch_idea_job(&actor, &id, input.kind.into(), input.product_id.as_deref()).await?;
+    Ok((StatusCode::CREATED, Json(job)))
+}
+
+/// Turns the idea's plan into a PBI with stories and tasks (optionally a
+/// build sprint); 409 `PBI_HAS_ACTIVE_TASKS:<code>` when re-materializing
+/// over work in progress without `allow_alongside`.
+#[utoipa::path(post, path = "/ideas/{id}/materialize", tag = "ideas", security(("bearer" = []), ("session" = [])),
+    params(("id" = String, Path, description = "idea id or code")), request_body = MaterializeInput,
+    responses((status = 200, body = MaterializeResult), BadBody, Unauthorized, Forbidden, NotFound, Conflict))]
+pub async fn materialize(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<MaterializeInput>,
+) -> ApiResult<Json<MaterializeResult>> {
+    Ok(Json(s.app.materialize_idea(&actor, &id, input).await?))
+}
+
+/// Which idea actions the caller could take now, each with the reason it
+/// would be refused.
+#[utoipa::path(get, path = "/ideas/{id}/actions", tag = "ideas", security(("bearer" = []), ("session" = [])),
+    params(("id" = String, Path, description = "idea id or code")),
+    responses((status = 200, body = IdeaActions), Unauthorized, NotFound))]
+pub async fn actions(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<IdeaActions>> {
+    Ok(Json(s.app.idea_actions(&actor, &id).await?))
 }

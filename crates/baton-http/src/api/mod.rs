@@ -142,6 +142,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(ideas::list_logs, ideas::add_log))
         .routes(routes!(ideas::put_grill_md))
         .routes(routes!(ideas::put_plan_md))
+        .routes(routes!(ideas::dispatch))
+        .routes(routes!(ideas::materialize))
+        .routes(routes!(ideas::actions))
 }
 
 /// JSON 404 for unknown API paths: code `route_not_found`, so a client (and

@@ -354,7 +354,8 @@ backend_tests! {
         let kinds: Vec<&str> = items.iter().map(|l| str_of(l, "type")).collect();
         assert_eq!(kinds, ["grill_result", "job_event", "job_event", "plan_result"]);
         assert_eq!(items[1]["metadata"]["errors"][0]["line"], 6);
-        assert_eq!(str_of(&items[3], "content"), "Plan ready: 1 stories, 2 tasks");
+        assert_eq!(str_of(&items[3], "content"), "Plan ready: 1 stories, 2 tasks (rev 1)");
+        assert_eq!(items[3]["metadata"]["revision"], 1, "a plan that parses is kept as a revision");
 
         // Too big: refused, nothing written.
         let before = get_idea(&app, &ann, &id).await;

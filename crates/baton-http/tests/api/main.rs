@@ -8,6 +8,7 @@ mod bulk;
 mod context;
 mod contract;
 mod export;
+mod idea_dispatch;
 mod ideas;
 mod items;
 mod jobs;

@@ -105,6 +105,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/ideas/{id}/logs"),
     ("put", "/ideas/{id}/grill-md"),
     ("put", "/ideas/{id}/plan-md"),
+    ("post", "/ideas/{id}/dispatch"),
+    ("post", "/ideas/{id}/materialize"),
+    ("get", "/ideas/{id}/actions"),
 ];
 
 backend_tests! {
