@@ -6,7 +6,6 @@
 use crate::agents::JobKind;
 use crate::backlog::VerifyRequired;
 use crate::ideas::IdeaStatus;
-use crate::verify::looks_like_path;
 
 /// An idea job that moves the idea through its lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -217,7 +216,9 @@ pub fn has_exploration_steps(implementation_plan: &str) -> bool {
         let unseen = tokens.iter().any(|t| {
             t.contains("://")
                 || (t.ends_with('/') && !t.contains(char::is_whitespace))
-                || (t.starts_with('/') && !t.contains(char::is_whitespace) && !looks_like_path(t))
+                || (t.starts_with('/')
+                    && !t.contains(char::is_whitespace)
+                    && !t.rsplit('/').next().is_some_and(|last| last.contains('.')))
         });
         exploring || unseen
     })

@@ -220,6 +220,10 @@ const CORE_TOOLS: &[&str] = &[
     "verify_sprint_task",
     "ask_user_question",
     "get_question_answer",
+    "get_idea_context",
+    "update_idea_grill_md",
+    "update_idea_plan_md",
+    "log_idea_decision",
 ];
 
 const ALL_TOOLS: &[&str] = &[
@@ -254,6 +258,14 @@ const ALL_TOOLS: &[&str] = &[
     "get_question_answer",
     "list_open_questions",
     "cancel_question",
+    "create_idea",
+    "get_idea_context",
+    "get_ideas_context",
+    "update_idea_grill_md",
+    "update_idea_plan_md",
+    "log_idea_decision",
+    "materialize_idea",
+    "dispatch_idea_job",
 ];
 
 backend_tests! {

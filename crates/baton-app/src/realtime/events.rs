@@ -132,20 +132,6 @@ pub struct ProductChangedData {
     pub action: Option<String>,
 }
 
-/// `data` of `idea_changed` (sent to the idea's owner only).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
-#[serde(default)]
-pub struct IdeaChangedData {
-    /// The idea.
-    pub idea_id: Option<String>,
-    /// Its code (`IDEA-001`).
-    pub code: Option<String>,
-    /// Its status after the change (lowercase).
-    pub status: Option<String>,
-    /// What happened: created, updated, grilled, planned, logged, …
-    pub action: Option<String>,
-}
-
 /// `data` of `sprint_run_changed`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
@@ -193,6 +179,20 @@ pub struct JobStatusData {
     pub error: Option<String>,
     /// How often it was retried.
     pub retry_count: Option<i64>,
+}
+
+/// `data` of `idea_changed` (sent to the idea's owner only).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct IdeaChangedData {
+    /// The idea.
+    pub idea_id: Option<String>,
+    /// Its code (`IDEA-NNN`).
+    pub code: Option<String>,
+    /// Its status after the change (lowercase).
+    pub status: Option<String>,
+    /// What happened: created, updated, grilled, planned, dispatched, materialized, logged, …
+    pub action: Option<String>,
 }
 
 /// `data` of `job_enqueued`.
@@ -457,7 +457,7 @@ pub enum SoloEvent {
     QuestionChanged(QuestionChangedEvent),
     /// `worker_presence`.
     WorkerPresence(WorkerPresenceEvent),
-    /// `idea_changed` (the caller's own ideas only).
+    /// `idea_changed`.
     IdeaChanged(IdeaChangedEvent),
 }
 
@@ -514,7 +514,8 @@ impl StreamEvent for SoloEvent {
     ("resync" = "#/components/schemas/Resync"),
     ("question_changed" = "#/components/schemas/QuestionChangedEvent"),
     ("job_status" = "#/components/schemas/JobStatusEvent"),
-    ("job_enqueued" = "#/components/schemas/JobEnqueuedEvent")
+    ("job_enqueued" = "#/components/schemas/JobEnqueuedEvent"),
+    ("idea_changed" = "#/components/schemas/IdeaChangedEvent")
 )))]
 pub enum NotificationEvent {
     /// `ready`.
@@ -527,6 +528,8 @@ pub enum NotificationEvent {
     JobStatus(JobStatusEvent),
     /// `job_enqueued`.
     JobEnqueued(JobEnqueuedEvent),
+    /// `idea_changed`.
+    IdeaChanged(IdeaChangedEvent),
 }
 
 impl StreamEvent for NotificationEvent {
@@ -535,6 +538,7 @@ impl StreamEvent for NotificationEvent {
             kinds::QUESTION_CHANGED => NotificationEvent::QuestionChanged(e.into()),
             kinds::JOB_STATUS => NotificationEvent::JobStatus(e.into()),
             kinds::JOB_ENQUEUED => NotificationEvent::JobEnqueued(e.into()),
+            crate::ideas::IDEA_CHANGED => NotificationEvent::IdeaChanged(e.into()),
             _ => return None,
         })
     }
@@ -550,6 +554,7 @@ impl StreamEvent for NotificationEvent {
             NotificationEvent::QuestionChanged(_) => kinds::QUESTION_CHANGED,
             NotificationEvent::JobStatus(_) => kinds::JOB_STATUS,
             NotificationEvent::JobEnqueued(_) => kinds::JOB_ENQUEUED,
+            NotificationEvent::IdeaChanged(_) => crate::ideas::IDEA_CHANGED,
         }
     }
 }

@@ -76,17 +76,15 @@ pub fn solo_carries(e: &Event, product_id: &str, user_id: &str) -> bool {
         || presence_for(e, user_id, Some(product_id))
 }
 
-/// Whether `e` is an `idea_changed` event of one of `user_id`'s ideas.
-fn own_idea_change(e: &Event, user_id: &str) -> bool {
-    e.kind == crate::ideas::IDEA_CHANGED && e.user_id.as_deref() == Some(user_id)
-}
-
 /// The notification stream's filter: questions the caller may see in
-/// `products` (idea questions: their own) and the caller's own jobs.
+/// `products` (idea questions: their own), the caller's own jobs and the
+/// caller's own ideas changing (ideas are private, so only the owner's
+/// stream carries them, with or without a product).
 pub fn notifications_carry(e: &Event, user_id: &str, products: &[String]) -> bool {
     match e.kind.as_str() {
         kinds::QUESTION_CHANGED => event_visible_to(e, user_id, products),
         kinds::JOB_STATUS | kinds::JOB_ENQUEUED => event_user(e) == Some(user_id),
+        crate::ideas::IDEA_CHANGED => e.user_id.as_deref() == Some(user_id),
         _ => false,
     }
 }
@@ -172,8 +170,7 @@ impl App {
     /// Opens the live stream of a web page: the bell's events (as
     /// [`App::open_notification_stream`]) plus every change to one product
     /// the caller can read (`product_ref`, id or code) or, without one, to
-    /// any of their products, the caller's workers coming and going and the
-    /// caller's own idea changes. Idea events go to their owner only. The page
+    /// any of their products, and the caller's workers coming and going. Idea events go to their owner only. The page
     /// treats events as signals to refetch itself, so one stream per tab
     /// is enough. Refused with 429 beyond the stream limits.
     pub async fn open_page_stream(
@@ -208,9 +205,7 @@ impl App {
                             || presence_for(e, &user_id, None)
                     }
                 };
-                // The caller's ideas (with or without a product) follow them
-                // on every page: the idea pages live on the unscoped stream.
-                about_scope || notifications_carry(e, &user_id, &products) || own_idea_change(e, &user_id)
+                about_scope || notifications_carry(e, &user_id, &products)
             }),
             _slot: slot,
         })
@@ -250,5 +245,39 @@ impl App {
             keep: Box::new(move |e| notifications_carry(e, &user_id, &products)),
             _slot: slot,
         })
+    }
+}
+
+#[cfg(test)]
+mod idea_event_tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn idea_changes_and_idea_questions_reach_their_owner_only() {
+        let products = vec!["p1".to_string()];
+        // An idea without a product: still on its owner's stream, nobody else's.
+        let changed = Event::new(crate::ideas::IDEA_CHANGED).for_user("ann").with_data(json!({"idea_id": "i1"}));
+        assert!(notifications_carry(&changed, "ann", &products));
+        assert!(!notifications_carry(&changed, "bob", &products));
+        // With a product: the product's other members do not get it either.
+        let in_product = changed.clone().for_product("p1");
+        assert!(!notifications_carry(&in_product, "bob", &products));
+        assert!(!solo_carries(&in_product, "p1", "bob"));
+        assert!(solo_carries(&in_product, "p1", "ann"));
+        // An open idea question rings the owner's bell only.
+        let question = Event::new(kinds::QUESTION_CHANGED)
+            .for_product("p1")
+            .for_user("ann")
+            .with_data(json!({"question": {"idea_id": "i1", "status": "open"}}));
+        assert!(notifications_carry(&question, "ann", &products));
+        assert!(!notifications_carry(&question, "bob", &products));
+        // Typed for both streams.
+        assert!(matches!(
+            events::NotificationEvent::from_bus(changed.clone()),
+            Some(events::NotificationEvent::IdeaChanged(_))
+        ));
+        assert_eq!(events::SoloEvent::from_bus(changed).map(|e| e.name()), Some(crate::ideas::IDEA_CHANGED));
     }
 }
