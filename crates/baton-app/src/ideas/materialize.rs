@@ -214,29 +214,31 @@ impl App {
                 // Step 3: an earlier PBI of this idea.
                 let mut deleted_pbi = None;
                 let mut roll = Rollup::default();
-                if let Some(old) = m.pbi_id.as_deref() {
-                    if let Some(old) = pbi::Entity::find_by_id(old.to_string()).one(c).await? {
-                        if active_task_count(c, &old.id).await? > 0 {
-                            if !input.allow_alongside {
-                                return Err(AppError::Conflict(format!(
-                                    "PBI_HAS_ACTIVE_TASKS:{}: the idea's earlier PBI has tasks in progress or done; \
-                                     pass allow_alongside to create the new PBI next to it",
-                                    old.code
-                                )));
-                            }
-                        } else {
-                            let sprints: Vec<Option<String>> = story::Entity::find()
-                                .select_only()
-                                .column(story::Column::SprintId)
-                                .distinct()
-                                .filter(story::Column::PbiId.eq(&old.id))
-                                .into_tuple()
-                                .all(c)
-                                .await?;
-                            pbi::Entity::delete_by_id(old.id.clone()).exec(c).await?;
-                            roll = propagate(c, Seeds::default().and_sprints(sprints)).await?;
-                            deleted_pbi = Some(old.id);
+                let old_pbi = match m.pbi_id.as_deref() {
+                    Some(old) => pbi::Entity::find_by_id(old.to_string()).one(c).await?,
+                    None => None,
+                };
+                if let Some(old) = old_pbi {
+                    if active_task_count(c, &old.id).await? > 0 {
+                        if !input.allow_alongside {
+                            return Err(AppError::Conflict(format!(
+                                "PBI_HAS_ACTIVE_TASKS:{}: the idea's earlier PBI has tasks in progress or done; \
+                                 pass allow_alongside to create the new PBI next to it",
+                                old.code
+                            )));
                         }
+                    } else {
+                        let sprints: Vec<Option<String>> = story::Entity::find()
+                            .select_only()
+                            .column(story::Column::SprintId)
+                            .distinct()
+                            .filter(story::Column::PbiId.eq(&old.id))
+                            .into_tuple()
+                            .all(c)
+                            .await?;
+                        pbi::Entity::delete_by_id(old.id.clone()).exec(c).await?;
+                        roll = propagate(c, Seeds::default().and_sprints(sprints)).await?;
+                        deleted_pbi = Some(old.id);
                     }
                 }
 

@@ -729,3 +729,44 @@ backend_tests! {
         assert_eq!(status, StatusCode::OK);
     }
 }
+
+backend_tests! {
+    async fn idea_questions_and_idea_changes_reach_the_owners_bell_only(t) {
+        let app = TestApp::new(t).await;
+        let m = app.matrix().await;
+        let owner = app.app().token_actor(&m.owner).await.expect("owner");
+        let writer = app.app().token_actor(&m.writer).await.expect("writer");
+        let res = app.json(Method::POST, "/api/ideas", &As::Bearer(m.owner.clone()),
+            &json!({"title": "Dark mode", "product_id": m.product_id})).await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+        let idea_id = res.json()["id"].as_str().expect("id").to_string();
+        let (_, _, mut mine) = open(&app.router, "/api/realtime/notifications", &As::Bearer(m.owner.clone())).await;
+        assert_eq!(mine.event().await.0, "ready");
+        let (_, _, mut theirs) = open(&app.router, "/api/realtime/notifications", &As::Bearer(m.writer.clone())).await;
+        assert_eq!(theirs.event().await.0, "ready");
+
+        // An agent of the owner asks about the idea: the owner's bell rings live.
+        let q = NewQuestion { idea_id: Some(idea_id.clone()), question: "CSV or XLSX?".into(), ..Default::default() };
+        let asked = app.app().ask_question(&owner, q).await.expect("ask");
+        let (name, data) = mine.event().await;
+        assert_eq!(name, "question_changed");
+        assert_eq!(data["data"]["question"]["id"], asked.id.as_str());
+        // A change to the idea follows on the same stream.
+        let res = app.json(Method::PATCH, &format!("/api/ideas/{idea_id}"), &As::Bearer(m.owner.clone()),
+            &json!({"title": "Dark mode v2"})).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+        let (name, data) = mine.event().await;
+        assert_eq!(name, "idea_changed");
+        assert_eq!((data["data"]["idea_id"].as_str(), data["user_id"].as_str()), (Some(idea_id.as_str()), Some(owner.user_id.as_str())));
+        // The bell's open questions include it after a reconnect.
+        let (_, _, mut again) = open(&app.router, "/api/realtime/notifications", &As::Bearer(m.owner.clone())).await;
+        let (_, ready) = again.event().await;
+        assert_eq!(ready["open_questions"][0]["id"], asked.id.as_str());
+
+        // A member of the same product got neither: its next event is its own marker.
+        app.app().bus.publish(&Event::new(kinds::JOB_STATUS).for_user(writer.user_id.clone())
+            .with_data(json!({"job_id": "marker"}))).await.expect("publish");
+        let (name, data) = theirs.event().await;
+        assert_eq!((name.as_str(), data["data"]["job_id"].as_str()), ("job_status", Some("marker")));
+    }
+}
