@@ -1,6 +1,7 @@
 //! The idea flow through the pages alone (both backends; JavaScript on,
 //! and off through plain forms and redirects):
-//! create an idea on `/ideas`, open it, see Grill disabled until one of the
+//! create an idea on `/ideas` (the open list also follows an idea made over
+//! REST), open it, see Grill disabled until one of the
 //! user's agents is online (the button follows the worker's heartbeat
 //! live), dispatch the grill, write the grill by hand, paste a plan with a
 //! YAML mistake and see the error with its line, fix it (plan_ready), then
@@ -58,6 +59,11 @@ async fn idea_flow(site: &Site, js: Js) {
     b.goto("/ideas").await;
     assert_eq!(b.items("#ideas-list [data-code]").await, vec![("IDEA-001".to_string(), "draft".to_string())]);
     b.check_page(&format!("ideas-list{tag}")).await;
+    if js == Js::On {
+        // The open list follows changes made elsewhere (here over REST).
+        site.api_ok(&alice, "POST", "/api/ideas", Some(&json!({"title": "Made over REST"}))).await;
+        b.wait_for("#ideas-list #idea-IDEA-002[data-status=draft]", WAIT).await;
+    }
     b.click_and_wait_page("#idea-IDEA-001 a[data-open]").await;
     assert_eq!(b.path().await, "/ideas/IDEA-001");
 
