@@ -13,8 +13,10 @@
 //!    product is the idea's product or one of its secondary products;
 //! 2. the idea's status allows the job (409 naming the current status and
 //!    the allowed ones, from `baton_domain::idea_lifecycle`);
-//! 3. the idea has a product, the caller may change it, it is not archived
-//!    and it has a `repo_url` (the agent works in its repository);
+//! 3. the idea has a product (also when a secondary one is given: grill and
+//!    plan are stored against it), the caller may change the product the
+//!    job runs in, it is not archived and it has a `repo_url` (the agent
+//!    works in its repository);
 //! 4. the content policy (decided here, cheap and deterministic): the title
 //!    is not blank and the description within its limit (both already
 //!    enforced on write, re-checked because rows may predate the rule); a
@@ -180,7 +182,9 @@ async fn guard_repo<C: ConnectionTrait>(
     m: &idea::Model,
     product_id: Option<&str>,
 ) -> AppResult<product::Model> {
-    let Some(pid) = product_id else {
+    // The idea itself needs a product even when a secondary one is given:
+    // the grill and the plan are stored against it (§3.8).
+    let (Some(pid), Some(_)) = (product_id, m.product_id.as_deref()) else {
         return Err(AppError::Conflict(format!("idea {} has no product; set its product_id first", m.code)));
     };
     let p = access::writable(db, actor, pid).await?;

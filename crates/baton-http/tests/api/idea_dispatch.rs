@@ -127,6 +127,10 @@ backend_tests! {
         conflict(&res, "IDEA_MAKE_PLAN is not allowed while the idea is draft; allowed from: grilled, plan_failed, plan_ready");
         // 3. A product, then its repository.
         conflict(&dispatch(&app, &ann, &id, grill.clone()).await, "has no product");
+        // A secondary product does not stand in for the idea's own.
+        let res = app.json(Method::PATCH, &format!("/api/ideas/{id}"), &ann, &json!({ "product_ids": [other] })).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+        conflict(&dispatch(&app, &ann, &id, json!({ "kind": "grill", "product_id": other })).await, "has no product");
         let res = app.json(Method::PATCH, &format!("/api/ideas/{id}"), &ann, &json!({ "product_id": shop })).await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.text);
         conflict(&dispatch(&app, &ann, &id, grill.clone()).await, "has no repo_url");
