@@ -132,20 +132,6 @@ pub struct ProductChangedData {
     pub action: Option<String>,
 }
 
-/// `data` of `idea_changed` (sent to the idea's owner only).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
-#[serde(default)]
-pub struct IdeaChangedData {
-    /// The idea.
-    pub idea_id: Option<String>,
-    /// Its code (`IDEA-001`).
-    pub code: Option<String>,
-    /// Its status after the change (lowercase).
-    pub status: Option<String>,
-    /// What happened: created, updated, grilled, planned, logged, …
-    pub action: Option<String>,
-}
-
 /// `data` of `sprint_run_changed`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(default)]

@@ -76,11 +76,6 @@ pub fn solo_carries(e: &Event, product_id: &str, user_id: &str) -> bool {
         || presence_for(e, user_id, Some(product_id))
 }
 
-/// Whether `e` is an `idea_changed` event of one of `user_id`'s ideas.
-fn own_idea_change(e: &Event, user_id: &str) -> bool {
-    e.kind == crate::ideas::IDEA_CHANGED && e.user_id.as_deref() == Some(user_id)
-}
-
 /// The notification stream's filter: questions the caller may see in
 /// `products` (idea questions: their own), the caller's own jobs and the
 /// caller's own ideas changing (ideas are private, so only the owner's
@@ -175,8 +170,7 @@ impl App {
     /// Opens the live stream of a web page: the bell's events (as
     /// [`App::open_notification_stream`]) plus every change to one product
     /// the caller can read (`product_ref`, id or code) or, without one, to
-    /// any of their products, the caller's workers coming and going and the
-    /// caller's own idea changes. Idea events go to their owner only. The page
+    /// any of their products, and the caller's workers coming and going. Idea events go to their owner only. The page
     /// treats events as signals to refetch itself, so one stream per tab
     /// is enough. Refused with 429 beyond the stream limits.
     pub async fn open_page_stream(
@@ -211,9 +205,7 @@ impl App {
                             || presence_for(e, &user_id, None)
                     }
                 };
-                // The caller's ideas (with or without a product) follow them
-                // on every page: the idea pages live on the unscoped stream.
-                about_scope || notifications_carry(e, &user_id, &products) || own_idea_change(e, &user_id)
+                about_scope || notifications_carry(e, &user_id, &products)
             }),
             _slot: slot,
         })

@@ -328,6 +328,34 @@ backend_tests! {
         assert_eq!(app.count("pbis").await, pbis);
     }
 
+    async fn the_ideas_questions_are_answered_inline_on_its_page(t) {
+        let app = TestApp::new(t).await;
+        let m = app.matrix().await;
+        let owner = browser(&app, "mx-owner").await;
+        create(&app, &owner, &[("title", "Export"), ("product_id", &m.product_id)]).await;
+        let actor = app.app().token_actor(&m.owner).await.expect("actor");
+        let idea = app.app().get_idea(&actor, "IDEA-001").await.expect("idea");
+        // The owner's grill agent asks (over MCP this is ask_user_question {idea_id}).
+        let ask = baton_app::questions::NewQuestion {
+            idea_id: Some(idea.id.clone()),
+            question: "Which **columns**?".into(),
+            options: Some(vec!["All".into(), "Visible only".into()]),
+            ..Default::default()
+        };
+        let q = app.app().ask_question(&actor, ask).await.expect("asked");
+        let page = app.get("/ideas/IDEA-001", &owner).await;
+        assert!(page.text.contains(&format!("id=\"question-{}\" class=\"question\" data-status=\"open\"", q.id)), "{}", page.text);
+        assert!(page.text.contains("<strong>columns</strong>") && page.text.contains("value=\"Visible only\""));
+        assert!(page.text.contains("name=\"return_to\" value=\"/ideas/IDEA-001\""), "the answer comes back here");
+        let res = app.form(&format!("/questions/{}/answer", q.id), &owner, &[("option", "Visible only"), ("return_to", "/ideas/IDEA-001")]).await;
+        assert_eq!(location(&res), "/ideas/IDEA-001");
+        let page = app.get("/ideas/IDEA-001", &owner).await;
+        assert!(page.text.contains("data-status=\"answered\"") && page.text.contains("<strong>Answer:</strong> Visible only"), "{}", page.text);
+        // Nobody else sees the idea's questions on a page.
+        let writer = browser(&app, "mx-writer").await;
+        assert_eq!(app.get("/ideas/IDEA-001", &writer).await.status, StatusCode::NOT_FOUND);
+    }
+
     async fn demo_users_see_their_idea_pages_disabled_and_forged_posts_change_nothing(t) {
         let app = TestApp::new(t).await;
         let m = app.matrix().await;
