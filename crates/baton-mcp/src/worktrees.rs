@@ -295,7 +295,10 @@ mod tests {
         let props = tool.input_schema.get("properties").and_then(serde_json::Value::as_object).expect("properties");
         assert!(props.contains_key("worktrees_dir"), "{props:?}");
         assert!(stdio_tool("cleanup_my_worktrees", Profile::Core).is_none(), "core stays small");
-        assert!(crate::tools::find("cleanup_my_worktrees", Profile::All, Transport::Http).is_none(), "no worktrees over HTTP");
+        assert!(
+            crate::tools::find("cleanup_my_worktrees", Profile::All, Transport::Http).is_none(),
+            "no worktrees over HTTP"
+        );
         let a: CleanupArgs = crate::tools::parse(serde_json::json!({"worktrees_dir": "/w"})).expect("args");
         assert_eq!(a.dir(), PathBuf::from("/w"));
         let e = crate::tools::parse::<CleanupArgs>(serde_json::json!({"dir": "/w"})).expect_err("unknown field");

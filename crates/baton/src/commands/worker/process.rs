@@ -73,11 +73,7 @@ pub(super) struct Running {
     readers: Vec<JoinHandle<()>>,
 }
 
-fn read_lines<R: AsyncRead + Unpin + Send + 'static>(
-    r: R,
-    tail: Arc<Mutex<Tail>>,
-    label: String,
-) -> JoinHandle<()> {
+fn read_lines<R: AsyncRead + Unpin + Send + 'static>(r: R, tail: Arc<Mutex<Tail>>, label: String) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut lines = BufReader::new(r).lines();
         while let Ok(Some(line)) = lines.next_line().await {
