@@ -17,7 +17,10 @@
 //! 3. With a 2 s lease: a job cancelled over REST while its command sleeps
 //!    has the command stopped within the grace period and stays cancelled;
 //!    a worker killed with SIGKILL mid-job loses the job when the lease ends
-//!    and a second worker completes it as attempt 1.
+//!    and a second worker completes it as attempt 1. SIGTERM lets a running
+//!    job finish and be reported, then the worker exits 0; a second signal
+//!    stops the command and hands the job back (the lease lapses and the
+//!    job is queued again).
 
 mod common;
 
@@ -49,6 +52,7 @@ commit() {{ printf 'fn ignite() {{}}\n' >> src/engine.rs; git commit -q -am "ign
 if grep -q 'Ignite-broken' "$p"; then commit; echo "building the engine"; echo "error: the engine broke" >&2; exit 3; fi
 if grep -q 'Ignite-sleepy' "$p"; then exec sleep 120; fi
 if grep -q 'Ignite-crashy' "$p" && [ "$BATON_JOB_ATTEMPT" = 0 ]; then exec sleep 120; fi
+if grep -q 'Ignite-slow' "$p"; then sleep 3; fi
 if grep -q 'Ignite-pair' "$p"; then
   touch "$marks/$BATON_JOB_ID.start"
   i=0
@@ -186,6 +190,15 @@ async fn wait_job(rest: &mut Rest, id: &str, within: Duration, what: &str, pred:
 
 fn finished(j: &Value) -> bool {
     matches!(j["status"].as_str(), Some("done" | "failed" | "cancelled"))
+}
+
+/// Whether `pid` runs: it exists and is not a zombie (a stopped command's
+/// children are reparented to PID 1, which may reap them late).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with('Z')))
+        .is_some_and(|zombie| !zombie)
 }
 
 /// The pid the agent script wrote for `job`, waiting for it.
@@ -341,11 +354,11 @@ backend_tests! {
         let mut a = WorkerProc::start(&dir, &server, &tokens[1], "a", &[]);
         let pid = agent_pid(&marks, &sleepy).await;
         wait_job(&mut rest, &sleepy, Duration::from_secs(30), "running", |j| j["status"] == "running").await;
-        assert!(process_exists(pid));
+        assert!(alive(pid));
         let r = rest.send("POST", &format!("/api/jobs/{sleepy}/cancel"), None).await;
         assert_eq!(r.status, 200, "{r:?}");
         let cancelled_at = Instant::now();
-        while process_exists(pid) {
+        while alive(pid) {
             // One heartbeat (1 s) plus the grace period (2 s), with room for a busy machine.
             assert!(cancelled_at.elapsed() < Duration::from_secs(8), "command {pid} still there; log:\n{}", a.log_text());
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -370,7 +383,29 @@ backend_tests! {
         assert_eq!((done["retry_count"].as_i64(), done["worker_instance_id"].as_str()), (Some(1), Some("b")), "{done}");
         let branch = done["branch"].as_str().expect("branch");
         assert_eq!(git(&origin, &["rev-parse", &format!("refs/heads/{branch}")]), done["head_sha"].as_str().unwrap_or_default());
+
+        // SIGTERM while a job runs: it finishes and is reported, then the worker exits 0.
+        let (_, slow) = task_with_job(&mut rest, &story, "Ignite-slow").await;
+        agent_pid(&marks, &slow).await;
         assert_eq!(b.terminate(Duration::from_secs(30)).await.code(), Some(0), "{}", b.log_text());
-        let _ = b.instance.len();
+        let j = rest.get_ok(&format!("/api/jobs/{slow}")).await;
+        assert_eq!(j["status"], "done", "finished before the worker stopped: {j}\nlog:\n{}", b.log_text());
+        assert!(worker(&mut rest, &b.instance).await.is_none(), "offline");
+
+        // A second signal stops the command and hands the job back: nothing is
+        // reported, the lease lapses and the job is queued again.
+        let (_, handed) = task_with_job(&mut rest, &story, "Ignite-sleepy handed back").await;
+        let mut c = WorkerProc::start(&dir, &server, &tokens[2], "c", &[]);
+        let pid = agent_pid(&marks, &handed).await;
+        wait_job(&mut rest, &handed, Duration::from_secs(30), "running", |j| j["status"] == "running").await;
+        signal(c.pid, "TERM");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(alive(pid), "the first signal lets the command run");
+        let status = c.terminate(Duration::from_secs(20)).await;
+        assert_eq!(status.code(), Some(0), "{}", c.log_text());
+        assert!(!alive(pid), "the second signal stopped the command; log:\n{}", c.log_text());
+        let j = wait_job(&mut rest, &handed, Duration::from_secs(20), "requeued", |j| j["status"] == "queued").await;
+        assert_eq!(j["retry_count"], 1, "handed back through the lease: {j}");
+        assert!(j["error"].is_null(), "{j}");
     }
 }
