@@ -14,7 +14,10 @@
 //!    `--quota-cmd` says 5 % claims nothing. `--cleanup` removes the
 //!    finished, pushed worktree and keeps the one with an unpushed commit.
 //!    SIGTERM: the worker goes offline and exits 0.
-//! 3. With a 2 s lease: a job cancelled over REST while its command sleeps
+//! 3. A sprint run (story strategy) of two tasks: both jobs run one after
+//!    the other on the shared `feat/story-…` branch (the second worktree
+//!    starts from the pushed first commit), the story and the run are done.
+//! 4. With a 2 s lease: a job cancelled over REST while its command sleeps
 //!    has the command stopped within the grace period and stays cancelled;
 //!    a worker killed with SIGKILL mid-job loses the job when the lease ends
 //!    and a second worker completes it as attempt 1. SIGTERM lets a running
@@ -331,6 +334,51 @@ backend_tests! {
         assert_eq!(status.code(), Some(0), "{}", w.log_text());
         assert!(worker(&mut rest, "w2").await.is_none(), "offline after SIGTERM");
         assert!(!w.log_text().contains("panicked"), "{}", w.log_text());
+    }
+
+    async fn a_sprint_run_is_completed_task_by_task_on_one_shared_branch(t) {
+        let (baton, server, tokens) = agent_server(&t.url, &["rest", "worker"]).await;
+        let dir = baton.scratch.path.clone();
+        let origin = origin(&dir);
+        let marks = dir.join("marks");
+        std::fs::create_dir_all(&marks).expect("marks");
+        std::fs::write(dir.join("agent.sh"), agent_script(&marks)).expect("script");
+        let mut rest = Rest::new(server.port, &tokens[0]);
+        let story = product(&mut rest, "RUN").await;
+        for title in ["Ignite first", "Ignite second"] {
+            rest.post_expect(&format!("/api/stories/{story}/tasks"), &json!({"title": title, "implementation_plan": PLAN}), 201).await;
+        }
+        let sprint = rest.get_ok(&format!("/api/stories/{story}")).await["sprint_id"].as_str().expect("sprint").to_string();
+        let run = rest.post_expect(&format!("/api/sprints/{sprint}/runs"), &json!({"pr_strategy": "story"}), 201).await;
+        let run_id = run["id"].as_str().or(run["run"]["id"].as_str()).expect("run id").to_string();
+        let mut w = WorkerProc::start(&dir, &server, &tokens[1], "run", &[]);
+        let start = Instant::now();
+        let detail = loop {
+            let d = rest.get_ok(&format!("/api/sprint-runs/{run_id}")).await;
+            let status = d["status"].as_str().or(d["run"]["status"].as_str()).unwrap_or_default().to_string();
+            if status != "queued" && status != "running" {
+                break d;
+            }
+            assert!(start.elapsed() < Duration::from_secs(90), "run not finished: {d}\nlog:\n{}", w.log_text());
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        };
+        let status = detail["status"].as_str().or(detail["run"]["status"].as_str()).unwrap_or_default();
+        assert_eq!(status, "done", "{detail}\nlog:\n{}", w.log_text());
+        let jobs = rest.get_ok("/api/jobs").await;
+        let jobs: Vec<Value> = jobs.as_array().cloned().or_else(|| jobs["items"].as_array().cloned()).expect("jobs list");
+        let run_jobs: Vec<&Value> = jobs.iter().filter(|j| j["sprint_run_id"] == run_id.as_str()).collect();
+        assert_eq!(run_jobs.len(), 2, "{jobs:?}");
+        let branch = run_jobs[0]["branch"].as_str().expect("branch").to_string();
+        assert!(branch.starts_with("feat/story-"), "{branch}");
+        for j in &run_jobs {
+            assert_eq!((j["status"].as_str(), j["branch"].as_str()), (Some("done"), Some(branch.as_str())), "{j}");
+        }
+        // Both commits are on the shared branch, one after the other, on top of trunk.
+        let tip = git(&origin, &["rev-parse", &format!("refs/heads/{branch}")]);
+        assert_eq!(git(&origin, &["rev-list", "--count", &format!("trunk..{tip}")]), "2");
+        assert!(run_jobs.iter().any(|j| j["head_sha"] == tip.as_str()), "{run_jobs:?}");
+        assert_eq!(rest.get_ok(&format!("/api/stories/{story}")).await["status"], "done");
+        assert_eq!(w.terminate(Duration::from_secs(30)).await.code(), Some(0), "{}", w.log_text());
     }
 
     async fn a_cancelled_job_stops_its_command_and_a_killed_workers_job_goes_to_another(t) {
