@@ -14,10 +14,16 @@
 //!    `--quota-cmd` says 5 % claims nothing. `--cleanup` removes the
 //!    finished, pushed worktree and keeps the one with an unpushed commit.
 //!    SIGTERM: the worker goes offline and exits 0.
-//! 3. With a 2 s lease: a job cancelled over REST while its command sleeps
+//! 3. A sprint run (story strategy) of two tasks: both jobs run one after
+//!    the other on the shared `feat/story-…` branch (the second worktree
+//!    starts from the pushed first commit), the story and the run are done.
+//! 4. With a 2 s lease: a job cancelled over REST while its command sleeps
 //!    has the command stopped within the grace period and stays cancelled;
 //!    a worker killed with SIGKILL mid-job loses the job when the lease ends
-//!    and a second worker completes it as attempt 1.
+//!    and a second worker completes it as attempt 1. SIGTERM lets a running
+//!    job finish and be reported, then the worker exits 0; a second signal
+//!    stops the command and hands the job back (the lease lapses and the
+//!    job is queued again).
 
 mod common;
 
@@ -49,6 +55,7 @@ commit() {{ printf 'fn ignite() {{}}\n' >> src/engine.rs; git commit -q -am "ign
 if grep -q 'Ignite-broken' "$p"; then commit; echo "building the engine"; echo "error: the engine broke" >&2; exit 3; fi
 if grep -q 'Ignite-sleepy' "$p"; then exec sleep 120; fi
 if grep -q 'Ignite-crashy' "$p" && [ "$BATON_JOB_ATTEMPT" = 0 ]; then exec sleep 120; fi
+if grep -q 'Ignite-slow' "$p"; then sleep 3; fi
 if grep -q 'Ignite-pair' "$p"; then
   touch "$marks/$BATON_JOB_ID.start"
   i=0
@@ -186,6 +193,15 @@ async fn wait_job(rest: &mut Rest, id: &str, within: Duration, what: &str, pred:
 
 fn finished(j: &Value) -> bool {
     matches!(j["status"].as_str(), Some("done" | "failed" | "cancelled"))
+}
+
+/// Whether `pid` runs: it exists and is not a zombie (a stopped command's
+/// children are reparented to PID 1, which may reap them late).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with('Z')))
+        .is_some_and(|zombie| !zombie)
 }
 
 /// The pid the agent script wrote for `job`, waiting for it.
@@ -332,6 +348,51 @@ backend_tests! {
         assert!(!w.log_text().contains("panicked"), "{}", w.log_text());
     }
 
+    async fn a_sprint_run_is_completed_task_by_task_on_one_shared_branch(t) {
+        let (baton, server, tokens) = agent_server(&t.url, &["rest", "worker"]).await;
+        let dir = baton.scratch.path.clone();
+        let origin = origin(&dir);
+        let marks = dir.join("marks");
+        std::fs::create_dir_all(&marks).expect("marks");
+        std::fs::write(dir.join("agent.sh"), agent_script(&marks)).expect("script");
+        let mut rest = Rest::new(server.port, &tokens[0]);
+        let story = product(&mut rest, "RUN").await;
+        for title in ["Ignite first", "Ignite second"] {
+            rest.post_expect(&format!("/api/stories/{story}/tasks"), &json!({"title": title, "implementation_plan": PLAN}), 201).await;
+        }
+        let sprint = rest.get_ok(&format!("/api/stories/{story}")).await["sprint_id"].as_str().expect("sprint").to_string();
+        let run = rest.post_expect(&format!("/api/sprints/{sprint}/runs"), &json!({"pr_strategy": "story"}), 201).await;
+        let run_id = run["id"].as_str().or(run["run"]["id"].as_str()).expect("run id").to_string();
+        let mut w = WorkerProc::start(&dir, &server, &tokens[1], "run", &[]);
+        let start = Instant::now();
+        let detail = loop {
+            let d = rest.get_ok(&format!("/api/sprint-runs/{run_id}")).await;
+            let status = d["status"].as_str().or(d["run"]["status"].as_str()).unwrap_or_default().to_string();
+            if status != "queued" && status != "running" {
+                break d;
+            }
+            assert!(start.elapsed() < Duration::from_secs(90), "run not finished: {d}\nlog:\n{}", w.log_text());
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        };
+        let status = detail["status"].as_str().or(detail["run"]["status"].as_str()).unwrap_or_default();
+        assert_eq!(status, "done", "{detail}\nlog:\n{}", w.log_text());
+        let jobs = rest.get_ok("/api/jobs").await;
+        let jobs: Vec<Value> = jobs.as_array().cloned().or_else(|| jobs["items"].as_array().cloned()).expect("jobs list");
+        let run_jobs: Vec<&Value> = jobs.iter().filter(|j| j["sprint_run_id"] == run_id.as_str()).collect();
+        assert_eq!(run_jobs.len(), 2, "{jobs:?}");
+        let branch = run_jobs[0]["branch"].as_str().expect("branch").to_string();
+        assert!(branch.starts_with("feat/story-"), "{branch}");
+        for j in &run_jobs {
+            assert_eq!((j["status"].as_str(), j["branch"].as_str()), (Some("done"), Some(branch.as_str())), "{j}");
+        }
+        // Both commits are on the shared branch, one after the other, on top of trunk.
+        let tip = git(&origin, &["rev-parse", &format!("refs/heads/{branch}")]);
+        assert_eq!(git(&origin, &["rev-list", "--count", &format!("trunk..{tip}")]), "2");
+        assert!(run_jobs.iter().any(|j| j["head_sha"] == tip.as_str()), "{run_jobs:?}");
+        assert_eq!(rest.get_ok(&format!("/api/stories/{story}")).await["status"], "done");
+        assert_eq!(w.terminate(Duration::from_secs(30)).await.code(), Some(0), "{}", w.log_text());
+    }
+
     async fn a_cancelled_job_stops_its_command_and_a_killed_workers_job_goes_to_another(t) {
         let baton = Baton::new(&t.url);
         baton.create_user("agent", PASSWORD, &["--role", "developer"]).await;
@@ -353,11 +414,11 @@ backend_tests! {
         let mut a = WorkerProc::start(&dir, &server, &tokens[1], "a", &[]);
         let pid = agent_pid(&marks, &sleepy).await;
         wait_job(&mut rest, &sleepy, Duration::from_secs(30), "running", |j| j["status"] == "running").await;
-        assert!(process_exists(pid));
+        assert!(alive(pid));
         let r = rest.send("POST", &format!("/api/jobs/{sleepy}/cancel"), None).await;
         assert_eq!(r.status, 200, "{r:?}");
         let cancelled_at = Instant::now();
-        while process_exists(pid) {
+        while alive(pid) {
             // One heartbeat (1 s) plus the grace period (2 s), with room for a busy machine.
             assert!(cancelled_at.elapsed() < Duration::from_secs(8), "command {pid} still there; log:\n{}", a.log_text());
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -382,7 +443,29 @@ backend_tests! {
         assert_eq!((done["retry_count"].as_i64(), done["worker_instance_id"].as_str()), (Some(1), Some("b")), "{done}");
         let branch = done["branch"].as_str().expect("branch");
         assert_eq!(git(&origin, &["rev-parse", &format!("refs/heads/{branch}")]), done["head_sha"].as_str().unwrap_or_default());
+
+        // SIGTERM while a job runs: it finishes and is reported, then the worker exits 0.
+        let (_, slow) = task_with_job(&mut rest, &story, "Ignite-slow").await;
+        agent_pid(&marks, &slow).await;
         assert_eq!(b.terminate(Duration::from_secs(30)).await.code(), Some(0), "{}", b.log_text());
-        let _ = b.instance.len();
+        let j = rest.get_ok(&format!("/api/jobs/{slow}")).await;
+        assert_eq!(j["status"], "done", "finished before the worker stopped: {j}\nlog:\n{}", b.log_text());
+        assert!(worker(&mut rest, &b.instance).await.is_none(), "offline");
+
+        // A second signal stops the command and hands the job back: nothing is
+        // reported, the lease lapses and the job is queued again.
+        let (_, handed) = task_with_job(&mut rest, &story, "Ignite-sleepy handed back").await;
+        let mut c = WorkerProc::start(&dir, &server, &tokens[2], "c", &[]);
+        let pid = agent_pid(&marks, &handed).await;
+        wait_job(&mut rest, &handed, Duration::from_secs(30), "running", |j| j["status"] == "running").await;
+        signal(c.pid, "TERM");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(alive(pid), "the first signal lets the command run");
+        let status = c.terminate(Duration::from_secs(20)).await;
+        assert_eq!(status.code(), Some(0), "{}", c.log_text());
+        assert!(!alive(pid), "the second signal stopped the command; log:\n{}", c.log_text());
+        let j = wait_job(&mut rest, &handed, Duration::from_secs(20), "requeued", |j| j["status"] == "queued").await;
+        assert_eq!(j["retry_count"], 1, "handed back through the lease: {j}");
+        assert!(j["error"].is_null(), "{j}");
     }
 }
