@@ -368,4 +368,19 @@ backend_tests! {
         assert_eq!(c["job_id"], job["id"], "30 % passes the user's default threshold");
         assert!(c["product"]["min_quota_pct"].is_null());
     }
+
+    async fn an_idea_is_updated_by_its_owner_only(t) {
+        let fx = fixture(t).await;
+        let input = baton_app::ideas::NewIdea { title: "Moon base".into(), description: None, ..Default::default() };
+        let idea = fx.app.create_idea(&fx.owner, input).await.expect("idea");
+        let updated = fx.ok(&fx.owner, "update_idea", json!({"idea_id": idea.id, "title": "Mars base", "product_id": "ROCKET"})).await;
+        assert_eq!((updated["title"].as_str(), updated["product_id"].as_str()), (Some("Mars base"), Some(fx.product_id.as_str())), "{updated}");
+        let text = fx.err(&fx.owner, "update_idea", json!({"idea_id": idea.id, "titel": "x"})).await;
+        assert!(text.starts_with("VALIDATION_ERROR: titel: unknown field"), "{text}");
+        // Ideas are their owner's: a member of the product sees nothing.
+        let text = fx.err(&fx.reader, "update_idea", json!({"idea_id": idea.id, "title": "Mine"})).await;
+        assert!(text.contains("not found"), "{text}");
+        let text = fx.err(&fx.demo, "update_idea", json!({"idea_id": idea.id, "title": "Mine"})).await;
+        assert!(text.starts_with("PERMISSION_DENIED: Demo"), "{text}");
+    }
 }
