@@ -318,8 +318,7 @@ backend_tests! {
         assert!(!button(&page, "Requeue").contains("disabled"), "{}", page.text);
         let page = app.get(&format!("/jobs/{id}"), &writer).await;
         assert!(button(&page, "Requeue").contains("disabled"));
-        assert!(page.text.contains("only the job&#x27;s owner or an administrator can requeue it")
-            || page.text.contains("only the job's owner or an administrator can requeue it"), "{}", page.text);
+        assert!(page.text.contains("Requeue: only the job&#39;s owner or an administrator can requeue it."), "{}", page.text);
         let res = app.form(&format!("/jobs/{id}/requeue"), &writer, &[]).await;
         assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
         assert_eq!(status_of(&app, &id).await, "CLAIMED");
