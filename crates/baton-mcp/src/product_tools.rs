@@ -310,7 +310,8 @@ fn prefix_paths(e: baton_app::AppError, field: &str) -> baton_app::AppError {
     match e {
         baton_app::AppError::Validation(mut errs) => {
             for d in &mut errs.0 {
-                d.path = if d.path.is_empty() || d.path == "." { field.to_string() } else { format!("{field}.{}", d.path) };
+                d.path =
+                    if d.path.is_empty() || d.path == "." { field.to_string() } else { format!("{field}.{}", d.path) };
             }
             baton_app::AppError::Validation(errs)
         }

@@ -21,9 +21,9 @@ use serde::{Serialize, de::DeserializeOwned};
 use serde_json::{Value, json};
 
 use crate::{
-    Profile, Transport, admin_tools as admin, backlog_tools as backlog, context_tools as context, edit_tools as edit, idea_admin_tools as idea_admin, log_tools as log,
-    product_tools as product, question_tools as question, queue_tools as queue, schema::input_schema,
-    sprint_tools as sprint,
+    Profile, Transport, admin_tools as admin, backlog_tools as backlog, context_tools as context, edit_tools as edit,
+    idea_admin_tools as idea_admin, log_tools as log, product_tools as product, question_tools as question,
+    queue_tools as queue, schema::input_schema, sprint_tools as sprint,
 };
 
 /// One tool: its name, what an agent reads about it, its input schema, and

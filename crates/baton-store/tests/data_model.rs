@@ -75,6 +75,7 @@ fn product(owner: &user::Model, name: &str) -> product::Model {
         preferred_model: None,
         thinking_budget_default: Some(6000),
         preferred_permission_mode: None,
+        min_quota_pct: None,
         kind: "APP".into(),
         auto_pr_review: false,
         auto_task_review: false,

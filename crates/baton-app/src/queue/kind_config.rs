@@ -123,7 +123,13 @@ impl JobKindConfigInput {
             e.add("max_turns", format!("must be between 1 and {MAX_TURNS}"));
         }
         e.into_result()?;
-        Ok(Self { model, thinking_budget: self.thinking_budget, permission_mode: mode, allowed_tools: tools, max_turns: self.max_turns })
+        Ok(Self {
+            model,
+            thinking_budget: self.thinking_budget,
+            permission_mode: mode,
+            allowed_tools: tools,
+            max_turns: self.max_turns,
+        })
     }
 }
 
@@ -167,10 +173,7 @@ impl App {
     pub async fn list_job_kind_configs(&self, actor: &Actor) -> AppResult<Vec<JobKindConfigView>> {
         actor.require_admin()?;
         let rows = job_kind_config::Entity::find().all(&self.db).await?;
-        Ok(JobKind::ALL
-            .iter()
-            .map(|k| view(*k, rows.iter().find(|r| r.kind == k.as_db()).cloned()))
-            .collect())
+        Ok(JobKind::ALL.iter().map(|k| view(*k, rows.iter().find(|r| r.kind == k.as_db()).cloned())).collect())
     }
 
     /// One kind's configuration (administrators).
@@ -192,9 +195,11 @@ impl App {
         actor.require_admin()?;
         let kind = parse_kind(kind)?;
         let input = input.validated()?;
-        let tools = input.allowed_tools.map(serde_json::to_value).transpose().map_err(|e| {
-            AppError::internal_from("cannot store allowed_tools", e)
-        })?;
+        let tools = input
+            .allowed_tools
+            .map(serde_json::to_value)
+            .transpose()
+            .map_err(|e| AppError::internal_from("cannot store allowed_tools", e))?;
         let existing = job_kind_config::Entity::find_by_id(kind.as_db().to_string()).one(&self.db).await?;
         let am = job_kind_config::ActiveModel {
             kind: Set(kind.as_db().to_string()),

@@ -52,7 +52,9 @@ fn opt(v: &str) -> Option<String> {
 
 /// A whole number in a form field, or a validation error naming it.
 fn number(field: &str, v: &str, what: &str) -> Result<Option<i32>, AppError> {
-    opt(v).map(|v| v.parse::<i32>().map_err(|_| AppError::field(field, format!("must be a whole number ({what})")))).transpose()
+    opt(v)
+        .map(|v| v.parse::<i32>().map_err(|_| AppError::field(field, format!("must be a whole number ({what})"))))
+        .transpose()
 }
 
 impl KindForm {
@@ -68,8 +70,13 @@ impl KindForm {
 
     /// The service's input; an empty field is not set.
     fn input(&self) -> Result<JobKindConfigInput, AppError> {
-        let tools: Vec<String> =
-            self.allowed_tools.split([',', '\n']).map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect();
+        let tools: Vec<String> = self
+            .allowed_tools
+            .split([',', '\n'])
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+            .collect();
         Ok(JobKindConfigInput {
             model: opt(&self.model),
             thinking_budget: number("thinking_budget", &self.thinking_budget, "0 to 200000 tokens")?,
