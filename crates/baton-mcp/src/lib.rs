@@ -21,6 +21,7 @@ mod context_tools;
 mod edit_tools;
 pub mod git;
 pub mod http;
+mod idea_admin_tools;
 mod idea_tools;
 mod log_tools;
 mod product_tools;

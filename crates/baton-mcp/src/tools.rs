@@ -22,8 +22,8 @@ use serde_json::{Value, json};
 
 use crate::{
     Profile, Transport, admin_tools as admin, backlog_tools as backlog, context_tools as context, edit_tools as edit,
-    idea_tools as idea, log_tools as log, product_tools as product, question_tools as question, queue_tools as queue,
-    schema::input_schema, sprint_tools as sprint,
+    idea_admin_tools as idea_admin, idea_tools as idea, log_tools as log, product_tools as product,
+    question_tools as question, queue_tools as queue, schema::input_schema, sprint_tools as sprint,
 };
 
 /// One tool: its name, what an agent reads about it, its input schema, and
@@ -239,6 +239,8 @@ pub(crate) static CATALOG: &[Spec] = &[
         "Puts a stuck claimed or running job back in the queue now (job owner or admin): claim cleared, `retry_count + 1`; the worker still holding it is refused on its next report."),
     spec!("answer_question", question::AnswerArgs, core: false, writes: true,
         "Answers an open question an agent asked you (one of its options when it has them); a waiting `ask_user_question` returns at once."),
+    spec!("update_idea", idea_admin::UpdateIdeaArgs, core: false, writes: true,
+        "Changes your idea's title, description (`null` clears), product, secondary products, or archives/unarchives it; give at least one."),
     spec!("list_job_kind_configs", context::NoArgs, core: false, writes: false,
         "Administrators: every job kind's model configuration (model, thinking budget, permission mode, allowed tools, max turns) and the defaults it falls back to."),
     spec!("set_job_kind_config", admin::SetKindConfigArgs, core: false, writes: true,
@@ -420,6 +422,7 @@ pub(crate) async fn run(cx: &Cx<'_>, name: &str, args: Value) -> AppResult<Value
         "cancel_job" => queue::cancel_job(cx, args).await,
         "requeue_job" => queue::requeue_job(cx, args).await,
         "answer_question" => question::answer_question(cx, args).await,
+        "update_idea" => idea_admin::update_idea(cx, args).await,
         "list_job_kind_configs" => admin::list(cx, args).await,
         "set_job_kind_config" => admin::set(cx, args).await,
         other => Err(AppError::internal(format!("tool {other} is in the catalog but has no handler"))),

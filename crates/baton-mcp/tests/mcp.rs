@@ -303,6 +303,7 @@ const ALL_TOOLS: &[&str] = &[
     "cancel_job",
     "requeue_job",
     "answer_question",
+    "update_idea",
     "list_job_kind_configs",
     "set_job_kind_config",
 ];

@@ -69,7 +69,8 @@ const MAPPED: &[(&str, &str)] = &[
     // Questions.
     ("POST /questions/{id}/answer", "answer_question"),
     ("POST /questions/{id}/cancel", "cancel_question"),
-    // Ideas (tools of the ideas work, merged separately; see PENDING_MERGE).
+    // Ideas: `update_idea` is here (idea_admin_tools.rs); the others are the
+    // ideas work's, merged separately (see PENDING_MERGE).
     ("POST /ideas", "create_idea"),
     ("PATCH /ideas/{id}", "update_idea"),
     ("POST /ideas/{id}/logs", "log_idea_decision"),
@@ -102,7 +103,6 @@ const EXCLUDED: &[(&str, &str)] = &[
 /// the merge.
 const PENDING_MERGE: &[&str] = &[
     "create_idea",
-    "update_idea",
     "log_idea_decision",
     "update_idea_grill_md",
     "update_idea_plan_md",

@@ -368,4 +368,61 @@ backend_tests! {
         assert_eq!(c["job_id"], job["id"], "30 % passes the user's default threshold");
         assert!(c["product"]["min_quota_pct"].is_null());
     }
+
+    async fn an_idea_is_updated_by_its_owner_only(t) {
+        let fx = fixture(t).await;
+        let input = baton_app::ideas::NewIdea { title: "Moon base".into(), description: None, ..Default::default() };
+        let idea = fx.app.create_idea(&fx.owner, input).await.expect("idea");
+        let updated = fx.ok(&fx.owner, "update_idea", json!({"idea_id": idea.id, "title": "Mars base", "product_id": "ROCKET"})).await;
+        assert_eq!((updated["title"].as_str(), updated["product_id"].as_str()), (Some("Mars base"), Some(fx.product_id.as_str())), "{updated}");
+        let text = fx.err(&fx.owner, "update_idea", json!({"idea_id": idea.id, "titel": "x"})).await;
+        assert!(text.starts_with("VALIDATION_ERROR: titel: unknown field"), "{text}");
+        // Ideas are their owner's: a member of the product sees nothing.
+        let text = fx.err(&fx.reader, "update_idea", json!({"idea_id": idea.id, "title": "Mine"})).await;
+        assert!(text.contains("not found"), "{text}");
+        let text = fx.err(&fx.demo, "update_idea", json!({"idea_id": idea.id, "title": "Mine"})).await;
+        assert!(text.starts_with("PERMISSION_DENIED: Demo"), "{text}");
+    }
+
+    async fn runs_are_cancelled_and_the_other_sprint_and_product_tools_reach_their_services(t) {
+        let fx = fixture(t).await;
+        let sprint = fx.ok(&fx.owner, "create_sprint", json!({"product_id": "ROCKET", "sprint_goal": "Fly"})).await;
+        let sid = sprint["id"].as_str().expect("id").to_string();
+        fx.ok(&fx.owner, "add_stories_to_sprint", json!({"sprint_id": sid, "story_ids": ["ST-001"]})).await;
+        let run = fx.ok(&fx.owner, "start_sprint_run", json!({"sprint_id": sid})).await;
+        let run_id = run["run"]["id"].as_str().expect("run").to_string();
+        fx.refused_to_others("cancel_sprint_run", json!({"sprint_run_id": run_id})).await;
+        let cancelled = fx.ok(&fx.owner, "cancel_sprint_run", json!({"sprint_run_id": run_id})).await;
+        assert_eq!(cancelled["run"]["status"], "cancelled", "{cancelled}");
+        assert!(cancelled["jobs"].as_array().expect("jobs").iter().all(|j| j["status"] == "cancelled"), "{cancelled}");
+        let text = fx.err(&fx.owner, "resume_sprint_run", json!({"sprint_run_id": run_id})).await;
+        assert!(!text.starts_with("PERMISSION_DENIED") && !text.starts_with("VALIDATION_ERROR"), "only a paused run resumes: {text}");
+
+        fx.refused_to_others("remove_story_from_sprint", json!({"sprint_id": sid, "story_id": fx.story_id})).await;
+        let removed = fx.ok(&fx.owner, "remove_story_from_sprint", json!({"sprint_id": sid, "story_id": "ST-001"})).await;
+        assert_eq!(removed["removed"], "ST-001");
+        assert!(fx.app.get_story(&fx.owner, "ST-001").await.expect("story").sprint_id.is_none());
+        let failed = fx.ok(&fx.owner, "fail_sprint", json!({"sprint_id": sid})).await;
+        assert!(failed.to_string().contains("failed"), "{failed}");
+
+        let second = fx.ok(&fx.owner, "create_pbi", json!({"product_id": "ROCKET", "title": "Second"})).await;
+        let r = fx.ok(&fx.owner, "bulk_reorder", json!({"ids": [second["code"], "PBI-1"]})).await;
+        assert!(r.to_string().contains(second["id"].as_str().expect("id")), "{r}");
+        let moved = fx.ok(&fx.owner, "move_pbi", json!({"id": "PBI-1", "index": 0})).await;
+        assert_eq!(moved["code"], "PBI-1");
+
+        let csv = fx.ok(&fx.owner, "export_product", json!({"product_id": "ROCKET", "format": "csv"})).await;
+        assert!(csv["content_type"].as_str().expect("type").starts_with("text/csv"), "{csv}");
+        let content = csv["content"].as_str().expect("csv").replace("Rocket", "Rocket csv").replace("ROCKET", "CSVCOPY");
+        let imported = fx.ok(&fx.owner, "import_product", json!({"csv": content})).await;
+        assert!(imported.to_string().contains("Rocket csv"), "{imported}");
+        let text = fx.err(&fx.owner, "import_product", json!({"csv": content, "export": {}})).await;
+        assert_eq!(text, "VALIDATION_ERROR: export: give exactly one of export or csv");
+
+        fx.refused_to_others("delete_product", json!({"product_id": fx.product_id})).await;
+        let gone = fx.ok(&fx.owner, "delete_product", json!({"product_id": "ROCKET"})).await;
+        assert_eq!(gone["deleted"], "ROCKET");
+        let text = fx.err(&fx.owner, "get_context", json!({"product_id": fx.product_id})).await;
+        assert!(text.contains("not found"), "{text}");
+    }
 }

@@ -143,17 +143,19 @@ fn view(kind: JobKind, row: Option<job_kind_config::Model>) -> JobKindConfigView
     let (model, thinking_budget, permission_mode, max_turns) = kind_defaults(kind);
     let defaults =
         KindDefaults { model: model.into(), thinking_budget, permission_mode: permission_mode.into(), max_turns };
-    let row = row.unwrap_or(job_kind_config::Model {
-        kind: kind.as_db().into(),
-        model: None,
-        thinking_budget: None,
-        permission_mode: None,
-        allowed_tools: None,
-        max_turns: None,
-        updated_at: DateTime::<Utc>::MIN_UTC,
-        updated_by: None,
-    });
-    let saved = row.updated_at != DateTime::<Utc>::MIN_UTC;
+    let Some(row) = row else {
+        return JobKindConfigView {
+            kind: kind.as_api(),
+            model: None,
+            thinking_budget: None,
+            permission_mode: None,
+            allowed_tools: None,
+            max_turns: None,
+            defaults,
+            updated_at: None,
+            updated_by: None,
+        };
+    };
     JobKindConfigView {
         kind: kind.as_api(),
         model: row.model,
@@ -163,7 +165,7 @@ fn view(kind: JobKind, row: Option<job_kind_config::Model>) -> JobKindConfigView
         allowed_tools: row.allowed_tools.and_then(|v| serde_json::from_value(v).ok()),
         max_turns: row.max_turns,
         defaults,
-        updated_at: saved.then_some(row.updated_at),
+        updated_at: Some(row.updated_at),
         updated_by: row.updated_by,
     }
 }

@@ -8,7 +8,7 @@ use axum::{
 };
 use baton_app::queue::kind_config::{JobKindConfigInput, JobKindConfigView};
 
-use super::responses::{BadBody, Forbidden, Invalid, Unauthorized};
+use super::responses::{BadBody, Forbidden, Invalid, NotFound, Unauthorized};
 use crate::{
     AppState,
     error::ApiResult,
@@ -25,7 +25,7 @@ pub async fn list(State(s): State<AppState>, Caller(actor): Caller) -> ApiResult
 /// One job kind's configuration (422 for an unknown kind).
 #[utoipa::path(get, path = "/admin/job-kinds/{kind}", tag = "admin", security(("bearer" = []), ("session" = [])),
     params(("kind" = String, Path, description = "job kind, e.g. `task_implementation`")),
-    responses((status = 200, body = JobKindConfigView), Unauthorized, Forbidden, Invalid))]
+    responses((status = 200, body = JobKindConfigView), Unauthorized, Forbidden, NotFound, Invalid))]
 pub async fn get(
     State(s): State<AppState>,
     Caller(actor): Caller,
@@ -40,7 +40,7 @@ pub async fn get(
 #[utoipa::path(put, path = "/admin/job-kinds/{kind}", tag = "admin", security(("bearer" = []), ("session" = [])),
     params(("kind" = String, Path, description = "job kind, e.g. `task_implementation`")),
     request_body = JobKindConfigInput,
-    responses((status = 200, body = JobKindConfigView), BadBody, Unauthorized, Forbidden))]
+    responses((status = 200, body = JobKindConfigView), BadBody, Unauthorized, Forbidden, NotFound))]
 pub async fn put(
     State(s): State<AppState>,
     Caller(actor): Caller,

@@ -297,4 +297,48 @@ backend_tests! {
         let writer = browser(&app, "mx-writer").await;
         assert!(app.get("/workers", &writer).await.text.contains("No workers yet"));
     }
+
+    async fn requeue_is_a_form_post_for_the_owner_and_dead_jobs_have_a_filter(t) {
+        let app = TestApp::new(t).await;
+        let m = app.matrix().await;
+        let tk = task_of(&app, &m, "Stuck").await;
+        let job = start(&app, &m, &tk).await;
+        let id = id_of(&job);
+        let owner = browser(&app, "mx-owner").await;
+        let writer = browser(&app, "mx-writer").await;
+
+        // Queued: the button is disabled with the reason.
+        let page = app.get(&format!("/jobs/{id}"), &owner).await;
+        assert!(button(&page, "Requeue").contains("disabled"), "{}", page.text);
+        assert!(page.text.contains("job is queued; only claimed or running jobs can be requeued"));
+        let worker = app.app().token_actor(&m.owner).await.expect("actor");
+        app.app().claim_job(&worker, ClaimRequest::new("w")).await.expect("claim").expect("job");
+        // Claimed: enabled for the owner; a read-write member sees why not and is refused.
+        let page = app.get(&format!("/jobs/{id}"), &owner).await;
+        assert!(!button(&page, "Requeue").contains("disabled"), "{}", page.text);
+        let page = app.get(&format!("/jobs/{id}"), &writer).await;
+        assert!(button(&page, "Requeue").contains("disabled"));
+        assert!(page.text.contains("Requeue: only the job&#39;s owner or an administrator can requeue it."), "{}", page.text);
+        let res = app.form(&format!("/jobs/{id}/requeue"), &writer, &[]).await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+        assert_eq!(status_of(&app, &id).await, "CLAIMED");
+        let res = app.form(&format!("/jobs/{id}/requeue"), &owner, &[]).await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+        assert_eq!(res.header("location"), Some(format!("/jobs/{id}").as_str()));
+        assert_eq!(status_of(&app, &id).await, "QUEUED");
+
+        // The dead filter is one of the status choices.
+        let list = app.get("/jobs?status=dead", &owner).await;
+        assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+        assert!(list.text.contains("<option value=\"dead\" selected>"), "{}", list.text);
+        assert!(!list.text.contains(&id), "a queued job is not dead");
+        let mut am: job::ActiveModel = job::Entity::find_by_id(id.clone()).one(&app.t.db).await.expect("read").expect("job").into();
+        am.status = Set("FAILED".into());
+        am.retry_count = Set(baton_app::queue::claim::MAX_RETRIES);
+        am.update(&app.t.db).await.expect("fail it");
+        let list = app.get("/jobs?status=dead", &owner).await;
+        assert!(list.text.contains(&id[..8]) || list.text.contains(&id), "a failed job out of attempts is dead: {}", list.text);
+        let list = app.get("/jobs?status=failed&kind=deploy", &owner).await;
+        assert!(!list.text.contains(&id), "other filters still apply");
+    }
 }

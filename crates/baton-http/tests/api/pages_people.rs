@@ -591,4 +591,32 @@ backend_tests! {
         assert!(app.app().list_model_prices(&Actor::cli(), filter).await.expect("list").items.is_empty());
         assert_eq!(app.form(&format!("{path}/delete"), &root, &[]).await.status, StatusCode::NOT_FOUND);
     }
+
+    async fn admin_job_kinds_page_saves_a_kinds_configuration(t) {
+        let app = TestApp::new(t).await;
+        app.user("root", &[Role::Admin], false).await;
+        app.user("show", &[Role::Admin], true).await;
+        app.user("plain", &[Role::Developer], false).await;
+        let (root, show, plain) = (cookie(&app, "root").await, cookie(&app, "show").await, cookie(&app, "plain").await);
+        assert_status(&app.get("/admin/job-kinds", &plain).await, StatusCode::NOT_FOUND, "not an admin");
+        let page = app.get("/admin/job-kinds", &root).await;
+        assert_status(&page, StatusCode::OK, "job kinds");
+        assert!(page.text.contains("id=\"kind-task_implementation\"") && page.text.contains("default sonnet"), "{}", page.text);
+
+        let form = [("model", "opus"), ("thinking_budget", ""), ("permission_mode", "acceptEdits"), ("allowed_tools", "Read\nEdit"), ("max_turns", "9")];
+        let res = app.form("/admin/job-kinds/task_implementation", &root, &form).await;
+        assert_status(&res, StatusCode::SEE_OTHER, "save");
+        assert_eq!(location(&res), "/admin/job-kinds#kind-task_implementation");
+        let saved = app.app().get_job_kind_config(&app.app().token_actor(&app.admin().await.1).await.expect("admin"), "task_implementation").await.expect("config");
+        assert_eq!((saved.model.as_deref(), saved.max_turns, saved.allowed_tools.clone()), (Some("opus"), Some(9), Some(vec!["Read".to_string(), "Edit".to_string()])));
+
+        let bad = [("model", "opus"), ("max_turns", "lots")];
+        let res = app.form("/admin/job-kinds/task_implementation", &root, &bad).await;
+        assert_status(&res, StatusCode::UNPROCESSABLE_ENTITY, "bad turns");
+        assert!(res.text.contains("id=\"task_implementation-max_turns\"") && res.text.contains("max_turns-error"), "{}", res.text);
+        let res = app.form("/admin/job-kinds/task_implementation", &show, &form).await;
+        assert_status(&res, StatusCode::FORBIDDEN, "demo admin");
+        let res = app.form("/admin/job-kinds/task_implementation", &plain, &form).await;
+        assert_status(&res, StatusCode::NOT_FOUND, "not an admin");
+    }
 }

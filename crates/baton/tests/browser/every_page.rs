@@ -113,6 +113,7 @@ browser_tests! {
         for (name, path) in pages(&s).into_iter().chain([
             ("admin-users".to_string(), "/admin/users".to_string()),
             ("admin-prices".to_string(), "/admin/prices".to_string()),
+            ("admin-job-kinds".to_string(), "/admin/job-kinds".to_string()),
             ("not-found".to_string(), "/products/SHOP/tasks/T-999".to_string()),
         ]) {
             b.goto(&path).await;
