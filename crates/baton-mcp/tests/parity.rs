@@ -69,8 +69,7 @@ const MAPPED: &[(&str, &str)] = &[
     // Questions.
     ("POST /questions/{id}/answer", "answer_question"),
     ("POST /questions/{id}/cancel", "cancel_question"),
-    // Ideas: `update_idea` is here (idea_admin_tools.rs); the others are the
-    // ideas work's, merged separately (see PENDING_MERGE).
+    // Ideas (idea_tools.rs; `update_idea` in idea_admin_tools.rs).
     ("POST /ideas", "create_idea"),
     ("PATCH /ideas/{id}", "update_idea"),
     ("POST /ideas/{id}/logs", "log_idea_decision"),
@@ -95,19 +94,6 @@ const EXCLUDED: &[(&str, &str)] = &[
     ("POST /cron/expire-questions", "a scheduler endpoint (cron), not an action of a person or agent"),
     ("PUT /me/active-product", "a browser preference: which product the pages open"),
     ("DELETE /workers/{instance_id}", "a stopping runner signs off over REST; an MCP session ends with its process"),
-];
-
-/// Tools of the ideas work (issue 11), merged from another branch. Until
-/// they are in the catalog their rows are not checked; once they are, this
-/// test fails until the list is emptied, so the tolerance cannot outlive
-/// the merge.
-const PENDING_MERGE: &[&str] = &[
-    "create_idea",
-    "log_idea_decision",
-    "update_idea_grill_md",
-    "update_idea_plan_md",
-    "dispatch_idea_job",
-    "materialize_idea",
 ];
 
 /// Every writing operation of the API as `(METHOD /path, operationId)`,
@@ -146,11 +132,10 @@ fn every_writing_rest_operation_has_a_tool_or_a_reason() {
         }
     }
     for (op, tool) in MAPPED {
-        let pending = PENDING_MERGE.contains(tool);
-        if !tools.contains(tool) && !pending {
+        if !tools.contains(tool) {
             problems.push(format!("{op} is mapped to `{tool}`, which is not in the MCP catalog"));
         }
-        if !ops.iter().any(|(o, _)| o == op) && !pending {
+        if !ops.iter().any(|(o, _)| o == op) {
             problems.push(format!("{op} (mapped to `{tool}`) is not an operation of the API any more"));
         }
     }
@@ -158,11 +143,6 @@ fn every_writing_rest_operation_has_a_tool_or_a_reason() {
         assert!(!reason.trim().is_empty(), "{op} needs a reason");
         if !ops.iter().any(|(o, _)| o == op) {
             problems.push(format!("{op} is excluded but is not an operation of the API any more"));
-        }
-    }
-    for tool in PENDING_MERGE {
-        if tools.contains(tool) {
-            problems.push(format!("`{tool}` is in the catalog now: remove it from PENDING_MERGE"));
         }
     }
     assert!(problems.is_empty(), "REST/MCP parity:\n{}", problems.join("\n"));
