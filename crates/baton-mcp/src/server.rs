@@ -17,6 +17,10 @@ use serde_json::Value;
 
 use crate::{results, tools};
 
+/// Tools that wait for something (a job, an answer) and stop waiting when
+/// their caller goes away.
+const LONG_POLLS: [&str; 2] = ["wait_for_job", "ask_user_question"];
+
 /// Which tools `tools/list` offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Profile {
@@ -157,7 +161,25 @@ impl ServerHandler for BatonMcp {
             return Ok(results::tool_error(&AppError::Unauthorized("no authenticated caller".into())).into());
         };
         let args = request.arguments.map(Value::Object).unwrap_or(Value::Null);
-        match self.call(&actor, &request.name, args).await {
+        let call = self.call(&actor, &request.name, args);
+        let outcome = if LONG_POLLS.contains(&request.name.as_ref()) {
+            // rmcp does not stop a handler whose client went away (an HTTP
+            // disconnect, or `notifications/cancelled` over stdio); it only
+            // cancels the request's token. A long poll left running would
+            // still claim a job, or wait on, for a caller that is gone: the
+            // job would then sit claimed until its lease lapsed.
+            tokio::select! {
+                r = call => r,
+                () = context.ct.cancelled() => {
+                    return Err(ErrorData::internal_error("the request was cancelled: the client went away", None));
+                }
+            }
+        } else {
+            // Other calls are short and may be writes: they run to their
+            // commit (or rollback) even if nobody reads the answer.
+            call.await
+        };
+        match outcome {
             Some(r) => Ok(r.into()),
             None => Err(ErrorData::invalid_params(
                 format!("unknown tool {:?}: see tools/list (BATON_MCP_TOOLS=all offers every tool)", request.name),

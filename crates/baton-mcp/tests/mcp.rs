@@ -519,6 +519,46 @@ backend_tests! {
         assert!(s.to_string().contains("closed"), "{s}");
     }
 
+    async fn a_long_poll_whose_client_went_away_claims_nothing(t) {
+        let mcp = Arc::new(Mcp::new(t, Profile::Core).await);
+        let w = mcp.world().await;
+        let tok = w.owner.clone();
+        let actor = mcp.app().token_actor(&tok).await.expect("actor");
+        let pbi = mcp
+            .app()
+            .create_pbi(&actor, &w.product_id, baton_app::backlog::pbis::NewPbi { title: "P".into(), ..Default::default() })
+            .await
+            .expect("pbi");
+        let story = mcp
+            .app()
+            .create_story(&actor, &pbi.id, baton_app::backlog::stories::NewStory { title: "S".into(), ..Default::default() })
+            .await
+            .expect("story");
+        let task = mcp
+            .app()
+            .create_task(&actor, &story.id, baton_app::backlog::tasks::NewTask { title: "T".into(), ..Default::default() })
+            .await
+            .expect("task")
+            .task;
+
+        // The HTTP request is dropped mid-wait, as when a worker stops while
+        // it long-polls; a job started afterwards must stay in the queue.
+        let waiter = {
+            let (mcp, tok) = (mcp.clone(), tok.clone());
+            tokio::spawn(async move { mcp.tool(&tok, "wait_for_job", json!({"wait_seconds": 30})).await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        waiter.abort();
+        assert!(waiter.await.is_err_and(|e| e.is_cancelled()), "the request was dropped");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let job = mcp.app().enqueue_task_job(&actor, &task.id, Default::default()).await.expect("enqueue");
+        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        let (err, text, again) = mcp.tool(&tok, "wait_for_job", json!({"wait_seconds": 1})).await;
+        assert!(!err, "{text}");
+        assert_eq!(again["job_id"], job.id.as_str(), "the job was still queued for the next waiter: {again}");
+        assert_eq!(again["attempt"], 0, "claimed once: {again}");
+    }
+
     async fn a_waiting_agent_gets_a_started_job_and_finishes_it_through_the_verify_gate(t) {
         let mcp = Arc::new(Mcp::new(t, Profile::Core).await);
         let w = mcp.world().await;
