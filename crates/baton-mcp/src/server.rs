@@ -124,7 +124,10 @@ impl BatonMcp {
         }
         let started = std::time::Instant::now();
         let cx = tools::Cx { app: &self.app, actor, transport: self.transport, worker: self.worker.as_deref() };
-        let r = tools::run(&cx, name, args).await;
+        // On the heap: the dispatch future is as large as the largest tool's,
+        // and debug builds copy it through the stack (a test overflowed its
+        // 2 MB thread stack once the catalog grew).
+        let r = Box::pin(tools::run(&cx, name, args)).await;
         tracing::info!(tool = name, user = %actor.username, ok = r.is_ok(), micros = started.elapsed().as_micros() as u64, "mcp tool call");
         Some(results::outcome(r))
     }
