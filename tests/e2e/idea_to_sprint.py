@@ -107,12 +107,16 @@ async def flow(client, token, product_id):
                                                    if x.get("idea_id") == idea_id], 90)
     rest("POST", f"/api/questions/{q[0]['id']}/answer", token, {"answer": "The team"})
     await until("grilled", lambda: idea_status(token, idea_id) == "grilled")
+    # The idea is grilled as soon as grill_md is stored; the job ends when the
+    # agent's command exits. One live job per idea: wait for it to finish.
+    await until("the grill job done", lambda: rest("GET", f"/api/jobs/{job['id']}", token)["status"] == "done")
     ctx = await call(client, "get_idea_context", {"idea_id": idea_id})
     check("Greet The team" in (ctx["idea"]["grill_md"] or ""), f"grill_md: {ctx['idea']}")
     print("ok  grill: question answered over REST, grill_md stored, idea grilled")
 
     job = await call(client, "dispatch_idea_job", {"idea_id": idea_id, "kind": "make_plan"})
     await until("plan_ready", lambda: idea_status(token, idea_id) == "plan_ready")
+    await until("the plan job done", lambda: rest("GET", f"/api/jobs/{job['id']}", token)["status"] == "done")
     logs = rest("GET", f"/api/ideas/{idea_id}/logs", token)
     logs = logs["items"] if isinstance(logs, dict) else logs
     failed = [entry for entry in logs if "parse failed" in (entry.get("content") or "")]
