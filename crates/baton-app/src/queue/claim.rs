@@ -321,9 +321,16 @@ impl App {
         let txn = self.db.begin().await?;
         let failed = repo::fail_expired_claims(&txn, user_id, t, legacy, MAX_RETRIES, STALE_FAILURE).await?;
         let requeued = repo::requeue_expired_claims(&txn, user_id, t, legacy, MAX_RETRIES).await?;
-        // A sprint job that ran out of attempts fails its run.
+        // A sprint job that ran out of attempts fails its run; an idea job
+        // its idea.
         for id in &failed {
             fail_stale_run(&txn, id, t).await?;
+            if let Some(m) = job::Entity::find_by_id(id.clone()).one(&txn).await?
+                && let kind = kind_of(&m)?
+                && kind.is_idea_kind()
+            {
+                super::complete::idea_job_ended(&txn, &m, kind, "failed").await?;
+            }
         }
         txn.commit().await?;
         let ids: Vec<String> = failed.into_iter().chain(requeued).collect();

@@ -367,7 +367,7 @@ impl App {
                 }
                 // Failed idea jobs mark their idea and log the event (§3.5 step 4).
                 if to == JobStatus::Failed && kind.is_idea_kind() {
-                    idea_failed(c, &m, kind).await?;
+                    idea_job_ended(c, &m, kind, "failed").await?;
                 }
                 Ok((m, task_after, roll, cascaded, run_after))
             })
@@ -493,9 +493,17 @@ impl App {
     }
 }
 
-/// Sets a failed idea job's idea to the matching `*_FAILED` status and adds
-/// a `JOB_EVENT` log `"<KIND> failed"` with `{job_id, error}`.
-async fn idea_failed<C: ConnectionTrait>(c: &C, m: &job::Model, kind: JobKind) -> AppResult<()> {
+/// Sets the idea of an idea job that ended without success (`outcome`:
+/// `failed`, or `cancelled`) to the matching `*_FAILED` status and adds a
+/// `JOB_EVENT` log `"<KIND> <outcome>"` with `{job_id, error}`. A cancelled
+/// or expired job counts as failed for its idea: otherwise the idea would
+/// stay grilling or planning for good, a status no dispatch starts from.
+pub(crate) async fn idea_job_ended<C: ConnectionTrait>(
+    c: &C,
+    m: &job::Model,
+    kind: JobKind,
+    outcome: &str,
+) -> AppResult<()> {
     let Some(idea_id) = &m.idea_id else { return Ok(()) };
     let status = match kind {
         JobKind::IdeaGrill => Some(IdeaStatus::GrillFailed),
@@ -517,7 +525,7 @@ async fn idea_failed<C: ConnectionTrait>(c: &C, m: &job::Model, kind: JobKind) -
         id: Set(new_id()),
         idea_id: Set(idea_id.clone()),
         r#type: Set(IdeaLogType::JobEvent.as_db().into()),
-        content: Set(format!("{} failed", kind.as_db())),
+        content: Set(format!("{} {outcome}", kind.as_db())),
         metadata: Set(Some(serde_json::json!({"job_id": m.id, "error": m.error}))),
         created_at: Set(t),
     }

@@ -303,7 +303,12 @@ impl App {
                 am.lease_until = Set(None);
                 am.error = Set(Some(format!("cancelled by {who}")));
                 am.updated_at = Set(t);
-                Ok(am.update(c).await?)
+                let m = am.update(c).await?;
+                let kind = super::kind_of(&m)?;
+                if kind.is_idea_kind() {
+                    super::complete::idea_job_ended(c, &m, kind, "cancelled").await?;
+                }
+                Ok(m)
             })
         })
         .await?;

@@ -221,6 +221,29 @@ backend_tests! {
         }
     }
 
+    async fn a_cancelled_idea_job_frees_its_idea_for_another_dispatch(t) {
+        let app = TestApp::new(t).await;
+        let (ann_id, ann_token) = user_token(&app, "ann", false).await;
+        let ann = bearer(&ann_token);
+        let shop = app.product_row(&ann_id, "Shop").await;
+        set_repo(&app, &shop).await;
+        register(&app, &ann_token, "laptop", &[]).await;
+        let idea = created(&app, "/api/ideas", &ann, json!({ "title": "Stuck?", "product_id": shop })).await;
+        let id = s(&idea, "id").to_string();
+        let job = created(&app, &format!("/api/ideas/{id}/dispatch"), &ann, json!({ "kind": "grill" })).await;
+        assert_eq!(s(&get(&app, &ann, &format!("/api/ideas/{id}")).await, "status"), "grilling");
+        let res = app.json(Method::POST, &format!("/api/jobs/{}/cancel", s(&job, "id")), &ann, &json!({})).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+        // Not left grilling (from which nothing can be dispatched): failed, logged.
+        assert_eq!(s(&get(&app, &ann, &format!("/api/ideas/{id}")).await, "status"), "grill_failed");
+        let logs = get(&app, &ann, &format!("/api/ideas/{id}/logs")).await;
+        assert_eq!((logs["items"][1]["content"].as_str(), &logs["items"][1]["metadata"]["job_id"]),
+            (Some("IDEA_GRILL cancelled"), &job["id"]), "{logs}");
+        let again = created(&app, &format!("/api/ideas/{id}/dispatch"), &ann, json!({ "kind": "grill" })).await;
+        assert_ne!(again["id"], job["id"]);
+        assert_eq!(s(&get(&app, &ann, &format!("/api/ideas/{id}")).await, "status"), "grilling");
+    }
+
     async fn materializing_creates_the_backlog_once_with_codes_orders_a_sprint_and_pinned_revisions(t) {
         let app = TestApp::new(t).await;
         let (ann_id, ann_token) = user_token(&app, "ann", false).await;
