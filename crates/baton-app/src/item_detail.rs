@@ -136,6 +136,11 @@ impl App {
             .limit(MAX_ITEM_JOBS)
             .all(&self.db)
             .await?;
+        self.job_lines(rows).await
+    }
+
+    /// Jobs as lines with their cost at today's prices.
+    async fn job_lines(&self, rows: Vec<job::Model>) -> AppResult<Vec<JobLine>> {
         let book = self.price_book().await?;
         rows.into_iter()
             .map(|m| {
@@ -172,13 +177,7 @@ impl App {
             .limit(MAX_ITEM_JOBS)
             .all(&self.db)
             .await?;
-        let book = self.price_book().await?;
-        rows.into_iter()
-            .map(|m| {
-                let cost = book.job_cost(&m).map(|c| c.to_decimal(MONEY_PLACES));
-                Ok(JobLine { job: job_view(m)?, cost })
-            })
-            .collect()
+        self.job_lines(rows).await
     }
 
     /// Who items of a product can be assigned to: its owner and members, by

@@ -10,21 +10,36 @@ use std::path::Path;
 use baton_app::{AppError, AppResult};
 use tokio::process::Command;
 
-async fn git(dir: &Path, args: &[&str]) -> AppResult<String> {
+/// Runs `git -C dir args` without a terminal (a credential prompt fails
+/// instead of hanging); its stdout, or why it failed (the command and the
+/// start of its stderr). Shared by the stdio tools, `baton worker` and the
+/// worktree cleanup.
+pub async fn run(dir: &Path, args: &[&str]) -> Result<String, String> {
     let out = Command::new("git")
         .arg("-C")
         .arg(dir)
         .args(args)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin(std::process::Stdio::null())
         .kill_on_drop(true)
         .output()
         .await
-        .map_err(|e| AppError::Conflict(format!("GIT_FAILED: cannot run git: {e}")))?;
+        .map_err(|e| format!("cannot run git: {e}"))?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let first: String = stderr.trim().chars().take(200).collect();
-        return Err(AppError::Conflict(format!("GIT_FAILED: git {} failed: {first}", args.join(" "))));
+        return Err(format!("git {} failed: {first}", args.join(" ")));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// [`run`] with its output trimmed (refs, hashes, one-line answers).
+pub async fn text(dir: &Path, args: &[&str]) -> Result<String, String> {
+    run(dir, args).await.map(|s| s.trim().to_string())
+}
+
+async fn git(dir: &Path, args: &[&str]) -> AppResult<String> {
+    run(dir, args).await.map_err(|e| AppError::Conflict(format!("GIT_FAILED: {e}")))
 }
 
 /// The remote default branch as a ref (`origin/main`, `origin/trunk`, …).

@@ -19,9 +19,9 @@ use std::{
     path::{Path, PathBuf},
 };
 
+use crate::git::text as git;
 use baton_app::{AppError, AppResult};
 use serde::{Deserialize, Serialize};
-use tokio::process::Command;
 
 /// The suffix of a worktree's record file (`<name>.worker.json`).
 pub const RECORD_SUFFIX: &str = ".worker.json";
@@ -85,24 +85,6 @@ pub struct CleanupEntry {
 /// Whether a job in `status` will not run again in this worktree.
 fn finished(status: &str) -> bool {
     matches!(status, "done" | "failed" | "cancelled" | "skipped")
-}
-
-async fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .output()
-        .await
-        .map_err(|e| format!("cannot run git: {e}"))?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        return Err(format!("git {} failed: {}", args.join(" "), err.trim().chars().take(200).collect::<String>()));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 /// Why a git worktree must be kept (work that exists only here), if it must.

@@ -23,8 +23,8 @@ use std::{
     sync::{Arc, Mutex},
 };
 
+use baton_mcp::git::text as git;
 use serde_json::Value;
-use tokio::process::Command;
 
 /// A job's working directory, ready for the command.
 #[derive(Debug, Clone)]
@@ -51,25 +51,6 @@ impl Repos {
             Err(_) => Arc::default(),
         }
     }
-}
-
-async fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        // No terminal: a credential prompt must fail, not hang.
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .output()
-        .await
-        .map_err(|e| format!("cannot run git: {e}"))?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        return Err(format!("git {} failed: {}", args.join(" "), err.trim().chars().take(300).collect::<String>()));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 fn non_empty(v: &Value) -> Option<String> {
