@@ -15,6 +15,7 @@ pub mod ideas;
 pub mod insights;
 pub mod item_detail;
 pub mod list;
+pub mod marketplace;
 pub mod passwords;
 pub mod prices;
 pub mod products;

@@ -1,5 +1,13 @@
-//! Marketplace enums (seed `002_*`, with the conflicts of
-//! `reference/marketplace.md` §9 resolved as proposed there).
+//! The expert marketplace's pure rules (seed `002_*`, with the conflicts of
+//! `reference/marketplace.md` §9 resolved as proposed there): its enums here,
+//! and one submodule per concern.
+
+pub mod bidding;
+pub mod bmad;
+pub mod escrow;
+pub mod money;
+pub mod workflow;
+
 
 crate::db_enum! {
     /// A marketplace project's status (`products.project_status`; NULL for

@@ -1,0 +1,1 @@
+//! Bids: submit, withdraw, reject, accept (one transaction).

@@ -1,0 +1,1 @@
+//! Verifying escrow transactions on chain: one `ChainVerifier` trait, one implementation per chain.

@@ -1,0 +1,1 @@
+//! Escrows: created on acceptance, funded, released, refunded.

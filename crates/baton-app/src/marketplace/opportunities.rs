@@ -1,0 +1,1 @@
+//! Opportunities: posted by clients (planning) or the platform (stories), listed for experts.

@@ -1,0 +1,1 @@
+//! Marketplace stories: workflow transitions, validation, PRs and QA gates, audit log.

@@ -1,0 +1,1 @@
+//! The escrow state machine (marketplace reference §5.2).
