@@ -8,7 +8,6 @@ pub mod escrow;
 pub mod money;
 pub mod workflow;
 
-
 crate::db_enum! {
     /// A marketplace project's status (`products.project_status`; NULL for
     /// products that are not marketplace projects).
