@@ -22,8 +22,9 @@ use serde_json::{Value, json};
 
 use crate::{
     Profile, Transport, admin_tools as admin, backlog_tools as backlog, context_tools as context, edit_tools as edit,
-    idea_admin_tools as idea_admin, idea_tools as idea, log_tools as log, product_tools as product,
-    question_tools as question, queue_tools as queue, schema::input_schema, sprint_tools as sprint,
+    idea_admin_tools as idea_admin, idea_tools as idea, log_tools as log, market_review_tools as review,
+    product_tools as product, question_tools as question, queue_tools as queue, schema::input_schema,
+    sprint_tools as sprint,
 };
 
 /// One tool: its name, what an agent reads about it, its input schema, and
@@ -245,6 +246,18 @@ pub(crate) static CATALOG: &[Spec] = &[
         "Administrators: every job kind's model configuration (model, thinking budget, permission mode, allowed tools, max turns) and the defaults it falls back to."),
     spec!("set_job_kind_config", admin::SetKindConfigArgs, core: false, writes: true,
         "Administrators: replaces a job kind's configuration (absent or `null` = not set); claims use it after the job's and the product's own settings, before the defaults."),
+    spec!("submit_deliverable", review::SubmitDeliverableArgs, core: false, writes: true,
+        "Marketplace expert: submits (or, after changes were requested, resubmits) the pull request that delivers the planning opportunity your bid was accepted on."),
+    spec!("list_deliverables", review::OpportunityArgs, core: false, writes: false,
+        "An opportunity's deliverables, newest first (the client sees all, an expert their own)."),
+    spec!("review_deliverable", review::ReviewDeliverableArgs, core: false, writes: true,
+        "Marketplace client: approves a submitted deliverable (completes the opportunity, approves its escrow's release), requests changes or rejects it (the opportunity opens again); notes required unless approving."),
+    spec!("rate_expert", review::RateExpertArgs, core: false, writes: true,
+        "Marketplace client: rates an expert 1–5 (optional feedback) once per stage of your project, after their work at that stage was completed."),
+    spec!("list_project_ratings", review::ProjectArgs, core: false, writes: false,
+        "Marketplace client: the ratings you gave in a project, newest first."),
+    spec!("get_expert_profile", review::ExpertArgs, core: false, writes: false,
+        "An expert's profile: average rating and count overall and per stage, completed engagements, newest ratings."),
 ];
 
 /// The name of every tool on any profile or transport, each once (for the
@@ -425,6 +438,12 @@ pub(crate) async fn run(cx: &Cx<'_>, name: &str, args: Value) -> AppResult<Value
         "update_idea" => idea_admin::update_idea(cx, args).await,
         "list_job_kind_configs" => admin::list(cx, args).await,
         "set_job_kind_config" => admin::set(cx, args).await,
+        "submit_deliverable" => review::submit_deliverable(cx, args).await,
+        "list_deliverables" => review::list_deliverables(cx, args).await,
+        "review_deliverable" => review::review_deliverable(cx, args).await,
+        "rate_expert" => review::rate_expert(cx, args).await,
+        "list_project_ratings" => review::list_project_ratings(cx, args).await,
+        "get_expert_profile" => review::get_expert_profile(cx, args).await,
         other => Err(AppError::internal(format!("tool {other} is in the catalog but has no handler"))),
     }
 }

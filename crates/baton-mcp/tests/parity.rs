@@ -69,6 +69,10 @@ const MAPPED: &[(&str, &str)] = &[
     // Questions.
     ("POST /questions/{id}/answer", "answer_question"),
     ("POST /questions/{id}/cancel", "cancel_question"),
+    // Marketplace deliverables and ratings (market_review_tools.rs).
+    ("POST /opportunities/{id}/deliverables", "submit_deliverable"),
+    ("POST /deliverables/{id}/review", "review_deliverable"),
+    ("POST /projects/{id}/ratings", "rate_expert"),
     // Ideas (idea_tools.rs; `update_idea` in idea_admin_tools.rs).
     ("POST /ideas", "create_idea"),
     ("PATCH /ideas/{id}", "update_idea"),

@@ -49,7 +49,7 @@ pub struct PbiPrInput {
 
 impl App {
     /// The hosts a product's pull requests may live on.
-    fn pr_hosts_for(&self, repo_url: Option<&str>) -> Vec<String> {
+    pub(crate) fn pr_hosts_for(&self, repo_url: Option<&str>) -> Vec<String> {
         let mut hosts = self.config.pr_hosts.clone();
         hosts.extend(repo_url.and_then(repo_host));
         hosts

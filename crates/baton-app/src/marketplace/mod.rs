@@ -6,7 +6,9 @@
 
 pub mod bids;
 pub mod chain;
+pub mod deliverables;
 pub mod escrows;
 pub mod opportunities;
 pub mod projects;
+pub mod ratings;
 pub mod stories;

@@ -4,8 +4,10 @@
 
 pub mod bidding;
 pub mod bmad;
+pub mod deliverables;
 pub mod escrow;
 pub mod money;
+pub mod ratings;
 pub mod workflow;
 
 crate::db_enum! {

@@ -13,6 +13,7 @@ use crate::{AppState, error::ApiError};
 pub mod bulk;
 pub mod context;
 pub mod cron;
+pub mod deliverables;
 pub mod export;
 pub mod health;
 pub mod ideas;
@@ -27,6 +28,7 @@ pub mod prices;
 pub mod products;
 pub mod questions;
 pub mod queue_status;
+pub mod ratings;
 pub mod realtime;
 pub mod responses;
 #[cfg(test)]
@@ -75,6 +77,10 @@ impl Modify for Security {
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::health))
+        .routes(routes!(deliverables::submit, deliverables::list))
+        .routes(routes!(deliverables::review))
+        .routes(routes!(ratings::rate, ratings::list))
+        .routes(routes!(ratings::profile))
         .routes(routes!(me::me))
         .routes(routes!(tokens::list, tokens::create))
         .routes(routes!(tokens::revoke))
