@@ -42,6 +42,11 @@ pub struct AppConfig {
     /// Hosts whose pull request URLs `set_pbi_pr` accepts, besides the host
     /// of the product's `repo_url` (compared case-insensitively, ports ignored).
     pub pr_hosts: Vec<String>,
+    /// Where project documents are kept: `file:///abs/dir` or
+    /// `s3://bucket/prefix`; `None` turns the document routes off (503).
+    pub documents_url: Option<String>,
+    /// Largest document accepted, in bytes.
+    pub documents_max_bytes: usize,
 }
 
 impl Default for AppConfig {
@@ -69,6 +74,8 @@ impl Default for AppConfig {
             job_lease: Duration::from_secs(5 * 60),
             job_wait_poll: Duration::from_secs(5),
             pr_hosts: baton_domain::pull_requests::DEFAULT_PR_HOSTS.iter().map(|h| h.to_string()).collect(),
+            documents_url: None,
+            documents_max_bytes: baton_domain::marketplace::documents::DEFAULT_MAX_BYTES,
         }
     }
 }

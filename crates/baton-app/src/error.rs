@@ -37,6 +37,9 @@ pub enum AppError {
         /// Seconds until a retry may succeed.
         retry_after_secs: u64,
     },
+    /// A part this needs is not configured or not reachable (503).
+    #[error("{0}")]
+    Unavailable(String),
     /// Something failed that the client cannot fix; details go to the log only.
     #[error("internal error: {0}")]
     Internal(Internal),

@@ -53,13 +53,22 @@ pub struct App {
     pub(crate) claim_gates: queue::claim::ClaimGates,
     /// The realtime streams open in this process, against their limits.
     pub streams: realtime::StreamSlots,
+    /// Where project documents are kept (`None`: not configured).
+    pub documents: Option<std::sync::Arc<dyn object_store::ObjectStore>>,
 }
 
 impl App {
     /// Wraps an open, migrated database and its event bus.
     pub fn new(db: Db, bus: EventBus, config: AppConfig) -> Self {
         let streams = realtime::StreamSlots::new(&config);
-        App { db, bus, config, claim_gates: queue::claim::ClaimGates::default(), streams }
+        // `serve` opens the store first and stops on a bad URL; here a bad
+        // one only turns documents off.
+        let documents = config.documents_url.as_deref().and_then(|url| {
+            marketplace::documents::open_store(url)
+                .inspect_err(|e| tracing::error!(error = %e, "documents are off"))
+                .ok()
+        });
+        App { db, bus, config, claim_gates: queue::claim::ClaimGates::default(), streams, documents }
     }
 
     /// An app whose events stay in this process (tests, one-shot CLI commands).

@@ -25,6 +25,8 @@ pub struct HttpConfig {
     pub trust_proxy: bool,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
+    /// Largest body of a file upload (project documents, BMAD imports).
+    pub upload_limit: usize,
     /// The MCP endpoint at `/mcp`: tool profile and Host/Origin allowlists.
     pub mcp: baton_mcp::HttpSettings,
 }
@@ -42,6 +44,8 @@ impl Default for HttpConfig {
             public_url: "http://127.0.0.1:8080".into(),
             trust_proxy: false,
             body_limit: 1024 * 1024,
+            // The largest document plus room for the request around it.
+            upload_limit: baton_domain::marketplace::documents::DEFAULT_MAX_BYTES + 64 * 1024,
             mcp: baton_mcp::HttpSettings::default(),
         }
     }

@@ -10,7 +10,7 @@ use axum::{
     middleware::{Next, from_fn, from_fn_with_state},
     response::{IntoResponse, Response},
 };
-use tower::ServiceBuilder;
+use tower::{Layer, ServiceBuilder, ServiceExt};
 use tower_http::{
     LatencyUnit,
     catch_panic::CatchPanicLayer,
@@ -37,6 +37,7 @@ connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; fram
 /// Wraps the application in the middleware stack.
 pub fn wrap(app: Router, state: AppState) -> Router {
     let limit = state.http.body_limit;
+    let limits = (state.http.body_limit, state.http.upload_limit);
     app.layer(from_fn(demo_guard))
         .layer(from_fn_with_state(state.clone(), authenticate))
         .layer(from_fn_with_state(state, csrf_guard))
@@ -70,8 +71,30 @@ pub fn wrap(app: Router, state: AppState) -> Router {
                     HeaderValue::from_static("same-origin"),
                 ))
                 .layer(from_fn_with_state(limit, api_json_errors))
-                .layer(RequestBodyLimitLayer::new(limit)),
+                .layer(from_fn_with_state(limits, body_limit)),
         )
+}
+
+/// Routes that take files (`POST`), whose bodies may reach `upload_limit`
+/// instead of `body_limit`: project documents and BMAD imports.
+fn is_upload(req: &Request) -> bool {
+    let path = req.uri().path();
+    req.method() == Method::POST
+        && path.starts_with("/api/projects/")
+        && (path.ends_with("/documents") || path.ends_with("/import/bmad"))
+}
+
+/// The request body limit: `body_limit` for everything but uploads. Bodies
+/// announcing a larger length get 413 at once; others are cut off when they
+/// pass the limit.
+async fn body_limit(State((body, upload)): State<(usize, usize)>, req: Request, next: Next) -> Response {
+    let limit = if is_upload(&req) { upload } else { body };
+    // The limit wraps the body in its own type; the rest of the stack takes `Body`.
+    let inner = next.map_request(|r: axum::http::Request<_>| r.map(Body::new));
+    match RequestBodyLimitLayer::new(limit).layer(inner).oneshot(req).await {
+        Ok(res) => res.map(Body::new),
+        Err(never) => match never {},
+    }
 }
 
 fn is_api(path: &str) -> bool {

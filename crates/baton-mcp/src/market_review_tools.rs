@@ -1,7 +1,8 @@
-//! Marketplace tools for planning deliverables and ratings, thin adapters
-//! over the services behind `/api/opportunities/{id}/deliverables`,
-//! `/api/deliverables/{id}/review`, `/api/projects/{id}/ratings` and
-//! `/api/experts/{username}`. Arguments are the services' own input types,
+//! Marketplace tools for planning deliverables, ratings and project
+//! documents, thin adapters over the services behind
+//! `/api/opportunities/{id}/deliverables`, `/api/deliverables/{id}/review`,
+//! `/api/projects/{id}/ratings`, `/api/experts/{username}` and
+//! `/api/projects/{id}/documents`. Files travel as base64 text over MCP. Arguments are the services' own input types,
 //! parsed after the id is split off; the `*Args` structs only describe them.
 
 #![allow(dead_code)] // the `*Args` structs only describe the arguments, see above
@@ -10,6 +11,7 @@ use baton_app::{
     AppResult,
     marketplace::{
         deliverables::{ReviewDeliverable, SubmitDeliverable},
+        documents::NewDocument,
         ratings::NewRating,
     },
 };
@@ -131,4 +133,111 @@ pub(crate) async fn list_project_ratings(cx: &Cx<'_>, args: Value) -> AppResult<
 pub(crate) async fn get_expert_profile(cx: &Cx<'_>, args: Value) -> AppResult<Value> {
     let a: ExpertArgs = parse(args)?;
     to_json(cx.app.expert_profile(cx.actor, &a.username).await?)
+}
+
+/// Arguments of `upload_document`.
+#[derive(JsonSchema, Deserialize)]
+#[schemars(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UploadDocumentArgs {
+    /// The project (id).
+    project_id: String,
+    /// The file name (no path).
+    filename: String,
+    /// brief, prd, architecture, design, wireframes or other.
+    document_type: String,
+    /// image/png, image/jpeg, image/webp, image/gif, application/pdf, text/markdown or text/plain.
+    content_type: String,
+    /// The file, base64-encoded (standard alphabet, padding optional).
+    content_base64: String,
+}
+
+/// Arguments of `list_documents`.
+#[derive(JsonSchema, Deserialize)]
+#[schemars(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ListDocumentsArgs {
+    /// The project (id).
+    project_id: String,
+    /// Only documents of this type.
+    document_type: Option<String>,
+}
+
+/// Arguments of `delete_document`.
+#[derive(JsonSchema, Deserialize)]
+#[schemars(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DocumentArgs {
+    /// The document.
+    document_id: String,
+}
+
+/// `upload_document`.
+pub(crate) async fn upload_document(cx: &Cx<'_>, args: Value) -> AppResult<Value> {
+    let a: UploadDocumentArgs = parse(args)?;
+    let bytes = decode_base64(&a.content_base64)
+        .ok_or_else(|| baton_app::AppError::field("content_base64", "is not valid base64"))?;
+    let input =
+        NewDocument { filename: a.filename, document_type: a.document_type, content_type: a.content_type, bytes };
+    to_json(cx.app.upload_document(cx.actor, &a.project_id, input).await?)
+}
+
+/// `list_documents`.
+pub(crate) async fn list_documents(cx: &Cx<'_>, args: Value) -> AppResult<Value> {
+    let a: ListDocumentsArgs = parse(args)?;
+    to_json(cx.app.list_documents(cx.actor, &a.project_id, a.document_type.as_deref()).await?)
+}
+
+/// `delete_document`.
+pub(crate) async fn delete_document(cx: &Cx<'_>, args: Value) -> AppResult<Value> {
+    let a: DocumentArgs = parse(args)?;
+    cx.app.delete_document(cx.actor, &a.document_id).await?;
+    Ok(serde_json::json!({ "deleted": a.document_id }))
+}
+
+/// Standard base64 (RFC 4648 §4) to bytes; whitespace is skipped, padding
+/// optional. `None` on any other character or an impossible length.
+fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    fn value(c: u8) -> Option<u32> {
+        match c {
+            b'A'..=b'Z' => Some(u32::from(c - b'A')),
+            b'a'..=b'z' => Some(u32::from(c - b'a') + 26),
+            b'0'..=b'9' => Some(u32::from(c - b'0') + 52),
+            b'+' => Some(62),
+            b'/' => Some(63),
+            _ => None,
+        }
+    }
+    let clean: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    let body = clean.strip_suffix(b"==").or_else(|| clean.strip_suffix(b"=")).unwrap_or(&clean);
+    if body.len() % 4 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(body.len() * 3 / 4);
+    for chunk in body.chunks(4) {
+        let mut acc = 0u32;
+        for (i, c) in chunk.iter().enumerate() {
+            acc |= value(*c)? << (18 - 6 * i);
+        }
+        let bytes = acc.to_be_bytes();
+        out.extend_from_slice(&bytes[1..chunk.len()]);
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode_base64;
+
+    #[test]
+    fn base64_decodes_with_or_without_padding_and_refuses_junk() {
+        assert_eq!(decode_base64("aGVsbG8=").as_deref(), Some(&b"hello"[..]));
+        assert_eq!(decode_base64("aGVsbG8").as_deref(), Some(&b"hello"[..]));
+        assert_eq!(decode_base64("aGVs\nbG8h").as_deref(), Some(&b"hello!"[..]), "line breaks are skipped");
+        assert_eq!(decode_base64("aGVs bG8h").as_deref(), Some(&b"hello!"[..]));
+        assert_eq!(decode_base64("iVBORw0KGgo=").as_deref(), Some(&b"\x89PNG\r\n\x1a\n"[..]));
+        assert_eq!(decode_base64("").as_deref(), Some(&b""[..]));
+        assert_eq!(decode_base64("a"), None);
+        assert_eq!(decode_base64("ab$d"), None);
+    }
 }

@@ -258,6 +258,12 @@ pub(crate) static CATALOG: &[Spec] = &[
         "Marketplace client: the ratings you gave in a project, newest first."),
     spec!("get_expert_profile", review::ExpertArgs, core: false, writes: false,
         "An expert's profile: average rating and count overall and per stage, completed engagements, newest ratings."),
+    spec!("upload_document", review::UploadDocumentArgs, core: false, writes: true,
+        "Uploads a supporting file (PNG, JPEG, WebP, GIF, PDF, Markdown, text; base64) to a marketplace project you are a party of."),
+    spec!("list_documents", review::ListDocumentsArgs, core: false, writes: false,
+        "A marketplace project's documents, newest first (download them over REST: GET /api/documents/{id}/content)."),
+    spec!("delete_document", review::DocumentArgs, core: false, writes: true,
+        "Deletes a project document you uploaded (or any, as the project's client)."),
 ];
 
 /// The name of every tool on any profile or transport, each once (for the
@@ -444,6 +450,9 @@ pub(crate) async fn run(cx: &Cx<'_>, name: &str, args: Value) -> AppResult<Value
         "rate_expert" => review::rate_expert(cx, args).await,
         "list_project_ratings" => review::list_project_ratings(cx, args).await,
         "get_expert_profile" => review::get_expert_profile(cx, args).await,
+        "upload_document" => review::upload_document(cx, args).await,
+        "list_documents" => review::list_documents(cx, args).await,
+        "delete_document" => review::delete_document(cx, args).await,
         other => Err(AppError::internal(format!("tool {other} is in the catalog but has no handler"))),
     }
 }

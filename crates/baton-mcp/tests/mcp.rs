@@ -306,6 +306,15 @@ const ALL_TOOLS: &[&str] = &[
     "update_idea",
     "list_job_kind_configs",
     "set_job_kind_config",
+    "submit_deliverable",
+    "list_deliverables",
+    "review_deliverable",
+    "rate_expert",
+    "list_project_ratings",
+    "get_expert_profile",
+    "upload_document",
+    "list_documents",
+    "delete_document",
 ];
 
 backend_tests! {

@@ -73,6 +73,8 @@ const MAPPED: &[(&str, &str)] = &[
     ("POST /opportunities/{id}/deliverables", "submit_deliverable"),
     ("POST /deliverables/{id}/review", "review_deliverable"),
     ("POST /projects/{id}/ratings", "rate_expert"),
+    ("POST /projects/{id}/documents", "upload_document"),
+    ("DELETE /documents/{id}", "delete_document"),
     // Ideas (idea_tools.rs; `update_idea` in idea_admin_tools.rs).
     ("POST /ideas", "create_idea"),
     ("PATCH /ideas/{id}", "update_idea"),

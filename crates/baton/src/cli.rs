@@ -248,6 +248,15 @@ pub struct ServeArgs {
     /// Largest accepted request body in bytes.
     #[arg(long, env = "BATON_BODY_LIMIT", default_value_t = 1024 * 1024)]
     pub body_limit: usize,
+    /// Where project documents are kept: file:///absolute/dir or s3://bucket/prefix
+    /// (S3 credentials, region and endpoint from the AWS_* variables).
+    /// Default: the `documents` directory in --data-dir.
+    #[arg(long, env = "BATON_DOCUMENTS_URL")]
+    pub documents_url: Option<String>,
+    /// Largest project document in bytes.
+    #[arg(long, env = "BATON_DOCUMENTS_MAX_BYTES", default_value_t = 10 * 1024 * 1024,
+          value_parser = clap::value_parser!(u64).range(1..=1024 * 1024 * 1024))]
+    pub documents_max_bytes: u64,
     /// Bearer secret for `POST /api/cron/expire-questions` (external schedulers); unset disables that route.
     /// Open questions are also expired every minute by the server itself.
     #[arg(long, env = "BATON_CRON_SECRET", hide_env_values = true)]

@@ -7,6 +7,7 @@
 pub mod bids;
 pub mod chain;
 pub mod deliverables;
+pub mod documents;
 pub mod escrows;
 pub mod opportunities;
 pub mod projects;

@@ -5,6 +5,7 @@
 pub mod bidding;
 pub mod bmad;
 pub mod deliverables;
+pub mod documents;
 pub mod escrow;
 pub mod money;
 pub mod ratings;

@@ -14,6 +14,7 @@ pub mod bulk;
 pub mod context;
 pub mod cron;
 pub mod deliverables;
+pub mod documents;
 pub mod export;
 pub mod health;
 pub mod ideas;
@@ -81,6 +82,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(deliverables::review))
         .routes(routes!(ratings::rate, ratings::list))
         .routes(routes!(ratings::profile))
+        .routes(routes!(documents::upload, documents::list))
+        .routes(routes!(documents::download))
+        .routes(routes!(documents::delete))
         .routes(routes!(me::me))
         .routes(routes!(tokens::list, tokens::create))
         .routes(routes!(tokens::revoke))

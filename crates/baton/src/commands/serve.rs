@@ -61,6 +61,17 @@ pub async fn run(db_args: &DbArgs, config: AppConfig, args: ServeArgs, log_forma
     let bus = EventBus::for_db(&db, &url).await.context("cannot start the event bus")?;
     let config = AppConfig { cron_secret: args.cron_secret.clone().filter(|s| !s.is_empty()), ..config };
     let config = args.limits.apply(config);
+    let documents_url = match &args.documents_url {
+        Some(url) => url.clone(),
+        None => {
+            let dir = std::path::absolute(db_args.data_dir.join("documents")).context("cannot resolve --data-dir")?;
+            format!("file://{}", dir.display())
+        }
+    };
+    // A bad store is a start-up error, not a silent "documents are off".
+    baton_app::marketplace::documents::open_store(&documents_url).map_err(|e| anyhow::anyhow!(e))?;
+    let documents_max_bytes = usize::try_from(args.documents_max_bytes).context("--documents-max-bytes")?;
+    let config = AppConfig { documents_url: Some(documents_url), documents_max_bytes, ..config };
     let app = App::new(db, bus, config);
     tracing::info!(
         per_user = app.config.realtime_max_streams_per_user,
@@ -72,7 +83,14 @@ pub async fn run(db_args: &DbArgs, config: AppConfig, args: ServeArgs, log_forma
     let public_url = public_url(&args, addr);
     let mcp_profile = args.mcp_tools.parse().map_err(|e: String| anyhow::anyhow!(e))?;
     let mcp = baton_mcp::HttpSettings::new(&public_url, &args.mcp_allowed_origins, mcp_profile);
-    let http = HttpConfig { public_url, trust_proxy: args.trust_proxy, body_limit: args.body_limit, mcp };
+    let http = HttpConfig {
+        public_url,
+        trust_proxy: args.trust_proxy,
+        body_limit: args.body_limit,
+        // The largest document plus room for the request around it.
+        upload_limit: documents_max_bytes.saturating_add(64 * 1024).max(args.body_limit),
+        mcp,
+    };
     let public = http.public_url.clone();
     let state = AppState::new(app, http);
 

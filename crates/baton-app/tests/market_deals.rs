@@ -1,7 +1,8 @@
-//! Planning deliverables and ratings on both backends: submit, review
-//! (approve, request changes, reject-and-reselect), rating after completed
-//! work, expert profiles, and the permission matrix with refusals that
-//! write nothing.
+//! The parties of a marketplace deal on both backends: planning
+//! deliverables (submit, review: approve, request changes,
+//! reject-and-reselect), ratings after completed work, expert profiles,
+//! project documents in a real directory store, and the permission matrix
+//! with refusals that write nothing.
 //!
 //! The deal itself (project, opportunity, accepted bid, escrow) is written
 //! with the entities here so these tests check only the deliverable and
@@ -13,6 +14,7 @@ use baton_app::{
     Actor, App, AppConfig, AppError,
     marketplace::{
         deliverables::{ReviewDecision, ReviewDeliverable, SubmitDeliverable},
+        documents::NewDocument,
         escrows,
         ratings::NewRating,
     },
@@ -23,7 +25,7 @@ use baton_domain::{
 };
 use baton_store::{
     Db,
-    entities::{bid, deliverable, escrow, opportunity, product, rating},
+    entities::{bid, deliverable, document, escrow, opportunity, product, product_member, rating},
     new_id, now,
     sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel},
 };
@@ -282,5 +284,90 @@ backend_tests! {
         assert_eq!(kind(&app.expert_profile(&d.client, "ghost").await), "404");
         assert_eq!(app.project_ratings(&d.client, &d.project_id).await.expect("list").len(), 1);
         assert_eq!(kind(&app.project_ratings(&d.expert, &d.project_id).await), "404");
+    }
+}
+
+fn doc(name: &str, mime: &str, bytes: &[u8]) -> NewDocument {
+    NewDocument {
+        filename: name.into(),
+        document_type: "wireframes".into(),
+        content_type: mime.into(),
+        bytes: bytes.to_vec(),
+    }
+}
+
+/// Files in the store's directory (recursively).
+fn stored_files(dir: &std::path::Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries.flatten().map(|e| if e.path().is_dir() { stored_files(&e.path()) } else { 1 }).sum()
+}
+
+backend_tests! {
+    async fn documents_are_kept_by_content_for_the_projects_parties_only(t) {
+        let dir = std::env::temp_dir().join(format!("baton-docs-{}", new_id()));
+        let config = AppConfig { documents_url: Some(format!("file://{}", dir.display())), documents_max_bytes: 64, ..AppConfig::default() };
+        let app = App::local(t.db.clone(), config);
+        let d = deal(&app).await;
+        let reader = user_with(&app, "rory", false, &[Role::Developer]).await;
+        product_member::ActiveModel {
+            id: Set(new_id()),
+            product_id: Set(d.project_id.clone()),
+            user_id: Set(reader.user_id.clone()),
+            access: Set("READ_ONLY".into()),
+            created_at: Set(now()),
+            ..Default::default()
+        }
+        .insert(&app.db)
+        .await
+        .expect("member");
+        let png = b"\x89PNG\r\n\x1a\nimage";
+        let before = format!("{:?}", document::Entity::find().all(&app.db).await.expect("docs"));
+        for (who, actor, want) in [("rival", &d.rival, "404"), ("outsider", &d.outsider, "404"), ("demo", &d.demo, "demo"), ("read-only member", &reader, "403")] {
+            assert_eq!(kind(&app.upload_document(actor, &d.project_id, doc("a.png", "image/png", png)).await), want, "{who}");
+        }
+        let bad: [(NewDocument, &str); 5] = [
+            (doc("../a.png", "image/png", png), "422 filename"),
+            (doc("a.png", "image/png", b"<script>alert(1)</script>"), "422 content_type"),
+            (doc("a.html", "text/html", b"<p>"), "422 content_type"),
+            (doc("big.md", "text/markdown", &[b'a'; 65]), "422 file"),
+            (NewDocument { document_type: "invoice".into(), ..doc("a.png", "image/png", png) }, "422 document_type"),
+        ];
+        for (input, want) in bad {
+            assert_eq!(kind(&app.upload_document(&d.client, &d.project_id, input).await), want);
+        }
+        assert_eq!(format!("{:?}", document::Entity::find().all(&app.db).await.expect("docs")), before, "refusals wrote rows");
+        assert_eq!(stored_files(&dir), 0, "refusals stored files");
+
+        let mine = app.upload_document(&d.client, &d.project_id, doc("wire.png", "image/png", png)).await.expect("client");
+        let theirs = app.upload_document(&d.expert, &d.project_id, doc("same.png", "image/png", png)).await.expect("expert");
+        assert_eq!(mine.sha256, theirs.sha256);
+        assert_eq!(stored_files(&dir), 1, "the same bytes are stored once");
+        let notes = app.upload_document(&d.expert, &d.project_id, doc("n.md", "text/markdown; charset=utf-8", "# Notes é".as_bytes())).await.expect("md");
+        assert_eq!((notes.mime_type.as_str(), notes.size), ("text/markdown", 10));
+        assert_eq!(stored_files(&dir), 2);
+
+        let listed = app.list_documents(&reader, &d.project_id, Some("WIREFRAMES")).await.expect("reader lists");
+        assert_eq!(listed.len(), 3);
+        assert_eq!(kind(&app.list_documents(&d.outsider, &d.project_id, None).await), "404");
+        let file = app.download_document(&reader, &theirs.id).await.expect("download");
+        assert_eq!((file.bytes.as_slice(), file.meta.filename.as_str()), (&png[..], "same.png"));
+        assert_eq!(kind(&app.download_document(&d.rival, &theirs.id).await), "404");
+
+        assert_eq!(kind(&app.delete_document(&d.expert, &mine.id).await), "403", "not the uploader, not the client");
+        assert_eq!(kind(&app.delete_document(&reader, &mine.id).await), "403");
+        app.delete_document(&d.client, &theirs.id).await.expect("the client deletes any");
+        assert_eq!(stored_files(&dir), 2, "the object stays while another row uses it");
+        app.delete_document(&d.client, &mine.id).await.expect("own");
+        assert_eq!(stored_files(&dir), 1, "the last row takes its object with it");
+        assert_eq!(kind(&app.download_document(&d.client, &mine.id).await), "404");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    async fn without_a_store_documents_answer_unavailable(t) {
+        let app = App::local(t.db.clone(), AppConfig::default());
+        let d = deal(&app).await;
+        let got = app.upload_document(&d.client, &d.project_id, doc("a.md", "text/markdown", b"# a")).await;
+        assert!(matches!(got, Err(AppError::Unavailable(_))), "{got:?}");
+        assert!(document::Entity::find().all(&app.db).await.expect("docs").is_empty());
     }
 }
