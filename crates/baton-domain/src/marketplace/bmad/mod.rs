@@ -50,14 +50,14 @@
 //!   reports the later path wins (dated suffixes sort last).
 
 pub mod file_names;
-// TMP pub mod qa_gate;
+pub mod qa_gate;
 // TMP pub mod scan;
 pub mod status;
 pub mod story_file;
 // TMP pub mod validation_report;
 
 pub use file_names::StoryNumber;
-// TMP pub use qa_gate::{QaGate, parse_qa_gate};
+pub use qa_gate::{QaGate, parse_qa_gate, parse_qa_gate_file};
 // TMP pub use scan::{Rejected, ScanResult, ScannedStory, scan};
 pub use status::map_status;
 pub use story_file::{StoryFile, parse_story_file};
