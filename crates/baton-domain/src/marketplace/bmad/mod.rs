@@ -54,14 +54,14 @@ pub mod qa_gate;
 // TMP pub mod scan;
 pub mod status;
 pub mod story_file;
-// TMP pub mod validation_report;
+pub mod validation_report;
 
 pub use file_names::StoryNumber;
 pub use qa_gate::{QaGate, parse_qa_gate, parse_qa_gate_file};
 // TMP pub use scan::{Rejected, ScanResult, ScannedStory, scan};
 pub use status::map_status;
 pub use story_file::{StoryFile, parse_story_file};
-// TMP pub use validation_report::{ValidationReport, parse_validation_report};
+pub use validation_report::{ValidationReport, parse_validation_report};
 
 /// Largest BMAD file accepted, in bytes (512 KB; real story files with long
 /// QA Results stay far below). Larger files are refused unread.
