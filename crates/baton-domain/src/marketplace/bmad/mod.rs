@@ -51,14 +51,14 @@
 
 pub mod file_names;
 pub mod qa_gate;
-// TMP pub mod scan;
+pub mod scan;
 pub mod status;
 pub mod story_file;
 pub mod validation_report;
 
 pub use file_names::StoryNumber;
 pub use qa_gate::{QaGate, parse_qa_gate, parse_qa_gate_file};
-// TMP pub use scan::{Rejected, ScanResult, ScannedStory, scan};
+pub use scan::{Rejected, ScanResult, ScannedStory, scan};
 pub use status::map_status;
 pub use story_file::{StoryFile, parse_story_file};
 pub use validation_report::{ValidationReport, parse_validation_report};
