@@ -68,14 +68,24 @@ pub fn parse_validation_report(text: &str) -> Result<ValidationReport, BmadError
             (!fenced).then(|| plain(l))
         })
         .collect();
-    let score_text = labeled(&lines, &["implementation readiness score", "readiness score"]).ok_or_else(|| {
-        BmadError::field(SCORE_LABEL, "missing; expected a line like `Implementation Readiness Score: 8/10`")
-    })?;
-    let score = read_score(&score_text)?;
+    let scores = labeled(&lines, &["implementation readiness score", "readiness score"]);
+    let score = match scores.iter().find_map(|v| read_score(v).ok()) {
+        Some(score) => score,
+        None => {
+            return Err(match scores.first() {
+                Some(v) => read_score(v).err().unwrap_or_else(|| BmadError::field(SCORE_LABEL, "unreadable")),
+                None => BmadError::field(
+                    SCORE_LABEL,
+                    "missing; expected a line like `Implementation Readiness Score: 8/10`",
+                ),
+            });
+        }
+    };
     let decision = labeled(&lines, &["final assessment", "final decision", "go/no-go decision", "decision"])
-        .and_then(|v| decision_word(&v, false))
+        .iter()
+        .find_map(|v| decision_word(v, false))
         .or_else(|| lines.iter().find_map(|l| decision_word(l, true)));
-    let confidence = labeled(&lines, &["confidence level", "confidence"]).and_then(|v| {
+    let confidence = labeled(&lines, &["confidence level", "confidence"]).iter().find_map(|v| {
         match v.split(|c: char| !c.is_alphanumeric()).find(|w| !w.is_empty())?.to_ascii_lowercase().as_str() {
             "high" => Some(Confidence::High),
             "medium" => Some(Confidence::Medium),
@@ -93,24 +103,27 @@ fn plain(line: &str) -> String {
     t.trim().trim_start_matches(['#', '-', '>', '+']).trim().to_string()
 }
 
-/// The value after the first of `labels` (tried in order) found in a line:
-/// after parentheticals (`(1-10)`) and a colon; the next non-empty line
-/// when the label's line has nothing after it.
-fn labeled(lines: &[String], labels: &[&str]) -> Option<String> {
-    labels.iter().find_map(|label| {
-        lines.iter().enumerate().find_map(|(i, line)| {
-            let at = line.to_ascii_lowercase().find(label)?;
+/// The values after `labels` in the lines, in the order of `labels` then
+/// of lines: after parentheticals (`(1-10)`) and a colon; the next
+/// non-empty line when the label's line has nothing after it.
+fn labeled(lines: &[String], labels: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    for label in labels {
+        for (i, line) in lines.iter().enumerate() {
+            let Some(at) = line.to_ascii_lowercase().find(label) else { continue };
             let mut rest = line[at + label.len()..].trim_start();
             while let Some(r) = rest.strip_prefix('(') {
                 rest = r.split_once(')').map_or("", |p| p.1).trim_start();
             }
             let rest = rest.trim_start_matches([':', '=', '-', ' ', '\t']).trim();
             if !rest.is_empty() {
-                return Some(rest.to_string());
+                out.push(rest.to_string());
+            } else if let Some(next) = lines[i + 1..].iter().find(|l| !l.is_empty()) {
+                out.push(next.clone());
             }
-            lines[i + 1..].iter().find(|l| !l.is_empty()).cloned()
-        })
-    })
+        }
+    }
+    out
 }
 
 /// `8/10`, `8 / 10`, `8`, `8.5/10` → 8; out of 1–10 or another scale → error.
