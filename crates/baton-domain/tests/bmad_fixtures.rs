@@ -45,8 +45,14 @@ fn the_scan_merges_stories_gates_and_reports_in_natural_order() {
     let rejected: Vec<(&str, &str)> = r.rejected.iter().map(|x| (x.path.as_str(), x.reason.as_str())).collect();
     assert_eq!(rejected.len(), 4, "{rejected:#?}");
     assert!(rejected[0].0.ends_with("gates/1.4-no-decision.yml") && rejected[0].1.starts_with("gate: missing"));
-    assert!(rejected[1].0.ends_with("story-0.2.1-validation.md") && rejected[1].1.contains("Implementation Readiness Score"));
-    assert!(rejected[2].0.ends_with("stories/3.1.binary.md") && rejected[2].1.contains("invalid UTF-8 at byte 13"), "{rejected:?}");
+    assert!(
+        rejected[1].0.ends_with("story-0.2.1-validation.md")
+            && rejected[1].1.contains("Implementation Readiness Score")
+    );
+    assert!(
+        rejected[2].0.ends_with("stories/3.1.binary.md") && rejected[2].1.contains("invalid UTF-8 at byte 13"),
+        "{rejected:?}"
+    );
     assert!(rejected[3].0.ends_with("stories/README.md") && rejected[3].1.contains("unknown file name"));
 }
 
@@ -81,7 +87,10 @@ fn the_template_story_with_its_gate_history_and_report() {
     assert!(!gate.value.waiver.active);
     assert!(s.warnings.iter().any(|w| w.contains("1.3-user-auth-first-pass.yml: superseded")), "{:?}", s.warnings);
     let report = &s.validation.as_ref().expect("report").value;
-    assert_eq!((report.score, report.decision, report.confidence), (9, Some(ValidationDecision::Go), Some(Confidence::High)));
+    assert_eq!(
+        (report.score, report.decision, report.confidence),
+        (9, Some(ValidationDecision::Go), Some(Confidence::High))
+    );
 }
 
 #[test]
@@ -97,12 +106,18 @@ fn crlf_rules_and_qa_status_lines_do_not_fool_the_story_parser() {
     assert_eq!(gate.waiver.approved_by.as_deref(), Some("Product Owner"));
     assert_eq!(gate.updated.map(|u| u.to_rfc3339()).as_deref(), Some("2025-09-14T07:00:00+00:00"));
     let report = &s.validation.as_ref().expect("report").value;
-    assert_eq!((report.score, report.decision, report.confidence), (6, Some(ValidationDecision::NoGo), Some(Confidence::Medium)));
+    assert_eq!(
+        (report.score, report.decision, report.confidence),
+        (6, Some(ValidationDecision::NoGo), Some(Confidence::Medium))
+    );
     assert!(s.warnings.is_empty(), "{:?}", s.warnings);
 
     let s = story(&r, "1.11b");
     let file = &s.story_file.as_ref().expect("story file").value;
-    assert_eq!((file.title.as_deref(), file.status), (Some("Retry queue for failed webhooks"), Some(WorkflowStatus::InProgress)));
+    assert_eq!(
+        (file.title.as_deref(), file.status),
+        (Some("Retry queue for failed webhooks"), Some(WorkflowStatus::InProgress))
+    );
     assert_eq!(s.story_file.as_ref().map(|f| f.slug.as_deref()), Some(Some("retry-queue")));
 }
 
@@ -127,7 +142,10 @@ fn sub_story_numbers_deferred_unknown_statuses_and_mismatches() {
 fn markdown_gates_and_decision_keys() {
     let r = scan(&repository());
     let gate = &story(&r, "1.2").gate.as_ref().expect("md gate").value;
-    assert_eq!((gate.gate, &gate.gate_source, gate.quality_score), (QaGateStatus::Pass, &GateSource::Markdown, Some(90)));
+    assert_eq!(
+        (gate.gate, &gate.gate_source, gate.quality_score),
+        (QaGateStatus::Pass, &GateSource::Markdown, Some(90))
+    );
     assert!(story(&r, "1.2").story_file.is_none());
     let gate = &story(&r, "1.5").gate.as_ref().expect("decision gate").value;
     assert_eq!(gate.gate, QaGateStatus::Concerns);
@@ -146,6 +164,9 @@ fn a_duplicate_story_file_or_path_is_rejected_with_the_one_used() {
     assert_eq!(r.stories.len(), 1);
     assert_eq!(r.stories[0].story_file.as_ref().map(|f| f.path.as_str()), Some("docs/stories/1.1.setup.md"));
     let reasons: Vec<_> = r.rejected.iter().map(|x| x.reason.as_str()).collect();
-    assert_eq!(reasons, ["the same path is given twice", "another story file for 1.1 is used: docs/stories/1.1.setup.md"]);
+    assert_eq!(
+        reasons,
+        ["the same path is given twice", "another story file for 1.1 is used: docs/stories/1.1.setup.md"]
+    );
     assert_eq!(scan::<&str, &[u8]>(&[]), ScanResult::default());
 }

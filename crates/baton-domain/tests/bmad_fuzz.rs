@@ -106,9 +106,40 @@ impl Rng {
 }
 
 const SPLICES: &[&str] = &[
-    "\n", "\r\n", "## Status\n", "## QA Results\n", "**Status:** ", "Done ✅", "(", ")", " - ", "---\n", "```\n",
-    "```yaml\n", "- [x] ", "1. ", "As a ", "gate: ", "WAIVED", "waiver: {active: true}", "[", "{", "&a ", "*a",
-    "'", "\"", "#", ": ", "  ", "Implementation Readiness Score: ", "/10", "GO", "NO-GO", "\0", "\u{feff}", "😀",
+    "\n",
+    "\r\n",
+    "## Status\n",
+    "## QA Results\n",
+    "**Status:** ",
+    "Done ✅",
+    "(",
+    ")",
+    " - ",
+    "---\n",
+    "```\n",
+    "```yaml\n",
+    "- [x] ",
+    "1. ",
+    "As a ",
+    "gate: ",
+    "WAIVED",
+    "waiver: {active: true}",
+    "[",
+    "{",
+    "&a ",
+    "*a",
+    "'",
+    "\"",
+    "#",
+    ": ",
+    "  ",
+    "Implementation Readiness Score: ",
+    "/10",
+    "GO",
+    "NO-GO",
+    "\0",
+    "\u{feff}",
+    "😀",
 ];
 
 /// Deletes, inserts, overwrites, truncates, repeats slices (sometimes
@@ -161,7 +192,10 @@ const BASES: &[(&str, &str)] = &[
     ("docs/qa/gates/1.3-user-auth.yml", include_str!("bmad/docs/qa/gates/1.3-user-auth.yml")),
     ("docs/qa/gates/2.1-login-form.yaml", include_str!("bmad/docs/qa/gates/2.1-login-form.yaml")),
     ("docs/qa/gates/1.2-calculator-engine.md", include_str!("bmad/docs/qa/gates/1.2-calculator-engine.md")),
-    ("docs/qa/validation-reports/story-1.3-validation.md", include_str!("bmad/docs/qa/validation-reports/story-1.3-validation.md")),
+    (
+        "docs/qa/validation-reports/story-1.3-validation.md",
+        include_str!("bmad/docs/qa/validation-reports/story-1.3-validation.md"),
+    ),
 ];
 
 const FUZZ_CASES: usize = 10_000;
@@ -202,7 +236,10 @@ fn ten_thousand_mutated_files_each_scan_quickly() {
             (worst, worst_case) = (took, case);
         }
     }
-    println!("bmad fuzz: {FUZZ_CASES} cases, {used} used, worst {worst:?} (case {worst_case}), mean {:?}", total / FUZZ_CASES as u32);
+    println!(
+        "bmad fuzz: {FUZZ_CASES} cases, {used} used, worst {worst:?} (case {worst_case}), mean {:?}",
+        total / FUZZ_CASES as u32
+    );
     assert!(worst < BOUND, "case {worst_case} took {worst:?}");
 }
 

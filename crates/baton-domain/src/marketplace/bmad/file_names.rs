@@ -251,7 +251,7 @@ mod tests {
         assert_eq!(StoryNumber::parse(" 0.2.1 "), Some(n(0, "2.1")));
         assert_eq!(StoryNumber::parse("1.2 - Title"), None);
         assert_eq!(n(0, "2.1").to_string(), "0.2.1");
-        let mut v = vec![n(2, "1"), n(1, "10"), n(1, "2"), n(1, "2b"), n(1, "11b"), n(0, "2.1"), n(1, "2.1")];
+        let mut v = [n(2, "1"), n(1, "10"), n(1, "2"), n(1, "2b"), n(1, "11b"), n(0, "2.1"), n(1, "2.1")];
         v.sort();
         let shown: Vec<_> = v.iter().map(ToString::to_string).collect();
         assert_eq!(shown, ["0.2.1", "1.2", "1.2.1", "1.2b", "1.10", "1.11b", "2.1"]);

@@ -132,7 +132,9 @@ pub fn parse_qa_gate(text: &str) -> Result<QaGate, BmadError> {
     let value: Value = yaml_serde::from_str(text).map_err(|e| BmadError::Yaml(e.to_string()))?;
     match untag(&value) {
         Value::Mapping(m) => read_gate(m),
-        Value::Null => Err(BmadError::field("gate", format!("missing: the file is empty; expected gate: {GATE_VALUES}"))),
+        Value::Null => {
+            Err(BmadError::field("gate", format!("missing: the file is empty; expected gate: {GATE_VALUES}")))
+        }
         _ => Err(BmadError::Yaml("a QA gate must be a mapping of keys (schema, story, gate, …)".to_string())),
     }
 }
@@ -361,10 +363,11 @@ fn check_waiver(gate: QaGateStatus, w: &Waiver) -> Result<(), BmadError> {
     if gate != QaGateStatus::Waived || (w.active && w.reason.is_some() && w.approved_by.is_some()) {
         return Ok(());
     }
-    let missing: Vec<&str> = [(!w.active, "active: true"), (w.reason.is_none(), "reason"), (w.approved_by.is_none(), "approved_by")]
-        .into_iter()
-        .filter_map(|(m, what)| m.then_some(what))
-        .collect();
+    let missing: Vec<&str> =
+        [(!w.active, "active: true"), (w.reason.is_none(), "reason"), (w.approved_by.is_none(), "approved_by")]
+            .into_iter()
+            .filter_map(|(m, what)| m.then_some(what))
+            .collect();
     Err(BmadError::field(
         "waiver",
         format!("gate WAIVED needs an active waiver with a reason and approved_by; missing: {}", missing.join(", ")),
@@ -401,12 +404,14 @@ fn read_markdown_gate(lines: &[&str]) -> Result<QaGate, BmadError> {
         }
         let Some((label, value)) = t.split_once(':') else { continue };
         let (label, value) = (label.trim().to_ascii_lowercase(), value.trim());
-        let first = value.split_whitespace().next().unwrap_or("").trim_matches(|c: char| !c.is_alphanumeric() && c != '_');
+        let first =
+            value.split_whitespace().next().unwrap_or("").trim_matches(|c: char| !c.is_alphanumeric() && c != '_');
         match label.as_str() {
             "gate" | "gate status" | "gate decision" | "decision" if gate.is_none() => {
-                gate = Some(decision_word(first).ok_or_else(|| {
-                    BmadError::field("gate", format!("{first:?} is not one of {GATE_VALUES}"))
-                })?);
+                gate = Some(
+                    decision_word(first)
+                        .ok_or_else(|| BmadError::field("gate", format!("{first:?} is not one of {GATE_VALUES}")))?,
+                );
             }
             "quality score" => quality = first.parse::<u8>().ok().filter(|q| *q <= 100),
             "updated" => updated = Some(value.to_string()),
@@ -565,7 +570,8 @@ team_custom_key: anything
 
     #[test]
     fn waivers_inline_or_block_and_waived_needs_an_approved_one() {
-        let block = "gate: WAIVED\nwaiver:\n  active: true\n  reason: \"Accepted for MVP\"\n  approved_by: \"Product Owner\"\n";
+        let block =
+            "gate: WAIVED\nwaiver:\n  active: true\n  reason: \"Accepted for MVP\"\n  approved_by: \"Product Owner\"\n";
         let g = gate(block);
         assert_eq!(g.gate, QaGateStatus::Waived);
         assert_eq!(g.waiver.approved_by.as_deref(), Some("Product Owner"));
@@ -611,7 +617,9 @@ team_custom_key: anything
 
     #[test]
     fn tolerated_oddities_become_warnings() {
-        let g = gate("gate: PASS\nquality_score: 140\ntop_issues:\n  - id: DEP-001\n    severity: critical\n  - just text\nwaiver: no\n");
+        let g = gate(
+            "gate: PASS\nquality_score: 140\ntop_issues:\n  - id: DEP-001\n    severity: critical\n  - just text\nwaiver: no\n",
+        );
         assert_eq!(g.quality_score, None);
         assert_eq!(g.top_issues.len(), 1);
         assert_eq!((g.top_issues[0].severity, g.top_issues[0].severity_raw.as_deref()), (None, Some("critical")));
@@ -625,7 +633,11 @@ team_custom_key: anything
         let bomb = format!(
             "a: &a [x, x, x, x, x, x, x, x, x]\n{}gate: PASS\n",
             (b'b'..=b'k')
-                .map(|c| format!("{0}: &{0} [*{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}]\n", c as char, (c - 1) as char))
+                .map(|c| format!(
+                    "{0}: &{0} [*{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}]\n",
+                    c as char,
+                    (c - 1) as char
+                ))
                 .collect::<String>()
         );
         assert!(matches!(parse_qa_gate(&bomb), Err(BmadError::Yaml(m)) if m.contains("bomb")));

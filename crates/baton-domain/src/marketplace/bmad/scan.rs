@@ -144,7 +144,12 @@ fn entry(stories: &mut BTreeMap<StoryNumber, ScannedStory>, number: StoryNumber)
 }
 
 /// Parses one file into its story's entry; `Err` with the reason to reject it.
-fn take(kind: FileKind, path: &str, bytes: &[u8], stories: &mut BTreeMap<StoryNumber, ScannedStory>) -> Result<(), String> {
+fn take(
+    kind: FileKind,
+    path: &str,
+    bytes: &[u8],
+    stories: &mut BTreeMap<StoryNumber, ScannedStory>,
+) -> Result<(), String> {
     let name = base_name(path);
     match kind {
         FileKind::Story => {

@@ -116,7 +116,8 @@ pub fn parse_story_file(text: &str) -> Result<StoryFile, BmadError> {
         |a, b| TaskCount { done: a.done.saturating_add(b.done), total: a.total.saturating_add(b.total) },
     );
     let has_qa_results = sections.iter().any(|s| s.named("qa results") && !body(&s.lines).is_empty());
-    let file_list = sections.iter().find(|s| s.named("dev agent record")).map(|s| read_file_list(&s.lines)).unwrap_or_default();
+    let file_list =
+        sections.iter().find(|s| s.named("dev agent record")).map(|s| read_file_list(&s.lines)).unwrap_or_default();
     Ok(StoryFile {
         title,
         title_number,
@@ -269,7 +270,8 @@ fn read_user_story(text: &str) -> UserStory {
     let flat = strip_markdown(&text.split_whitespace().collect::<Vec<_>>().join(" "));
     // ASCII lower-casing keeps byte offsets valid for `flat`.
     let lower = flat.to_ascii_lowercase();
-    let as_a = find_word(&lower, "as an", 0).map(|p| (p, p + 5)).or_else(|| find_word(&lower, "as a", 0).map(|p| (p, p + 4)));
+    let as_a =
+        find_word(&lower, "as an", 0).map(|p| (p, p + 5)).or_else(|| find_word(&lower, "as a", 0).map(|p| (p, p + 4)));
     let want = find_word(&lower, "i want", as_a.map_or(0, |a| a.1)).map(|p| (p, p + 6));
     let so = find_word(&lower, "so that", want.or(as_a).map_or(0, |a| a.1)).map(|p| (p, p + 7));
     let part = |start: Option<(usize, usize)>, end: Option<usize>| {
@@ -392,16 +394,31 @@ mod tests {
 
     #[test]
     fn status_is_the_first_non_empty_line_after_the_heading() {
-        assert_eq!(status_of("# Story 1.1: A\n\n## Status\n\n\nDone\n"), (Some("Done".into()), Some(WorkflowStatus::Done)));
-        assert_eq!(status_of("## Status\n---\n**Done** ✅\n"), (Some("**Done** ✅".into()), Some(WorkflowStatus::Done)));
-        assert_eq!(status_of("## Status\n- In Progress\n"), (Some("In Progress".into()), Some(WorkflowStatus::InProgress)));
+        assert_eq!(
+            status_of("# Story 1.1: A\n\n## Status\n\n\nDone\n"),
+            (Some("Done".into()), Some(WorkflowStatus::Done))
+        );
+        assert_eq!(
+            status_of("## Status\n---\n**Done** ✅\n"),
+            (Some("**Done** ✅".into()), Some(WorkflowStatus::Done))
+        );
+        assert_eq!(
+            status_of("## Status\n- In Progress\n"),
+            (Some("In Progress".into()), Some(WorkflowStatus::InProgress))
+        );
         assert_eq!(status_of("## Status: Approved\n"), (Some("Approved".into()), Some(WorkflowStatus::Approved)));
-        assert_eq!(status_of("## **Status**\n\n**Status:** Draft\n"), (Some("Draft".into()), Some(WorkflowStatus::Draft)));
+        assert_eq!(
+            status_of("## **Status**\n\n**Status:** Draft\n"),
+            (Some("Draft".into()), Some(WorkflowStatus::Draft))
+        );
     }
 
     #[test]
     fn a_status_line_outside_qa_results_is_used_without_a_status_section() {
-        assert_eq!(status_of("# Story 1.2: T\n\n**Status:** Review\n\n## Story\nx\n").1, Some(WorkflowStatus::ReadyForReview));
+        assert_eq!(
+            status_of("# Story 1.2: T\n\n**Status:** Review\n\n## Story\nx\n").1,
+            Some(WorkflowStatus::ReadyForReview)
+        );
         // BMAD v6 template.
         assert_eq!(status_of("# Story 1.2: T\n\nStatus: ready-for-dev\n").1, Some(WorkflowStatus::Approved));
         assert_eq!(status_of("## Story\n- **Status**: Blocked\n").1, Some(WorkflowStatus::Blocked));
@@ -428,9 +445,15 @@ mod tests {
     #[test]
     fn titles_with_and_without_the_story_prefix() {
         let s = parse_story_file("# Story 1.11b: Retry queue\n").expect("parses");
-        assert_eq!((s.title.as_deref(), s.title_number.map(|n| n.to_string())), (Some("Retry queue"), Some("1.11b".into())));
+        assert_eq!(
+            (s.title.as_deref(), s.title_number.map(|n| n.to_string())),
+            (Some("Retry queue"), Some("1.11b".into()))
+        );
         let s = parse_story_file("# **Story 0.2.1 - Core testing**\n").expect("parses");
-        assert_eq!((s.title.as_deref(), s.title_number.map(|n| n.to_string())), (Some("Core testing"), Some("0.2.1".into())));
+        assert_eq!(
+            (s.title.as_deref(), s.title_number.map(|n| n.to_string())),
+            (Some("Core testing"), Some("0.2.1".into()))
+        );
         let s = parse_story_file("intro\n# Calculator engine\n# Second\n").expect("parses");
         assert_eq!((s.title.as_deref(), s.title_number), (Some("Calculator engine"), None));
         assert_eq!(parse_story_file("## Status\nDraft\n").expect("parses").title, None);
@@ -456,8 +479,10 @@ mod tests {
 
     #[test]
     fn bulleted_criteria_and_an_as_an_role() {
-        let s = parse_story_file("## Story\nAs an admin I want reports so that I can audit.\n## Acceptance Criteria\n- One\n- Two\n  more\n")
-            .expect("parses");
+        let s = parse_story_file(
+            "## Story\nAs an admin I want reports so that I can audit.\n## Acceptance Criteria\n- One\n- Two\n  more\n",
+        )
+        .expect("parses");
         assert_eq!(s.user_story.as_a.as_deref(), Some("admin"));
         assert_eq!(s.user_story.i_want.as_deref(), Some("reports"));
         assert_eq!(s.user_story.so_that.as_deref(), Some("I can audit"));
@@ -479,7 +504,19 @@ mod tests {
     fn hostile_text_is_refused_or_parsed_never_a_panic() {
         assert_eq!(parse_story_file("a\0b"), Err(BmadError::Nul));
         assert!(parse_story_file(&"#".repeat(super::super::MAX_FILE_BYTES + 1)).is_err());
-        for text in ["", "#", "##", "## Status", "## Status\n", "# Story", "# Story 1.", "- [", "Status", "**Status:**", "## Story\nas a"] {
+        for text in [
+            "",
+            "#",
+            "##",
+            "## Status",
+            "## Status\n",
+            "# Story",
+            "# Story 1.",
+            "- [",
+            "Status",
+            "**Status:**",
+            "## Story\nas a",
+        ] {
             assert!(parse_story_file(text).is_ok(), "{text:?}");
         }
     }

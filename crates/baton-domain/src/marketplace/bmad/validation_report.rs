@@ -165,7 +165,8 @@ fn decision_word(v: &str, strict: bool) -> Option<ValidationDecision> {
     if rest.starts_with(|c: char| c.is_alphanumeric()) || rest.trim_start().starts_with('/') {
         return None;
     }
-    let ends = rest.trim().is_empty() || rest.starts_with([':', '.', '!']) || rest.starts_with(" -") || rest.starts_with(" —");
+    let ends =
+        rest.trim().is_empty() || rest.starts_with([':', '.', '!']) || rest.starts_with(" -") || rest.starts_with(" —");
     (!strict || ends).then_some(decision)
 }
 
@@ -220,12 +221,17 @@ mod tests {
     fn a_missing_score_is_an_error_that_says_so() {
         let err = parse_validation_report("## Final Assessment\nGO\nConfidence: High\n").expect_err("no score");
         assert!(err.to_string().contains("missing"), "{err}");
-        assert!(parse_validation_report("```\nImplementation Readiness Score: 9/10\n```\n").is_err(), "code is not the report");
+        assert!(
+            parse_validation_report("```\nImplementation Readiness Score: 9/10\n```\n").is_err(),
+            "code is not the report"
+        );
     }
 
     #[test]
     fn decision_forms() {
-        let with = |d: &str| parse_validation_report(&format!("{d}\nImplementation Readiness Score: 8/10\n")).map(|r| r.decision);
+        let with = |d: &str| {
+            parse_validation_report(&format!("{d}\nImplementation Readiness Score: 8/10\n")).map(|r| r.decision)
+        };
         for (text, want) in [
             ("Final Assessment: GO", Some(Go)),
             ("**Final Assessment:** NO-GO", Some(NoGo)),
@@ -247,7 +253,9 @@ mod tests {
 
     #[test]
     fn confidence_forms() {
-        let with = |c: &str| parse_validation_report(&format!("Implementation Readiness Score: 8/10\n{c}\n")).map(|r| r.confidence);
+        let with = |c: &str| {
+            parse_validation_report(&format!("Implementation Readiness Score: 8/10\n{c}\n")).map(|r| r.confidence)
+        };
         assert_eq!(with("Confidence: High"), Ok(Some(Confidence::High)));
         assert_eq!(with("**Confidence Level:** medium"), Ok(Some(Confidence::Medium)));
         assert_eq!(with("### Confidence\n\nLow (missing docs)"), Ok(Some(Confidence::Low)));
