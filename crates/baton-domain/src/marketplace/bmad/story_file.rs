@@ -90,6 +90,12 @@ impl Section<'_> {
     fn named(&self, prefix: &str) -> bool {
         self.name.starts_with(prefix)
     }
+
+    /// `## QA Results` and its variants (`QA Review`, `QA Notes`): what QA
+    /// appends, never the story's own status.
+    fn is_qa(&self) -> bool {
+        self.name == "qa" || self.name.starts_with("qa ")
+    }
 }
 
 /// Parses a story file's text.
@@ -115,7 +121,7 @@ pub fn parse_story_file(text: &str) -> Result<StoryFile, BmadError> {
         TaskCount::default(),
         |a, b| TaskCount { done: a.done.saturating_add(b.done), total: a.total.saturating_add(b.total) },
     );
-    let has_qa_results = sections.iter().any(|s| s.named("qa results") && !body(&s.lines).is_empty());
+    let has_qa_results = sections.iter().any(|s| s.is_qa() && !body(&s.lines).is_empty());
     let file_list =
         sections.iter().find(|s| s.named("dev agent record")).map(|s| read_file_list(&s.lines)).unwrap_or_default();
     Ok(StoryFile {
@@ -169,7 +175,12 @@ fn split(text: &str) -> (Option<&str>, Vec<Line<'_>>, Vec<Section<'_>>) {
                 Some((2, t)) => {
                     let plain = strip_markdown(t);
                     let (name, value) = match plain.split_once(':') {
-                        Some((n, v)) if !v.trim().is_empty() => (n, Some(t.split_once(':').map_or(v, |p| p.1).trim())),
+                        Some((n, v)) if !v.trim().is_empty() => {
+                            let value = t.split_once(':').map_or(v, |p| p.1);
+                            // `## **Status:** Done`: the label's closing emphasis.
+                            let value = value.strip_prefix("**").filter(|r| r.starts_with(' ')).unwrap_or(value);
+                            (n, Some(value.trim()))
+                        }
                         _ => (plain.trim_end_matches(':'), None),
                     };
                     sections.push(Section {
@@ -224,7 +235,7 @@ fn status_from_section(sections: &[Section<'_>]) -> Option<String> {
 /// The first `Status: X` / `**Status:** X` line outside QA Results and code
 /// fences.
 fn status_from_lines(preamble: &[Line<'_>], sections: &[Section<'_>]) -> Option<String> {
-    let outside_qa = sections.iter().filter(|s| !s.named("qa results")).flat_map(|s| s.lines.iter());
+    let outside_qa = sections.iter().filter(|s| !s.is_qa()).flat_map(|s| s.lines.iter());
     preamble
         .iter()
         .chain(outside_qa)
@@ -311,13 +322,18 @@ fn bullet_item(line: &str) -> Option<&str> {
 fn read_list(lines: &[Line<'_>]) -> Vec<String> {
     let collect = |item: &dyn Fn(&str) -> Option<&str>| {
         let mut items: Vec<String> = Vec::new();
+        // Whether the last item may still continue: a sub-heading (criteria
+        // grouped under `### Functional`) ends it but not the list.
+        let mut open = false;
         for l in lines {
             if heading(l.text).is_some() && !l.fenced {
-                break;
+                open = false;
+                continue;
             }
             if let Some(t) = item(l.text).filter(|_| !l.fenced) {
                 items.push(t.to_string());
-            } else if let Some(last) = items.last_mut()
+                open = true;
+            } else if let Some(last) = items.last_mut().filter(|_| open)
                 && !l.text.trim().is_empty()
             {
                 last.push('\n');
@@ -487,6 +503,16 @@ mod tests {
         assert_eq!(s.user_story.i_want.as_deref(), Some("reports"));
         assert_eq!(s.user_story.so_that.as_deref(), Some("I can audit"));
         assert_eq!(s.acceptance_criteria, ["One", "Two\nmore"]);
+    }
+
+    #[test]
+    fn grouped_criteria_status_in_a_heading_and_qa_review_variants() {
+        let text = "## **Status:** Done\n\n## Acceptance Criteria\n### Functional\n1. A\n2. B\n### Non-functional\nIntro text.\n1. C\n";
+        let s = parse_story_file(text).expect("parses");
+        assert_eq!((s.status_raw.as_deref(), s.status), (Some("Done"), Some(WorkflowStatus::Done)));
+        assert_eq!(s.acceptance_criteria, ["A", "B", "C"], "a sub-heading ends an item, not the list");
+        let s = parse_story_file("# Story 1.1: T\n\n## QA Review\n**Status:** Done\n").expect("parses");
+        assert_eq!((s.status_raw, s.has_qa_results), (None, true));
     }
 
     #[test]
