@@ -38,6 +38,8 @@ pub const STATUS_TABLE: &[(&str, WorkflowStatus, Origin)] = &[
     ("readyfordev", WorkflowStatus::Approved, Origin::V6),
     // "in-progress", "review" and "done" normalise to the v4 keys above.
     ("deferred", WorkflowStatus::Blocked, Origin::Observed),
+    // Front matter of stories not yet drafted (dmisiuk/acousticalc).
+    ("planning", WorkflowStatus::Draft, Origin::Observed),
     ("inreview", WorkflowStatus::ReadyForReview, Origin::Observed),
     ("complete", WorkflowStatus::Done, Origin::Observed),
     ("completed", WorkflowStatus::Done, Origin::Observed),

@@ -84,6 +84,8 @@ struct Section<'a> {
     name: String,
     heading_value: Option<String>,
     lines: Vec<Line<'a>>,
+    /// Part of QA's appended results (see [`split`]).
+    qa: bool,
 }
 
 impl Section<'_> {
@@ -91,10 +93,37 @@ impl Section<'_> {
         self.name.starts_with(prefix)
     }
 
-    /// `## QA Results` and its variants (`QA Review`, `QA Notes`): what QA
-    /// appends, never the story's own status.
     fn is_qa(&self) -> bool {
-        self.name == "qa" || self.name.starts_with("qa ")
+        self.qa
+    }
+}
+
+/// The template's top-level sections (§12.1), by lower-case name prefix.
+const KNOWN_SECTIONS: &[&str] =
+    &["status", "story", "user story", "acceptance criteria", "tasks", "dev notes", "change log", "dev agent record"];
+
+/// `## QA Results` and its variants (`QA Review`, `QA Notes`): what QA
+/// appends, never the story's own status.
+fn is_qa_name(name: &str) -> bool {
+    name == "qa" || name.starts_with("qa ")
+}
+
+fn is_known_name(name: &str) -> bool {
+    is_qa_name(name) || KNOWN_SECTIONS.iter().any(|k| name == *k || name.starts_with(&format!("{k} ")))
+}
+
+/// A section heading's lower-case name and the value after a colon in it
+/// (`## Status: Done` → ("status", "Done")).
+fn section_name(t: &str) -> (String, Option<String>) {
+    let plain = strip_markdown(t);
+    match plain.split_once(':') {
+        Some((n, v)) if !v.trim().is_empty() => {
+            let value = t.split_once(':').map_or(v, |p| p.1);
+            // `## **Status:** Done`: the label's closing emphasis.
+            let value = value.strip_prefix("**").filter(|r| r.starts_with(' ')).unwrap_or(value);
+            (n.trim().to_lowercase(), Some(value.trim().to_string()))
+        }
+        _ => (plain.trim_end_matches(':').trim().to_lowercase(), None),
     }
 }
 
@@ -108,22 +137,34 @@ impl Section<'_> {
 /// ```
 pub fn parse_story_file(text: &str) -> Result<StoryFile, BmadError> {
     let text = checked_text(text)?;
+    let (front, text) = front_matter(text);
+    let front_value = |key: &str| front.iter().find(|(k, v)| k == key && !v.is_empty()).map(|(_, v)| v.clone());
     let (h1, preamble, sections) = split(text);
     let (title, title_number) = h1.map(read_title).unwrap_or_default();
-    let status_raw = status_from_section(&sections).or_else(|| status_from_lines(&preamble, &sections));
+    let title = title.or_else(|| front_value("title"));
+    let status_raw = status_from_section(&sections)
+        .or_else(|| front_value("status"))
+        .or_else(|| status_from_lines(&preamble, &sections));
     let status = status_raw.as_deref().and_then(map_status);
     let story = sections.iter().find(|s| s.name == "story" || s.name == "user story");
     let description = story.map(|s| body(&s.lines)).filter(|b| !b.is_empty());
     let user_story = description.as_deref().map(read_user_story).unwrap_or_default();
     let acceptance_criteria =
         sections.iter().find(|s| s.named("acceptance criteria")).map(|s| read_list(&s.lines)).unwrap_or_default();
-    let tasks = sections.iter().filter(|s| s.named("tasks")).map(|s| count_tasks(&s.lines)).fold(
+    let tasks = sections.iter().filter(|s| s.name.contains("tasks")).map(|s| count_tasks(&s.lines)).fold(
         TaskCount::default(),
         |a, b| TaskCount { done: a.done.saturating_add(b.done), total: a.total.saturating_add(b.total) },
     );
     let has_qa_results = sections.iter().any(|s| s.is_qa() && !body(&s.lines).is_empty());
-    let file_list =
-        sections.iter().find(|s| s.named("dev agent record")).map(|s| read_file_list(&s.lines)).unwrap_or_default();
+    // Under the Dev Agent Record's `### File List`, or a `### File List`
+    // section of its own in files whose sections are `###`.
+    let file_list = sections
+        .iter()
+        .find(|s| s.named("dev agent record"))
+        .map(|s| read_file_list(&s.lines, false))
+        .filter(|l| !l.is_empty())
+        .or_else(|| sections.iter().find(|s| s.name == "file list").map(|s| read_file_list(&s.lines, true)))
+        .unwrap_or_default();
     Ok(StoryFile {
         title,
         title_number,
@@ -150,50 +191,100 @@ fn heading(line: &str) -> Option<(usize, &str)> {
     (rest.is_empty() || rest.starts_with([' ', '\t'])).then(|| (level, rest.trim().trim_end_matches('#').trim()))
 }
 
-/// Splits the file into its first H1, the lines before the first `##`, and
-/// the `##` sections.
+/// YAML-style front matter (`---` … `---` on the first lines, as some
+/// repositories add): its `key: value` lines (keys lower-cased, quotes
+/// around values removed) and the text after it. Read line by line, not as
+/// YAML: only flat scalars (`title`, `status`) are used.
+fn front_matter(text: &str) -> (Vec<(String, String)>, &str) {
+    let first_end = text.find('\n').unwrap_or(text.len());
+    if text[..first_end].trim_end() != "---" {
+        return (Vec::new(), text);
+    }
+    let mut pairs = Vec::new();
+    let mut pos = (first_end + 1).min(text.len());
+    while pos < text.len() {
+        let end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
+        let line = text[pos..end].trim_end_matches('\r');
+        if line.trim_end() == "---" || line.trim_end() == "..." {
+            return (pairs, &text[(end + 1).min(text.len())..]);
+        }
+        if let Some((k, v)) = line.split_once(':').filter(|(k, _)| !k.starts_with([' ', '\t', '#', '-'])) {
+            pairs.push((k.trim().to_ascii_lowercase(), unquote(v.trim()).to_string()));
+        }
+        pos = end + 1;
+    }
+    // Never closed: not front matter.
+    (Vec::new(), text)
+}
+
+/// `"Done"` / `'Done'` → `Done`.
+fn unquote(v: &str) -> &str {
+    for q in ['"', '\''] {
+        if let Some(inner) = v.strip_prefix(q).and_then(|r| r.strip_suffix(q)) {
+            return inner.trim();
+        }
+    }
+    v
+}
+
+/// Splits the file into its first H1, the lines before the first section,
+/// and the sections.
+///
+/// Sections start at `##` headings, as the template writes them; in a file
+/// that writes more of the template's sections as `###` than as `##` (real
+/// repositories do that, sometimes with `## QA Results` among them) they
+/// start at `###` and `##`. With `###` sections QA's sub-headings (`### Review
+/// Date`, `### Gate Status`) are sections too, so every section after QA
+/// Results counts as QA's until one of the template's own names returns.
 fn split(text: &str) -> (Option<&str>, Vec<Line<'_>>, Vec<Section<'_>>) {
+    let lines: Vec<Line<'_>> = {
+        let mut fenced = false;
+        let mut out = Vec::new();
+        for raw in text.split('\n') {
+            let line = raw.strip_suffix('\r').unwrap_or(raw);
+            if is_fence(line) {
+                fenced = !fenced;
+                continue;
+            }
+            if !fenced && is_rule(line) {
+                continue;
+            }
+            out.push(Line { text: line, fenced });
+        }
+        out
+    };
+    // How many of the template's section names appear at a level.
+    let known_at = |level: usize| {
+        let mut names: Vec<String> = lines
+            .iter()
+            .filter(|l| !l.fenced)
+            .filter_map(|l| heading(l.text).filter(|(n, _)| *n == level))
+            .map(|(_, t)| section_name(t).0)
+            .filter(|n| is_known_name(n))
+            .collect();
+        names.sort();
+        names.dedup();
+        names.len()
+    };
+    let level = if known_at(3) > known_at(2) { 3 } else { 2 };
     let mut h1 = None;
     let mut preamble = Vec::new();
     let mut sections: Vec<Section<'_>> = Vec::new();
-    let mut fenced = false;
-    for raw in text.split('\n') {
-        let line = raw.strip_suffix('\r').unwrap_or(raw);
-        if is_fence(line) {
-            fenced = !fenced;
-            continue;
-        }
-        if !fenced {
-            if is_rule(line) {
+    for l in lines {
+        match heading(l.text).filter(|_| !l.fenced) {
+            Some((1, t)) => {
+                h1.get_or_insert(t);
                 continue;
             }
-            match heading(line) {
-                Some((1, t)) => {
-                    h1.get_or_insert(t);
-                    continue;
-                }
-                Some((2, t)) => {
-                    let plain = strip_markdown(t);
-                    let (name, value) = match plain.split_once(':') {
-                        Some((n, v)) if !v.trim().is_empty() => {
-                            let value = t.split_once(':').map_or(v, |p| p.1);
-                            // `## **Status:** Done`: the label's closing emphasis.
-                            let value = value.strip_prefix("**").filter(|r| r.starts_with(' ')).unwrap_or(value);
-                            (n, Some(value.trim()))
-                        }
-                        _ => (plain.trim_end_matches(':'), None),
-                    };
-                    sections.push(Section {
-                        name: name.trim().to_lowercase(),
-                        heading_value: value.map(str::to_string),
-                        lines: Vec::new(),
-                    });
-                    continue;
-                }
-                _ => {}
+            Some((n, t)) if n <= level => {
+                let (name, heading_value) = section_name(t);
+                let qa =
+                    is_qa_name(&name) || (level == 3 && sections.last().is_some_and(|s| s.qa) && !is_known_name(&name));
+                sections.push(Section { name, heading_value, lines: Vec::new(), qa });
+                continue;
             }
+            _ => {}
         }
-        let l = Line { text: line, fenced };
         match sections.last_mut() {
             Some(s) => s.lines.push(l),
             None => preamble.push(l),
@@ -252,7 +343,7 @@ fn status_label_value(line: &str) -> Option<&str> {
     let rest = t[label.len()..].trim_start_matches(['*', '_', ' ']);
     let value = rest.strip_prefix(':')?;
     let value = value.strip_prefix("**").or_else(|| value.strip_prefix("__")).unwrap_or(value);
-    Some(value.trim())
+    Some(unquote(value.trim()))
 }
 
 /// A section's text without leading/trailing blank lines.
@@ -350,7 +441,14 @@ fn count_tasks(lines: &[Line<'_>]) -> TaskCount {
     let mut count = TaskCount::default();
     for l in lines.iter().filter(|l| !l.fenced) {
         let t = l.text.trim_start();
-        let Some(rest) = ["- [", "* [", "+ ["].iter().find_map(|p| t.strip_prefix(p)) else { continue };
+        // `- [x]`, also `*   [x]` as some editors indent.
+        let Some(rest) = t
+            .strip_prefix(['-', '*', '+'])
+            .filter(|r| r.starts_with([' ', '\t']))
+            .and_then(|r| r.trim_start().strip_prefix('['))
+        else {
+            continue;
+        };
         let mut chars = rest.chars();
         let (mark, close) = (chars.next(), chars.next());
         if close != Some(']') {
@@ -371,19 +469,32 @@ fn count_tasks(lines: &[Line<'_>]) -> TaskCount {
 /// Paths of the `### File List` sub-section: backticked text if any, else
 /// the item up to a ` - ` or ` (` comment. Label items (`**New:**`) are
 /// skipped; duplicates kept once.
-fn read_file_list(lines: &[Line<'_>]) -> Vec<String> {
+fn read_file_list(lines: &[Line<'_>], mut inside: bool) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    let mut inside = false;
+    // The indent of a `- **File List**:` bullet whose sub-bullets are the
+    // files (instead of a `### File List` heading).
+    let mut label_indent: Option<usize> = None;
     for l in lines.iter().filter(|l| !l.fenced) {
         if let Some((_, text)) = heading(l.text) {
-            inside = strip_markdown(text).trim().eq_ignore_ascii_case("file list");
+            inside = strip_markdown(text).trim().trim_end_matches(':').trim().eq_ignore_ascii_case("file list");
+            label_indent = None;
+            continue;
+        }
+        let t = l.text.trim_start();
+        let indent = l.text.len() - t.len();
+        let Some(item) = t.strip_prefix(['-', '*', '+']).filter(|r| r.starts_with([' ', '\t'])).map(str::trim) else {
+            continue;
+        };
+        if label_indent.is_some_and(|i| indent <= i) {
+            (inside, label_indent) = (false, None);
+        }
+        if strip_markdown(item).trim().trim_end_matches(':').trim().eq_ignore_ascii_case("file list") {
+            (inside, label_indent) = (true, Some(indent));
             continue;
         }
         if !inside {
             continue;
         }
-        let t = l.text.trim_start();
-        let Some(item) = ["- ", "* ", "+ "].iter().find_map(|p| t.strip_prefix(p)).map(str::trim) else { continue };
         let path = match item.split('`').nth(1) {
             Some(code) if item.contains('`') => code.trim(),
             _ => {
@@ -513,6 +624,32 @@ mod tests {
         assert_eq!(s.acceptance_criteria, ["A", "B", "C"], "a sub-heading ends an item, not the list");
         let s = parse_story_file("# Story 1.1: T\n\n## QA Review\n**Status:** Done\n").expect("parses");
         assert_eq!((s.status_raw, s.has_qa_results), (None, true));
+    }
+
+    #[test]
+    fn front_matter_h3_sections_indented_checkboxes_and_a_file_list_bullet() {
+        // The layout of dmisiuk/acousticalc's docs/stories/1.1.story.md.
+        let text = "---\nepic: 1\nstory: 1\ntitle: \"Project Setup\"\nstatus: \"Done\"\n---\n\n### Story\n\n\
+                    As a project maintainer, I want CI so that builds are checked.\n\n### Acceptance Criteria\n\n\
+                    1.  A repository exists.\n2.  CI runs.\n\n### Tasks / Subtasks\n\n1.  **Setup**:\n    *   [x] git init\n\
+                    *   [ ] CI\n\n### Dev Agent Record\n\n*   **Agent Model Used**: Gemini\n*   **File List**:\n\
+                    \x20   *   `.github/workflows/ci.yml`\n    *   `go.mod`\n*   **Change Log**:\n    *   Created things.\n\n\
+                    ## QA Results\n\n### Review Date: 2025-09-21\n\n### Gate Status\n\n**Status:** Done\n";
+        let s = parse_story_file(text).expect("parses");
+        assert_eq!((s.title.as_deref(), s.status_raw.as_deref()), (Some("Project Setup"), Some("Done")));
+        assert_eq!(s.status, Some(WorkflowStatus::Done));
+        assert_eq!(s.user_story.as_a.as_deref(), Some("project maintainer"));
+        assert_eq!(s.acceptance_criteria, ["A repository exists.", "CI runs."]);
+        assert_eq!(s.tasks, TaskCount { done: 1, total: 2 });
+        assert_eq!(s.file_list, [".github/workflows/ci.yml", "go.mod"]);
+        assert!(s.has_qa_results);
+        // Without front matter or a status section, QA's `###` sub-sections
+        // after `## QA Results` are still QA's.
+        let text = "### Story\nx\n### Acceptance Criteria\n1. A\n## QA Results\n### Gate Status\n**Status:** Done\n";
+        assert_eq!(status_of(text), (None, None));
+        assert_eq!(status_of("---\nstatus: 'Planning'\n---\n# T\n").1, Some(WorkflowStatus::Draft));
+        let unclosed = parse_story_file("---\ntitle: T\n").expect("parses");
+        assert_eq!(unclosed.title, None, "an unclosed front matter is no front matter");
     }
 
     #[test]
