@@ -129,9 +129,13 @@ pub fn parse_qa_gate(text: &str) -> Result<QaGate, BmadError> {
             YamlHazard::Nesting => format!("nested deeper than {MAX_NESTING} levels"),
         }));
     }
-    let value: Value = yaml_serde::from_str(text).map_err(|e| BmadError::Yaml(e.to_string()))?;
+    let value: Value = match yaml_serde::from_str(text) {
+        Ok(v) => v,
+        Err(e) if e.to_string().contains("duplicate entry") => return read_despite_duplicates(text, &e),
+        Err(e) => return Err(BmadError::Yaml(e.to_string())),
+    };
     match untag(&value) {
-        Value::Mapping(m) => read_gate(m),
+        Value::Mapping(m) => read_gate(m, Vec::new()),
         Value::Null => {
             Err(BmadError::field("gate", format!("missing: the file is empty; expected gate: {GATE_VALUES}")))
         }
@@ -254,8 +258,49 @@ fn quality_score(v: &Value) -> Option<u8> {
     u8::try_from(n).ok().filter(|n| *n <= 100)
 }
 
-fn read_gate(m: &Mapping) -> Result<QaGate, BmadError> {
-    let mut warnings = Vec::new();
+/// The keys a gate is read from; everything else is skipped unread.
+#[derive(serde::Deserialize)]
+struct GateKeys {
+    story: Option<Value>,
+    story_title: Option<Value>,
+    gate: Option<Value>,
+    decision: Option<Value>,
+    status_reason: Option<Value>,
+    reviewer: Option<Value>,
+    updated: Option<Value>,
+    waiver: Option<Value>,
+    top_issues: Option<Value>,
+    quality_score: Option<Value>,
+}
+
+/// A duplicate key somewhere the gate is not read from (American Nerd's own
+/// `1.4-bidding-workflow-with-staking.yml` repeats `details:` in a custom
+/// section) is tolerated with a warning: only the keys above are read, and
+/// a duplicate among them (two `gate:` lines) is still an error.
+fn read_despite_duplicates(text: &str, first: &yaml_serde::Error) -> Result<QaGate, BmadError> {
+    let keys: GateKeys = yaml_serde::from_str(text).map_err(|e| BmadError::Yaml(e.to_string()))?;
+    let mut m = Mapping::new();
+    let fields = [
+        ("story", keys.story),
+        ("story_title", keys.story_title),
+        ("gate", keys.gate),
+        ("decision", keys.decision),
+        ("status_reason", keys.status_reason),
+        ("reviewer", keys.reviewer),
+        ("updated", keys.updated),
+        ("waiver", keys.waiver),
+        ("top_issues", keys.top_issues),
+        ("quality_score", keys.quality_score),
+    ];
+    for (k, v) in fields {
+        if let Some(v) = v {
+            m.insert(Value::String(k.to_string()), v);
+        }
+    }
+    read_gate(&m, vec![format!("a key outside the gate's own is repeated ({first}); the repetition is ignored")])
+}
+
+fn read_gate(m: &Mapping, mut warnings: Vec<String>) -> Result<QaGate, BmadError> {
     let (gate, gate_source) = match m.get("gate").map(untag).filter(|v| !v.is_null()) {
         Some(v) => match scalar(Some(v)).as_deref().and_then(gate_word) {
             Some(g) => (g, GateSource::Gate),
@@ -626,6 +671,16 @@ team_custom_key: anything
         assert_eq!(g.warnings.len(), 4, "{:?}", g.warnings);
         assert_eq!(gate("gate: PASS\nquality_score: '85'\n").quality_score, Some(85));
         assert_eq!(gate("gate: PASS\nquality_score: 92.5\n").quality_score, Some(92));
+    }
+
+    #[test]
+    fn a_duplicate_key_outside_the_gate_keys_is_a_warning_inside_them_an_error() {
+        let g = gate("gate: PASS\nstandards_compliance:\n  details: a\n  details: b\n");
+        assert_eq!(g.gate, QaGateStatus::Pass);
+        assert!(g.warnings[0].contains("repeated"), "{:?}", g.warnings);
+        assert!(parse_qa_gate("gate: PASS\ngate: FAIL\nx:\n  a: 1\n  a: 2\n").is_err());
+        assert!(parse_qa_gate("gate: PASS\ngate: FAIL\n").is_err(), "two gates are ambiguous");
+        assert!(parse_qa_gate("waiver:\n  active: true\n  active: false\ngate: WAIVED\n").is_err());
     }
 
     #[test]

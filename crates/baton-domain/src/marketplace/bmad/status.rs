@@ -38,6 +38,8 @@ pub const STATUS_TABLE: &[(&str, WorkflowStatus, Origin)] = &[
     ("readyfordev", WorkflowStatus::Approved, Origin::V6),
     // "in-progress", "review" and "done" normalise to the v4 keys above.
     ("deferred", WorkflowStatus::Blocked, Origin::Observed),
+    // American Nerd's own 1.9 story: "On Hold - Awaiting Funding".
+    ("onhold", WorkflowStatus::Blocked, Origin::Observed),
     // Front matter of stories not yet drafted (dmisiuk/acousticalc).
     ("planning", WorkflowStatus::Draft, Origin::Observed),
     ("inreview", WorkflowStatus::ReadyForReview, Origin::Observed),
@@ -101,6 +103,11 @@ mod tests {
             ("Ready for Review", Some(ReadyForReview)),
             ("Ready for Done", Some(ReadyForReview)),
             ("Blocked", Some(Blocked)),
+            // Observed in real repositories.
+            ("On Hold - Awaiting Funding", Some(Blocked)),
+            ("\"Planning\"", Some(Draft)),
+            ("In Review", Some(ReadyForReview)),
+            ("Completed", Some(Done)),
             // v6.
             ("backlog", Some(Draft)),
             ("ready-for-dev", Some(Approved)),
