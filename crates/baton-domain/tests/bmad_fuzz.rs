@@ -17,7 +17,8 @@ const MARKDOWN_SHAPED: &str = "(## Status|## Story|## QA Results|## Acceptance C
 ### File List|## Dev Agent Record|# Story 1\\.2: |\\*\\*Status:\\*\\* |Status: |Done|InProgress|✅|❌|\\(|\\)| - | — |\
 1\\. |2\\) |- \\[x\\] |- \\[ \\] |- `|`|---|```|```yaml\n|\r\n|\n|  |As a |I want |so that |\\*\\*|_|GO|NO-GO|NO GO|\
 Final Assessment: |Implementation Readiness Score: |/10|8|10|0|Confidence: |High|gate: |PASS|WAIVED|Gate Status: |\
-Active: true|## Waiver|x|é|😀){0,80}";
+Active: true|## Waiver|### Story|### QA Results|---\n|status: |title: |- \\*\\*File List\\*\\*:|\\*   \\[x\\] |\
+x|é|😀){0,80}";
 
 const YAML_SHAPED: &str = "(gate|decision|waiver|active|true|reason|approved_by|top_issues|severity|high|updated|\
 story|quality_score|: |- |\n|  |\\[|\\]|\\{|\\}|&a |\\*a|'|\"|#|,|PASS|WAIVED|CONCERNS|APPROVE|\
@@ -106,6 +107,12 @@ impl Rng {
 }
 
 const SPLICES: &[&str] = &[
+    "---\nstatus: Done\n---\n",
+    "### ",
+    "- **File List**:\n",
+    "    *   [x] ",
+    "gate: PASS\ngate: FAIL\n",
+    "a:\n  d: 1\n  d: 2\n",
     "\n",
     "\r\n",
     "## Status\n",
@@ -253,6 +260,9 @@ fn the_largest_pathological_files_parse_in_bounded_time() {
         ("docs/stories/1.1.d.md", fill("## Dev Agent Record\n### File List\n- `a` - b\n")),
         ("docs/stories/1.1.e.md", fill("**Status:** ")),
         ("docs/stories/1.1.f.md", fill("```\n## Status\n")),
+        ("docs/stories/1.1.g.md", fill("### Story\n### QA Results\n**Status:** x\n")),
+        ("docs/stories/1.1.h.md", format!("---\n{}---\n", fill("status: x\n"))),
+        ("docs/stories/1.1.i.md", fill("## Dev Agent Record\n- **File List**:\n    *   [x] `a`\n")),
         ("docs/qa/gates/1.1-a.md", fill("```yaml\ngate: x\n")),
         ("docs/qa/gates/1.1-b.md", fill("Gate Status: PASS\n## Waiver\nActive: true\n")),
         ("docs/qa/gates/1.1-c.yml", format!("gate: PASS\ntop_issues:\n{}", fill("  - {id: a, severity: high}\n"))),

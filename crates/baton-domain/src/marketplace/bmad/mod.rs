@@ -10,21 +10,31 @@
 //! [`MAX_FILE_BYTES`] are refused before anything is parsed; YAML goes
 //! through the hostile-input guards of [`crate::plan_md`]).
 //!
+//! Checked against real repositories: `ALLiDoizCode/American_Nerd` (every
+//! story and gate in its history parses; `1.9` "On Hold - Awaiting Funding"
+//! maps to BLOCKED) and `dmisiuk/acousticalc` (front matter, `###`
+//! sections, a markdown gate, `0.2.1` numbers; its two malformed gates and
+//! one misnamed story are rejected with their reasons).
+//!
 //! Decisions where the reference is silent:
-//! - **Status mapping** ([`status`]): `Deferred` maps to `BLOCKED` (the story
-//!   is parked by something outside it); `In Review` to `READY_FOR_REVIEW`;
-//!   `Complete`/`Completed` to `DONE` (real files use them for `Done`).
-//!   Unknown strings map to `None`: the caller leaves the story unchanged
-//!   and warns.
+//! - **Status mapping** ([`status`]): `Deferred` and `On Hold` map to
+//!   `BLOCKED` (parked by something outside the story); `Planning` (front
+//!   matter of stories not yet drafted) to `DRAFT`; `In Review` to
+//!   `READY_FOR_REVIEW`; `Complete`/`Completed` to `DONE`. Unknown strings
+//!   map to `None`: the caller leaves the story unchanged and warns.
 //! - **Story numbers** ([`file_names`]): `0.2.1.story.md` is epic 0, story
-//!   `2.1` (a sub-story of 0.2, as in the repositories that use it); the
-//!   story part keeps letter suffixes (`11b`, `2B1`) and is compared in
-//!   natural order (`2` < `10`).
+//!   `2.1` (a sub-story of 0.2, as the repositories that use it mean it);
+//!   the story part keeps letter suffixes (`11b`, `2B1`) and sorts in
+//!   natural order (`1.2` < `1.2.1` < `1.2b` < `1.10`). The file name is
+//!   authoritative; a different number in the title or the gate's `story`
+//!   is a warning.
 //! - **Story status** ([`story_file`]): the first non-empty line after
-//!   `## Status` wins; without that section the first `Status: X` /
-//!   `**Status:** X` line outside `## QA Results` (and outside code fences)
-//!   is used (the BMAD v6 form). A file without any status parses with
-//!   `status_raw = None`.
+//!   `## Status` wins; else `status:` of a YAML-style front matter; else the
+//!   first `Status: X` / `**Status:** X` line outside QA Results and code
+//!   fences (the BMAD v6 form). A file without any status parses with
+//!   `status_raw = None`. Files that write the template's sections as `###`
+//!   are read at that level; everything after `QA Results` up to the next
+//!   template section is QA's.
 //! - **QA gates** ([`qa_gate`]): a gate without `gate` is rejected unless it
 //!   has a `decision` key (`PASS`/`CONCERNS`/`FAIL`/`WAIVED`, or the review
 //!   words `APPROVE(D)` → PASS, `CHANGES_REQUESTED` → CONCERNS,
@@ -32,22 +42,26 @@
 //!   and an approver is rejected (not downgraded to CONCERNS): a waiver
 //!   releases money, so a half-written one must be fixed, not guessed.
 //!   Gate files saved as `.md` are read from YAML front matter, else the
-//!   first ```` ```yaml ```` fence, else the markdown rendering some teams
-//!   commit (`## Gate Status: PASS`, `Quality Score: 90`, `Updated: …`).
-//!   `updated` without an offset is taken as UTC; a date alone as midnight
-//!   UTC; an unreadable one is a warning, not an error. A numeric `story`
-//!   (`story: 1.2`) is kept as written by YAML's number form; the file name's
-//!   number is authoritative. Unknown `severity` values are kept raw with a
-//!   warning.
+//!   first ```` ```yaml ```` fence holding `gate:`, else the markdown
+//!   rendering some teams commit (`## Gate Status: PASS`, `Quality Score:
+//!   90`, `Updated: …`). `updated` without an offset is taken as UTC; a date
+//!   alone as midnight UTC; an unreadable one is a warning, not an error. A
+//!   numeric `story` (`story: 1.2`) is kept in YAML's number form. Unknown
+//!   `severity` values (`resolved`) are kept raw with a warning. A key
+//!   repeated outside the keys the gate is read from is a warning; repeated
+//!   among them (two `gate:`) an error.
 //! - **Validation reports** ([`validation_report`]): a fractional score
-//!   (`8.5/10`) is rounded down (never lifts a story over the threshold);
-//!   a missing GO/NO-GO decision is `None`, not an error (the score is the
-//!   required part).
+//!   (`8.5/10`) is rounded down (never lifts a story over the threshold); a
+//!   missing GO/NO-GO decision is `None`, not an error (the score is the
+//!   required part); report names may carry a suffix
+//!   (`1.2-validation-20250922.md`).
 //! - **Scan** ([`scan()`]): files are classified by their last path
 //!   components (`…/docs/stories/<file>.md` etc., any prefix); other files
-//!   are ignored, not rejected. When several gates name one story the one
-//!   with the latest `updated` wins (ties: the later path); of several
-//!   reports the later path wins (dated suffixes sort last).
+//!   are ignored, not rejected. Of two story files with one number the first
+//!   by path is used and the other rejected. When several gates name one
+//!   story the one with the latest `updated` wins (ties: the later path) and
+//!   the others are noted as superseded; of several reports the later path
+//!   wins (dated suffixes sort last).
 
 pub mod file_names;
 pub mod qa_gate;
