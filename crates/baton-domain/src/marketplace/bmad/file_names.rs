@@ -162,6 +162,35 @@ pub fn validation_report_name(name: &str) -> Result<StoryNumber, BmadError> {
     if tail.is_empty() || tail.starts_with(['-', '.', '_']) { Ok(number) } else { Err(unknown()) }
 }
 
+/// A gate file's slug from a story title (§12.2): lower case, spaces to
+/// hyphens, punctuation removed (`"User Auth - Login!"` → `user-auth-login`).
+///
+/// ```
+/// use baton_domain::marketplace::bmad::file_names::slug;
+/// assert_eq!(slug("User Auth - Login!"), "user-auth-login");
+/// ```
+pub fn slug(title: &str) -> String {
+    let mut out = String::new();
+    for c in title.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            out.push(c);
+        } else if (c.is_whitespace() || c == '-' || c == '_') && !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_string()
+}
+
+/// Where BMAD writes a story's gate: `docs/qa/gates/{epic}.{story}-{slug}.yml`
+/// (§12.2); `docs/qa/gates/{epic}.{story}.yml` when the title has no letters
+/// or digits.
+pub fn gate_path(number: &StoryNumber, title: &str) -> String {
+    match slug(title) {
+        s if s.is_empty() => format!("docs/qa/gates/{number}.yml"),
+        s => format!("docs/qa/gates/{number}-{s}.yml"),
+    }
+}
+
 fn strip_suffix_ci<'a>(s: &'a str, suffix: &str) -> Option<&'a str> {
     let cut = s.len().checked_sub(suffix.len())?;
     (s.is_char_boundary(cut) && s[cut..].eq_ignore_ascii_case(suffix)).then(|| &s[..cut])
@@ -232,6 +261,17 @@ mod tests {
         for bad in ["gate.yml", "1.3-user-auth.json", "1.3_user.yml", "13-x.yml"] {
             assert!(matches!(gate_file_name(bad), Err(BmadError::UnknownName { .. })), "{bad}");
         }
+    }
+
+    #[test]
+    fn slugs_and_gate_paths_round_trip_through_the_gate_name_parser() {
+        assert_eq!(slug("User Auth - Login!"), "user-auth-login");
+        assert_eq!(slug("  Ünïcode   Café__x  "), "ünïcode-café-x");
+        assert_eq!(slug("!!!"), "");
+        let path = gate_path(&n(1, "3"), "User Auth - Login!");
+        assert_eq!(path, "docs/qa/gates/1.3-user-auth-login.yml");
+        assert_eq!(gate_file_name(&path), Ok((n(1, "3"), Some("user-auth-login".into()))));
+        assert_eq!(gate_path(&n(0, "2.1"), "?"), "docs/qa/gates/0.2.1.yml");
     }
 
     #[test]

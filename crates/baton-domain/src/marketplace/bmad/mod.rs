@@ -50,6 +50,11 @@
 //!   `severity` values (`resolved`) are kept raw with a warning. A key
 //!   repeated outside the keys the gate is read from is a warning; repeated
 //!   among them (two `gate:`) an error.
+//! - **Gate vs findings** ([`gate_rules`]): BMAD's decision rule runs on
+//!   every parsed gate (risk score, open top issues, NFR statuses); a gate
+//!   milder than the rule's answer is kept as written (the reviewer decides)
+//!   with a warning. Issues marked `status: FIXED`/`RESOLVED`/`CLOSED` do
+//!   not count.
 //! - **Validation reports** ([`validation_report`]): a fractional score
 //!   (`8.5/10`) is rounded down (never lifts a story over the threshold); a
 //!   missing GO/NO-GO decision is `None`, not an error (the score is the
@@ -64,6 +69,7 @@
 //!   wins (dated suffixes sort last).
 
 pub mod file_names;
+pub mod gate_rules;
 pub mod qa_gate;
 pub mod scan;
 pub mod status;

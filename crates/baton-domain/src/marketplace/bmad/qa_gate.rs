@@ -15,6 +15,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::Serialize;
 use yaml_serde::{Mapping, Value};
 
+use super::gate_rules::{GateFindings, decide, severity_rank};
 use super::{BmadError, checked_text, is_fence, strip_markdown};
 use crate::marketplace::QaGateStatus;
 use crate::plan_md::{MAX_FLOW_DEPTH, MAX_NESTING, YamlHazard, yaml_hazard};
@@ -42,6 +43,10 @@ pub struct QaGate {
     pub top_issues: Vec<TopIssue>,
     /// `quality_score` (0–100).
     pub quality_score: Option<u8>,
+    /// `nfr_validation`: each check's name and status, in file order.
+    pub nfr: Vec<NfrCheck>,
+    /// `risk_summary.highest.score`.
+    pub highest_risk_score: Option<u32>,
     /// What was tolerated (an unreadable `updated`, an unknown severity…),
     /// for the import summary.
     pub warnings: Vec<String>,
@@ -85,6 +90,28 @@ pub struct TopIssue {
     pub suggested_action: Option<String>,
     /// `suggested_owner` (dev, sm, po).
     pub suggested_owner: Option<String>,
+    /// `status`, which real gates add to issues fixed during review
+    /// (`FIXED`, `RESOLVED`).
+    pub status: Option<String>,
+}
+
+impl TopIssue {
+    /// Whether the issue is marked fixed, resolved, closed or done: it no
+    /// longer counts in BMAD's decision rule.
+    pub fn is_resolved(&self) -> bool {
+        self.status.as_deref().is_some_and(|s| {
+            matches!(s.trim().to_ascii_lowercase().as_str(), "fixed" | "resolved" | "closed" | "done" | "addressed")
+        })
+    }
+}
+
+/// One NFR check of `nfr_validation` (`security: {status: PASS, notes: …}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NfrCheck {
+    /// The check's key (`security`, `performance`, …).
+    pub name: String,
+    /// PASS, CONCERNS or FAIL; `None` when missing or another word.
+    pub status: Option<QaGateStatus>,
 }
 
 /// A top issue's severity.
@@ -271,6 +298,8 @@ struct GateKeys {
     waiver: Option<Value>,
     top_issues: Option<Value>,
     quality_score: Option<Value>,
+    nfr_validation: Option<Value>,
+    risk_summary: Option<Value>,
 }
 
 /// A duplicate key somewhere the gate is not read from (American Nerd's own
@@ -291,6 +320,8 @@ fn read_despite_duplicates(text: &str, first: &yaml_serde::Error) -> Result<QaGa
         ("waiver", keys.waiver),
         ("top_issues", keys.top_issues),
         ("quality_score", keys.quality_score),
+        ("nfr_validation", keys.nfr_validation),
+        ("risk_summary", keys.risk_summary),
     ];
     for (k, v) in fields {
         if let Some(v) = v {
@@ -382,11 +413,46 @@ fn read_gate(m: &Mapping, mut warnings: Vec<String>) -> Result<QaGate, BmadError
                     finding: scalar(issue.get("finding")),
                     suggested_action: scalar(issue.get("suggested_action")),
                     suggested_owner: scalar(issue.get("suggested_owner")),
+                    status: scalar(issue.get("status")),
                 });
             }
         }
         None | Some(Value::Null) => {}
         Some(_) => warnings.push("top_issues: not a list; ignored".to_string()),
+    }
+    let nfr: Vec<NfrCheck> = match m.get("nfr_validation").map(untag) {
+        Some(Value::Mapping(checks)) => checks
+            .iter()
+            .filter_map(|(k, v)| {
+                let name = scalar(Some(k))?;
+                let status = match untag(v) {
+                    Value::Mapping(c) => scalar(c.get("status")),
+                    other => scalar(Some(other)),
+                };
+                let status = status.as_deref().and_then(gate_word).filter(|g| *g != QaGateStatus::Waived);
+                Some(NfrCheck { name, status })
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let highest_risk_score = match m.get("risk_summary").map(untag) {
+        Some(Value::Mapping(r)) => match r.get("highest").map(untag) {
+            Some(Value::Mapping(h)) => scalar(h.get("score")).and_then(|s| s.parse::<u32>().ok()),
+            _ => None,
+        },
+        _ => None,
+    };
+    // A gate milder than its own findings is kept (the reviewer decides)
+    // but flagged.
+    let findings = GateFindings {
+        highest_risk_score,
+        missing_p0_test: None,
+        issue_severities: top_issues.iter().filter(|i| !i.is_resolved()).filter_map(|i| i.severity).collect(),
+        nfr_statuses: nfr.iter().filter_map(|c| c.status).collect(),
+    };
+    let (expected, why) = decide(&findings);
+    if gate != QaGateStatus::Waived && severity_rank(gate) < severity_rank(expected) {
+        warnings.push(format!("gate {} although BMAD's rule gives {} ({why})", gate.as_db(), expected.as_db()));
     }
     Ok(QaGate {
         story: scalar(m.get("story")),
@@ -399,6 +465,8 @@ fn read_gate(m: &Mapping, mut warnings: Vec<String>) -> Result<QaGate, BmadError
         waiver,
         top_issues,
         quality_score: quality,
+        nfr,
+        highest_risk_score,
         warnings,
     })
 }
@@ -498,6 +566,8 @@ fn read_markdown_gate(lines: &[&str]) -> Result<QaGate, BmadError> {
         waiver,
         top_issues: Vec::new(),
         quality_score: quality,
+        nfr: Vec::new(),
+        highest_risk_score: None,
         warnings,
     })
 }
@@ -569,7 +639,30 @@ team_custom_key: anything
         assert_eq!(g.top_issues[0].severity, Some(Severity::High));
         assert_eq!(g.top_issues[1].severity, Some(Severity::Medium), "severity in any case");
         assert_eq!(g.top_issues[0].suggested_owner.as_deref(), Some("dev"));
-        assert!(g.warnings.is_empty(), "{:?}", g.warnings);
+        assert_eq!(g.nfr, [NfrCheck { name: "security".into(), status: Some(QaGateStatus::Concerns) }]);
+        assert_eq!(g.highest_risk_score, None);
+        // Kept as written, but flagged: BMAD's rule makes a high issue a FAIL.
+        assert_eq!(g.warnings, ["gate CONCERNS although BMAD's rule gives FAIL (a high-severity issue is open)"]);
+    }
+
+    #[test]
+    fn a_gate_consistent_with_its_findings_has_no_warning() {
+        let text = "gate: FAIL\nrisk_summary:\n  highest: {id: SEC-1, score: 9, title: x}\nnfr_validation:\n  security: {status: fail}\n";
+        let g = gate(text);
+        assert_eq!((g.highest_risk_score, g.warnings.len()), (Some(9), 0));
+        let fixed = "gate: PASS\ntop_issues:\n  - {id: SEC-001, severity: high, status: FIXED}\n  - {id: REL-1, severity: medium, status: resolved}\n";
+        let g = gate(fixed);
+        assert!(g.top_issues.iter().all(TopIssue::is_resolved) && g.warnings.is_empty(), "{:?}", g.warnings);
+        let g = gate("gate: PASS\nrisk_summary:\n  highest: {score: 6}\n");
+        assert!(g.warnings[0].contains("a risk scores 6 or more"), "{:?}", g.warnings);
+        let g = gate(
+            "gate: PASS\nnfr_validation:\n  performance: CONCERNS\n  security: {status: PASS}\n  odd: {status: WAIVED}\n",
+        );
+        assert_eq!(
+            g.nfr.iter().map(|c| c.status).collect::<Vec<_>>(),
+            [Some(QaGateStatus::Concerns), Some(QaGateStatus::Pass), None]
+        );
+        assert_eq!(g.warnings.len(), 1);
     }
 
     #[test]
