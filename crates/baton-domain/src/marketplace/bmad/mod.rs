@@ -1,7 +1,7 @@
 //! Parsers for the BMAD-METHOD files a marketplace repository holds
 //! (marketplace reference §12): story files, QA gates, validate-next-story
 //! reports, and the table-driven status mapper. Pure: text in, values out;
-//! [`scan`] classifies a repository's files and merges them per story, and
+//! [`scan()`] classifies a repository's files and merges them per story, and
 //! the import (app crate) applies the result.
 //!
 //! Lenient where real repositories are messy, strict where it matters
