@@ -96,6 +96,8 @@ pub fn classify(path: &str) -> Option<FileKind> {
 }
 
 /// Classifies and parses `files` (path, content) and merges them per story.
+/// One file alone (a push webhook's changed file) goes through the same
+/// call: `scan(&[(path, bytes)])`.
 ///
 /// ```
 /// use baton_domain::marketplace::bmad::scan;

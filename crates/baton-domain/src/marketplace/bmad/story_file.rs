@@ -41,6 +41,26 @@ pub struct StoryFile {
 }
 
 impl StoryFile {
+    /// The acceptance criteria as one numbered markdown list (for
+    /// `stories.acceptance_criteria`); `None` when there are none.
+    ///
+    /// ```
+    /// let s = baton_domain::marketplace::bmad::parse_story_file("## Acceptance Criteria\n1. A\n2. B\n   more\n").unwrap();
+    /// assert_eq!(s.acceptance_criteria_markdown().as_deref(), Some("1. A\n2. B\n   more"));
+    /// ```
+    pub fn acceptance_criteria_markdown(&self) -> Option<String> {
+        if self.acceptance_criteria.is_empty() {
+            return None;
+        }
+        let items: Vec<String> = self
+            .acceptance_criteria
+            .iter()
+            .enumerate()
+            .map(|(i, ac)| format!("{}. {}", i + 1, ac.replace('\n', "\n   ")))
+            .collect();
+        Some(items.join("\n"))
+    }
+
     /// A warning when the file states a status the mapper does not know (the
     /// caller leaves the story's status unchanged).
     pub fn status_warning(&self) -> Option<String> {
