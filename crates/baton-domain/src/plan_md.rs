@@ -398,6 +398,33 @@ fn shift_line_numbers(msg: &str, offset: usize) -> String {
 // ---------------------------------------------------------------------------
 // Guards that run before or while the YAML parser runs.
 
+/// What the hostile-YAML guards found, for other YAML formats of the domain
+/// (the BMAD QA gate parser) that reuse them with their own wording.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum YamlHazard {
+    /// Flow collections nest deeper than [`MAX_FLOW_DEPTH`], at this 1-based
+    /// line of the YAML text.
+    FlowDepth(usize),
+    /// Anchors and aliases expand beyond the document's own size.
+    Expansion,
+    /// Collections nest deeper than [`MAX_NESTING`].
+    Nesting,
+}
+
+/// Runs the guards of this module (flow depth, alias expansion, nesting) on
+/// a YAML text before it is parsed. Syntax errors are not hazards: the real
+/// parse reports them.
+pub(crate) fn yaml_hazard(yaml: &str) -> Option<YamlHazard> {
+    if let Err((line, _)) = scan_flow_depth(yaml) {
+        return Some(YamlHazard::FlowDepth(line));
+    }
+    match probe(yaml) {
+        Err(ProbeError::Tripped(Tripped::Expansion)) => Some(YamlHazard::Expansion),
+        Err(ProbeError::Tripped(Tripped::Nesting)) => Some(YamlHazard::Nesting),
+        _ => None,
+    }
+}
+
 /// Refuses YAML whose flow collections (`[…]`, `{…}`) nest deeper than
 /// [`MAX_FLOW_DEPTH`], before the YAML scanner sees it: its work per token
 /// grows with the flow depth (43,000 levels take half a minute).
