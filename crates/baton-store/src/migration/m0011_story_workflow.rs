@@ -30,7 +30,8 @@ impl MigrationTrait for Migration {
         // One column per statement: SQLite adds one column per ALTER TABLE.
         m.alter_table(Table::alter().table(t("stories")).add_column(enum_null(t("validation_decision"))).to_owned())
             .await?;
-        m.alter_table(Table::alter().table(t("stories")).add_column(int_null(t("qa_quality_score"))).to_owned()).await?;
+        m.alter_table(Table::alter().table(t("stories")).add_column(int_null(t("qa_quality_score"))).to_owned())
+            .await?;
         m.alter_table(Table::alter().table(t("stories")).add_column(text_null(t("qa_notes"))).to_owned()).await
     }
 
