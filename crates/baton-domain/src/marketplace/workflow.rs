@@ -179,7 +179,7 @@ pub enum TransitionError {
         via: Via,
     },
     /// A blocked story only returns to the state it was blocked from (409).
-    #[error("the story was blocked while {}; it can only return to {}", .previous.as_api(), .previous.as_api())]
+    #[error("story is blocked; it can only return to {}, where it was", .previous.as_api())]
     NotWhereItWas {
         /// The state before blocking.
         previous: WorkflowStatus,
@@ -519,7 +519,7 @@ mod tests {
         );
         assert_eq!(check_unblock(None, Approved), Ok(()));
         let msg = TransitionError::NotWhereItWas { previous: ReadyForReview }.to_string();
-        assert!(msg.contains("ready_for_review"), "{msg}");
+        assert_eq!(msg, "story is blocked; it can only return to ready_for_review, where it was");
     }
 
     #[test]
