@@ -121,11 +121,7 @@ pub struct MarketStoryDetail {
 }
 
 /// Login names of these users.
-pub(crate) async fn usernames<C: ConnectionTrait>(
-    c: &C,
-    ids: impl IntoIterator<Item = String>,
-) -> AppResult<HashMap<String, String>> {
-    let mut ids: Vec<String> = ids.into_iter().collect();
+pub(crate) async fn usernames<C: ConnectionTrait>(c: &C, mut ids: Vec<String>) -> AppResult<HashMap<String, String>> {
     ids.sort();
     ids.dedup();
     if ids.is_empty() {
@@ -193,8 +189,11 @@ pub(crate) fn view(m: story::Model, names: &HashMap<String, String>) -> AppResul
 
 /// Views of several rows, with one user lookup.
 pub(crate) async fn views<C: ConnectionTrait>(c: &C, rows: Vec<story::Model>) -> AppResult<Vec<MarketStoryView>> {
-    let names =
-        usernames(c, rows.iter().flat_map(|s| [s.assigned_dev_id.clone(), s.assigned_qa_id.clone()]).flatten()).await?;
+    let names = usernames(
+        c,
+        rows.iter().flat_map(|s| [s.assigned_dev_id.clone(), s.assigned_qa_id.clone()]).flatten().collect(),
+    )
+    .await?;
     rows.into_iter().map(|s| view(s, &names)).collect()
 }
 
@@ -203,7 +202,8 @@ pub(crate) async fn audit_views<C: ConnectionTrait>(
     c: &C,
     rows: Vec<story_audit_log::Model>,
 ) -> AppResult<Vec<AuditEntryView>> {
-    let names = usernames(c, rows.iter().filter_map(|a| a.user_id.clone())).await?;
+    let ids: Vec<String> = rows.iter().filter_map(|a| a.user_id.clone()).collect();
+    let names = usernames(c, ids).await?;
     let status = |s: Option<String>, col| s.as_deref().map(|v| WorkflowStatus::decode(v, col)).transpose();
     rows.into_iter()
         .map(|a| {
