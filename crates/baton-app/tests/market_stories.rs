@@ -512,6 +512,54 @@ backend_tests! {
         assert_eq!(snapshot(&t.db).await, before);
     }
 
+    async fn every_generic_move_by_every_party_follows_the_table(t) {
+        use baton_domain::marketplace::workflow::{StoryRole, TransitionError, Via, backlog_status, check_via};
+        let w = world(&t.db).await;
+        let id = create(&w, 1, "1").await;
+        assign(&t.db, &id, Some(&w.dev), Some(&w.qa)).await;
+        let parties: [(&Actor, &[StoryRole]); 5] = [
+            (&w.client, &[StoryRole::Validator, StoryRole::Client]),
+            (&w.pm, &[StoryRole::Validator]),
+            (&w.dev, &[StoryRole::Developer]),
+            (&w.qa, &[StoryRole::Qa]),
+            (&w.other, &[]),
+        ];
+        let mut allowed = 0;
+        for &from in WorkflowStatus::ALL {
+            for &target in WorkflowStatus::ALL {
+                for (who, roles) in parties {
+                    // Put the story in `from` (as an import would) before each attempt.
+                    let mut r: story::ActiveModel = story::Entity::find_by_id(id.clone()).one(&t.db).await.expect("read").expect("story").into();
+                    r.workflow_status = Set(Some(from.as_db().into()));
+                    r.status = Set(backlog_status(from, false).as_db().into());
+                    r.update(&t.db).await.expect("reset");
+                    // Blocked "as imported": no earlier move into BLOCKED, so any way back
+                    // the table allows (returning only where it was is tested above).
+                    story_audit_log::Entity::delete_many().exec(&t.db).await.expect("clear audit");
+                    let before = snapshot(&t.db).await;
+                    let got = w.app.transition_story(who, &id, to(target)).await;
+                    let want = if roles.is_empty() { Err(TransitionError::NotWhereItWas { previous: from }) } else { check_via(from, target, roles, Via::Move) };
+                    let case = format!("{from:?} -> {target:?} as {}", who.username);
+                    match (want, got) {
+                        (Ok(()), Ok(r)) => {
+                            allowed += 1;
+                            assert_eq!((r.story.workflow_status, r.story.status), (target, backlog_status(target, false)), "{case}");
+                            assert_eq!(actions(&t.db, &id).await.last().map(String::as_str), Some("STATUS_CHANGED"), "{case}");
+                            continue;
+                        }
+                        (Err(TransitionError::WrongParty { .. }), Err(AppError::Forbidden(_))) => {}
+                        (Err(_), Err(AppError::Forbidden(m))) if roles.is_empty() => assert!(m.contains("party"), "{case}: {m}"),
+                        (Err(_), Err(AppError::Conflict(m))) => assert!(m.contains(&from.as_api()), "{case}: {m}"),
+                        (want, got) => panic!("{case}: expected {want:?}, got {got:?}"),
+                    }
+                    assert_eq!(snapshot(&t.db).await, before, "{case}: a refused move wrote something");
+                }
+            }
+        }
+        // approved → in_progress (developer) and 8 block/unblock moves for 4 parties.
+        assert_eq!(allowed, 1 + 8 * 4);
+    }
+
     async fn the_project_list_shows_numbers_gates_and_parties_to_who_may_see_them(t) {
         let w = world(&t.db).await;
         for n in ["10", "2", "1"] {
