@@ -57,6 +57,11 @@
 //!   they exist [`policy::story_policy`] reads the defaults (8, rework).
 //! - **Blocking.** BLOCKED returns only to the state it was blocked from,
 //!   read from the audit log's last move into BLOCKED.
+//! - **Backlog status.** Every workflow write sets `status` from the one
+//!   domain rule in the same statement. The backlog's own status writes
+//!   (story PATCH, bulk status, task roll-ups) should leave marketplace
+//!   stories alone: [`ensure_backlog_status_is_free`] is the check for them
+//!   (not wired into the backlog services in this change).
 
 mod access;
 mod complete;
@@ -127,4 +132,77 @@ pub(crate) async fn audit<C: ConnectionTrait>(
     .insert(c)
     .await?;
     Ok(())
+}
+
+/// Seam for the backlog services: a marketplace story's backlog `status`
+/// follows its `workflow_status` (the one rule,
+/// `baton_domain::marketplace::workflow::backlog_status`), so a direct status
+/// change of the backlog kind (`PATCH /api/stories/{id} {status}`, bulk
+/// status) must be refused for it, and task roll-ups must not re-derive it.
+/// A 409 naming the workflow state for marketplace stories; `Ok` for plain
+/// backlog stories.
+pub fn ensure_backlog_status_is_free(s: &baton_store::entities::story::Model) -> AppResult<()> {
+    match s.workflow_status.as_deref().and_then(WorkflowStatus::from_db) {
+        Some(w) => Err(crate::AppError::Conflict(format!(
+            "story {} is a marketplace story ({}); its status follows the workflow",
+            s.code,
+            w.as_api()
+        ))),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use baton_store::{entities::story, now};
+
+    use super::*;
+
+    fn row(workflow: Option<&str>) -> story::Model {
+        let t = now();
+        story::Model {
+            id: "s".into(),
+            pbi_id: "p".into(),
+            product_id: "pr".into(),
+            sprint_id: None,
+            assignee_id: None,
+            code: "ST-001".into(),
+            title: "t".into(),
+            description: None,
+            acceptance_criteria: None,
+            priority: 2,
+            sort_order: 1.0,
+            status: "OPEN".into(),
+            epic_number: Some(1),
+            story_number: Some("1".into()),
+            workflow_status: workflow.map(str::to_string),
+            assigned_dev_id: None,
+            assigned_qa_id: None,
+            dev_pr_url: None,
+            dev_pr_number: None,
+            dev_pr_author: None,
+            story_file: None,
+            validated_at: None,
+            validated_by: None,
+            validation_score: None,
+            qa_gate_path: None,
+            qa_gate_status: None,
+            qa_reviewed_at: None,
+            qa_review_count: 0,
+            validation_decision: None,
+            qa_quality_score: None,
+            qa_notes: None,
+            created_at: t,
+            updated_at: t,
+        }
+    }
+
+    #[test]
+    fn only_plain_backlog_stories_take_a_status_by_hand() {
+        assert!(ensure_backlog_status_is_free(&row(None)).is_ok());
+        match ensure_backlog_status_is_free(&row(Some("IN_PROGRESS"))) {
+            Err(crate::AppError::Conflict(m)) => assert!(m.contains("in_progress"), "{m}"),
+            other => panic!("expected a conflict, got {other:?}"),
+        }
+    }
 }
