@@ -306,6 +306,14 @@ const ALL_TOOLS: &[&str] = &[
     "update_idea",
     "list_job_kind_configs",
     "set_job_kind_config",
+    "list_project_stories",
+    "get_story_workflow",
+    "upsert_market_story",
+    "record_story_validation",
+    "transition_story",
+    "submit_story_pr",
+    "submit_qa_review",
+    "approve_story",
 ];
 
 backend_tests! {
