@@ -6,7 +6,8 @@
 //! [`log_tools`](crate::log_tools), [`queue_tools`](crate::queue_tools),
 //! [`question_tools`](crate::question_tools),
 //! [`sprint_tools`](crate::sprint_tools), [`idea_tools`](crate::idea_tools), and for parity with
-//! the REST API [`edit_tools`](crate::edit_tools) and [`product_tools`](crate::product_tools).
+//! the REST API [`edit_tools`](crate::edit_tools) and [`product_tools`](crate::product_tools); the
+//! marketplace stories in [`market_story_tools`](crate::market_story_tools).
 //!
 //! Arguments are checked by serde with `deny_unknown_fields`, so a typo in a
 //! field name is a `VALIDATION_ERROR` naming the field, exactly like a
@@ -23,8 +24,8 @@ use serde_json::{Value, json};
 use crate::{
     Profile, Transport, admin_tools as admin, backlog_tools as backlog, context_tools as context, edit_tools as edit,
     idea_admin_tools as idea_admin, idea_tools as idea, log_tools as log, market_review_tools as review,
-    product_tools as product, question_tools as question, queue_tools as queue, schema::input_schema,
-    sprint_tools as sprint,
+    market_story_tools as market_story, product_tools as product, question_tools as question, queue_tools as queue,
+    schema::input_schema, sprint_tools as sprint,
 };
 
 /// One tool: its name, what an agent reads about it, its input schema, and
@@ -264,6 +265,23 @@ pub(crate) static CATALOG: &[Spec] = &[
         "A marketplace project's documents, newest first (download them over REST: GET /api/documents/{id}/content)."),
     spec!("delete_document", review::DocumentArgs, core: false, writes: true,
         "Deletes a project document you uploaded (or any, as the project's client)."),
+    // ---- Marketplace stories (issue 12), `all` profile.
+    spec!("list_project_stories", market_story::ListArgs, core: false, writes: false,
+        "`{stories}`: a marketplace project's stories in `epic.story` order: number (`3.1`), title, workflow_status, validation_score, qa_gate (pass, concerns, fail, waived or null), qa_quality_score, qa_review_count, story_file, qa_gate_path, assigned developer and QA; optionally of one workflow state."),
+    spec!("get_story_workflow", market_story::StoryArgs, core: false, writes: false,
+        "One marketplace story with its audit trail (who moved it from where to where, validations, PRs, QA gates), oldest first."),
+    spec!("upsert_market_story", market_story::UpsertArgs, core: false, writes: true,
+        "Creates (draft) or updates a project's story keyed by `epic.story` (client or a PM/architect of the project): `{outcome: created|updated|unchanged, story}`; repeating it changes nothing."),
+    spec!("record_story_validation", market_story::ValidationArgs, core: false, writes: true,
+        "Records a validate-next-story result on a draft story (PM/architect of the project or the client): score 1–10 and go/no_go. A go at or above the project's threshold (default 8) approves the story and opens its developer opportunity."),
+    spec!("transition_story", market_story::TransitionArgs, core: false, writes: true,
+        "Moves a story as the workflow allows: `in_progress` (assigned developer starts an approved story), `blocked` (any party), or back from blocked to where it was. PR, QA and validation moves have their own tools."),
+    spec!("submit_story_pr", market_story::SubmitPrArgs, core: false, writes: true,
+        "Assigned developer: links the story's pull request (https://github.com/owner/repo/pull/N) and moves it in_progress → ready_for_review; the first time opens the QA opportunity."),
+    spec!("submit_qa_review", market_story::QaReviewArgs, core: false, writes: true,
+        "Assigned QA (not the story's developer): records a gate on a story ready for review. pass or waived completes it (opportunities completed, escrows approved for release); fail sends it back to in_progress, concerns too unless the project's policy is proceed."),
+    spec!("approve_story", market_story::ApproveArgs, core: false, writes: true,
+        "Assigned QA: approves a story ready for review (gate pass) and completes it; approving a done story again changes nothing (`changed: false`)."),
 ];
 
 /// The name of every tool on any profile or transport, each once (for the
@@ -453,6 +471,14 @@ pub(crate) async fn run(cx: &Cx<'_>, name: &str, args: Value) -> AppResult<Value
         "upload_document" => review::upload_document(cx, args).await,
         "list_documents" => review::list_documents(cx, args).await,
         "delete_document" => review::delete_document(cx, args).await,
+        "list_project_stories" => market_story::list(cx, args).await,
+        "get_story_workflow" => market_story::detail(cx, args).await,
+        "upsert_market_story" => market_story::upsert(cx, args).await,
+        "record_story_validation" => market_story::validation(cx, args).await,
+        "transition_story" => market_story::transition(cx, args).await,
+        "submit_story_pr" => market_story::submit_pr(cx, args).await,
+        "submit_qa_review" => market_story::qa_review(cx, args).await,
+        "approve_story" => market_story::approve(cx, args).await,
         other => Err(AppError::internal(format!("tool {other} is in the catalog but has no handler"))),
     }
 }

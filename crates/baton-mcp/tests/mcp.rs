@@ -315,6 +315,14 @@ const ALL_TOOLS: &[&str] = &[
     "upload_document",
     "list_documents",
     "delete_document",
+    "list_project_stories",
+    "get_story_workflow",
+    "upsert_market_story",
+    "record_story_validation",
+    "transition_story",
+    "submit_story_pr",
+    "submit_qa_review",
+    "approve_story",
 ];
 
 backend_tests! {

@@ -83,6 +83,13 @@ const MAPPED: &[(&str, &str)] = &[
     ("PUT /ideas/{id}/plan-md", "update_idea_plan_md"),
     ("POST /ideas/{id}/dispatch", "dispatch_idea_job"),
     ("POST /ideas/{id}/materialize", "materialize_idea"),
+    // Marketplace stories (market_story_tools.rs).
+    ("POST /projects/{id}/stories", "upsert_market_story"),
+    ("POST /stories/{id}/validation", "record_story_validation"),
+    ("POST /stories/{id}/transition", "transition_story"),
+    ("POST /stories/{id}/submit-pr", "submit_story_pr"),
+    ("POST /stories/{id}/qa-review", "submit_qa_review"),
+    ("POST /stories/{id}/approve", "approve_story"),
 ];
 
 /// Writing REST operations deliberately without a tool, each with why.

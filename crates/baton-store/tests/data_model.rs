@@ -164,6 +164,9 @@ fn story(b: &pbi::Model, code: &str, sprint_id: Option<&str>, assignee: Option<&
         qa_gate_status: None,
         qa_reviewed_at: None,
         qa_review_count: 0,
+        validation_decision: None,
+        qa_quality_score: None,
+        qa_notes: None,
         created_at: t,
         updated_at: t,
     }

@@ -21,6 +21,7 @@ pub mod ideas;
 pub mod insights;
 pub mod job_kinds;
 pub mod jobs;
+pub mod market_stories;
 pub mod me;
 pub mod members;
 pub mod pbi_pr;
@@ -112,6 +113,14 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(stories::get, stories::update, stories::delete))
         .routes(routes!(stories::move_story))
         .routes(routes!(stories::add_log, stories::list_logs))
+        .routes(routes!(market_stories::list, market_stories::upsert))
+        .routes(routes!(market_stories::detail))
+        .routes(routes!(market_stories::audit))
+        .routes(routes!(market_stories::validation))
+        .routes(routes!(market_stories::transition))
+        .routes(routes!(market_stories::submit_pr))
+        .routes(routes!(market_stories::qa_review))
+        .routes(routes!(market_stories::approve))
         .routes(routes!(tasks::create, tasks::list))
         .routes(routes!(tasks::get, tasks::update, tasks::delete))
         .routes(routes!(tasks::move_task))

@@ -14,6 +14,7 @@ mod items;
 mod job_kinds;
 mod jobs;
 mod market_documents;
+mod market_stories;
 mod members;
 mod openapi;
 mod pages;

@@ -45,6 +45,12 @@ pub struct Model {
     pub qa_gate_status: Option<String>,
     pub qa_reviewed_at: Option<DateTimeUtc>,
     pub qa_review_count: i32,
+    /// `ValidationDecision` of the last validation (GO / NO_GO).
+    pub validation_decision: Option<String>,
+    /// QA gate quality score 0–100.
+    pub qa_quality_score: Option<i32>,
+    /// Notes of the last QA review.
+    pub qa_notes: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

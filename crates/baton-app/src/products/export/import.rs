@@ -270,6 +270,9 @@ async fn write_import_in(
                 qa_gate_status: Set(None),
                 qa_reviewed_at: Set(None),
                 qa_review_count: Set(0),
+                validation_decision: Set(None),
+                qa_quality_score: Set(None),
+                qa_notes: Set(None),
                 created_at: Set(s.created_at.unwrap_or(t)),
                 updated_at: Set(t),
             });

@@ -1,1 +1,0 @@
-//! Marketplace stories: workflow transitions, validation, PRs and QA gates, audit log.
