@@ -209,6 +209,8 @@ struct Item {
     parent_id: String,
     status: String,
     sprint_id: Option<String>,
+    /// A marketplace story's workflow state: its status follows that, not bulk edits.
+    workflow: Option<String>,
 }
 
 impl From<pbi::Model> for Item {
@@ -220,6 +222,7 @@ impl From<pbi::Model> for Item {
             product_id: m.product_id,
             status: m.status,
             sprint_id: None,
+            workflow: None,
         }
     }
 }
@@ -232,6 +235,7 @@ impl From<story::Model> for Item {
             parent_id: m.pbi_id,
             status: m.status,
             sprint_id: m.sprint_id,
+            workflow: m.workflow_status,
         }
     }
 }
@@ -244,6 +248,7 @@ impl From<task::Model> for Item {
             parent_id: m.story_id,
             status: m.status,
             sprint_id: m.sprint_id,
+            workflow: None,
         }
     }
 }
@@ -804,7 +809,17 @@ impl App {
             let mut errs = ValidationErrors::new();
             for (i, item) in items.iter().enumerate() {
                 let path = format!("ids.{i}");
-                if with_tasks.contains(&item.id) {
+                if let Some(w) = &item.workflow {
+                    let w = baton_domain::marketplace::WorkflowStatus::decode(w, "stories.workflow_status")?;
+                    errs.add(
+                        &path,
+                        format!(
+                            "story {} is a marketplace story ({}); its status follows the workflow",
+                            item.code,
+                            w.as_api()
+                        ),
+                    );
+                } else if with_tasks.contains(&item.id) {
                     errs.add(
                         &path,
                         format!("story {} has tasks, so its status follows them; change the tasks instead", item.code),

@@ -266,6 +266,34 @@ fn invalid<T: std::fmt::Debug>(r: Result<T, AppError>, field: &str) {
 }
 
 backend_tests! {
+    async fn the_backlog_side_cannot_move_a_marketplace_storys_status(t) {
+        let w = world(&t.db).await;
+        let id = create(&w, 1, "1").await;
+        let code = story::Entity::find_by_id(&id).one(&w.app.db).await.expect("read").expect("story").code;
+        let patch = baton_app::backlog::stories::StoryPatch { status: Some(StoryStatus::Done), ..Default::default() };
+        conflict(w.app.update_story(&w.client, &id, patch).await, "its status follows the workflow");
+        let bulk = baton_app::bulk::BulkStatusInput {
+            kind: baton_app::bulk::BulkKind::Story,
+            ids: vec![code],
+            status: "done".into(),
+        };
+        invalid(w.app.bulk_status(&w.client, bulk).await, "ids.0");
+        // A task finished under it rolls up by the workflow, not the tasks.
+        let task = w
+            .app
+            .create_task(&w.client, &id, baton_app::backlog::tasks::NewTask { title: "Build it".into(), ..Default::default() })
+            .await
+            .expect("task");
+        let done = w
+            .app
+            .update_task_status(&w.client, &task.task.id, baton_domain::backlog::TaskStatus::Done, None)
+            .await
+            .expect("task done");
+        assert_eq!(done.story_status, StoryStatus::Open, "a draft story stays open however its tasks end");
+        let row = story::Entity::find_by_id(&id).one(&w.app.db).await.expect("read").expect("story");
+        assert_eq!((row.status.as_str(), row.workflow_status.as_deref()), ("OPEN", Some("DRAFT")));
+    }
+
     async fn creating_a_story_is_an_idempotent_upsert_keyed_by_number(t) {
         let w = world(&t.db).await;
         let made = w.app.create_market_story(&w.client, &w.project, new_story(3, "1", "Login")).await.expect("create");

@@ -125,7 +125,10 @@ pub async fn propagate<C: ConnectionTrait>(c: &C, seeds: Seeds) -> AppResult<Rol
     Ok(roll)
 }
 
-/// Re-derives one story's status from its tasks; `None` if it does not exist.
+/// Re-derives one story's status from its tasks — or, for a marketplace
+/// story, from its workflow state (the one rule of
+/// `baton_domain::marketplace::workflow::backlog_status`), so a task roll-up
+/// never breaks that rule; `None` if it does not exist.
 pub async fn recompute_story<C: ConnectionTrait>(
     c: &C,
     story_id: &str,
@@ -142,7 +145,13 @@ pub async fn recompute_story<C: ConnectionTrait>(
     let tasks: Vec<TaskStatus> =
         statuses.iter().map(|s| TaskStatus::decode(s, "tasks.status")).collect::<Result<_, _>>()?;
     let from = StoryStatus::decode(&s.status, "stories.status")?;
-    let to = rules::story_status(&tasks, s.sprint_id.is_some());
+    let to = match s.workflow_status.as_deref() {
+        Some(w) => baton_domain::marketplace::workflow::backlog_status(
+            baton_domain::marketplace::WorkflowStatus::decode(w, "stories.workflow_status")?,
+            s.sprint_id.is_some(),
+        ),
+        None => rules::story_status(&tasks, s.sprint_id.is_some()),
+    };
     if let Some(transition) = Transition::between(from, to) {
         story::Entity::update_many()
             .col_expr(story::Column::Status, Expr::value(to.as_db()))

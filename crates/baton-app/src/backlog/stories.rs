@@ -452,6 +452,7 @@ impl App {
                     }
                 }
                 if let Some(s) = patch.status {
+                    crate::marketplace::stories::ensure_backlog_status_is_free(&m)?;
                     let tasks = task::Entity::find().filter(task::Column::StoryId.eq(&m.id)).count(c).await?;
                     if tasks > 0 {
                         return Err(AppError::Conflict(format!(
