@@ -45,6 +45,8 @@ pub struct Model {
     pub qa_gate_status: Option<String>,
     pub qa_reviewed_at: Option<DateTimeUtc>,
     pub qa_review_count: i32,
+    /// The client exempted this story from the sequential rule (§4.1).
+    pub can_start_in_parallel: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

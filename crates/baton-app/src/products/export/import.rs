@@ -270,6 +270,7 @@ async fn write_import_in(
                 qa_gate_status: Set(None),
                 qa_reviewed_at: Set(None),
                 qa_review_count: Set(0),
+                can_start_in_parallel: Set(false),
                 created_at: Set(s.created_at.unwrap_or(t)),
                 updated_at: Set(t),
             });
