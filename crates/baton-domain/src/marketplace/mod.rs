@@ -6,6 +6,7 @@ pub mod bidding;
 pub mod bmad;
 pub mod escrow;
 pub mod money;
+pub mod project;
 pub mod workflow;
 
 crate::db_enum! {
