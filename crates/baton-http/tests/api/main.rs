@@ -13,6 +13,7 @@ mod ideas;
 mod items;
 mod job_kinds;
 mod jobs;
+mod market;
 mod members;
 mod openapi;
 mod pages;
