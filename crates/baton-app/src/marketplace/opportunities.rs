@@ -503,8 +503,8 @@ impl App {
         }
         match filter.sort.unwrap_or_default() {
             OpportunitySort::Newest => {}
-            OpportunitySort::Highest => kept.sort_by(|a, b| b.budget_max.cmp(&a.budget_max)),
-            OpportunitySort::Lowest => kept.sort_by(|a, b| a.budget_min.cmp(&b.budget_min)),
+            OpportunitySort::Highest => kept.sort_by_key(|o| std::cmp::Reverse(o.budget_max)),
+            OpportunitySort::Lowest => kept.sort_by_key(|o| o.budget_min),
         }
         let total = kept.len() as u64;
         let mut labels: HashMap<String, String> = HashMap::new();

@@ -504,7 +504,7 @@ impl App {
                     am.project_status = Set(Some(ProjectStatus::Cancelled.as_db().into()));
                 }
                 am.updated_at = Set(now());
-                Ok(am.update(txn).await.on_unique(product_clash(""))?)
+                am.update(txn).await.on_unique(product_clash(""))
             })
         })
         .await?;
