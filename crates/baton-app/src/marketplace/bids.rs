@@ -165,7 +165,7 @@ impl App {
         }
         let stage = Stage::decode(&o.stage, "opportunities.stage")?;
         let role = bidding::role_for_stage(stage);
-        if !actor.has_role(role) {
+        if !super::projects::roles::holds_role(&self.db, actor, role).await? {
             return Err(AppError::Forbidden(format!(
                 "bidding on a {stage} opportunity needs the {role} role; add it to your roles (PUT /api/me/roles)"
             )));

@@ -354,7 +354,7 @@ impl App {
         if matches!(actor.via, AuthVia::Cli) {
             return Err(AppError::Forbidden("projects are created by a client (use the API or MCP)".into()));
         }
-        if !actor.has_role(Role::Client) {
+        if !roles::holds_role(&self.db, actor, Role::Client).await? {
             return Err(AppError::Forbidden(
                 "creating a project needs the client role; add it to your roles (PUT /api/me/roles)".into(),
             ));

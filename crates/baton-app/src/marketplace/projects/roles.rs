@@ -11,7 +11,10 @@ use baton_domain::{ValidationErrors, roles::Role};
 use baton_store::{
     entities::{user, user_role},
     new_id,
-    sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait},
+    sea_orm::{
+        ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+        TransactionTrait,
+    },
 };
 use serde::Deserialize;
 
@@ -30,6 +33,21 @@ pub const SELF_SERVICE_ROLES: &[Role] =
 pub struct MyRolesInput {
     /// The self-service roles to hold from now on (any of `client`, `analyst`, `pm`, `architect`, `ux`, `developer`, `qa`); others are refused.
     pub roles: Vec<Role>,
+}
+
+/// Whether the caller holds `role` now. Read from the database, not the
+/// actor: a long-lived session (an MCP stdio process) that just changed its
+/// own roles with [`App::set_my_roles`] must see the change at once.
+pub(crate) async fn holds_role<C: ConnectionTrait>(db: &C, actor: &Actor, role: Role) -> AppResult<bool> {
+    if actor.user_id.is_empty() {
+        return Ok(actor.has_role(role));
+    }
+    let n = user_role::Entity::find()
+        .filter(user_role::Column::UserId.eq(&actor.user_id))
+        .filter(user_role::Column::Role.eq(role.as_db()))
+        .count(db)
+        .await?;
+    Ok(n > 0)
 }
 
 impl App {
