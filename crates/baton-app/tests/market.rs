@@ -360,6 +360,24 @@ backend_tests! {
         assert_eq!(status.opportunities.len(), 4);
     }
 
+    async fn story_opportunities_take_the_projects_budget_defaults(t) {
+        let w = world(&t.db).await;
+        let p = w.app.create_project(&w.client, new_project("Budgets")).await.expect("project");
+        let sol = |min, max| Budget { min, max, currency: Currency::Sol };
+        let e = w.app.update_project(&w.client, &p.id, ProjectPatch { dev_budget: Some(sol(1, 2)), ..Default::default() }).await.expect_err("mixed currencies");
+        assert_eq!(field(e), "qa_budget.currency");
+        let patch = ProjectPatch { dev_budget: Some(sol(700, 900)), qa_budget: Some(sol(100, 150)), ..Default::default() };
+        let changed = w.app.update_project(&w.client, &p.id, patch).await.expect("budgets");
+        assert_eq!(changed.qa_budget, sol(100, 150));
+        let pbi = w.app.create_pbi(&w.client, &p.id, NewPbi { title: "E".into(), ..Default::default() }).await.expect("pbi");
+        let s = w.app.create_story(&w.client, &pbi.id, NewStory { title: "S".into(), ..Default::default() }).await.expect("story");
+        let row = story::Entity::find_by_id(s.id).one(&t.db).await.expect("q").expect("row");
+        let qa = open_for_story(&t.db, &row, Stage::Qa).await.expect("seam").expect("opened");
+        assert_eq!((qa.budget_min, qa.budget_max, qa.currency.as_str()), (100, 150, "SOL"));
+        let dev = open_for_story(&t.db, &row, Stage::Developer).await.expect("seam").expect("opened");
+        assert_eq!((dev.budget_min, dev.budget_max), (700, 900));
+    }
+
     async fn two_accepts_at_once_leave_exactly_one_winner(t) {
         let w = world(&t.db).await;
         let (_, oid) = pm_opportunity(&w).await;

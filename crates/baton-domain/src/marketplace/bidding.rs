@@ -286,6 +286,12 @@ mod tests {
         }
 
         #[test]
+        fn story_numbers_order_any_text_without_panicking(a in "\\PC{0,12}", b in "\\PC{0,12}") {
+            let ab = cmp_story_numbers(&a, &b);
+            prop_assert_eq!(ab.reverse(), cmp_story_numbers(&b, &a));
+        }
+
+        #[test]
         fn the_ceiling_never_overflows(max in any::<i64>()) {
             let c = max_bid(max);
             if max > 0 { prop_assert!(c >= max); }
