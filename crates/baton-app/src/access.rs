@@ -116,3 +116,101 @@ pub async fn manageable<C: ConnectionTrait>(
     }
     Ok(p)
 }
+
+/// Whether `actor` holds an accepted bid on one of project `product_id`'s
+/// opportunities: the marketplace's third way to see a project, beside
+/// owning it (the client) and being a member.
+pub async fn has_accepted_bid<C: ConnectionTrait>(db: &C, actor: &Actor, product_id: &str) -> Result<bool, AppError> {
+    use baton_store::{entities::opportunity, sea_orm::PaginatorTrait};
+    if actor.user_id.is_empty() {
+        return Ok(false);
+    }
+    let n = opportunity::Entity::find()
+        .filter(opportunity::Column::ProductId.eq(product_id))
+        .filter(opportunity::Column::Id.in_subquery(accepted_bid_opportunities(actor)))
+        .count(db)
+        .await?;
+    Ok(n > 0)
+}
+
+fn accepted_bid_opportunities(actor: &Actor) -> baton_store::sea_orm::sea_query::SelectStatement {
+    use baton_domain::marketplace::BidStatus;
+    use baton_store::entities::bid;
+    Query::select()
+        .column(bid::Column::OpportunityId)
+        .from(bid::Entity)
+        .and_where(bid::Column::ExpertId.eq(&actor.user_id))
+        .and_where(bid::Column::Status.eq(BidStatus::Accepted.as_db()))
+        .to_owned()
+}
+
+/// A marketplace project (by id or code) and the caller's access to it:
+/// the client (owner) and members as for any product ([`product_for`]),
+/// plus experts with an accepted bid on it, who may read. Everyone else,
+/// and products that are not marketplace projects, get `NotFound`.
+pub async fn project_for<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    id_or_code: &str,
+) -> Result<(product::Model, ProductAccess), AppError> {
+    let found = match crate::products::resolve(db, actor, id_or_code).await {
+        Ok(hit) => Some(hit),
+        Err(AppError::NotFound(_)) => None,
+        Err(e) => return Err(e),
+    };
+    let (p, access) = match found {
+        Some(hit) => hit,
+        None => {
+            let p = product::Entity::find_by_id(id_or_code.trim().to_string())
+                .one(db)
+                .await?
+                .ok_or(AppError::NotFound("project"))?;
+            let in_scope = actor.token_scope().is_none_or(|s| s.iter().any(|id| id == &p.id));
+            if !in_scope || !has_accepted_bid(db, actor, &p.id).await? {
+                return Err(AppError::NotFound("project"));
+            }
+            (p, ProductAccess::Read)
+        }
+    };
+    if p.project_status.is_none() {
+        return Err(AppError::NotFound("project"));
+    }
+    Ok((p, access))
+}
+
+/// The "projects the caller may see" condition on a product-id column:
+/// [`visible_products`] (own reach) or an accepted bid of the caller on one
+/// of the project's opportunities; always within the token's scope.
+pub fn visible_projects<C: ColumnTrait>(actor: &Actor, col: C) -> Condition {
+    use baton_store::entities::opportunity;
+    let via_bid = Query::select()
+        .column(opportunity::Column::ProductId)
+        .from(opportunity::Entity)
+        .and_where(opportunity::Column::Id.in_subquery(accepted_bid_opportunities(actor)))
+        .to_owned();
+    let mut own = Condition::any()
+        .add(
+            col.in_subquery(
+                Query::select()
+                    .column(product::Column::Id)
+                    .from(product::Entity)
+                    .and_where(product::Column::UserId.eq(&actor.user_id))
+                    .to_owned(),
+            ),
+        )
+        .add(
+            col.in_subquery(
+                Query::select()
+                    .column(product_member::Column::ProductId)
+                    .from(product_member::Entity)
+                    .and_where(product_member::Column::UserId.eq(&actor.user_id))
+                    .to_owned(),
+            ),
+        );
+    own = own.add(col.in_subquery(via_bid));
+    let mut cond = Condition::all().add(own);
+    if let Some(scope) = actor.token_scope() {
+        cond = cond.add(col.is_in(scope.to_vec()));
+    }
+    cond
+}

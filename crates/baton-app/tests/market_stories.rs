@@ -128,15 +128,21 @@ async fn accepted_bid(db: &Db, product_id: &str, expert_id: &str, stage: Stage, 
     o.update(db).await.expect("accept").id
 }
 
-/// What the bids service does on acceptance: the assignee on the story.
+/// What the bids service does on acceptance: the assignee on the story,
+/// and an accepted bid (on a bare opportunity of the stage, so the story's
+/// own opportunities stay as the workflow opened them) that lets them see
+/// the project.
 async fn assign(db: &Db, story_id: &str, dev: Option<&Actor>, qa: Option<&Actor>) {
-    let mut row: story::ActiveModel =
-        story::Entity::find_by_id(story_id.to_string()).one(db).await.expect("read").expect("story").into();
+    let found = story::Entity::find_by_id(story_id.to_string()).one(db).await.expect("read").expect("story");
+    let product_id = found.product_id.clone();
+    let mut row: story::ActiveModel = found.into();
     if let Some(d) = dev {
         row.assigned_dev_id = Set(Some(d.user_id.clone()));
+        accepted_bid(db, &product_id, &d.user_id, Stage::Developer, None).await;
     }
     if let Some(q) = qa {
         row.assigned_qa_id = Set(Some(q.user_id.clone()));
+        accepted_bid(db, &product_id, &q.user_id, Stage::Qa, None).await;
     }
     row.update(db).await.expect("assign");
 }

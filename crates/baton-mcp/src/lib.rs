@@ -26,6 +26,7 @@ mod idea_tools;
 mod log_tools;
 mod market_review_tools;
 mod market_story_tools;
+mod market_tools;
 mod product_tools;
 pub mod push;
 mod question_tools;

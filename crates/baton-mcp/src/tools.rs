@@ -8,6 +8,7 @@
 //! [`sprint_tools`](crate::sprint_tools), [`idea_tools`](crate::idea_tools), and for parity with
 //! the REST API [`edit_tools`](crate::edit_tools) and [`product_tools`](crate::product_tools); the
 //! marketplace stories in [`market_story_tools`](crate::market_story_tools).
+//! marketplace in [`market_tools`](crate::market_tools).
 //!
 //! Arguments are checked by serde with `deny_unknown_fields`, so a typo in a
 //! field name is a `VALIDATION_ERROR` naming the field, exactly like a
@@ -24,8 +25,8 @@ use serde_json::{Value, json};
 use crate::{
     Profile, Transport, admin_tools as admin, backlog_tools as backlog, context_tools as context, edit_tools as edit,
     idea_admin_tools as idea_admin, idea_tools as idea, log_tools as log, market_review_tools as review,
-    market_story_tools as market_story, product_tools as product, question_tools as question, queue_tools as queue,
-    schema::input_schema, sprint_tools as sprint,
+    market_story_tools as market_story, market_tools as market, product_tools as product, question_tools as question,
+    queue_tools as queue, schema::input_schema, sprint_tools as sprint,
 };
 
 /// One tool: its name, what an agent reads about it, its input schema, and
@@ -282,6 +283,44 @@ pub(crate) static CATALOG: &[Spec] = &[
         "Assigned QA (not the story's developer): records a gate on a story ready for review. pass or waived completes it (opportunities completed, escrows approved for release); fail sends it back to in_progress, concerns too unless the project's policy is proceed."),
     spec!("approve_story", market_story::ApproveArgs, core: false, writes: true,
         "Assigned QA: approves a story ready for review (gate pass) and completes it; approving a done story again changes nothing (`changed: false`)."),
+    spec!("set_my_roles", market::SetMyRolesArgs, core: false, writes: true,
+        "Sets your self-service marketplace roles (client, analyst, pm, architect, ux, developer, qa); administrator-granted roles stay. Bidding needs the stage's role; creating a project needs client."),
+    spec!("create_project", market::CreateProjectArgs, core: false, writes: true,
+        "Creates a marketplace project (you need the client role): status planning, stage analyst, optional draft brief, per-story budgets (minor units), concerns policy and validation threshold."),
+    spec!("list_projects", market::ListProjectsArgs, core: false, writes: false,
+        "Your projects as client, member or accepted expert, newest first (paginated)."),
+    spec!("get_project_status", market::ProjectArgs, core: false, writes: false,
+        "A project with its stage, its opportunities and its stories counted by workflow status."),
+    spec!("update_project", market::UpdateProjectArgs, core: false, writes: true,
+        "Changes your project's name, description, per-story budgets, concerns policy or validation threshold, or cancels it (`status: cancelled`)."),
+    spec!("create_brief", market::BriefArgs, core: false, writes: true,
+        "Writes your project's brief (markdown) as a draft; publish it with `publish_brief`."),
+    spec!("get_project_brief", market::ProjectArgs, core: false, writes: false,
+        "A project's brief: markdown, status (draft, published), published_at."),
+    spec!("update_brief", market::BriefArgs, core: false, writes: true,
+        "Replaces your project's brief markdown; a published brief stays published."),
+    spec!("publish_brief", market::ProjectArgs, core: false, writes: true,
+        "Publishes your project's brief; the PM opportunity can then be posted."),
+    spec!("advance_project_stage", market::AdvanceArgs, core: false, writes: true,
+        "Moves your project to its next stage (analyst → pm → architect → ux → developer → qa; from architect `to: developer` skips UX). Refused while the stage's opportunity is open or closed."),
+    spec!("post_opportunity", market::PostOpportunityArgs, core: false, writes: true,
+        "Posts an opportunity on your project: stage, title, description, budget {min, max, currency} in minor units, deadline?, story_id (developer/QA only). One active per planning stage; PM needs a published brief."),
+    spec!("list_opportunities", market::ListOpportunitiesArgs, core: false, writes: false,
+        "Open opportunities to bid on: filters stage, currency, budget_min/budget_max (overlap), deadline_within_days; sort newest, highest, lowest; paginated. Clients are anonymised until a bid of yours is accepted."),
+    spec!("get_opportunity", market::OpportunityArgs, core: false, writes: false,
+        "One opportunity with its budget, status and bid count."),
+    spec!("list_opportunity_bids", market::OpportunityArgs, core: false, writes: false,
+        "The bids on an opportunity: all of them for the project's client, only yours otherwise."),
+    spec!("submit_bid", market::SubmitBidArgs, core: false, writes: true,
+        "Bids on an open opportunity (your roles must include the stage's; amount in minor units up to 1.5 × the budget maximum; proposal ≥ 100 characters). Answers with the fee preview."),
+    spec!("get_my_bids", market::MyBidsArgs, core: false, writes: false,
+        "Your bids, newest first, optionally of one status (paginated)."),
+    spec!("withdraw_bid", market::BidArgs, core: false, writes: true,
+        "Withdraws your pending bid; you may bid again later."),
+    spec!("reject_bid", market::BidArgs, core: false, writes: true,
+        "Rejects a pending bid on your project's opportunity."),
+    spec!("accept_bid", market::BidArgs, core: false, writes: true,
+        "Accepts a pending bid on your project's opportunity: other pending bids are rejected, the opportunity closes, the escrow is created (pending) and the story assigned."),
 ];
 
 /// The name of every tool on any profile or transport, each once (for the
@@ -479,6 +518,24 @@ pub(crate) async fn run(cx: &Cx<'_>, name: &str, args: Value) -> AppResult<Value
         "submit_story_pr" => market_story::submit_pr(cx, args).await,
         "submit_qa_review" => market_story::qa_review(cx, args).await,
         "approve_story" => market_story::approve(cx, args).await,
+        "set_my_roles" => market::set_my_roles(cx, args).await,
+        "create_project" => market::create_project(cx, args).await,
+        "list_projects" => market::list_projects(cx, args).await,
+        "get_project_status" => market::get_project_status(cx, args).await,
+        "update_project" => market::update_project(cx, args).await,
+        "create_brief" | "update_brief" => market::put_brief(cx, args).await,
+        "get_project_brief" => market::get_project_brief(cx, args).await,
+        "publish_brief" => market::publish_brief(cx, args).await,
+        "advance_project_stage" => market::advance_project_stage(cx, args).await,
+        "post_opportunity" => market::post_opportunity(cx, args).await,
+        "list_opportunities" => market::list_opportunities(cx, args).await,
+        "get_opportunity" => market::get_opportunity(cx, args).await,
+        "list_opportunity_bids" => market::list_opportunity_bids(cx, args).await,
+        "submit_bid" => market::submit_bid(cx, args).await,
+        "get_my_bids" => market::get_my_bids(cx, args).await,
+        "withdraw_bid" => market::withdraw_bid(cx, args).await,
+        "reject_bid" => market::reject_bid(cx, args).await,
+        "accept_bid" => market::accept_bid(cx, args).await,
         other => Err(AppError::internal(format!("tool {other} is in the catalog but has no handler"))),
     }
 }

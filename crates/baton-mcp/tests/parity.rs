@@ -90,6 +90,18 @@ const MAPPED: &[(&str, &str)] = &[
     ("POST /stories/{id}/submit-pr", "submit_story_pr"),
     ("POST /stories/{id}/qa-review", "submit_qa_review"),
     ("POST /stories/{id}/approve", "approve_story"),
+    // The marketplace (market_tools.rs).
+    ("PUT /me/roles", "set_my_roles"),
+    ("POST /projects", "create_project"),
+    ("PATCH /projects/{id}", "update_project"),
+    ("PUT /projects/{id}/brief", "update_brief"),
+    ("POST /projects/{id}/brief/publish", "publish_brief"),
+    ("POST /projects/{id}/advance-stage", "advance_project_stage"),
+    ("POST /projects/{id}/opportunities", "post_opportunity"),
+    ("POST /opportunities/{id}/bids", "submit_bid"),
+    ("POST /bids/{id}/withdraw", "withdraw_bid"),
+    ("POST /bids/{id}/reject", "reject_bid"),
+    ("POST /bids/{id}/accept", "accept_bid"),
 ];
 
 /// Writing REST operations deliberately without a tool, each with why.

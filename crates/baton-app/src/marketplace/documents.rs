@@ -23,19 +23,14 @@ use std::sync::Arc;
 
 use baton_domain::{
     ValidationErrors,
-    marketplace::{
-        BidStatus,
-        documents::{check_content, check_document_type, check_filename},
-    },
+    marketplace::documents::{check_content, check_document_type, check_filename},
 };
 use baton_store::{
-    entities::{bid, document, opportunity, product},
+    entities::{document, product},
     new_id, now,
 };
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload, local::LocalFileSystem, path::Path as ObjectPath};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Query,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
 
 use crate::{Actor, App, AppError, AppResult, access, secrets::sha256_bytes_hex};
@@ -135,43 +130,24 @@ impl App {
         self.documents.clone().ok_or_else(|| AppError::Unavailable("document storage is not configured".into()))
     }
 
-    /// The caller's standing in a marketplace project; 404 for everyone else.
+    /// The caller's standing in a marketplace project (visibility decided
+    /// by [`access::project_for`]); 404 for everyone else.
     async fn project_party(&self, actor: &Actor, project_id: &str) -> AppResult<(product::Model, Party)> {
-        match access::product_for(&self.db, actor, project_id).await {
-            Ok((p, a)) if p.project_status.is_some() => {
-                let party = if p.user_id == actor.user_id {
-                    Party::Client
-                } else if a.can_write() {
-                    Party::Contributor
-                } else {
-                    Party::Reader
-                };
-                return Ok((p, party));
-            }
-            Ok(_) => return Err(AppError::NotFound("project")),
-            Err(AppError::NotFound(_)) => {}
+        let (p, read_only) = match access::project_for(&self.db, actor, project_id).await {
+            Ok((p, a)) => (p, !a.can_write()),
             Err(e) => return Err(e),
-        }
-        let p = product::Entity::find_by_id(project_id)
-            .one(&self.db)
-            .await?
-            .filter(|p| p.project_status.is_some())
-            .ok_or(AppError::NotFound("project"))?;
-        let opps = Query::select()
-            .column(opportunity::Column::Id)
-            .from(opportunity::Entity)
-            .and_where(opportunity::Column::ProductId.eq(&p.id))
-            .to_owned();
-        let accepted = bid::Entity::find()
-            .filter(bid::Column::OpportunityId.in_subquery(opps))
-            .filter(bid::Column::ExpertId.eq(&actor.user_id))
-            .filter(bid::Column::Status.eq(BidStatus::Accepted.as_db()))
-            .count(&self.db)
-            .await?;
-        if accepted == 0 {
-            return Err(AppError::NotFound("project"));
-        }
-        Ok((p, if actor.is_demo { Party::Reader } else { Party::Contributor }))
+        };
+        let party = if p.user_id == actor.user_id {
+            Party::Client
+        } else if !read_only {
+            Party::Contributor
+        } else if !actor.is_demo && access::has_accepted_bid(&self.db, actor, &p.id).await? {
+            // Experts with an accepted bid read the project but contribute files.
+            Party::Contributor
+        } else {
+            Party::Reader
+        };
+        Ok((p, party))
     }
 
     /// Uploads a document to a project (its client, read-write members and

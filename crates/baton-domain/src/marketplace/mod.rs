@@ -8,6 +8,7 @@ pub mod deliverables;
 pub mod documents;
 pub mod escrow;
 pub mod money;
+pub mod project;
 pub mod ratings;
 pub mod workflow;
 

@@ -10,6 +10,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{AppState, error::ApiError};
 
+pub mod bids;
 pub mod bulk;
 pub mod context;
 pub mod cron;
@@ -24,10 +25,12 @@ pub mod jobs;
 pub mod market_stories;
 pub mod me;
 pub mod members;
+pub mod opportunities;
 pub mod pbi_pr;
 pub mod pbis;
 pub mod prices;
 pub mod products;
+pub mod projects;
 pub mod questions;
 pub mod queue_status;
 pub mod ratings;
@@ -168,6 +171,20 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(ideas::dispatch))
         .routes(routes!(ideas::materialize))
         .routes(routes!(ideas::actions))
+        .routes(routes!(projects::set_my_roles))
+        .routes(routes!(projects::list, projects::create))
+        .routes(routes!(projects::get, projects::update))
+        .routes(routes!(projects::get_brief, projects::put_brief))
+        .routes(routes!(projects::publish_brief))
+        .routes(routes!(projects::advance_stage))
+        .routes(routes!(opportunities::create))
+        .routes(routes!(opportunities::list))
+        .routes(routes!(opportunities::get))
+        .routes(routes!(bids::create, bids::list))
+        .routes(routes!(bids::mine))
+        .routes(routes!(bids::withdraw))
+        .routes(routes!(bids::reject))
+        .routes(routes!(bids::accept))
 }
 
 /// JSON 404 for unknown API paths: code `route_not_found`, so a client (and

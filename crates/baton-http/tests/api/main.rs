@@ -13,6 +13,7 @@ mod ideas;
 mod items;
 mod job_kinds;
 mod jobs;
+mod market;
 mod market_documents;
 mod market_stories;
 mod members;

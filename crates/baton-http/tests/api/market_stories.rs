@@ -49,7 +49,57 @@ async fn assign(app: &TestApp, story_id: &str, dev: &str, qa: &str) {
         story::Entity::find_by_id(story_id.to_string()).one(&app.t.db).await.expect("read").expect("story").into();
     s.assigned_dev_id = Set(Some(dev.into()));
     s.assigned_qa_id = Set(Some(qa.into()));
-    s.update(&app.t.db).await.expect("assign");
+    let s = s.update(&app.t.db).await.expect("assign");
+    accepted_bid_row(&app.t.db, &s.product_id, dev, "DEVELOPER").await;
+    accepted_bid_row(&app.t.db, &s.product_id, qa, "QA").await;
+}
+
+/// What accepting a bid gives an expert besides the assignment: an accepted
+/// bid on the project (on a bare opportunity of the stage), which is what
+/// lets them see it.
+async fn accepted_bid_row(db: &baton_store::Db, product_id: &str, expert_id: &str, stage: &str) {
+    use baton_store::{
+        entities::{bid, opportunity},
+        new_id, now,
+    };
+    let t = now();
+    let opp = opportunity::ActiveModel {
+        id: Set(new_id()),
+        product_id: Set(product_id.into()),
+        story_id: Set(None),
+        stage: Set(stage.into()),
+        title: Set("Work".into()),
+        description: Set("Work".into()),
+        budget_min: Set(100),
+        budget_max: Set(200),
+        currency: Set("USDC".into()),
+        deadline: Set(None),
+        status: Set("CLOSED".into()),
+        accepted_bid_id: Set(None),
+        created_at: Set(t),
+        updated_at: Set(t),
+    }
+    .insert(db)
+    .await
+    .expect("opportunity");
+    let b = bid::ActiveModel {
+        id: Set(new_id()),
+        opportunity_id: Set(opp.id.clone()),
+        expert_id: Set(expert_id.into()),
+        amount: Set(150),
+        currency: Set("USDC".into()),
+        proposal: Set("p".repeat(100)),
+        estimated_hours: Set(None),
+        status: Set("ACCEPTED".into()),
+        created_at: Set(t),
+        updated_at: Set(t),
+    }
+    .insert(db)
+    .await
+    .expect("bid");
+    let mut o: opportunity::ActiveModel = opp.into();
+    o.accepted_bid_id = Set(Some(b.id));
+    o.update(db).await.expect("accept");
 }
 
 backend_tests! {

@@ -42,6 +42,18 @@ pub struct Model {
     pub brief: Option<Json>,
     /// `owner/name` of the project repository.
     pub repo_name: Option<String>,
+    /// Budget of the developer opportunity opened per story (minor units).
+    pub dev_budget_min: i64,
+    pub dev_budget_max: i64,
+    /// Budget of the QA opportunity opened per story (minor units).
+    pub qa_budget_min: i64,
+    pub qa_budget_max: i64,
+    /// `Currency` of the per-story budgets.
+    pub story_budget_currency: String,
+    /// `ConcernsPolicy`: what a QA gate of CONCERNS does to a story.
+    pub concerns_policy: String,
+    /// Readiness score (1–10) a story needs to be approved.
+    pub validation_threshold: i32,
     /// Last `PBI-N` number handed out.
     pub last_pbi_number: i64,
     /// Last `ST-NNN` number handed out.

@@ -51,6 +51,8 @@ pub struct Model {
     pub qa_quality_score: Option<i32>,
     /// Notes of the last QA review.
     pub qa_notes: Option<String>,
+    /// The client exempted this story from the sequential rule (§4.1).
+    pub can_start_in_parallel: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -6,7 +6,7 @@ use baton_store::{
     sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect},
 };
 
-use crate::{Actor, AppError, AppResult, AuthVia, access, products};
+use crate::{Actor, AppError, AppResult, AuthVia, access};
 
 /// The caller's standing in one marketplace project.
 #[derive(Debug, Clone)]
@@ -26,23 +26,9 @@ impl ProjectParties {
     /// for `actor`: `NotFound("project")` unless the caller may see it (see
     /// the module doc) and it is a marketplace project.
     pub async fn load<C: ConnectionTrait>(c: &C, actor: &Actor, project_ref: &str) -> AppResult<ProjectParties> {
-        let key = project_ref.trim();
-        let by_id = product::Entity::find_by_id(key.to_string()).one(c).await?;
-        let (product, product_access) = match by_id {
-            Some(p) => {
-                let ok = access::product_for(c, actor, &p.id).await.is_ok();
-                (p, ok)
-            }
-            None => match products::resolve(c, actor, key).await {
-                Ok((p, _)) => (p, true),
-                Err(AppError::NotFound(_)) => return Err(AppError::NotFound("project")),
-                Err(e) => return Err(e),
-            },
-        };
-        if product.project_status.is_none() {
-            return Err(AppError::NotFound("project"));
-        }
-        Self::for_product(c, actor, product, product_access).await
+        // Who may see a project is decided in one place.
+        let (product, _) = access::project_for(c, actor, project_ref).await?;
+        Self::for_product(c, actor, product, true).await
     }
 
     /// Like [`ProjectParties::load`] for a product row already loaded;
@@ -139,7 +125,7 @@ pub(crate) async fn story_for<C: ConnectionTrait>(
         .filter(|s| s.workflow_status.is_some())
         .ok_or(AppError::NotFound("story"))?;
     let product = product::Entity::find_by_id(s.product_id.clone()).one(c).await?.ok_or(AppError::NotFound("story"))?;
-    let product_access = access::product_for(c, actor, &product.id).await.is_ok();
+    let product_access = access::project_for(c, actor, &product.id).await.is_ok();
     let parties = match ProjectParties::for_product(c, actor, product, product_access).await {
         Ok(p) => p,
         Err(AppError::NotFound(_)) => return Err(AppError::NotFound("story")),

@@ -192,6 +192,7 @@ mod tests {
             validation_decision: None,
             qa_quality_score: None,
             qa_notes: None,
+            can_start_in_parallel: false,
             created_at: t,
             updated_at: t,
         }

@@ -273,6 +273,7 @@ async fn write_import_in(
                 validation_decision: Set(None),
                 qa_quality_score: Set(None),
                 qa_notes: Set(None),
+                can_start_in_parallel: Set(false),
                 created_at: Set(s.created_at.unwrap_or(t)),
                 updated_at: Set(t),
             });

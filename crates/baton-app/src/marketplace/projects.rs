@@ -1,1 +1,0 @@
-//! Projects: products with a client owner, a status, a stage and a brief.
