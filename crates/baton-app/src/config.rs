@@ -42,6 +42,9 @@ pub struct AppConfig {
     /// Hosts whose pull request URLs `set_pbi_pr` accepts, besides the host
     /// of the product's `repo_url` (compared case-insensitively, ports ignored).
     pub pr_hosts: Vec<String>,
+    /// Escrow chains (RPC endpoints, escrow addresses, token allow-lists)
+    /// and the platform fee.
+    pub chains: crate::marketplace::chain::ChainConfig,
 }
 
 impl Default for AppConfig {
@@ -69,6 +72,7 @@ impl Default for AppConfig {
             job_lease: Duration::from_secs(5 * 60),
             job_wait_poll: Duration::from_secs(5),
             pr_hosts: baton_domain::pull_requests::DEFAULT_PR_HOSTS.iter().map(|h| h.to_string()).collect(),
+            chains: crate::marketplace::chain::ChainConfig::default(),
         }
     }
 }

@@ -62,6 +62,7 @@ pub fn error_message(e: &AppError) -> String {
         // Not found and not visible are the same answer, so ids cannot be probed.
         AppError::NotFound(what) => format!("{PERMISSION_DENIED}: {what} not found or not accessible with this token"),
         AppError::Conflict(m) => m.clone(),
+        AppError::Unavailable(m) => format!("UNAVAILABLE: {m}"),
         AppError::RateLimited { retry_after_secs } => {
             format!("RATE_LIMITED: too many attempts; try again in {retry_after_secs} s")
         }
