@@ -52,7 +52,7 @@ use baton_store::{
     },
 };
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::chain::{ChainError, Expected, Verification};
@@ -156,6 +156,28 @@ async fn mark_opportunities<C: ConnectionTrait>(txn: &C, ids: &[String], col: es
         .exec(txn)
         .await?;
     Ok(())
+}
+
+/// A transaction to record on an escrow (funding or release).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TxInput {
+    /// Polygon: `0x` + 64 hex digits; Solana: the base58 signature.
+    #[schema(min_length = 64, max_length = 88)]
+    pub tx_hash: String,
+}
+
+/// An administrator's refund.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundInput {
+    /// The refund transaction; omitted to cancel a never-funded escrow.
+    #[serde(default)]
+    #[schema(min_length = 64, max_length = 88)]
+    pub tx_hash: Option<String>,
+    /// Why (shown to both parties).
+    #[schema(min_length = 1, max_length = 2000)]
+    pub reason: String,
 }
 
 /// The last on-chain check of a transaction awaiting confirmation.

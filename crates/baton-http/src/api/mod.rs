@@ -13,6 +13,7 @@ use crate::{AppState, error::ApiError};
 pub mod bulk;
 pub mod context;
 pub mod cron;
+pub mod escrows;
 pub mod export;
 pub mod health;
 pub mod ideas;
@@ -149,6 +150,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(ideas::dispatch))
         .routes(routes!(ideas::materialize))
         .routes(routes!(ideas::actions))
+        .routes(routes!(escrows::get))
+        .routes(routes!(escrows::list_for_project))
+        .routes(routes!(escrows::payment))
+        .routes(routes!(escrows::fund))
+        .routes(routes!(escrows::release))
+        .routes(routes!(escrows::refund))
 }
 
 /// JSON 404 for unknown API paths: code `route_not_found`, so a client (and

@@ -61,6 +61,7 @@ pub async fn run(db_args: &DbArgs, config: AppConfig, args: ServeArgs, log_forma
     let bus = EventBus::for_db(&db, &url).await.context("cannot start the event bus")?;
     let config = AppConfig { cron_secret: args.cron_secret.clone().filter(|s| !s.is_empty()), ..config };
     let config = args.limits.apply(config);
+    let config = args.chains.apply(config)?;
     let app = App::new(db, bus, config);
     tracing::info!(
         per_user = app.config.realtime_max_streams_per_user,
@@ -118,6 +119,23 @@ pub async fn run(db_args: &DbArgs, config: AppConfig, args: ServeArgs, log_forma
             match presence.announce_lapsed_workers(after).await {
                 Ok(cutoff) => after = Some(cutoff),
                 Err(e) => tracing::warn!(error = %e, "could not announce lapsed workers"),
+            }
+        }
+    });
+
+    // Escrow transactions awaiting confirmation are re-checked on chain;
+    // each escrow carries its own backoff (`next_check_at`), so a short
+    // tick only finds the due ones.
+    let escrows = state.app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(15));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match escrows.recheck_pending_escrows().await {
+                Ok(n) if n > 0 => tracing::info!(escrows = n, "escrow transactions confirmed"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not re-check escrow transactions"),
             }
         }
     });
