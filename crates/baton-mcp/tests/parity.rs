@@ -77,6 +77,10 @@ const MAPPED: &[(&str, &str)] = &[
     ("PUT /ideas/{id}/plan-md", "update_idea_plan_md"),
     ("POST /ideas/{id}/dispatch", "dispatch_idea_job"),
     ("POST /ideas/{id}/materialize", "materialize_idea"),
+    // Marketplace escrows (market_escrow_tools.rs).
+    ("POST /escrows/{id}/fund", "fund_escrow"),
+    ("POST /escrows/{id}/release", "record_escrow_release"),
+    ("POST /escrows/{id}/refund", "refund_escrow"),
 ];
 
 /// Writing REST operations deliberately without a tool, each with why.
