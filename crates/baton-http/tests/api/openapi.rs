@@ -112,6 +112,12 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/ideas/{id}/dispatch"),
     ("post", "/ideas/{id}/materialize"),
     ("get", "/ideas/{id}/actions"),
+    ("get", "/escrows/{id}"),
+    ("get", "/projects/{id}/escrows"),
+    ("get", "/escrows/{id}/payment"),
+    ("post", "/escrows/{id}/fund"),
+    ("post", "/escrows/{id}/release"),
+    ("post", "/escrows/{id}/refund"),
 ];
 
 backend_tests! {
