@@ -337,7 +337,7 @@ backend_tests! {
         let w = world(t.db.clone(), true).await;
         let e = escrow_row(&w, &w.client, "USDC", "POLYGON", 12_340_000, "PENDING").await;
         let tx = hash(1);
-        w.chain.lock().unwrap().receipts.insert(tx.clone(), receipt(&tx, "0x1", 89, USDC, CLIENT_WALLET, POLY_ESCROW, 12_340_000));
+        w.chain.lock().expect("lock").receipts.insert(tx.clone(), receipt(&tx, "0x1", 89, USDC, CLIENT_WALLET, POLY_ESCROW, 12_340_000));
         // Upper-case hex is the same transaction.
         let v = w.app.fund_escrow(&w.client, &e.id, &tx.to_uppercase().replace("0X", "0x")).await.expect("fund");
         assert_eq!(v.status.as_api(), "funded");
@@ -347,11 +347,11 @@ backend_tests! {
         let again = w.app.fund_escrow(&w.client, &e.id, &tx).await.expect("repeat is a no-op");
         assert_eq!(again, v);
         // A different hash on a funded escrow is a conflict naming the state.
-        let err = w.app.fund_escrow(&w.client, &e.id, &hash(9)).await.unwrap_err();
+        let err = w.app.fund_escrow(&w.client, &e.id, &hash(9)).await.expect_err("refused");
         assert_eq!(err.to_string(), "the escrow is funded; it cannot be funded");
         // The same hash can never fund a second escrow.
         let second = escrow_row(&w, &w.client, "USDC", "POLYGON", 12_340_000, "PENDING").await;
-        let err = w.app.fund_escrow(&w.client, &second.id, &tx).await.unwrap_err();
+        let err = w.app.fund_escrow(&w.client, &second.id, &tx).await.expect_err("refused");
         assert_eq!(kind(&err), "409", "{err}");
         assert!(err.to_string().contains("another escrow"));
         assert_eq!(reload(&w, &second.id).await, second);
@@ -367,15 +367,15 @@ backend_tests! {
             (hash(5), receipt(&hash(5), "0x1", 50, USDC, CLIENT_WALLET, POLY_ESCROW, 12_339_999), "too little"),
         ];
         for (tx, r, why) in cases {
-            w.chain.lock().unwrap().receipts.insert(tx.clone(), r);
-            let err = w.app.fund_escrow(&w.client, &e.id, &tx).await.unwrap_err();
+            w.chain.lock().expect("lock").receipts.insert(tx.clone(), r);
+            let err = w.app.fund_escrow(&w.client, &e.id, &tx).await.expect_err("refused");
             assert_eq!(kind(&err), "422", "{why}: {err}");
             let AppError::Validation(errs) = &err else { unreachable!() };
             let text = format!("{errs:?}");
             assert!(text.contains("tx_hash") && text.contains(why), "{why}: {text}");
             assert_eq!(reload(&w, &e.id).await, e, "{why}: nothing stored");
         }
-        let err = w.app.fund_escrow(&w.client, &e.id, "0x1234").await.unwrap_err();
+        let err = w.app.fund_escrow(&w.client, &e.id, "0x1234").await.expect_err("refused");
         assert_eq!(kind(&err), "422");
         assert_eq!(reload(&w, &e.id).await, e);
     }
@@ -384,7 +384,7 @@ backend_tests! {
         let w = world(t.db.clone(), true).await;
         let e = escrow_row(&w, &w.client, "USDC", "POLYGON", 5_000_000, "PENDING").await;
         let tx = hash(6);
-        w.chain.lock().unwrap().receipts.insert(tx.clone(), receipt(&tx, "0x1", 98, USDC, CLIENT_WALLET, POLY_ESCROW, 5_000_000));
+        w.chain.lock().expect("lock").receipts.insert(tx.clone(), receipt(&tx, "0x1", 98, USDC, CLIENT_WALLET, POLY_ESCROW, 5_000_000));
         let v = w.app.fund_escrow(&w.client, &e.id, &tx).await.expect("recorded");
         assert_eq!(v.status.as_api(), "pending");
         let check = v.last_check.expect("checked");
@@ -393,7 +393,7 @@ backend_tests! {
         assert!(check.next_check_at.is_some());
         // Not due yet: nothing happens.
         assert_eq!(w.app.recheck_pending_escrows().await.expect("recheck"), 0);
-        w.chain.lock().unwrap().head = 120;
+        w.chain.lock().expect("lock").head = 120;
         make_due(&w, &e.id).await;
         assert_eq!(w.app.recheck_pending_escrows().await.expect("recheck"), 1);
         let row = reload(&w, &e.id).await;
@@ -408,7 +408,7 @@ backend_tests! {
         let e = escrow_row(&w, &w.client, "USDC", "POLYGON", 5_000_000, "PENDING").await;
         let tx = hash(7);
         {
-            let mut c = w.chain.lock().unwrap();
+            let mut c = w.chain.lock().expect("lock");
             c.receipts.insert(tx.clone(), receipt(&tx, "0x1", 50, USDC, CLIENT_WALLET, POLY_ESCROW, 5_000_000));
             c.down = true;
         }
@@ -419,7 +419,7 @@ backend_tests! {
         assert_eq!(w.app.recheck_pending_escrows().await.expect("recheck"), 0, "still down");
         let row = reload(&w, &e.id).await;
         assert_eq!((row.status.as_str(), row.check_attempts), ("PENDING", 2));
-        w.chain.lock().unwrap().down = false;
+        w.chain.lock().expect("lock").down = false;
         make_due(&w, &e.id).await;
         assert_eq!(w.app.recheck_pending_escrows().await.expect("recheck"), 1);
         assert_eq!(reload(&w, &e.id).await.status, "FUNDED");
@@ -428,7 +428,7 @@ backend_tests! {
     async fn without_an_rpc_funding_is_503_and_writes_nothing(t) {
         let w = world(t.db.clone(), false).await;
         let e = escrow_row(&w, &w.client, "USDC", "POLYGON", 5_000_000, "PENDING").await;
-        let err = w.app.fund_escrow(&w.client, &e.id, &hash(8)).await.unwrap_err();
+        let err = w.app.fund_escrow(&w.client, &e.id, &hash(8)).await.expect_err("refused");
         assert_eq!(kind(&err), "503");
         assert_eq!(err.to_string(), "chain verification not configured for polygon");
         assert_eq!(reload(&w, &e.id).await, e);
@@ -439,14 +439,14 @@ backend_tests! {
         let spl = escrow_row(&w, &w.client, "USDC_SPL", "SOLANA", 7_500_000, "PENDING").await;
         let sol = escrow_row(&w, &w.client, "SOL", "SOLANA", 2_000_000_000, "PENDING").await;
         {
-            let mut c = w.chain.lock().unwrap();
+            let mut c = w.chain.lock().expect("lock");
             c.sol_txs.insert(sig(1), sol_tx(480, Value::Null, Some(USDC_MINT), SOL_CLIENT, SOL_ESCROW, 7_500_000));
             c.sol_txs.insert(sig(2), sol_tx(480, Value::Null, None, SOL_CLIENT, SOL_ESCROW, 2_000_000_000));
             c.sol_txs.insert(sig(3), sol_tx(480, Value::Null, Some("So11111111111111111111111111111111111111112"), SOL_CLIENT, SOL_ESCROW, 7_500_000));
             c.sol_txs.insert(sig(4), sol_tx(480, json!({"InstructionError": [0, {"Custom": 1}]}), Some(USDC_MINT), SOL_CLIENT, SOL_ESCROW, 7_500_000));
         }
         for (s, why) in [(sig(3), "wrong token"), (sig(4), "failed")] {
-            let err = w.app.fund_escrow(&w.client, &spl.id, &s).await.unwrap_err();
+            let err = w.app.fund_escrow(&w.client, &spl.id, &s).await.expect_err("refused");
             assert_eq!(kind(&err), "422", "{why}");
             assert!(format!("{err:?}").contains(why), "{why}: {err:?}");
         }
@@ -466,7 +466,7 @@ backend_tests! {
         let e = escrow_row(&w, &w.client, "USDC", "POLYGON", 5_000_000, "PENDING").await;
         let demo_escrow = escrow_row(&w, &w.demo, "USDC", "POLYGON", 5_000_000, "PENDING").await;
         let tx = hash(10);
-        w.chain.lock().unwrap().receipts.insert(tx.clone(), receipt(&tx, "0x1", 50, USDC, CLIENT_WALLET, POLY_ESCROW, 5_000_000));
+        w.chain.lock().expect("lock").receipts.insert(tx.clone(), receipt(&tx, "0x1", 50, USDC, CLIENT_WALLET, POLY_ESCROW, 5_000_000));
         for (who, actor, id, want) in [
             ("expert", &w.expert, &e.id, "404"),
             ("other", &w.other, &e.id, "404"),
@@ -474,7 +474,7 @@ backend_tests! {
             ("demo client", &w.demo, &demo_escrow.id, "403"),
             ("client, unknown id", &w.client, &"nope".to_string(), "404"),
         ] {
-            let err = w.app.fund_escrow(actor, id, &tx).await.unwrap_err();
+            let err = w.app.fund_escrow(actor, id, &tx).await.expect_err("refused");
             assert_eq!(kind(&err), want, "{who}");
         }
         assert_eq!(reload(&w, &e.id).await, e);
@@ -493,28 +493,28 @@ backend_tests! {
         let fund = hash(11);
         let release = hash(12);
         {
-            let mut c = w.chain.lock().unwrap();
+            let mut c = w.chain.lock().expect("lock");
             c.receipts.insert(fund.clone(), receipt(&fund, "0x1", 50, USDC, CLIENT_WALLET, POLY_ESCROW, 10_000_000));
             // The expert's share: 10 USDC − 5 %.
             c.receipts.insert(release.clone(), receipt(&release, "0x1", 60, USDC, POLY_ESCROW, "0x3333333333333333333333333333333333333333", 9_500_000));
         }
-        let err = w.app.record_escrow_release(&w.admin, &e.id, &release).await.unwrap_err();
+        let err = w.app.record_escrow_release(&w.admin, &e.id, &release).await.expect_err("refused");
         assert_eq!(err.to_string(), "the escrow is pending; it cannot be released");
         w.app.fund_escrow(&w.client, &e.id, &fund).await.expect("funded");
-        let err = w.app.record_escrow_release(&w.admin, &e.id, &release).await.unwrap_err();
+        let err = w.app.record_escrow_release(&w.admin, &e.id, &release).await.expect_err("refused");
         assert_eq!(kind(&err), "409", "not approved yet");
-        escrows::approve_release_for_opportunities(&w.app.db, &[e.opportunity_id.clone().unwrap()]).await.expect("approve");
+        escrows::approve_release_for_opportunities(&w.app.db, &[e.opportunity_id.clone().expect("opportunity")]).await.expect("approve");
         let before = reload(&w, &e.id).await;
         assert!(before.release_approved_at.is_some());
         for (who, actor, want) in [("client", &w.client, "403"), ("expert", &w.expert, "403"), ("other", &w.other, "404"), ("demo", &w.demo, "404")] {
-            let err = w.app.record_escrow_release(actor, &e.id, &release).await.unwrap_err();
+            let err = w.app.record_escrow_release(actor, &e.id, &release).await.expect_err("refused");
             assert_eq!(kind(&err), want, "{who}");
         }
         assert_eq!(reload(&w, &e.id).await, before);
         let v = w.app.record_escrow_release(&w.admin, &e.id, &release).await.expect("released");
         assert_eq!(v.status.as_api(), "released");
         assert_eq!(w.app.record_escrow_release(&w.admin, &e.id, &release).await.expect("idempotent"), v);
-        let err = w.app.refund_escrow(&w.admin, &e.id, Some(&hash(13)), "late").await.unwrap_err();
+        let err = w.app.refund_escrow(&w.admin, &e.id, Some(&hash(13)), "late").await.expect_err("refused");
         assert_eq!(kind(&err), "409");
     }
 
@@ -522,9 +522,9 @@ backend_tests! {
         let w = world(t.db.clone(), true).await;
         // A pending escrow is cancelled with a reason, no transaction.
         let pending = escrow_row(&w, &w.client, "USDC", "POLYGON", 10_000_000, "PENDING").await;
-        let err = w.app.refund_escrow(&w.admin, &pending.id, None, "  ").await.unwrap_err();
+        let err = w.app.refund_escrow(&w.admin, &pending.id, None, "  ").await.expect_err("refused");
         assert_eq!(kind(&err), "422");
-        let err = w.app.refund_escrow(&w.client, &pending.id, None, "changed my mind").await.unwrap_err();
+        let err = w.app.refund_escrow(&w.client, &pending.id, None, "changed my mind").await.expect_err("refused");
         assert_eq!(kind(&err), "403");
         assert_eq!(reload(&w, &pending.id).await, pending);
         let v = w.app.refund_escrow(&w.admin, &pending.id, None, "project cancelled").await.expect("cancelled");
@@ -532,20 +532,20 @@ backend_tests! {
 
         let funded = escrow_row(&w, &w.client, "USDC", "POLYGON", 10_000_000, "FUNDED").await;
         let refund = hash(14);
-        w.chain.lock().unwrap().receipts.insert(refund.clone(), receipt(&refund, "0x1", 60, USDC, POLY_ESCROW, CLIENT_WALLET, 10_000_000));
-        let err = w.app.refund_escrow(&w.admin, &funded.id, Some(&refund), "bad work").await.unwrap_err();
+        w.chain.lock().expect("lock").receipts.insert(refund.clone(), receipt(&refund, "0x1", 60, USDC, POLY_ESCROW, CLIENT_WALLET, 10_000_000));
+        let err = w.app.refund_escrow(&w.admin, &funded.id, Some(&refund), "bad work").await.expect_err("refused");
         assert_eq!(err.to_string(), "the escrow is funded and its work was not rejected");
         let mut m = reload(&w, &funded.id).await.into_active_model();
         m.rejected_at = Set(Some(now() - chrono::Duration::days(31)));
         m.update(&w.app.db).await.expect("old rejection");
-        let err = w.app.refund_escrow(&w.admin, &funded.id, Some(&refund), "bad work").await.unwrap_err();
+        let err = w.app.refund_escrow(&w.admin, &funded.id, Some(&refund), "bad work").await.expect_err("refused");
         assert_eq!(kind(&err), "409");
         assert!(err.to_string().contains("refund window"), "{err}");
         let mut m = reload(&w, &funded.id).await.into_active_model();
         m.rejected_at = Set(None);
         m.update(&w.app.db).await.expect("reset");
-        escrows::mark_rejected_for_opportunities(&w.app.db, &[funded.opportunity_id.clone().unwrap()]).await.expect("reject");
-        let err = w.app.refund_escrow(&w.admin, &funded.id, None, "bad work").await.unwrap_err();
+        escrows::mark_rejected_for_opportunities(&w.app.db, &[funded.opportunity_id.clone().expect("opportunity")]).await.expect("reject");
+        let err = w.app.refund_escrow(&w.admin, &funded.id, None, "bad work").await.expect_err("refused");
         assert_eq!(kind(&err), "422", "a funded escrow needs the refund transaction");
         let v = w.app.refund_escrow(&w.admin, &funded.id, Some(&refund), "QA rejected").await.expect("refunded");
         assert_eq!((v.status.as_api().as_str(), v.refund_reason.as_deref()), ("refunded", Some("QA rejected")));
@@ -561,6 +561,6 @@ backend_tests! {
         let s = escrow_row(&w, &w.client, "USDC_SPL", "SOLANA", 12_500_000, "PENDING").await;
         let p = w.app.escrow_payment_instructions(&w.expert, &s.id).await.expect("expert reads");
         assert_eq!(p.uri, format!("solana:{SOL_ESCROW}?amount=12.5&spl-token={USDC_MINT}"));
-        assert_eq!(kind(&w.app.escrow_payment_instructions(&w.other, &s.id).await.unwrap_err()), "404");
+        assert_eq!(kind(&w.app.escrow_payment_instructions(&w.other, &s.id).await.expect_err("refused")), "404");
     }
 }

@@ -306,6 +306,11 @@ const ALL_TOOLS: &[&str] = &[
     "update_idea",
     "list_job_kind_configs",
     "set_job_kind_config",
+    "get_escrow_status",
+    "generate_wallet_qr",
+    "fund_escrow",
+    "record_escrow_release",
+    "refund_escrow",
 ];
 
 backend_tests! {

@@ -114,7 +114,7 @@ mod tests {
             assert_eq!(apply(state, txs, event), want, "{state:?} {event:?}");
         }
         assert_eq!(
-            apply(Released, released, EscrowEvent::Refund(Some("0xB"))).unwrap_err().to_string(),
+            apply(Released, released, EscrowEvent::Refund(Some("0xB"))).expect_err("refused").to_string(),
             "the escrow is released; it cannot be refunded"
         );
     }
