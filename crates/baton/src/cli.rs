@@ -480,3 +480,49 @@ pub enum TokenCommand {
         id: String,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Only {
+        #[command(flatten)]
+        chains: ChainArgs,
+    }
+
+    #[test]
+    fn chain_flags_fill_the_escrow_settings() {
+        let args = Only::parse_from([
+            "baton",
+            "--polygon-rpc",
+            "http://127.0.0.1:8545",
+            "--polygon-network",
+            "amoy",
+            "--polygon-escrow-address",
+            "0xabc",
+            "--polygon-tokens",
+            "USDT=0xdef",
+            "--platform-fee-bps",
+            "250",
+            "--platform-fee-flat",
+            "10000",
+        ]);
+        let config = args.chains.apply(baton_app::AppConfig::default()).expect("valid");
+        let c = &config.chains;
+        assert_eq!((c.polygon.chain_id, c.polygon.rpc_url.as_deref()), (80002, Some("http://127.0.0.1:8545")));
+        assert_eq!(c.polygon.escrow_address, "0xabc");
+        let usdt = c.polygon.token_for(baton_domain::marketplace::Currency::Usdt).expect("usdt");
+        assert_eq!(usdt, Some("0xdef"));
+        assert!(c.polygon.token_for(baton_domain::marketplace::Currency::Usdc).is_ok(), "Amoy USDC default kept");
+        assert_eq!((c.fee_bps, c.fee_flat_minor), (250, 10_000));
+        assert!(c.solana.rpc_url.is_none() && c.verifier(baton_domain::marketplace::Blockchain::Solana).is_none());
+
+        let bad = Only::parse_from(["baton", "--solana-tokens", "DOGE=xyz"]);
+        let err = bad.chains.apply(baton_app::AppConfig::default()).expect_err("unknown currency");
+        assert!(err.to_string().contains("unknown currency"), "{err}");
+        assert!(Only::try_parse_from(["baton", "--polygon-network", "goerli"]).is_err());
+    }
+}
