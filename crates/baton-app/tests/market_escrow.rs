@@ -333,6 +333,31 @@ fn kind(e: &AppError) -> &'static str {
 }
 
 backend_tests! {
+    async fn accepted_bids_get_an_escrow_with_the_configured_fee_and_address(t) {
+        let w = world(t.db.clone(), false).await;
+        let seed = escrow_row(&w, &w.client, "USDC", "POLYGON", 1, "PENDING").await;
+        let opp = opportunity::Entity::find_by_id(seed.opportunity_id.clone().expect("opportunity"))
+            .one(&w.app.db).await.expect("read").expect("row");
+        let bid = |amount: i64, currency: &str| baton_store::entities::bid::Model {
+            id: new_id(), opportunity_id: opp.id.clone(), expert_id: w.expert.user_id.clone(), amount,
+            currency: currency.into(), proposal: "p".repeat(100), estimated_hours: None, status: "ACCEPTED".into(),
+            created_at: now(), updated_at: now(),
+        };
+        let mut config = w.app.config.clone();
+        config.chains.fee_flat_minor = 10_000; // 100 USDC, stablecoins only
+        let e = escrows::create_for_accepted_bid(&w.app.db, &config, &opp, &bid(50_000, "USDC"), &w.client.user_id).await.expect("escrow");
+        assert_eq!((e.amount.as_str(), e.platform_fee_flat.as_str(), e.platform_fee_bps), ("500000000", "100000000", 500));
+        assert_eq!((e.contract_address.as_str(), e.status.as_str(), e.blockchain.as_str()), (POLY_ESCROW, "PENDING", "POLYGON"));
+        let v = escrows::view(&e).expect("view");
+        assert_eq!((v.platform_fee.as_str(), v.expert_amount.as_str()), ("125000000", "375000000"));
+        // A fee taking the whole amount refuses the acceptance.
+        let err = escrows::create_for_accepted_bid(&w.app.db, &config, &opp, &bid(10_000, "USDC"), &w.client.user_id).await.expect_err("fee too large");
+        assert_eq!(kind(&err), "409", "{err}");
+        // No flat fee on SOL (no price feed).
+        let e = escrows::create_for_accepted_bid(&w.app.db, &config, &opp, &bid(100, "SOL"), &w.client.user_id).await.expect("sol");
+        assert_eq!((e.platform_fee_flat.as_str(), e.contract_address.as_str()), ("0", SOL_ESCROW));
+    }
+
     async fn polygon_funding_confirms_and_repeats_are_idempotent(t) {
         let w = world(t.db.clone(), true).await;
         let e = escrow_row(&w, &w.client, "USDC", "POLYGON", 12_340_000, "PENDING").await;
