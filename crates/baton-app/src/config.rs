@@ -47,6 +47,9 @@ pub struct AppConfig {
     pub documents_url: Option<String>,
     /// Largest document accepted, in bytes.
     pub documents_max_bytes: usize,
+    /// Escrow chains (RPC endpoints, escrow addresses, token allow-lists)
+    /// and the platform fee.
+    pub chains: crate::marketplace::chain::ChainConfig,
 }
 
 impl Default for AppConfig {
@@ -76,6 +79,7 @@ impl Default for AppConfig {
             pr_hosts: baton_domain::pull_requests::DEFAULT_PR_HOSTS.iter().map(|h| h.to_string()).collect(),
             documents_url: None,
             documents_max_bytes: baton_domain::marketplace::documents::DEFAULT_MAX_BYTES,
+            chains: crate::marketplace::chain::ChainConfig::default(),
         }
     }
 }

@@ -37,7 +37,8 @@ pub enum AppError {
         /// Seconds until a retry may succeed.
         retry_after_secs: u64,
     },
-    /// A part this needs is not configured or not reachable (503).
+    /// A dependency the request needs is not configured or not reachable
+    /// (503); the message says which.
     #[error("{0}")]
     Unavailable(String),
     /// Something failed that the client cannot fix; details go to the log only.

@@ -241,6 +241,7 @@ backend_tests! {
         let kept = escrow::Entity::find().all(&app.db).await.expect("escrows");
         assert_eq!(kept.len(), 1);
         assert_eq!(kept[0].status, EscrowStatus::Funded.as_db());
+        assert!(kept[0].rejected_at.is_some(), "the refund window opens");
     }
 
     async fn ratings_follow_completed_work_once_per_stage_and_feed_the_profile(t) {

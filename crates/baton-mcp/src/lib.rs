@@ -24,6 +24,7 @@ pub mod http;
 mod idea_admin_tools;
 mod idea_tools;
 mod log_tools;
+mod market_escrow_tools;
 mod market_review_tools;
 mod market_story_tools;
 mod market_tools;

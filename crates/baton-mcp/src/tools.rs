@@ -24,9 +24,10 @@ use serde_json::{Value, json};
 
 use crate::{
     Profile, Transport, admin_tools as admin, backlog_tools as backlog, context_tools as context, edit_tools as edit,
-    idea_admin_tools as idea_admin, idea_tools as idea, log_tools as log, market_review_tools as review,
-    market_story_tools as market_story, market_tools as market, product_tools as product, question_tools as question,
-    queue_tools as queue, schema::input_schema, sprint_tools as sprint,
+    idea_admin_tools as idea_admin, idea_tools as idea, log_tools as log, market_escrow_tools as escrow,
+    market_review_tools as review, market_story_tools as market_story, market_tools as market,
+    product_tools as product, question_tools as question, queue_tools as queue, schema::input_schema,
+    sprint_tools as sprint,
 };
 
 /// One tool: its name, what an agent reads about it, its input schema, and
@@ -321,6 +322,16 @@ pub(crate) static CATALOG: &[Spec] = &[
         "Rejects a pending bid on your project's opportunity."),
     spec!("accept_bid", market::BidArgs, core: false, writes: true,
         "Accepts a pending bid on your project's opportunity: other pending bids are rejected, the opportunity closes, the escrow is created (pending) and the story assigned."),
+    spec!("get_escrow_status", escrow::EscrowArgs, core: false, writes: false,
+        "An escrow's status (pending, funded, released, refunded), amounts (base units and display), fee, transaction hashes and the last on-chain check (confirmations); poll it after `fund_escrow` until funded."),
+    spec!("generate_wallet_qr", escrow::EscrowArgs, core: false, writes: false,
+        "How the client pays an escrow: address, token, amount in display units, the EIP-681 / Solana Pay URI and that URI as an SVG QR code."),
+    spec!("fund_escrow", escrow::EscrowTxArgs, core: false, writes: true,
+        "The escrow's client records the funding transaction; it is verified on chain: funded when confirmed, else pending and re-checked. A transaction that cannot fund the escrow is refused with the reason."),
+    spec!("record_escrow_release", escrow::EscrowTxArgs, core: false, writes: true,
+        "Administrators: records the release transaction of a funded escrow whose work was approved, verified on chain."),
+    spec!("refund_escrow", escrow::RefundArgs, core: false, writes: true,
+        "Administrators: refunds an escrow with a reason — a pending one is cancelled without a transaction; a funded one needs the refund transaction and a rejection in the last 30 days."),
 ];
 
 /// The name of every tool on any profile or transport, each once (for the
@@ -536,6 +547,11 @@ pub(crate) async fn run(cx: &Cx<'_>, name: &str, args: Value) -> AppResult<Value
         "withdraw_bid" => market::withdraw_bid(cx, args).await,
         "reject_bid" => market::reject_bid(cx, args).await,
         "accept_bid" => market::accept_bid(cx, args).await,
+        "get_escrow_status" => escrow::get_escrow_status(cx, args).await,
+        "generate_wallet_qr" => escrow::generate_wallet_qr(cx, args).await,
+        "fund_escrow" => escrow::fund_escrow(cx, args).await,
+        "record_escrow_release" => escrow::record_escrow_release(cx, args).await,
+        "refund_escrow" => escrow::refund_escrow(cx, args).await,
         other => Err(AppError::internal(format!("tool {other} is in the catalog but has no handler"))),
     }
 }

@@ -342,6 +342,11 @@ const ALL_TOOLS: &[&str] = &[
     "withdraw_bid",
     "reject_bid",
     "accept_bid",
+    "get_escrow_status",
+    "generate_wallet_qr",
+    "fund_escrow",
+    "record_escrow_release",
+    "refund_escrow",
 ];
 
 backend_tests! {

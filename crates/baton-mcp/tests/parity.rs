@@ -102,6 +102,10 @@ const MAPPED: &[(&str, &str)] = &[
     ("POST /bids/{id}/withdraw", "withdraw_bid"),
     ("POST /bids/{id}/reject", "reject_bid"),
     ("POST /bids/{id}/accept", "accept_bid"),
+    // Marketplace escrows (market_escrow_tools.rs).
+    ("POST /escrows/{id}/fund", "fund_escrow"),
+    ("POST /escrows/{id}/release", "record_escrow_release"),
+    ("POST /escrows/{id}/refund", "refund_escrow"),
 ];
 
 /// Writing REST operations deliberately without a tool, each with why.

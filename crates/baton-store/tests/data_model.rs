@@ -382,6 +382,14 @@ fn escrow(
         refunded_at: None,
         created_at: t,
         updated_at: t,
+        release_approved_at: None,
+        rejected_at: None,
+        refund_reason: None,
+        checked_at: None,
+        check_result: None,
+        check_confirmations: None,
+        check_attempts: 0,
+        next_check_at: None,
     }
 }
 

@@ -271,6 +271,80 @@ pub struct ServeArgs {
     /// Limits against abuse (realtime streams, log-in attempts).
     #[command(flatten)]
     pub limits: LimitArgs,
+    #[command(flatten)]
+    pub chains: ChainArgs,
+}
+
+/// Escrow chains: RPC endpoints, networks, escrow addresses, token
+/// allow-lists and the platform fee (marketplace reference §5).
+#[derive(Debug, Clone, Args)]
+pub struct ChainArgs {
+    /// Polygon JSON-RPC endpoint for verifying escrow transactions; unset = escrow funding answers 503.
+    #[arg(long, env = "BATON_POLYGON_RPC", hide_env_values = true)]
+    pub polygon_rpc: Option<String>,
+    /// Polygon network: `mainnet` (chain 137) or `amoy` (testnet, chain 80002); picks the default tokens.
+    #[arg(long, env = "BATON_POLYGON_NETWORK", default_value = "mainnet", value_parser = ["mainnet", "amoy"])]
+    pub polygon_network: String,
+    /// The platform's Polygon escrow address clients pay into.
+    #[arg(long, env = "BATON_POLYGON_ESCROW_ADDRESS", default_value = "")]
+    pub polygon_escrow_address: String,
+    /// Polygon token contracts replacing the defaults, `CURRENCY=0xaddress` comma-separated (e.g. `USDC=0x…`).
+    #[arg(long, env = "BATON_POLYGON_TOKENS", value_delimiter = ',')]
+    pub polygon_tokens: Vec<String>,
+    /// Solana JSON-RPC endpoint; unset = escrow funding answers 503.
+    #[arg(long, env = "BATON_SOLANA_RPC", hide_env_values = true)]
+    pub solana_rpc: Option<String>,
+    /// Solana network: `mainnet` or `devnet`; picks the default USDC mint.
+    #[arg(long, env = "BATON_SOLANA_NETWORK", default_value = "mainnet", value_parser = ["mainnet", "devnet"])]
+    pub solana_network: String,
+    /// The platform's Solana escrow address (token owner) clients pay into.
+    #[arg(long, env = "BATON_SOLANA_ESCROW_ADDRESS", default_value = "")]
+    pub solana_escrow_address: String,
+    /// Solana mints replacing the defaults, `CURRENCY=mint` comma-separated (e.g. `USDC-SPL=EPj…`).
+    #[arg(long, env = "BATON_SOLANA_TOKENS", value_delimiter = ',')]
+    pub solana_tokens: Vec<String>,
+    /// Platform fee in basis points of each escrow (500 = 5 %), deducted from the expert.
+    #[arg(long, env = "BATON_PLATFORM_FEE_BPS", default_value_t = 500,
+          value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    pub platform_fee_bps: u32,
+    /// Flat platform fee in hundredths of the display unit, stablecoin escrows only (10000 = 100 USDC).
+    #[arg(long, env = "BATON_PLATFORM_FEE_FLAT", default_value_t = 0,
+          value_parser = clap::value_parser!(i64).range(0..=1_000_000_000))]
+    pub platform_fee_flat: i64,
+}
+
+impl ChainArgs {
+    /// `config` with these chain settings; an error names a bad token entry.
+    pub fn apply(&self, config: baton_app::AppConfig) -> anyhow::Result<baton_app::AppConfig> {
+        use baton_app::marketplace::chain::{ChainConfig, ChainSettings, TokenAllow};
+        use baton_domain::marketplace::Currency;
+        fn tokens(list: &[String], into: &mut ChainSettings) -> anyhow::Result<()> {
+            for entry in list.iter().map(|e| e.trim()).filter(|e| !e.is_empty()) {
+                let (cur, addr) = entry
+                    .split_once('=')
+                    .ok_or_else(|| anyhow::anyhow!("token `{entry}`: expected CURRENCY=address"))?;
+                let currency = Currency::parse_api(cur.trim())
+                    .ok_or_else(|| anyhow::anyhow!("token `{entry}`: unknown currency"))?;
+                into.tokens.retain(|t| t.currency != currency);
+                into.tokens.push(TokenAllow { currency, address: addr.trim().to_string() });
+            }
+            Ok(())
+        }
+        let nonempty = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
+        let mut polygon = ChainSettings::polygon(&self.polygon_network)
+            .ok_or_else(|| anyhow::anyhow!("unknown Polygon network {}", self.polygon_network))?;
+        polygon.rpc_url = nonempty(&self.polygon_rpc);
+        polygon.escrow_address = self.polygon_escrow_address.trim().to_string();
+        tokens(&self.polygon_tokens, &mut polygon)?;
+        let mut solana = ChainSettings::solana(&self.solana_network)
+            .ok_or_else(|| anyhow::anyhow!("unknown Solana network {}", self.solana_network))?;
+        solana.rpc_url = nonempty(&self.solana_rpc);
+        solana.escrow_address = self.solana_escrow_address.trim().to_string();
+        tokens(&self.solana_tokens, &mut solana)?;
+        let chains =
+            ChainConfig { polygon, solana, fee_bps: self.platform_fee_bps, fee_flat_minor: self.platform_fee_flat };
+        Ok(baton_app::AppConfig { chains, ..config })
+    }
 }
 
 /// Limits against abuse. Realtime streams are counted per process; failed
@@ -414,4 +488,50 @@ pub enum TokenCommand {
         /// Token id.
         id: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Only {
+        #[command(flatten)]
+        chains: ChainArgs,
+    }
+
+    #[test]
+    fn chain_flags_fill_the_escrow_settings() {
+        let args = Only::parse_from([
+            "baton",
+            "--polygon-rpc",
+            "http://127.0.0.1:8545",
+            "--polygon-network",
+            "amoy",
+            "--polygon-escrow-address",
+            "0xabc",
+            "--polygon-tokens",
+            "USDT=0xdef",
+            "--platform-fee-bps",
+            "250",
+            "--platform-fee-flat",
+            "10000",
+        ]);
+        let config = args.chains.apply(baton_app::AppConfig::default()).expect("valid");
+        let c = &config.chains;
+        assert_eq!((c.polygon.chain_id, c.polygon.rpc_url.as_deref()), (80002, Some("http://127.0.0.1:8545")));
+        assert_eq!(c.polygon.escrow_address, "0xabc");
+        let usdt = c.polygon.token_for(baton_domain::marketplace::Currency::Usdt).expect("usdt");
+        assert_eq!(usdt, Some("0xdef"));
+        assert!(c.polygon.token_for(baton_domain::marketplace::Currency::Usdc).is_ok(), "Amoy USDC default kept");
+        assert_eq!((c.fee_bps, c.fee_flat_minor), (250, 10_000));
+        assert!(c.solana.rpc_url.is_none() && c.verifier(baton_domain::marketplace::Blockchain::Solana).is_none());
+
+        let bad = Only::parse_from(["baton", "--solana-tokens", "DOGE=xyz"]);
+        let err = bad.chains.apply(baton_app::AppConfig::default()).expect_err("unknown currency");
+        assert!(err.to_string().contains("unknown currency"), "{err}");
+        assert!(Only::try_parse_from(["baton", "--polygon-network", "goerli"]).is_err());
+    }
 }

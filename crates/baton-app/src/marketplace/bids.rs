@@ -115,11 +115,14 @@ pub struct BidFilter {
 }
 
 /// Builds the view of a bid.
-pub async fn bid_view<C: ConnectionTrait>(db: &C, b: bid::Model) -> AppResult<BidView> {
+pub async fn bid_view<C: ConnectionTrait>(db: &C, config: &crate::AppConfig, b: bid::Model) -> AppResult<BidView> {
     let expert = user::Entity::find_by_id(b.expert_id.clone()).one(db).await?.map(|u| u.username).unwrap_or_default();
     let currency = Currency::decode(&b.currency, "bids.currency")?;
     Ok(BidView {
-        fee_preview: bidding::fee_preview(b.amount, currency),
+        fee_preview: {
+            let (bps, flat) = super::escrows::fee_terms(config, currency);
+            bidding::fee_preview(b.amount, currency, bps, flat)
+        },
         status: BidStatus::decode(&b.status, "bids.status")?,
         currency,
         expert,
@@ -244,7 +247,7 @@ impl App {
         })
         .await?;
         self.publish_bid_event(&o.product_id, &row.id, "submitted").await;
-        bid_view(&self.db, row).await
+        bid_view(&self.db, &self.config, row).await
     }
 
     /// Withdraws the caller's pending bid.
@@ -380,7 +383,7 @@ impl App {
             Decision::Accept => "accepted",
         };
         self.publish_bid_event(&p.id, &row.id, action).await;
-        bid_view(&self.db, row).await
+        bid_view(&self.db, &self.config, row).await
     }
 
     /// The caller's own bids, newest first.
@@ -395,7 +398,7 @@ impl App {
         let rows = pager.fetch_page(page - 1).await?;
         let mut items = Vec::with_capacity(rows.len());
         for b in rows {
-            items.push(bid_view(&self.db, b).await?);
+            items.push(bid_view(&self.db, &self.config, b).await?);
         }
         Ok(Page { items, page, limit, total })
     }
@@ -412,7 +415,7 @@ impl App {
         let rows = q.order_by_desc(bid::Column::CreatedAt).order_by_desc(bid::Column::Id).all(&self.db).await?;
         let mut items = Vec::with_capacity(rows.len());
         for b in rows {
-            items.push(bid_view(&self.db, b).await?);
+            items.push(bid_view(&self.db, &self.config, b).await?);
         }
         Ok(items)
     }

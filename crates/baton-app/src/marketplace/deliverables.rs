@@ -15,7 +15,8 @@
 //! - Reject-and-reselect: the deliverable and the expert's bid become
 //!   REJECTED, the opportunity opens again without an accepted bid, and an
 //!   escrow of that bid that was never funded is removed (nothing is on
-//!   chain to refund). A funded one stays for an administrator's refund.
+//!   chain to refund). A funded one is marked rejected, which opens the
+//!   30-day window of an administrator's refund.
 //! - A repeated review (approve twice) answers the deliverable unchanged, so
 //!   a retried request never approves a release twice.
 //! - `pr_author` is the expert's GitHub username when set, else their
@@ -313,6 +314,8 @@ impl App {
                             .filter(escrow::Column::TransactionHash.is_null())
                             .exec(c)
                             .await?;
+                        // A funded one may now be refunded (within 30 days).
+                        escrows::mark_rejected_for_opportunities(c, std::slice::from_ref(&opp_id)).await?;
                     }
                     Review::RequestChanges => {}
                 }

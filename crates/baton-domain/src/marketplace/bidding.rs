@@ -20,7 +20,7 @@ use std::cmp::Ordering;
 
 use serde::Serialize;
 
-use super::{BidStatus, Currency, DEFAULT_PLATFORM_FEE_BPS, OpportunityStatus, Stage, money};
+use super::{BidStatus, Currency, OpportunityStatus, Stage, money};
 use crate::{ValidationErrors, roles::Role};
 
 /// Shortest proposal, in characters (§4.2).
@@ -128,22 +128,20 @@ pub struct FeePreview {
     pub expert_receives: String,
 }
 
-/// The fee preview of a bid of `amount_minor` in `currency` under today's
-/// terms; `None` when it cannot be escrowed (non-positive or fiat).
-pub fn fee_preview(amount_minor: i64, currency: Currency) -> Option<FeePreview> {
+/// The fee preview of a bid of `amount_minor` in `currency` under the fee
+/// terms an escrow would get today (`bps`, `flat` in base units): the same
+/// [`money::split_fee`] the escrow uses. `None` when it cannot be escrowed
+/// (non-positive, fiat, or a fee that would take it all).
+pub fn fee_preview(amount_minor: i64, currency: Currency, bps: u32, flat: u128) -> Option<FeePreview> {
     let amount = money::minor_to_base_units(amount_minor, currency).ok()?;
-    let bps = DEFAULT_PLATFORM_FEE_BPS;
-    let flat: u128 = 0;
-    // amount ≤ i64::MAX × 10^16 < 2^127 / 10^4, so the product cannot overflow.
-    let fee = (amount / 10_000) * bps as u128 + (amount % 10_000) * bps as u128 / 10_000 + flat;
-    let fee = fee.min(amount);
+    let split = money::split_fee(amount, bps, flat).ok()?;
     Some(FeePreview {
         amount_base_units: amount.to_string(),
         decimals: currency.base_unit_decimals()?,
-        platform_fee_bps: bps,
+        platform_fee_bps: i32::try_from(bps).ok()?,
         platform_fee_flat: flat.to_string(),
-        platform_fee: fee.to_string(),
-        expert_receives: (amount - fee).to_string(),
+        platform_fee: split.fee.to_string(),
+        expert_receives: split.expert.to_string(),
     })
 }
 
@@ -265,19 +263,19 @@ mod tests {
 
     #[test]
     fn the_fee_preview_splits_without_losing_a_base_unit() {
-        let p = fee_preview(100_000, Currency::Usdc).expect("escrowable");
+        let p = fee_preview(100_000, Currency::Usdc, 500, 0).expect("escrowable");
         assert_eq!(p.amount_base_units, "1000000000");
         assert_eq!(p.platform_fee, "50000000");
         assert_eq!(p.expert_receives, "950000000");
-        assert_eq!(fee_preview(10, Currency::Usd), None);
-        assert_eq!(fee_preview(0, Currency::Usdc), None);
+        assert_eq!(fee_preview(10, Currency::Usd, 500, 0), None);
+        assert_eq!(fee_preview(0, Currency::Usdc, 500, 0), None);
     }
 
     proptest! {
         #[test]
         fn fee_and_share_add_up_to_the_amount(amount in 1i64..=i64::MAX, c in 0usize..6) {
             let currency = [Currency::Usdc, Currency::Usdt, Currency::Matic, Currency::Eth, Currency::Sol, Currency::UsdcSpl][c];
-            let p = fee_preview(amount, currency).expect("escrowable");
+            let p = fee_preview(amount, currency, 500, 0).expect("escrowable");
             let total: u128 = p.amount_base_units.parse().expect("number");
             let fee: u128 = p.platform_fee.parse().expect("number");
             let share: u128 = p.expert_receives.parse().expect("number");

@@ -16,6 +16,7 @@ pub mod context;
 pub mod cron;
 pub mod deliverables;
 pub mod documents;
+pub mod escrows;
 pub mod export;
 pub mod health;
 pub mod ideas;
@@ -185,6 +186,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(bids::withdraw))
         .routes(routes!(bids::reject))
         .routes(routes!(bids::accept))
+        .routes(routes!(escrows::get))
+        .routes(routes!(escrows::list_for_project))
+        .routes(routes!(escrows::payment))
+        .routes(routes!(escrows::fund))
+        .routes(routes!(escrows::release))
+        .routes(routes!(escrows::refund))
 }
 
 /// JSON 404 for unknown API paths: code `route_not_found`, so a client (and

@@ -39,6 +39,12 @@ pub struct Unauthorized(pub ErrorBody);
 #[response(status = 403)]
 pub struct Forbidden(pub ErrorBody);
 
+/// 503: a dependency the request needs is not configured or not reachable
+/// (e.g. chain verification without an RPC endpoint).
+#[derive(IntoResponses)]
+#[response(status = 503)]
+pub struct Unavailable(pub ErrorBody);
+
 /// 404: no such item, or one the caller may not see.
 #[derive(IntoResponses)]
 #[response(status = 404)]

@@ -7,6 +7,7 @@ mod auth;
 mod bulk;
 mod context;
 mod contract;
+mod escrows;
 mod export;
 mod idea_dispatch;
 mod ideas;

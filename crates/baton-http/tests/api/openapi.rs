@@ -149,6 +149,12 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/bids/{id}/withdraw"),
     ("post", "/bids/{id}/reject"),
     ("post", "/bids/{id}/accept"),
+    ("get", "/escrows/{id}"),
+    ("get", "/projects/{id}/escrows"),
+    ("get", "/escrows/{id}/payment"),
+    ("post", "/escrows/{id}/fund"),
+    ("post", "/escrows/{id}/release"),
+    ("post", "/escrows/{id}/refund"),
 ];
 
 backend_tests! {

@@ -33,6 +33,22 @@ pub struct Model {
     pub refunded_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// When the work was accepted; a release may be recorded from then on.
+    pub release_approved_at: Option<DateTimeUtc>,
+    /// When the work was rejected; refunds are allowed for 30 days after.
+    pub rejected_at: Option<DateTimeUtc>,
+    /// The administrator's reason for a refund.
+    pub refund_reason: Option<String>,
+    /// Last on-chain check of the transaction awaiting confirmation.
+    pub checked_at: Option<DateTimeUtc>,
+    /// What that check found (free text).
+    pub check_result: Option<String>,
+    /// Confirmations seen by that check.
+    pub check_confirmations: Option<i32>,
+    /// Unconfirmed or failed checks in a row (re-check backoff).
+    pub check_attempts: i32,
+    /// When the background re-check looks again; NULL = nothing to check.
+    pub next_check_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

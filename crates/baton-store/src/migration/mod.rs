@@ -13,6 +13,7 @@ mod m0005_model_price_seed;
 mod m0006_queue_claim_index;
 mod m0007_idea_docs;
 mod m0008_job_kind_config;
+mod m0009_escrow_checks;
 mod m0010_market_projects;
 mod m0011_story_workflow;
 pub mod schema;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_queue_claim_index::Migration),
             Box::new(m0007_idea_docs::Migration),
             Box::new(m0008_job_kind_config::Migration),
+            Box::new(m0009_escrow_checks::Migration),
             Box::new(m0010_market_projects::Migration),
             Box::new(m0011_story_workflow::Migration),
         ]
@@ -51,6 +53,7 @@ pub const SOURCE_FINGERPRINT: u64 = fnv1a(concat!(
     include_str!("m0006_queue_claim_index.rs"),
     include_str!("m0007_idea_docs.rs"),
     include_str!("m0008_job_kind_config.rs"),
+    include_str!("m0009_escrow_checks.rs"),
     include_str!("m0010_market_projects.rs"),
     include_str!("m0011_story_workflow.rs"),
 ));

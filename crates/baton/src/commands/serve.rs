@@ -72,6 +72,7 @@ pub async fn run(db_args: &DbArgs, config: AppConfig, args: ServeArgs, log_forma
     baton_app::marketplace::documents::open_store(&documents_url).map_err(|e| anyhow::anyhow!(e))?;
     let documents_max_bytes = usize::try_from(args.documents_max_bytes).context("--documents-max-bytes")?;
     let config = AppConfig { documents_url: Some(documents_url), documents_max_bytes, ..config };
+    let config = args.chains.apply(config)?;
     let app = App::new(db, bus, config);
     tracing::info!(
         per_user = app.config.realtime_max_streams_per_user,
@@ -136,6 +137,23 @@ pub async fn run(db_args: &DbArgs, config: AppConfig, args: ServeArgs, log_forma
             match presence.announce_lapsed_workers(after).await {
                 Ok(cutoff) => after = Some(cutoff),
                 Err(e) => tracing::warn!(error = %e, "could not announce lapsed workers"),
+            }
+        }
+    });
+
+    // Escrow transactions awaiting confirmation are re-checked on chain;
+    // each escrow carries its own backoff (`next_check_at`), so a short
+    // tick only finds the due ones.
+    let escrows = state.app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(15));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match escrows.recheck_pending_escrows().await {
+                Ok(n) if n > 0 => tracing::info!(escrows = n, "escrow transactions confirmed"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not re-check escrow transactions"),
             }
         }
     });

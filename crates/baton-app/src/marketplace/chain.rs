@@ -1,1 +1,0 @@
-//! Verifying escrow transactions on chain: one `ChainVerifier` trait, one implementation per chain.
