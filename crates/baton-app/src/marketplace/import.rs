@@ -26,7 +26,10 @@
 //!   project has story `N`, its gate and report are rejected ("no story N").
 //! - **Story without a title** gets "Story N".
 
-use baton_domain::marketplace::bmad::{ScannedStory, scan};
+use baton_domain::marketplace::{
+    WorkflowStatus,
+    bmad::{ScannedStory, scan},
+};
 use baton_store::{
     entities::story,
     events::{Event, kinds},
@@ -35,7 +38,9 @@ use baton_store::{
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::stories::{NewMarketStory, ProjectParties, UpsertOutcome, apply_bmad_record, ensure_open, upsert_market_story};
+use super::stories::{
+    NewMarketStory, ProjectParties, UpsertOutcome, apply_bmad_record, ensure_open, upsert_market_story,
+};
 use crate::{Actor, App, AppError, AppResult, txn::in_product_txn};
 
 /// A file the import could not use, or a note about one.
@@ -161,7 +166,12 @@ async fn import_one<C: baton_store::sea_orm::ConnectionTrait>(
             let input = NewMarketStory {
                 epic: s.number.epic,
                 number: s.number.story.clone(),
-                title: f.value.title.clone().filter(|t| !t.trim().is_empty()).unwrap_or_else(|| format!("Story {number}")),
+                title: f
+                    .value
+                    .title
+                    .clone()
+                    .filter(|t| !t.trim().is_empty())
+                    .unwrap_or_else(|| format!("Story {number}")),
                 description: f.value.description.clone(),
                 acceptance_criteria: f.value.acceptance_criteria_markdown(),
                 story_file: Some(f.path.clone()),
@@ -212,7 +222,10 @@ async fn import_one<C: baton_store::sea_orm::ConnectionTrait>(
             reason: format!(
                 "the file says {} but the story is {}; the import does not move the workflow",
                 st.as_api(),
-                row.workflow_status.as_deref().unwrap_or("?")
+                row.workflow_status
+                    .as_deref()
+                    .and_then(WorkflowStatus::from_db)
+                    .map_or_else(|| "?".to_string(), |w| w.as_api())
             ),
         });
     }
