@@ -6,7 +6,7 @@
 //! not vendored in this build; the line is its minimal stand-in).
 
 use std::{
-    io::{IsTerminal, Write},
+    io::{IsTerminal, Read, Write},
     path::Path,
 };
 
@@ -17,8 +17,8 @@ use crate::cli::{DbArgs, ImportBmadArgs, ImportCommand};
 
 /// The BMAD folders read, relative to the repository root.
 const BMAD_DIRS: [&str; 3] = ["docs/stories", "docs/qa/gates", "docs/qa/validation-reports"];
-/// Files larger than this are not read (the scan refuses them anyway).
-const MAX_FILE_BYTES: u64 = 1024 * 1024;
+/// The scan's size limit: larger files are read only up to one byte past it.
+const MAX_FILE_BYTES: u64 = baton_domain::marketplace::bmad::MAX_FILE_BYTES as u64;
 
 /// Runs an `import` subcommand.
 pub async fn run(db: &DbArgs, cmd: ImportCommand) -> anyhow::Result<()> {
@@ -43,14 +43,12 @@ fn read_bmad_files(root: &Path) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
             }
             let name = e.file_name().to_string_lossy().into_owned();
             let path = format!("{dir}/{name}");
-            let bytes = if meta.len() > MAX_FILE_BYTES {
-                // Handed on truncated past the limit so the scan rejects it with its reason.
-                let mut b = std::fs::read(e.path()).with_context(|| format!("cannot read {path}"))?;
-                b.truncate(usize::try_from(MAX_FILE_BYTES + 1).unwrap_or(usize::MAX));
-                b
-            } else {
-                std::fs::read(e.path()).with_context(|| format!("cannot read {path}"))?
-            };
+            // Read at most one byte past the limit: the scan then refuses an
+            // oversized file with its reason without the whole of it in memory.
+            let mut bytes = Vec::new();
+            std::fs::File::open(e.path())
+                .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+                .with_context(|| format!("cannot read {path}"))?;
             out.push((path, bytes));
         }
     }
