@@ -93,6 +93,9 @@ pub enum Command {
     Demo,
     /// Print the OpenAPI document as JSON.
     Openapi,
+    /// Import files of another tool into a project.
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Measure the sprint board and task updates (board, the default) or the job queue (queue).
     Bench(BenchArgs),
     /// Serve MCP over stdin/stdout for a local agent (token from BATON_TOKEN).
@@ -100,6 +103,27 @@ pub enum Command {
     /// Run agents: claim jobs from a Baton server and run a command for each in its own git worktree
     /// (token from BATON_TOKEN).
     Worker(WorkerArgs),
+}
+
+/// What `import` reads.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ImportCommand {
+    /// Create or update a marketplace project's stories from a BMAD repository's docs/stories,
+    /// docs/qa/gates and docs/qa/validation-reports (idempotent: a second run changes nothing).
+    Bmad(ImportBmadArgs),
+}
+
+/// Options of `import bmad`.
+#[derive(Debug, Clone, Args)]
+pub struct ImportBmadArgs {
+    /// The repository's root directory (the one holding `docs/`).
+    pub repo_dir: PathBuf,
+    /// The project: its id or product code.
+    #[arg(long)]
+    pub project: String,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Options of `worker`. The caller is the owner of the API token in `BATON_TOKEN`.

@@ -9,6 +9,7 @@ pub mod chain;
 pub mod deliverables;
 pub mod documents;
 pub mod escrows;
+pub mod import;
 pub mod opportunities;
 pub mod projects;
 pub mod ratings;

@@ -2,6 +2,7 @@
 
 mod admin;
 mod bench;
+mod import;
 mod mcp;
 mod serve;
 mod worker;
@@ -24,6 +25,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args) => bench::run(&cli.db, args).await,
         Command::Mcp(args) => mcp::run(&cli.db, cli.queue.app_config(), args, cli.log_format).await,
         Command::Worker(args) => worker::run(args, cli.log_format).await,
+        Command::Import(cmd) => import::run(&cli.db, cmd).await,
         Command::Openapi => {
             println!("{}", serde_json::to_string_pretty(&baton_http::openapi())?);
             Ok(())

@@ -64,15 +64,18 @@
 //!   (not wired into the backlog services in this change).
 
 mod access;
+mod bmad;
 mod complete;
 mod policy;
 mod views;
 mod writes;
 
 pub use access::ProjectParties;
+pub use bmad::apply_bmad_record;
 pub use complete::{CompleteOutcome, complete_story};
 pub use policy::{StoryPolicy, story_policy};
 pub use views::{AuditEntryView, MarketStoryDetail, MarketStoryView, PartyView};
+pub(crate) use writes::ensure_open;
 pub use writes::{
     NewMarketStory, QaReviewInput, StoryApproval, StoryFilter, StoryMoveResult, StoryPr, StoryTransition,
     UpsertOutcome, UpsertResult, ValidationInput, upsert_market_story,

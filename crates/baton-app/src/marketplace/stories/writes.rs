@@ -199,7 +199,7 @@ fn refused(e: TransitionError) -> AppError {
 }
 
 /// Refuses writes to cancelled or completed projects and archived products.
-fn ensure_open(p: &product::Model) -> AppResult<()> {
+pub(crate) fn ensure_open(p: &product::Model) -> AppResult<()> {
     products::ensure_not_archived(p)?;
     match p.project_status.as_deref().and_then(ProjectStatus::from_db) {
         Some(s @ (ProjectStatus::Cancelled | ProjectStatus::Completed)) => {
