@@ -199,7 +199,20 @@ mod tests {
         let text = tail.last(20, 1000);
         assert!(text.contains("x=42") && text.contains("oops"), "{text}");
 
-        let mut r = Running::spawn("trap '' TERM; sleep 30", &dir, &[], "t").expect("spawn");
+        // The shell must have installed its trap before the SIGTERM comes,
+        // or the signal kills it first: wait for the file it writes after.
+        let ready = dir.join(format!("baton-trap-{}", std::process::id()));
+        let _ = std::fs::remove_file(&ready);
+        let script = format!("trap '' TERM; touch '{}'; sleep 30", ready.display());
+        let mut r = Running::spawn(&script, &dir, &[], "t").expect("spawn");
+        for _ in 0..500 {
+            if ready.exists() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(ready.exists(), "the command never installed its trap");
+        let _ = std::fs::remove_file(&ready);
         let started = std::time::Instant::now();
         let exit = r.stop(Duration::from_millis(300)).await;
         assert_eq!(exit, Exit::Signal(9), "SIGTERM ignored: killed after the grace period");
