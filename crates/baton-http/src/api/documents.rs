@@ -15,7 +15,7 @@ use axum::{
 use baton_app::marketplace::documents::{DocumentView, NewDocument};
 use serde::Deserialize;
 
-use super::responses::{BadBody, Forbidden, NotFound, Unauthorized};
+use super::responses::{BadBody, Forbidden, Invalid, NotFound, Unauthorized};
 use crate::{
     AppState,
     error::{ApiError, ApiResult},
@@ -81,7 +81,7 @@ pub async fn upload(
 #[utoipa::path(get, path = "/projects/{id}/documents", tag = "marketplace",
     security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "Project id"), ListQuery),
-    responses((status = 200, body = Vec<DocumentView>), Unauthorized, NotFound))]
+    responses((status = 200, body = Vec<DocumentView>), Unauthorized, NotFound, Invalid))]
 pub async fn list(
     State(s): State<AppState>,
     Caller(actor): Caller,
