@@ -305,8 +305,30 @@ mod tests {
 
         #[test]
         fn parsing_never_panics(s in "\\PC{0,45}") {
-            let _ = parse_base_units(&s);
+            // Accepted exactly when it is a number that fits, and then it
+            // is that number (leading zeros aside).
+            let canon = s.trim_start_matches('0');
+            let canon = if canon.is_empty() && !s.is_empty() { "0" } else { canon };
+            match parse_base_units(&s) {
+                Ok(v) => prop_assert_eq!(format_base_units(v), canon),
+                Err(_) => prop_assert!(
+                    s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) || s.len() > 39 || canon.len() >= 39
+                ),
+            }
             let _ = parse_display(&s, 6);
+        }
+
+        #[test]
+        fn digit_strings_parse_to_their_value_or_are_too_large(s in "[0-9]{1,45}") {
+            let canon = s.trim_start_matches('0');
+            let canon = if canon.is_empty() { "0" } else { canon };
+            match parse_base_units(&s) {
+                Ok(v) => prop_assert_eq!(format_base_units(v), canon),
+                Err(e) => {
+                    prop_assert_eq!(e, MoneyError::TooLarge);
+                    prop_assert!(s.len() > 39 || canon.len() >= 39);
+                }
+            }
         }
     }
 }
