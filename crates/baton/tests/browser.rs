@@ -108,3 +108,9 @@ mod backlog_flows;
 
 #[path = "browser/live_flows.rs"]
 mod live_flows;
+
+#[path = "browser/market_fixture.rs"]
+mod market_fixture;
+
+#[path = "browser/market_fixture_check.rs"]
+mod market_fixture_check;
