@@ -46,13 +46,16 @@ summary with timings.
 """
 
 import asyncio
+import base64
 import contextlib
+import io
 import json
 import os
 import secrets
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
@@ -405,6 +408,9 @@ async def planning(d, n):
         e, pm_fund_tx = await fund(d, e, 100_000)
         pm_escrow = e["id"]
         await refused(d, "not_found", "paula", "escrow", escrow_id=pm_escrow)
+        await refused(d, "not_found", "paula", "project_escrows", project_id=pid)
+        check([x["id"] for x in await d.call("pete", "project_escrows", project_id=pid)] == [pm_escrow],
+              "the expert lists their own escrow")
 
     with step(label, "planning deliverable submitted and approved, escrow released, PM rated"):
         await refused(d, "conflict", "clara", "rate", project_id=pid, expert="pete", stage="pm", rating=5)
@@ -463,22 +469,50 @@ Use the existing mailer.
 """
 
 
+def tool_import_args(schema, pid, repo):
+    """Arguments for the `import_bmad` tool from its input schema: the files'
+    text (`files`) or a base64 tar.gz of docs/ (a property naming an
+    archive); None when the schema is neither (the CLI is used then)."""
+    props = (schema or {}).get("properties") or {}
+    ref = "project_id" if "project_id" in props else ("project" if "project" in props else None)
+    if ref is None:
+        return None
+    files = []
+    for root, _, names in os.walk(os.path.join(repo, "docs")):
+        for name in names:
+            path = os.path.join(root, name)
+            with open(path) as f:
+                files.append({"path": os.path.relpath(path, repo), "content": f.read()})
+    if "files" in props:
+        return {ref: pid, "files": files}
+    archive = next((k for k in props if "archive" in k or "tar" in k), None)
+    if archive:
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+            tar.add(os.path.join(repo, "docs"), arcname="docs")
+        return {ref: pid, archive: base64.b64encode(buf.getvalue()).decode()}
+    return None
+
+
 async def import_bmad(d, sessions, pid, n):
-    """Writes a docs/ tree and imports it; the summary of each of two runs."""
+    """Writes a docs/ tree and imports it twice; both summaries and how.
+    Over MCP the `import_bmad` tool is used when the server offers it in a
+    shape this script knows, else (like over REST) `baton import bmad`."""
     repo = os.path.join(DATA, f"repo{n}")
     os.makedirs(os.path.join(repo, "docs", "stories"))
     with open(os.path.join(repo, "docs", "stories", "1.1.order-a-cake.md"), "w") as f:
         f.write(BMAD_STORY)
-    tool = None
+    args = None
     if sessions is not None:
-        names = {t.name for t in (await sessions["clara"].list_tools()).tools}
-        tool = "import_bmad" if "import_bmad" in names else None
+        tools = {t.name: t for t in (await sessions["clara"].list_tools()).tools}
+        if "import_bmad" in tools:
+            args = tool_import_args(tools["import_bmad"].inputSchema, pid, repo)
+            if args is None:
+                print("    import_bmad's arguments are unknown to this script; using the CLI")
     runs = []
     for _ in range(2):
-        if tool:
-            # The tool (added by another change) takes the project and the files' text.
-            err, text, data = result(await sessions["clara"].call_tool(tool, {
-                "project_id": pid, "files": [{"path": "docs/stories/1.1.order-a-cake.md", "content": BMAD_STORY}]}))
+        if args:
+            err, text, data = result(await sessions["clara"].call_tool("import_bmad", args))
             check(not err, f"import_bmad: {text}")
             runs.append(data)
         else:
@@ -486,7 +520,7 @@ async def import_bmad(d, sessions, pid, n):
                                         env=ENV, capture_output=True, text=True, timeout=60)
             check(r.returncode == 0, f"baton import bmad failed: {r.stderr}")
             runs.append(json.loads(r.stdout))
-    return runs, ("import_bmad tool" if tool else "baton import bmad CLI")
+    return runs, ("import_bmad tool" if args else "baton import bmad CLI")
 
 
 async def development(d, sessions, pid, n, pm_fund_tx):
@@ -510,7 +544,7 @@ async def development(d, sessions, pid, n, pm_fund_tx):
         print(f"    imported with the {how}")
 
     with step(label, "story validated 9 / GO by the PM → approved, developer opportunity opened"):
-        await refused(d, "forbidden", "dave", "validate", story_id=sid, score=9, decision="go")
+        await refused(d, "not_found", "dave", "validate", story_id=sid, score=9, decision="go")
         r = await d.call("pete", "validate", story_id=sid, score=9, decision="go")
         check((r["story"]["workflow_status"], r["story"]["validation_score"]) == ("approved", 9), f"validated: {r}")
         dev_oid = r.get("opened_opportunity_id")
@@ -538,7 +572,7 @@ async def development(d, sessions, pid, n, pm_fund_tx):
         await refused(d, "conflict", "dave", "submit_pr", story_id=sid, pr_url=f"https://github.com/bakery/shop{n}/pull/2")
         r = await d.call("dave", "transition", story_id=sid, to="in_progress")
         check(r["story"]["workflow_status"] == "in_progress", f"started: {r}")
-        await refused(d, "forbidden", "quinn", "submit_pr", story_id=sid, pr_url=f"https://github.com/bakery/shop{n}/pull/2")
+        await refused(d, "not_found", "quinn", "submit_pr", story_id=sid, pr_url=f"https://github.com/bakery/shop{n}/pull/2")
         r = await d.call("dave", "submit_pr", story_id=sid, pr_url=f"https://github.com/bakery/shop{n}/pull/2")
         check((r["story"]["workflow_status"], r["story"]["dev_pr_number"]) == ("ready_for_review", 2), f"PR: {r}")
         qa_oid = r["opened_opportunity_id"]
@@ -570,6 +604,9 @@ async def development(d, sessions, pid, n, pm_fund_tx):
               == ("done", "pass", 2, True), f"pass: {r}")
         p = await d.call("clara", "get_project", project_id=pid)
         check(p["status"] == "completed", f"project completed: {p}")
+        stories = await d.call("clara", "stories", project_id=pid)
+        check([(x["workflow_status"], x["qa_gate"], x["qa_quality_score"], x["qa_review_count"]) for x in stories]
+              == [("done", "pass", 95, 2)], f"story list after PASS: {stories}")
         for oid in (dev_oid, qa_oid):
             o = await d.call("clara", "get_opportunity", opportunity_id=oid)
             check(o["status"] == "completed", f"story opportunity completed: {o}")
@@ -666,6 +703,8 @@ async def main():
         if not ok and err:
             print(f"--- baton serve stderr (tail)\n{err[-4000:]}", file=sys.stderr)
         shutil.rmtree(DATA, ignore_errors=True)
+    bad = [line for line in (err or "").splitlines() if "ERROR" in line or "panicked" in line]
+    check(not bad, "baton serve logged errors:\n" + "\n".join(bad[:20]))
     total = time.monotonic() - t0
     receipts = sum(1 for m, _ in CHAIN.calls if m == "eth_getTransactionReceipt")
     print(f"\nsummary: {len([t for t in TIMINGS if t[0]])} steps over REST and MCP in {total:.1f} s; "
