@@ -583,6 +583,8 @@ async def development(d, sessions, pid, n, pm_fund_tx):
         bid = await d.call("quinn", "submit_bid", opportunity_id=qa_oid, amount=15_000, currency="usdc",
                            proposal=PROPOSAL, estimated_hours=3)
         await d.call("clara", "accept_bid", bid_id=bid["id"])
+        s = await d.call("quinn", "story", story_id=sid)
+        check((s["story"]["assigned_qa"] or {}).get("username") == "quinn", f"QA assigned: {s['story']}")
         e = await escrow_of(d, pid, qa_oid)
         await refused(d, "conflict", "clara", "fund", escrow_id=e["id"], tx_hash=dev_fund_tx)
         e, qa_fund_tx = await fund(d, e, 15_000)
