@@ -342,6 +342,7 @@ const ALL_TOOLS: &[&str] = &[
     "withdraw_bid",
     "reject_bid",
     "accept_bid",
+    "list_project_escrows",
     "get_escrow_status",
     "generate_wallet_qr",
     "fund_escrow",
