@@ -17,7 +17,7 @@ use baton_store::{
     new_id, now,
     sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set},
 };
-use baton_testkit::backend_tests;
+use baton_testkit::{backend_tests, market};
 use common::{product_of, user_with};
 use serde_json::{Value, json};
 use tokio::{
@@ -257,20 +257,12 @@ async fn escrow_row(
 ) -> escrow::Model {
     let at = now();
     let opp = opportunity::ActiveModel {
-        id: Set(new_id()),
-        product_id: Set(w.project.clone()),
-        story_id: Set(None),
-        stage: Set("PM".into()),
         title: Set("PRD".into()),
         description: Set("Write the PRD".into()),
         budget_min: Set(100),
         budget_max: Set(100_000),
         currency: Set(currency.into()),
-        deadline: Set(None),
-        status: Set("CLOSED".into()),
-        accepted_bid_id: Set(None),
-        created_at: Set(at),
-        updated_at: Set(at),
+        ..market::opportunity(&w.project, "PM")
     }
     .insert(&w.app.db)
     .await
