@@ -1,7 +1,7 @@
 //! Marketplace rows for tests, inserted directly (no service involved), so
 //! a test can set up what the bids and projects services would have done
-//! without depending on them: a project status, an opportunity, a bid, and
-//! the usual combination, an opportunity closed on an expert's accepted bid
+//! without depending on them: a project status, an opportunity, a bid, an
+//! escrow, and the usual combination, an opportunity closed on an expert's accepted bid
 //! (which is what makes an expert a party of the project).
 //!
 //! The builders return active models with defaults a test overrides with
@@ -13,7 +13,7 @@
 
 use baton_store::{
     Db,
-    entities::{bid, opportunity, product},
+    entities::{bid, escrow, opportunity, product},
     new_id, now,
 };
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
@@ -65,6 +65,43 @@ pub fn bid(opportunity_id: &str, expert_id: &str) -> bid::ActiveModel {
         status: Set("ACCEPTED".into()),
         created_at: Set(t),
         updated_at: Set(t),
+    }
+}
+
+/// A PENDING escrow of 12.34 USDC (12 340 000 base units) on Polygon
+/// between `client_id` and `expert_id` on project `product_id`: 5 % fee,
+/// paid to `0x1111…1111`, no opportunity, nothing funded or checked yet.
+pub fn escrow(product_id: &str, client_id: &str, expert_id: &str) -> escrow::ActiveModel {
+    let t = now();
+    escrow::ActiveModel {
+        id: Set(new_id()),
+        product_id: Set(product_id.into()),
+        opportunity_id: Set(None),
+        client_id: Set(client_id.into()),
+        expert_id: Set(expert_id.into()),
+        amount: Set("12340000".into()),
+        currency: Set("USDC".into()),
+        blockchain: Set("POLYGON".into()),
+        platform_fee_bps: Set(500),
+        platform_fee_flat: Set("0".into()),
+        status: Set("PENDING".into()),
+        contract_address: Set("0x1111111111111111111111111111111111111111".into()),
+        transaction_hash: Set(None),
+        release_transaction_hash: Set(None),
+        refund_transaction_hash: Set(None),
+        funded_at: Set(None),
+        released_at: Set(None),
+        refunded_at: Set(None),
+        created_at: Set(t),
+        updated_at: Set(t),
+        release_approved_at: Set(None),
+        rejected_at: Set(None),
+        refund_reason: Set(None),
+        checked_at: Set(None),
+        check_result: Set(None),
+        check_confirmations: Set(None),
+        check_attempts: Set(0),
+        next_check_at: Set(None),
     }
 }
 
