@@ -405,7 +405,8 @@ mod tests {
 
     #[test]
     fn docs_root_repository_root_and_a_wrapping_folder_give_the_same_paths() {
-        let want = ["docs/qa/gates/1.1-setup.yml", "docs/qa/validation-reports/1.1-validation.md", "docs/stories/1.1.md"];
+        let want =
+            ["docs/qa/gates/1.1-setup.yml", "docs/qa/validation-reports/1.1-validation.md", "docs/stories/1.1.md"];
         for prefix in ["", "docs/", "./docs/", "repo-main/docs/"] {
             let files = [
                 (format!("{prefix}stories/1.1.md"), STORY.to_vec()),
@@ -454,7 +455,11 @@ mod tests {
         let entries = [
             TarEntry::file("docs/stories/1.1.md", STORY),
             TarEntry { path: "docs/stories/1.2.md".into(), kind: TarKind::Symlink, data: b"/etc/passwd".to_vec() },
-            TarEntry { path: "docs/stories/1.3.md".into(), kind: TarKind::Hardlink, data: b"docs/stories/1.1.md".to_vec() },
+            TarEntry {
+                path: "docs/stories/1.3.md".into(),
+                kind: TarKind::Hardlink,
+                data: b"docs/stories/1.1.md".to_vec(),
+            },
             TarEntry { path: "docs/qa/gates/1.1.yml".into(), kind: TarKind::CharDevice, data: Vec::new() },
             TarEntry { path: "docs/README-link".into(), kind: TarKind::Symlink, data: b"../README.md".to_vec() },
             TarEntry { path: "docs/stories".into(), kind: TarKind::Dir, data: Vec::new() },
@@ -478,7 +483,8 @@ mod tests {
 
     #[test]
     fn too_many_entries_are_refused_in_both_formats() {
-        let files: Vec<(String, Vec<u8>)> = (0..=MAX_ENTRIES).map(|i| (format!("docs/misc/{i}.txt"), Vec::new())).collect();
+        let files: Vec<(String, Vec<u8>)> =
+            (0..=MAX_ENTRIES).map(|i| (format!("docs/misc/{i}.txt"), Vec::new())).collect();
         assert_eq!(unpack(&archives::tar_gz(&files), None), Err(ArchiveError::TooManyEntries));
         assert_eq!(unpack(&archives::zip(&files), None), Err(ArchiveError::TooManyEntries));
         let ok = &files[..MAX_ENTRIES];

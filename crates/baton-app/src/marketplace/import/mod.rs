@@ -178,7 +178,10 @@ impl App {
                     rejected: skipped
                         .into_iter()
                         .chain(
-                            scanned.rejected.iter().map(|r| ImportIssue { file: r.path.clone(), reason: r.reason.clone() }),
+                            scanned
+                                .rejected
+                                .iter()
+                                .map(|r| ImportIssue { file: r.path.clone(), reason: r.reason.clone() }),
                         )
                         .collect(),
                     ..ImportSummary::default()
