@@ -209,11 +209,11 @@ fn bmad_location(parts: &[String]) -> Option<(Vec<String>, String)> {
         return None;
     }
     let ends = |tail: &[&str]| dirs.len() >= tail.len() && dirs[dirs.len() - tail.len()..].iter().eq(tail.iter());
+    let gate = ends(&["qa", "gates"]) && [".yml", ".yaml", ".md"].iter().any(|e| lower.ends_with(e));
+    let report = ends(&["qa", "validation-reports"]) && lower.ends_with(".md");
     let depth = if ends(&["stories"]) && lower.ends_with(".md") {
         1
-    } else if ends(&["qa", "gates"]) && [".yml", ".yaml", ".md"].iter().any(|e| lower.ends_with(e)) {
-        2
-    } else if ends(&["qa", "validation-reports"]) && lower.ends_with(".md") {
+    } else if gate || report {
         2
     } else {
         return None;
