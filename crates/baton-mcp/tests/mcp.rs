@@ -323,6 +323,7 @@ const ALL_TOOLS: &[&str] = &[
     "submit_story_pr",
     "submit_qa_review",
     "approve_story",
+    "import_bmad",
     "set_my_roles",
     "create_project",
     "list_projects",

@@ -16,6 +16,8 @@ use sea_orm::ConnectionTrait;
 
 pub use tokio;
 
+pub mod archives;
+
 /// The environment variable naming the Postgres admin URL for tests.
 pub const PG_ENV: &str = "BATON_TEST_PG_URL";
 
