@@ -67,13 +67,25 @@ fn location(res: &Res) -> String {
 /// A project with a published brief and an open PM opportunity (800–1500 USDC); its id.
 async fn pm_opportunity(app: &TestApp, p: &People) -> (String, String) {
     let project = ok(
-        app.json(Method::POST, "/api/projects", &p.client.api, &json!({"name": "Walkies", "code": "WALK", "brief": "# Dogs need walks"})).await,
+        app.json(
+            Method::POST,
+            "/api/projects",
+            &p.client.api,
+            &json!({"name": "Walkies", "code": "WALK", "brief": "# Dogs need walks"}),
+        )
+        .await,
         StatusCode::CREATED,
     );
     let pid = project["id"].as_str().expect("id").to_string();
-    ok(app.json(Method::POST, &format!("/api/projects/{pid}/brief/publish"), &p.client.api, &json!({})).await, StatusCode::OK);
+    ok(
+        app.json(Method::POST, &format!("/api/projects/{pid}/brief/publish"), &p.client.api, &json!({})).await,
+        StatusCode::OK,
+    );
     let opp = json!({"stage": "pm", "title": "Write the PRD", "description": "A **PRD** for <script>dog</script> walking.", "budget": {"min": 80000, "max": 150000, "currency": "usdc"}});
-    let o = ok(app.json(Method::POST, &format!("/api/projects/{pid}/opportunities"), &p.client.api, &opp).await, StatusCode::CREATED);
+    let o = ok(
+        app.json(Method::POST, &format!("/api/projects/{pid}/opportunities"), &p.client.api, &opp).await,
+        StatusCode::CREATED,
+    );
     (pid, o["id"].as_str().expect("id").to_string())
 }
 

@@ -190,16 +190,18 @@ impl BrowseQuery {
         let stage = if blank(&self.stage) {
             None
         } else {
-            Some(Stage::parse_api(&self.stage).ok_or_else(|| {
-                AppError::field("stage", format!("must be one of {}", Stage::api_values()))
-            })?)
+            Some(
+                Stage::parse_api(&self.stage)
+                    .ok_or_else(|| AppError::field("stage", format!("must be one of {}", Stage::api_values())))?,
+            )
         };
         let currency = if blank(&self.currency) {
             None
         } else {
-            Some(Currency::parse_api(&self.currency).ok_or_else(|| {
-                AppError::field("currency", format!("must be one of {}", Currency::api_values()))
-            })?)
+            Some(
+                Currency::parse_api(&self.currency)
+                    .ok_or_else(|| AppError::field("currency", format!("must be one of {}", Currency::api_values())))?,
+            )
         };
         let deadline_within_days = if blank(&self.deadline) {
             None
@@ -220,7 +222,12 @@ impl BrowseQuery {
         let page = if blank(&self.page) {
             None
         } else {
-            Some(self.page.trim().parse::<u64>().map_err(|_| AppError::field("page", "must be a whole number from 1"))?)
+            Some(
+                self.page
+                    .trim()
+                    .parse::<u64>()
+                    .map_err(|_| AppError::field("page", "must be a whole number from 1"))?,
+            )
         };
         Ok(OpportunityFilter {
             stage,

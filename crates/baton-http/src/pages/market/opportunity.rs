@@ -41,12 +41,10 @@ use baton_app::{
         opportunities::OpportunityView,
     },
 };
-use baton_domain::{
-    marketplace::{
-        BidStatus, Currency, OpportunityStatus,
-        bidding::{self, FeePreview, MIN_PROPOSAL},
-        project::BriefStatus,
-    },
+use baton_domain::marketplace::{
+    BidStatus, Currency, OpportunityStatus,
+    bidding::{self, FeePreview, MIN_PROPOSAL},
+    project::BriefStatus,
 };
 use serde::Deserialize;
 
@@ -246,10 +244,13 @@ async fn render(
             .map(|b| markdown::render(&b.markdown)),
         None => None,
     };
-    let project_link = project.as_ref().map(|p| format!("/projects/{}", p.code.clone().unwrap_or_else(|| p.id.clone())));
+    let project_link =
+        project.as_ref().map(|p| format!("/projects/{}", p.code.clone().unwrap_or_else(|| p.id.clone())));
     let story = match &o.story_id {
         Some(sid) => match s.app.get_market_story(actor, sid).await {
-            Ok(d) => Some((format!("/market/stories/{}", d.story.id), format!("Story {} {}", d.story.number, d.story.title))),
+            Ok(d) => {
+                Some((format!("/market/stories/{}", d.story.id), format!("Story {} {}", d.story.number, d.story.title)))
+            }
             Err(_) => None,
         },
         None => None,
@@ -262,11 +263,7 @@ async fn render(
     let role = bidding::role_for_stage(o.stage);
     let bid_block = write_block.clone().or_else(|| {
         if !actor.has_role(role) {
-            Some(format!(
-                "Bidding on a {} opportunity needs the {} role",
-                stage_label(o.stage),
-                role.as_api()
-            ))
+            Some(format!("Bidding on a {} opportunity needs the {} role", stage_label(o.stage), role.as_api()))
         } else if live_bid {
             Some("You already bid on this opportunity; withdraw your bid to bid again".into())
         } else {
@@ -295,7 +292,11 @@ async fn render(
         stage_label: stage_label(o.stage),
         status_label: status_label(&api_status),
         status: api_status,
-        budget: format!("{} to {}", minor_text(o.budget.min, o.budget.currency), minor_text(o.budget.max, o.budget.currency)),
+        budget: format!(
+            "{} to {}",
+            minor_text(o.budget.min, o.budget.currency),
+            minor_text(o.budget.max, o.budget.currency)
+        ),
         max_bid: minor_text(bidding::max_bid(o.budget.max), o.budget.currency),
         currency: currency_label(o.budget.currency),
         deadline: o.deadline.map(fmt_time),
@@ -359,7 +360,10 @@ async fn bid(
         let (errors, preview) = match &input {
             Ok(b) => match s.app.bid_fee_preview(b.amount, b.currency) {
                 Some(p) => (FormErrors::none(), Some(fee_row(&p, b.currency))),
-                None => (FormErrors::from(&AppError::field("amount", "cannot be escrowed: the fee would take it all")), None),
+                None => (
+                    FormErrors::from(&AppError::field("amount", "cannot be escrowed: the fee would take it all")),
+                    None,
+                ),
             },
             Err(e) => (FormErrors::from(e), None),
         };
@@ -474,7 +478,8 @@ async fn deliver(
         Ok(_) => Ok(Redirect::to(&format!("{}#deliverables", opportunity_path(&id))).into_response()),
         Err(e @ AppError::NotFound(_)) => Err(PageError::new(&actor, e)),
         Err(e) => {
-            let posted = Posted { form: "deliver", errors: FormErrors::from(&e), pr_url: f.pr_url, ..Default::default() };
+            let posted =
+                Posted { form: "deliver", errors: FormErrors::from(&e), pr_url: f.pr_url, ..Default::default() };
             render(&s, &actor, &id, form_status(&e), posted).await
         }
     }
@@ -494,7 +499,10 @@ mod tests {
             preview: None,
         };
         let b = new_bid(&f).expect("valid");
-        assert_eq!((b.amount, b.currency, b.proposal.as_str(), b.estimated_hours), (150_025, Currency::Usdc, "x\ny", Some(12)));
+        assert_eq!(
+            (b.amount, b.currency, b.proposal.as_str(), b.estimated_hours),
+            (150_025, Currency::Usdc, "x\ny", Some(12))
+        );
         let bad = BidForm { amount: "1.234".into(), ..f };
         assert!(FormErrors::from(&new_bid(&bad).expect_err("amount")).field("amount").is_some());
         let bad = BidForm { amount: "1".into(), estimated_hours: "many".into(), ..bad };
@@ -505,7 +513,10 @@ mod tests {
     fn fee_previews_are_shown_in_display_units() {
         let p = bidding::fee_preview(225_000, Currency::Usdc, 500, 0).expect("preview");
         let r = fee_row(&p, Currency::Usdc);
-        assert_eq!((r.amount.as_str(), r.fee.as_str(), r.receives.as_str()), ("2250.00 USDC", "112.50 USDC", "2137.50 USDC"));
+        assert_eq!(
+            (r.amount.as_str(), r.fee.as_str(), r.receives.as_str()),
+            ("2250.00 USDC", "112.50 USDC", "2137.50 USDC")
+        );
         assert_eq!(r.rate, "5.00 %");
     }
 }
