@@ -347,7 +347,7 @@ mod tests {
         for bad in ["12.345", "-3", "1e3", "abc"] {
             let q = BrowseQuery { budget_max: bad.into(), ..Default::default() };
             let e = q.filter().expect_err(bad);
-            assert_eq!(FormErrors::from(&e).field("budget_max").is_some(), true, "{bad}");
+            assert!(FormErrors::from(&e).field("budget_max").is_some(), "{bad}");
         }
         let e = BrowseQuery { stage: "boss".into(), ..Default::default() }.filter().expect_err("stage");
         assert!(FormErrors::from(&e).field("stage").is_some());
