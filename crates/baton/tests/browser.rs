@@ -114,6 +114,3 @@ mod market_fixture;
 
 #[path = "browser/market_fixture_check.rs"]
 mod market_fixture_check;
-
-#[path = "browser/market_browse.rs"]
-mod market_browse;
