@@ -193,6 +193,10 @@ backend_tests! {
         let b1 = w.app.submit_bid(&w.expert, &oid, a_bid(225_000)).await.expect("bid at the ceiling");
         let fee = b1.fee_preview.clone().expect("fee preview");
         assert_eq!((fee.amount_base_units.as_str(), fee.platform_fee.as_str(), fee.expert_receives.as_str()), ("2250000000", "112500000", "2137500000"));
+        // The bid form's preview is the same computation, before any bid exists.
+        assert_eq!(w.app.bid_fee_preview(225_000, Currency::Usdc), Some(fee));
+        assert_eq!(w.app.bid_fee_preview(0, Currency::Usdc), None, "nothing to escrow");
+        assert_eq!(w.app.bid_fee_preview(100, Currency::Usd), None, "fiat is never escrowed");
         let dup = w.app.submit_bid(&w.expert, &oid, a_bid(100_000)).await.expect_err("second bid");
         assert!(conflict(dup).contains("already bid"));
         // Withdraw, then bid again (the row is reused).

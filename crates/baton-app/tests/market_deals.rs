@@ -262,6 +262,7 @@ backend_tests! {
         let profile = app.expert_profile(&d.outsider, "pete").await.expect("profile");
         assert_eq!((profile.overall.count, profile.overall.average.as_deref()), (1, Some("4.0")));
         assert_eq!(profile.completed_engagements, 1);
+        assert_eq!(profile.roles, vec![Stage::Pm], "the expert roles held, as stages");
         assert_eq!(profile.stages.len(), 1);
         assert_eq!(profile.recent[0].feedback.as_deref(), Some("Clear PRD"));
         assert_eq!(profile.recent[0].client, None, "clients stay unnamed below five ratings");

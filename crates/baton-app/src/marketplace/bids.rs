@@ -114,15 +114,20 @@ pub struct BidFilter {
     pub limit: Option<u64>,
 }
 
+/// The fee preview of a bid of `amount` minor units in `currency` under
+/// today's escrow terms: what every bid shows and what the bid form
+/// previews before submitting ([`App::bid_fee_preview`]).
+pub fn fee_preview_of(config: &crate::AppConfig, amount: i64, currency: Currency) -> Option<FeePreview> {
+    let (bps, flat) = super::escrows::fee_terms(config, currency);
+    bidding::fee_preview(amount, currency, bps, flat)
+}
+
 /// Builds the view of a bid.
 pub async fn bid_view<C: ConnectionTrait>(db: &C, config: &crate::AppConfig, b: bid::Model) -> AppResult<BidView> {
     let expert = user::Entity::find_by_id(b.expert_id.clone()).one(db).await?.map(|u| u.username).unwrap_or_default();
     let currency = Currency::decode(&b.currency, "bids.currency")?;
     Ok(BidView {
-        fee_preview: {
-            let (bps, flat) = super::escrows::fee_terms(config, currency);
-            bidding::fee_preview(b.amount, currency, bps, flat)
-        },
+        fee_preview: fee_preview_of(config, b.amount, currency),
         status: BidStatus::decode(&b.status, "bids.status")?,
         currency,
         expert,
@@ -155,6 +160,14 @@ impl App {
         if let Err(e) = self.bus.publish(&event).await {
             tracing::warn!(error = %e, kind = BID_CHANGED, "could not publish event");
         }
+    }
+
+    /// The fee preview a bid of `amount` minor units in `currency` would
+    /// get (the same computation as [`BidView::fee_preview`]), for the bid
+    /// form before it is submitted. `None` when it cannot be escrowed (not
+    /// positive, fiat, or a fee that would take it all). Reads nothing.
+    pub fn bid_fee_preview(&self, amount: i64, currency: Currency) -> Option<FeePreview> {
+        fee_preview_of(&self.config, amount, currency)
     }
 
     /// Submits a bid on an open opportunity (see the module doc for the checks).

@@ -11,7 +11,9 @@
 //! - Profiles are visible to every signed-in user. Average = sum / count
 //!   rounded half up to one decimal, overall and per stage. Feedback is shown
 //!   with the stage and date; the client is named only from
-//!   [`NAMED_CLIENTS_FROM`] ratings on, as §8 asks.
+//!   [`NAMED_CLIENTS_FROM`] ratings on, as §8 asks. The profile lists the
+//!   expert roles held as the stages they may bid on (the client role and
+//!   administrator-granted roles are not part of an expert's profile).
 //! - Mutual ratings (expert rates client) are not in the seed's schema and
 //!   are not built.
 
@@ -21,11 +23,12 @@ use baton_domain::{
     ValidationErrors,
     marketplace::{
         BidStatus, OpportunityStatus, Stage,
+        bidding::role_for_stage,
         ratings::{NAMED_CLIENTS_FROM, average_text, check_rating},
     },
 };
 use baton_store::{
-    entities::{bid, opportunity, product, rating, user},
+    entities::{bid, opportunity, product, rating, user, user_role},
     error::ResultExt,
     new_id, now,
 };
@@ -112,6 +115,8 @@ pub struct ExpertProfile {
     pub username: String,
     /// Display name.
     pub name: Option<String>,
+    /// The expert roles held (stages the user may bid on), in stage order.
+    pub roles: Vec<Stage>,
     /// Short bio.
     pub bio: Option<String>,
     /// All ratings.
@@ -273,9 +278,19 @@ impl App {
                 .await?
                 .len() as u64
         };
+        let held: Vec<String> = user_role::Entity::find()
+            .filter(user_role::Column::UserId.eq(&expert.id))
+            .select_only()
+            .column(user_role::Column::Role)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let roles =
+            Stage::ALL.iter().copied().filter(|s| held.iter().any(|r| r == role_for_stage(*s).as_db())).collect();
         Ok(ExpertProfile {
             username: expert.username,
             name: expert.name,
+            roles,
             bio: expert.bio,
             overall: summary(&all),
             stages: by_stage.into_values().map(|(stage, v)| StageSummary { stage, summary: summary(&v) }).collect(),

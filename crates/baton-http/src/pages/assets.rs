@@ -38,6 +38,7 @@ static SOURCES: &[Source] = embed![
     "js/dnd.js" => "text/javascript; charset=utf-8",
     "js/hotkeys.js" => "text/javascript; charset=utf-8",
     "js/poll.js" => "text/javascript; charset=utf-8",
+    "js/browse-bid.js" => "text/javascript; charset=utf-8",
 ];
 
 /// A file ready to serve.

@@ -121,7 +121,8 @@ pub const DEMO_REASON: &str = "Demo accounts are read-only";
 pub const READ_ONLY_REASON: &str = "Read-only member";
 
 /// The modules every page loads; each wires its own `data-*` behaviour.
-const SCRIPTS: [&str; 5] = ["js/live.js", "js/forms.js", "js/dnd.js", "js/hotkeys.js", "js/poll.js"];
+const SCRIPTS: [&str; 6] =
+    ["js/live.js", "js/forms.js", "js/dnd.js", "js/hotkeys.js", "js/poll.js", "js/browse-bid.js"];
 
 impl Layout {
     /// A page without a logged-in user (log-in, set-up, errors).

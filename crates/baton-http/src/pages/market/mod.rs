@@ -1,0 +1,16 @@
+//! The expert marketplace's pages. Each area is one file; they call the
+//! same `App` services as `/api/…` and MCP.
+
+mod browse;
+mod expert;
+mod my_bids;
+mod opportunity;
+
+use axum::Router;
+
+use crate::AppState;
+
+/// The marketplace page routes.
+pub fn router() -> Router<AppState> {
+    Router::new().merge(browse::router()).merge(opportunity::router()).merge(my_bids::router()).merge(expert::router())
+}
