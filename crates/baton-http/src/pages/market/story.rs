@@ -216,7 +216,6 @@ struct Posted {
     score: String,
     decision: String,
     pr_url: String,
-    notes: String,
 }
 
 async fn render(
@@ -434,10 +433,9 @@ async fn approve(
     Form(f): Form<ApproveForm>,
 ) -> Result<Response, PageError> {
     let notes = unix_text(&f.notes);
-    let posted = Posted { notes: notes.clone(), ..Default::default() };
     let input = StoryApproval { notes: Some(notes).filter(|n| !n.trim().is_empty()) };
     let done = s.app.approve_story(&actor, &id, input).await;
-    answer(&s, &actor, &id, "approve", posted, done).await
+    answer(&s, &actor, &id, "approve", Posted::default(), done).await
 }
 
 #[cfg(test)]
