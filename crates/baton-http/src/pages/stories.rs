@@ -168,6 +168,8 @@ struct StoryPage {
     errors: FormErrors,
     edit: StoryEdit,
     self_path: String,
+    /// The marketplace workflow page, for marketplace stories.
+    market_href: Option<String>,
 }
 
 impl StoryPage {
@@ -208,6 +210,11 @@ pub(super) async fn render_story(
     let questions = s.app.item_questions(actor, &story.id, None).await.or_page(actor)?;
     let logs =
         s.app.list_story_logs(actor, &story.id, Default::default(), Default::default()).await.or_page(actor)?.items;
+    // A marketplace story (numbered `epic.story`) also has its workflow page.
+    let market_href = match story.epic_number {
+        Some(_) => s.app.get_market_story(actor, &story.id).await.ok().map(|m| super::market::story_path(&m.story.id)),
+        None => None,
+    };
     let p = slug(&product);
     let write = write_block(actor, &product);
     let self_path = format!("/products/{p}/stories/{}", story.code);
@@ -241,6 +248,7 @@ pub(super) async fn render_story(
         people,
         slug: p,
         self_path,
+        market_href,
         story,
     };
     Ok((status, page).into_response())

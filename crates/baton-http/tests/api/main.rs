@@ -27,6 +27,7 @@ mod pages_board;
 mod pages_ideas;
 mod pages_jobs;
 mod pages_market_browse;
+mod pages_market_story;
 mod pages_people;
 mod pages_sprints;
 mod pbi_pr;

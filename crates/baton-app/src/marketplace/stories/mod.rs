@@ -66,6 +66,7 @@
 mod access;
 mod bmad;
 mod complete;
+mod pages;
 mod policy;
 mod views;
 mod writes;
@@ -73,6 +74,7 @@ mod writes;
 pub use access::ProjectParties;
 pub use bmad::apply_bmad_record;
 pub use complete::{CompleteOutcome, complete_story};
+pub use pages::{ActionState, QaQueueEntry, StoryActions, StoryProject, StoryWorkflow};
 pub use policy::{StoryPolicy, story_policy};
 pub use views::{AuditEntryView, MarketStoryDetail, MarketStoryView, PartyView};
 pub(crate) use writes::ensure_open;

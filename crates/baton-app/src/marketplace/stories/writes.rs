@@ -231,7 +231,7 @@ async fn set_workflow<C: ConnectionTrait>(
 }
 
 /// The state a blocked story was blocked from (its last move into BLOCKED).
-async fn blocked_from<C: ConnectionTrait>(c: &C, story_id: &str) -> AppResult<Option<WorkflowStatus>> {
+pub(super) async fn blocked_from<C: ConnectionTrait>(c: &C, story_id: &str) -> AppResult<Option<WorkflowStatus>> {
     let last = story_audit_log::Entity::find()
         .filter(story_audit_log::Column::StoryId.eq(story_id))
         .filter(story_audit_log::Column::Action.eq(actions::STATUS_CHANGED))

@@ -1,10 +1,14 @@
 //! The expert marketplace's pages. Each area is one file; they call the
-//! same `App` services as `/api/…` and MCP.
+//! same `App` services as `/api/…` and MCP and only merge their routers here.
 
 mod browse;
 mod expert;
 mod my_bids;
 mod opportunity;
+mod qa;
+mod story;
+
+pub use story::story_path;
 
 use axum::Router;
 
@@ -12,5 +16,11 @@ use crate::AppState;
 
 /// The marketplace page routes.
 pub fn router() -> Router<AppState> {
-    Router::new().merge(browse::router()).merge(opportunity::router()).merge(my_bids::router()).merge(expert::router())
+    Router::new()
+        .merge(browse::router())
+        .merge(opportunity::router())
+        .merge(my_bids::router())
+        .merge(expert::router())
+        .merge(story::router())
+        .merge(qa::router())
 }
