@@ -114,3 +114,9 @@ mod market_fixture;
 
 #[path = "browser/market_fixture_check.rs"]
 mod market_fixture_check;
+
+#[path = "browser/market_browse.rs"]
+mod market_browse;
+
+#[path = "browser/market_story.rs"]
+mod market_story;
