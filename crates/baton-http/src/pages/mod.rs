@@ -17,6 +17,7 @@ mod item_edit;
 mod jobs;
 pub mod layout;
 pub mod markdown;
+mod market;
 mod members;
 mod planning;
 mod products;
@@ -56,6 +57,7 @@ pub fn router() -> Router<AppState> {
         .merge(ideas::router())
         .merge(workers::router())
         .merge(backlog::router())
+        .merge(market::router())
         .route("/static/{*path}", get(assets::serve))
         .fallback(unknown_page)
 }
