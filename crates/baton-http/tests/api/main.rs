@@ -25,6 +25,7 @@ mod pages_backlog;
 mod pages_board;
 mod pages_ideas;
 mod pages_jobs;
+mod pages_market_client;
 mod pages_people;
 mod pages_sprints;
 mod pbi_pr;

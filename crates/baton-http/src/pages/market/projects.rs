@@ -9,7 +9,9 @@
 //! Decisions:
 //! - The create form is shown to callers holding the `client` role only;
 //!   others see how to get the role (the service decides either way).
-//! - A project's URL uses its code when it has one, else its id.
+//! - A project's URL uses its code when it has one and the caller is its
+//!   client or a member; readers (accepted experts, administrators) find
+//!   projects by id only, so their links use the id.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -44,9 +46,14 @@ pub fn router() -> Router<AppState> {
 /// Projects per page of the list.
 const PER_PAGE: u64 = 50;
 
-/// The URL segment of a project: its code, or its id when it has none.
+/// The URL segment of a project: its code for its client and members,
+/// else (no code, or a reader such as an accepted expert, who finds
+/// projects by id only) its id.
 pub(super) fn project_slug(p: &ProjectView) -> String {
-    p.code.clone().unwrap_or_else(|| p.id.clone())
+    match &p.code {
+        Some(code) if p.access != "read" => code.clone(),
+        _ => p.id.clone(),
+    }
 }
 
 /// The dashboard URL of a project.
