@@ -205,7 +205,7 @@ backend_tests! {
         assert_eq!((svg.status, svg.header("content-type")), (StatusCode::OK, Some("image/svg+xml")));
         assert!(svg.text.contains("<svg"));
         assert_eq!(app.get(&qr, &p.otto).await.status, StatusCode::NOT_FOUND);
-        assert_eq!(app.get(&format!("/projects/WALK/escrows/nope/qr.svg"), &p.client).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(app.get("/projects/WALK/escrows/nope/qr.svg", &p.client).await.status, StatusCode::NOT_FOUND);
 
         // Funding without a chain RPC: 503 on the page, the escrow stays pending.
         let hash = format!("0x{}", "ab".repeat(32));

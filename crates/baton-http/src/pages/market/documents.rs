@@ -279,14 +279,11 @@ async fn upload(
     let mut kept_type = "other".to_string();
     let done = match parsed {
         Ok(parts) => {
-            let text = |n: &str| {
-                parts
-                    .iter()
-                    .find(|p| p.name == n)
-                    .map(|p| String::from_utf8_lossy(&p.data).trim().to_string())
-                    .unwrap_or_default()
-            };
-            kept_type = text("document_type");
+            kept_type = parts
+                .iter()
+                .find(|p| p.name == "document_type")
+                .map(|p| String::from_utf8_lossy(&p.data).trim().to_string())
+                .unwrap_or_default();
             match parts.iter().find(|p| p.name == "file" && p.filename.as_deref().is_some_and(|f| !f.is_empty())) {
                 None => Err(AppError::field("file", "choose a file to upload")),
                 Some(file) => {
