@@ -29,7 +29,7 @@ use baton_store::{
     new_id, now,
     sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel},
 };
-use baton_testkit::backend_tests;
+use baton_testkit::{backend_tests, market};
 use common::{product_row, user_with};
 
 struct Deal {
@@ -60,44 +60,27 @@ async fn deal(app: &App) -> Deal {
     am.current_stage = Set(Some(Stage::Pm.as_db().into()));
     am.repo_url = Set(Some("https://github.com/clara/shop".into()));
     am.update(&app.db).await.expect("project");
-    let at = now();
     let opp = opportunity::ActiveModel {
-        id: Set(new_id()),
-        product_id: Set(project_id.clone()),
-        story_id: Set(None),
-        stage: Set(Stage::Pm.as_db().into()),
         title: Set("Write the PRD".into()),
         description: Set("A PRD in BMAD format".into()),
         budget_min: Set(80_000),
         budget_max: Set(150_000),
-        currency: Set("USDC".into()),
-        deadline: Set(None),
-        status: Set(OpportunityStatus::Open.as_db().into()),
-        accepted_bid_id: Set(None),
-        created_at: Set(at),
-        updated_at: Set(at),
+        status: Set(OpportunityStatus::Closed.as_db().into()),
+        ..market::opportunity(&project_id, Stage::Pm.as_db())
     }
     .insert(&app.db)
     .await
     .expect("opportunity");
     let bid_of = |expert_id: &str, status: BidStatus| bid::ActiveModel {
-        id: Set(new_id()),
-        opportunity_id: Set(opp.id.clone()),
-        expert_id: Set(expert_id.into()),
         amount: Set(100_000),
-        currency: Set("USDC".into()),
         proposal: Set("p".repeat(120)),
         estimated_hours: Set(Some(20)),
         status: Set(status.as_db().into()),
-        created_at: Set(at),
-        updated_at: Set(at),
+        ..market::bid(&opp.id, expert_id)
     };
     let won = bid_of(&expert.user_id, BidStatus::Accepted).insert(&app.db).await.expect("bid");
     bid_of(&rival.user_id, BidStatus::Rejected).insert(&app.db).await.expect("bid");
-    let mut am = opp.clone().into_active_model();
-    am.status = Set(OpportunityStatus::Closed.as_db().into());
-    am.accepted_bid_id = Set(Some(won.id.clone()));
-    let opp = am.update(&app.db).await.expect("close");
+    let opp = market::accept(&app.db, opp, &won.id).await;
     escrows::create_for_accepted_bid(&app.db, &app.config, &opp, &won, &client.user_id).await.expect("escrow");
     Deal { client, expert, rival, outsider, demo, admin, project_id, opportunity_id: opp.id, bid_id: won.id }
 }

@@ -17,7 +17,7 @@ use baton_store::{
     new_id, now,
     sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set},
 };
-use baton_testkit::backend_tests;
+use baton_testkit::{backend_tests, market};
 use common::{product_of, user_with};
 use serde_json::{Value, json};
 use tokio::{
@@ -255,55 +255,25 @@ async fn escrow_row(
     amount: u128,
     status: &str,
 ) -> escrow::Model {
-    let at = now();
     let opp = opportunity::ActiveModel {
-        id: Set(new_id()),
-        product_id: Set(w.project.clone()),
-        story_id: Set(None),
-        stage: Set("PM".into()),
         title: Set("PRD".into()),
         description: Set("Write the PRD".into()),
         budget_min: Set(100),
         budget_max: Set(100_000),
         currency: Set(currency.into()),
-        deadline: Set(None),
-        status: Set("CLOSED".into()),
-        accepted_bid_id: Set(None),
-        created_at: Set(at),
-        updated_at: Set(at),
+        ..market::opportunity(&w.project, "PM")
     }
     .insert(&w.app.db)
     .await
     .expect("opportunity");
     escrow::ActiveModel {
-        id: Set(new_id()),
-        product_id: Set(w.project.clone()),
         opportunity_id: Set(Some(opp.id)),
-        client_id: Set(client.user_id.clone()),
-        expert_id: Set(w.expert.user_id.clone()),
         amount: Set(amount.to_string()),
         currency: Set(currency.into()),
         blockchain: Set(chain.into()),
-        platform_fee_bps: Set(500),
-        platform_fee_flat: Set("0".into()),
         status: Set(status.into()),
         contract_address: Set(if chain == "POLYGON" { POLY_ESCROW } else { SOL_ESCROW }.into()),
-        transaction_hash: Set(None),
-        release_transaction_hash: Set(None),
-        refund_transaction_hash: Set(None),
-        funded_at: Set(None),
-        released_at: Set(None),
-        refunded_at: Set(None),
-        created_at: Set(at),
-        updated_at: Set(at),
-        release_approved_at: Set(None),
-        rejected_at: Set(None),
-        refund_reason: Set(None),
-        checked_at: Set(None),
-        check_result: Set(None),
-        check_confirmations: Set(None),
-        check_attempts: Set(0),
-        next_check_at: Set(None),
+        ..market::escrow(&w.project, &client.user_id, &w.expert.user_id)
     }
     .insert(&w.app.db)
     .await

@@ -10,11 +10,10 @@ use baton_app::{Actor, App, AppConfig, AppError, marketplace::stories::UpsertOut
 use baton_domain::roles::Role;
 use baton_store::{
     Db,
-    entities::{bid, opportunity, pbi, product, story, story_audit_log},
-    new_id, now,
-    sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder},
+    entities::{pbi, product, story, story_audit_log},
+    sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder},
 };
-use baton_testkit::backend_tests;
+use baton_testkit::{backend_tests, market};
 use common::user_with;
 
 struct World {
@@ -46,55 +45,10 @@ async fn world(db: &Db) -> World {
         )
         .await
         .expect("product");
-    let mut row: product::ActiveModel =
-        product::Entity::find_by_id(p.id.clone()).one(db).await.expect("read").expect("product").into();
-    row.project_status = Set(Some("PLANNING".into()));
-    row.update(db).await.expect("project status");
-    accepted_bid(db, &p.id, &pm.user_id, "PM").await;
-    accepted_bid(db, &p.id, &other.user_id, "UX").await;
+    market::set_project_status(db, &p.id, "PLANNING").await;
+    market::accepted_bid(db, &p.id, &pm.user_id, "PM", None).await;
+    market::accepted_bid(db, &p.id, &other.user_id, "UX", None).await;
     World { app, project: p.id, client, pm, other, outsider, demo }
-}
-
-/// A closed opportunity of `stage` on an accepted bid of `expert_id`.
-async fn accepted_bid(db: &Db, product_id: &str, expert_id: &str, stage: &str) {
-    let t = now();
-    let opp = opportunity::ActiveModel {
-        id: Set(new_id()),
-        product_id: Set(product_id.into()),
-        story_id: Set(None),
-        stage: Set(stage.into()),
-        title: Set(format!("{stage} work")),
-        description: Set("work".into()),
-        budget_min: Set(10_000),
-        budget_max: Set(20_000),
-        currency: Set("USDC".into()),
-        deadline: Set(None),
-        status: Set("CLOSED".into()),
-        accepted_bid_id: Set(None),
-        created_at: Set(t),
-        updated_at: Set(t),
-    }
-    .insert(db)
-    .await
-    .expect("opportunity");
-    let b = bid::ActiveModel {
-        id: Set(new_id()),
-        opportunity_id: Set(opp.id.clone()),
-        expert_id: Set(expert_id.into()),
-        amount: Set(15_000),
-        currency: Set("USDC".into()),
-        proposal: Set("p".repeat(100)),
-        estimated_hours: Set(None),
-        status: Set("ACCEPTED".into()),
-        created_at: Set(t),
-        updated_at: Set(t),
-    }
-    .insert(db)
-    .await
-    .expect("bid");
-    let mut o: opportunity::ActiveModel = opp.into();
-    o.accepted_bid_id = Set(Some(b.id));
-    o.update(db).await.expect("accept");
 }
 
 /// The fixture repository's files, paths relative to its root (`docs/…`).

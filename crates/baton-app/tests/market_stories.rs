@@ -26,14 +26,13 @@ use baton_domain::{
 };
 use baton_store::{
     Db,
-    entities::{bid, opportunity, pbi, product, story, story_audit_log},
-    new_id, now,
+    entities::{opportunity, pbi, product, story, story_audit_log},
     sea_orm::{
         ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
         Statement,
     },
 };
-use baton_testkit::backend_tests;
+use baton_testkit::{backend_tests, market};
 use common::user_with;
 
 /// A project with its people.
@@ -73,59 +72,10 @@ async fn world(db: &Db) -> World {
         )
         .await
         .expect("product");
-    set_project_status(db, &p.id, "PLANNING").await;
-    accepted_bid(db, &p.id, &pm.user_id, Stage::Pm, None).await;
-    accepted_bid(db, &p.id, &other.user_id, Stage::Ux, None).await;
+    market::set_project_status(db, &p.id, "PLANNING").await;
+    market::accepted_bid(db, &p.id, &pm.user_id, Stage::Pm.as_db(), None).await;
+    market::accepted_bid(db, &p.id, &other.user_id, Stage::Ux.as_db(), None).await;
     World { app, project: p.id, client, pm, dev, qa, other, outsider, demo, admin }
-}
-
-async fn set_project_status(db: &Db, product_id: &str, status: &str) {
-    let mut row: product::ActiveModel =
-        product::Entity::find_by_id(product_id.to_string()).one(db).await.expect("read").expect("product").into();
-    row.project_status = Set(Some(status.into()));
-    row.update(db).await.expect("project status");
-}
-
-/// An opportunity of `stage` closed on an accepted bid of `expert_id`.
-async fn accepted_bid(db: &Db, product_id: &str, expert_id: &str, stage: Stage, story_id: Option<&str>) -> String {
-    let t = now();
-    let opp = opportunity::ActiveModel {
-        id: Set(new_id()),
-        product_id: Set(product_id.into()),
-        story_id: Set(story_id.map(str::to_string)),
-        stage: Set(stage.as_db().into()),
-        title: Set(format!("{stage} work")),
-        description: Set("work".into()),
-        budget_min: Set(10_000),
-        budget_max: Set(20_000),
-        currency: Set("USDC".into()),
-        deadline: Set(None),
-        status: Set("CLOSED".into()),
-        accepted_bid_id: Set(None),
-        created_at: Set(t),
-        updated_at: Set(t),
-    }
-    .insert(db)
-    .await
-    .expect("opportunity");
-    let b = bid::ActiveModel {
-        id: Set(new_id()),
-        opportunity_id: Set(opp.id.clone()),
-        expert_id: Set(expert_id.into()),
-        amount: Set(15_000),
-        currency: Set("USDC".into()),
-        proposal: Set("p".repeat(100)),
-        estimated_hours: Set(None),
-        status: Set("ACCEPTED".into()),
-        created_at: Set(t),
-        updated_at: Set(t),
-    }
-    .insert(db)
-    .await
-    .expect("bid");
-    let mut o: opportunity::ActiveModel = opp.into();
-    o.accepted_bid_id = Set(Some(b.id));
-    o.update(db).await.expect("accept").id
 }
 
 /// What the bids service does on acceptance: the assignee on the story,
@@ -138,11 +88,11 @@ async fn assign(db: &Db, story_id: &str, dev: Option<&Actor>, qa: Option<&Actor>
     let mut row: story::ActiveModel = found.into();
     if let Some(d) = dev {
         row.assigned_dev_id = Set(Some(d.user_id.clone()));
-        accepted_bid(db, &product_id, &d.user_id, Stage::Developer, None).await;
+        market::accepted_bid(db, &product_id, &d.user_id, Stage::Developer.as_db(), None).await;
     }
     if let Some(q) = qa {
         row.assigned_qa_id = Set(Some(q.user_id.clone()));
-        accepted_bid(db, &product_id, &q.user_id, Stage::Qa, None).await;
+        market::accepted_bid(db, &product_id, &q.user_id, Stage::Qa.as_db(), None).await;
     }
     row.update(db).await.expect("assign");
 }
@@ -385,7 +335,7 @@ backend_tests! {
 
     async fn the_full_cycle_reworks_on_concerns_and_completes_once(t) {
         let w = world(&t.db).await;
-        set_project_status(&t.db, &w.project, "IN_DEVELOPMENT").await;
+        market::set_project_status(&t.db, &w.project, "IN_DEVELOPMENT").await;
         let id = create(&w, 2, "1").await;
         w.app.record_validation(&w.pm, &id, go(9)).await.expect("approve");
         let dev_opp = opportunities_of(&t.db, &id).await.remove(0);

@@ -2,16 +2,21 @@
 //! parsers' promises, and each parse finishes in bounded time, also on the
 //! largest accepted pathological files.
 
-use std::time::{Duration, Instant};
+#[path = "common/mutate.rs"]
+mod mutate;
+
+use std::time::Duration;
 
 use baton_domain::marketplace::QaGateStatus;
-use baton_domain::marketplace::bmad::file_names::{gate_file_name, story_file_name, validation_report_name};
+use baton_domain::marketplace::bmad::file_names::{base_name, gate_file_name, story_file_name, validation_report_name};
 use baton_domain::marketplace::bmad::qa_gate::{parse_qa_gate_file, parse_qa_gate_md};
-use baton_domain::marketplace::bmad::status::normalise;
+use baton_domain::marketplace::bmad::status::{STATUS_TABLE, normalise};
 use baton_domain::marketplace::bmad::{
-    MAX_FILE_BYTES, StoryNumber, map_status, parse_qa_gate, parse_story_file, parse_validation_report, scan,
+    BmadError, MAX_FILE_BYTES, StoryNumber, map_status, parse_qa_gate, parse_story_file, parse_validation_report, scan,
 };
+use mutate::{Rng, mutate, timed};
 use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
 
 const MARKDOWN_SHAPED: &str = "(## Status|## Story|## QA Results|## Acceptance Criteria|## Tasks / Subtasks|\
 ### File List|## Dev Agent Record|# Story 1\\.2: |\\*\\*Status:\\*\\* |Status: |Done|InProgress|✅|❌|\\(|\\)| - | — |\
@@ -24,45 +29,115 @@ const YAML_SHAPED: &str = "(gate|decision|waiver|active|true|reason|approved_by|
 story|quality_score|: |- |\n|  |\\[|\\]|\\{|\\}|&a |\\*a|'|\"|#|,|PASS|WAIVED|CONCERNS|APPROVE|\
 2025-09-12T10:00:00-04:00|1\\.2|101|!t |---\n|~|null){0,80}";
 
-/// Every parser on one text; checks what each promises.
-fn all_parsers(s: &str) {
-    let _ = normalise(s);
+/// Every parser on one text; checks what each promises. Besides not
+/// panicking: each answer is deterministic, every value taken from the text
+/// is found in it, numbers survive display → parse, statuses agree with the
+/// mapper, and every refusal says why.
+fn all_parsers(s: &str) -> Result<(), TestCaseError> {
+    // The status mapper: its key is letters and digits only (lower-case
+    // where ASCII), and mapping the key again gives the same answer.
+    let key = normalise(s);
+    prop_assert_eq!(&key, &normalise(s));
+    prop_assert!(
+        key.chars().all(|c| !c.is_ascii() || c.is_ascii_lowercase() || c.is_ascii_digit()),
+        "key {:?} of {:?}",
+        key,
+        s
+    );
+    prop_assert!(!key.chars().any(char::is_whitespace));
     if let Some(status) = map_status(s) {
-        assert_eq!(map_status(&normalise(s)), Some(status), "{s:?}");
+        prop_assert_eq!(map_status(&key), Some(status), "{:?}", s);
+        prop_assert!(STATUS_TABLE.iter().any(|(k, st, _)| *k == key && *st == status), "{:?} is a table row", key);
+    } else {
+        prop_assert!(STATUS_TABLE.iter().all(|(k, _, _)| *k != key), "{:?} is not a table row", key);
     }
-    let _ = (story_file_name(s), gate_file_name(s), validation_report_name(s), StoryNumber::parse(s));
-    if let Some(n) = StoryNumber::parse(s) {
-        assert_eq!(StoryNumber::parse(&n.to_string()), Some(n), "a number survives display → parse");
-    }
-    let story = parse_story_file(s);
-    assert_eq!(story.is_err(), s.contains('\0'), "a story file fails only on NUL (size is bounded here): {s:?}");
-    for gate in [parse_qa_gate(s), parse_qa_gate_md(s), parse_qa_gate_file("x.yml", s)].into_iter().flatten() {
-        if gate.gate == QaGateStatus::Waived {
-            assert!(gate.waiver.active && gate.waiver.reason.is_some() && gate.waiver.approved_by.is_some());
+
+    // File names: a number read from a name is the digits written in it, a
+    // slug is a piece of it, and a refusal names the file and the patterns.
+    let base = base_name(s);
+    let names = [story_file_name(s), gate_file_name(s), validation_report_name(s).map(|n| (n, None))];
+    for name in names {
+        match name {
+            Ok((n, slug)) => {
+                prop_assert!(base.contains(&n.to_string()), "{} is written in {:?}", n, base);
+                prop_assert!(n.epic >= 0);
+                prop_assert_eq!(StoryNumber::parse(&n.to_string()), Some(n.clone()));
+                if let Some(slug) = slug {
+                    prop_assert!(!slug.is_empty() && base.contains(&slug), "slug {:?} of {:?}", slug, base);
+                }
+            }
+            Err(e) => {
+                prop_assert!(matches!(&e, BmadError::UnknownName { name, .. } if name == s), "{:?}", e);
+                prop_assert!(e.to_string().contains("expected"), "{}", e);
+            }
         }
-        assert!(gate.quality_score.is_none_or(|q| q <= 100));
     }
-    if let Ok(r) = parse_validation_report(s) {
-        assert!((1..=10).contains(&r.score));
+    if let Some(n) = StoryNumber::parse(s) {
+        prop_assert_eq!(StoryNumber::parse(&n.to_string()), Some(n.clone()), "a number survives display → parse");
+        prop_assert!(s.trim().ends_with(&format!(".{}", n.story)), "{:?} ends with the story part of {}", s, n);
     }
+
+    // The story file: fails only on NUL (size is bounded here); its status
+    // is its raw status mapped; counts are consistent.
+    let story = parse_story_file(s);
+    prop_assert_eq!(story.is_err(), s.contains('\0'), "a story file fails only on NUL: {:?}", s);
+    prop_assert_eq!(&story, &parse_story_file(s));
+    match story {
+        Ok(story) => {
+            prop_assert_eq!(story.status, story.status_raw.as_deref().and_then(map_status));
+            prop_assert!(story.tasks.done <= story.tasks.total, "{:?}", story.tasks);
+            if let Some(n) = &story.title_number {
+                prop_assert!(s.contains(&n.to_string()), "title number {} is written in the text", n);
+            }
+        }
+        Err(e) => prop_assert_eq!(e, BmadError::Nul),
+    }
+
+    // Gates: a waiver is complete, a score is a percentage, the answer is
+    // deterministic, and a refusal says why.
+    for parse in [parse_qa_gate, parse_qa_gate_md, |t: &str| parse_qa_gate_file("x.yml", t)] {
+        let gate = parse(s);
+        prop_assert_eq!(&gate, &parse(s));
+        match gate {
+            Ok(gate) => {
+                if gate.gate == QaGateStatus::Waived {
+                    prop_assert!(
+                        gate.waiver.active && gate.waiver.reason.is_some() && gate.waiver.approved_by.is_some()
+                    );
+                }
+                prop_assert!(gate.quality_score.is_none_or(|q| q <= 100));
+            }
+            Err(e) => prop_assert!(!e.to_string().trim().is_empty()),
+        }
+    }
+
+    // Validation reports: a score out of ten, whose digits are in the text.
+    match parse_validation_report(s) {
+        Ok(r) => {
+            prop_assert!((1..=10).contains(&r.score));
+            prop_assert!(s.contains(&r.score.to_string()) || s.contains('/'), "score {} from {:?}", r.score, s);
+        }
+        Err(e) => prop_assert!(!e.to_string().trim().is_empty()),
+    }
+    Ok(())
 }
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
-    fn any_string_never_panics(s in any::<String>()) {
-        all_parsers(&s);
+    fn any_string_gets_consistent_answers(s in any::<String>()) {
+        all_parsers(&s)?;
     }
 
     #[test]
-    fn markdown_shaped_text_never_panics(s in proptest::string::string_regex(MARKDOWN_SHAPED).expect("regex")) {
-        all_parsers(&s);
+    fn markdown_shaped_text_gets_consistent_answers(s in proptest::string::string_regex(MARKDOWN_SHAPED).expect("regex")) {
+        all_parsers(&s)?;
     }
 
     #[test]
-    fn yaml_shaped_text_never_panics(s in proptest::string::string_regex(YAML_SHAPED).expect("regex")) {
-        all_parsers(&s);
+    fn yaml_shaped_text_gets_consistent_answers(s in proptest::string::string_regex(YAML_SHAPED).expect("regex")) {
+        all_parsers(&s)?;
     }
 
     #[test]
@@ -91,21 +166,7 @@ proptest! {
     }
 }
 
-/// A tiny deterministic generator (xorshift64).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 { 0 } else { (self.next() % n as u64) as usize }
-    }
-}
-
+/// Fragments that steer mutations toward the BMAD parsers' edges.
 const SPLICES: &[&str] = &[
     "---\nstatus: Done\n---\n",
     "### ",
@@ -149,51 +210,6 @@ const SPLICES: &[&str] = &[
     "😀",
 ];
 
-/// Deletes, inserts, overwrites, truncates, repeats slices (sometimes
-/// thousands of times) and swaps lines.
-fn mutate(rng: &mut Rng, base: &[u8]) -> Vec<u8> {
-    let mut doc = base.to_vec();
-    for _ in 0..=rng.below(4) {
-        let at = rng.below(doc.len() + 1);
-        match rng.below(7) {
-            0 => {
-                let end = (at + rng.below(40)).min(doc.len());
-                doc.drain(at..end);
-            }
-            1 | 2 => {
-                let s = SPLICES[rng.below(SPLICES.len())].as_bytes();
-                doc.splice(at..at, s.iter().copied());
-            }
-            3 => {
-                let b = (rng.next() & 0xff) as u8;
-                if at < doc.len() {
-                    doc[at] = b;
-                } else {
-                    doc.push(b);
-                }
-            }
-            4 => doc.truncate(at),
-            5 => {
-                let end = (at + 1 + rng.below(30)).min(doc.len());
-                let times = if rng.below(20) == 0 { 1 + rng.below(4000) } else { 1 + rng.below(5) };
-                let piece = doc[at.min(end)..end].to_vec();
-                let room = MAX_FILE_BYTES.saturating_sub(doc.len()) / piece.len().max(1);
-                for _ in 0..times.min(room) {
-                    doc.splice(at..at, piece.iter().copied());
-                }
-            }
-            _ => {
-                let text = String::from_utf8_lossy(&doc).into_owned();
-                let mut lines: Vec<&str> = text.split('\n').collect();
-                let (i, j) = (rng.below(lines.len()), rng.below(lines.len()));
-                lines.swap(i, j);
-                doc = lines.join("\n").into_bytes();
-            }
-        }
-    }
-    doc
-}
-
 const BASES: &[(&str, &str)] = &[
     ("docs/stories/1.3.user-auth.md", include_str!("bmad/docs/stories/1.3.user-auth.md")),
     ("docs/qa/gates/1.3-user-auth.yml", include_str!("bmad/docs/qa/gates/1.3-user-auth.yml")),
@@ -209,21 +225,6 @@ const FUZZ_CASES: usize = 10_000;
 /// Per parse of one file (a debug build on a shared two-core machine).
 const BOUND: Duration = Duration::from_millis(250);
 
-/// The fastest of a few runs: the machine is shared, so a descheduled
-/// thread is not blamed on the parser, while a really slow input stays slow.
-fn timed(f: &dyn Fn()) -> Duration {
-    let mut took = Duration::MAX;
-    for _ in 0..3 {
-        let start = Instant::now();
-        f();
-        took = took.min(start.elapsed());
-        if took < BOUND / 4 {
-            break;
-        }
-    }
-    took
-}
-
 #[test]
 fn ten_thousand_mutated_files_each_scan_quickly() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
@@ -231,9 +232,9 @@ fn ten_thousand_mutated_files_each_scan_quickly() {
     for case in 0..FUZZ_CASES {
         let (path, base) = BASES[case % BASES.len()];
         assert!(scan(&[(path, base.as_bytes())]).rejected.is_empty(), "the base {path} is accepted");
-        let doc = mutate(&mut rng, base.as_bytes());
+        let doc = mutate(&mut rng, base.as_bytes(), SPLICES, MAX_FILE_BYTES);
         let files = [(path, doc)];
-        let took = timed(&|| {
+        let took = timed(BOUND, &mut || {
             let r = scan(&files);
             assert_eq!(r.stories.len() + r.rejected.len(), 1, "one file, one answer");
         });
@@ -276,7 +277,7 @@ fn the_largest_pathological_files_parse_in_bounded_time() {
     for (path, text) in &cases {
         assert!(text.len() <= MAX_FILE_BYTES);
         let files = [(*path, text.as_bytes())];
-        let took = timed(&|| {
+        let took = timed(BOUND, &mut || {
             let _ = scan(&files);
         });
         if took > worst.0 {

@@ -2,6 +2,9 @@
 //! input panics or takes long, and every plan the schema allows survives a
 //! render → parse round trip unchanged.
 
+#[path = "common/mutate.rs"]
+mod mutate;
+
 use std::time::{Duration, Instant};
 
 use baton_domain::backlog::VerifyRequired;
@@ -9,6 +12,7 @@ use baton_domain::plan_md::{
     PLAN_MD_MAX_BYTES, Plan, PlanPbi, PlanSprint, PlanStory, PlanTask, parse_plan_md, parse_plan_md_bytes,
     render_plan_md,
 };
+use mutate::{Rng, mutate, timed};
 use proptest::prelude::*;
 
 /// Characters YAML gives meaning to, plus non-ASCII, so generated text
@@ -164,22 +168,6 @@ proptest! {
     }
 }
 
-/// xorshift64*: a fixed, dependency-free pseudo-random sequence, so a
-/// failing case can be replayed from its number.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 { 0 } else { (self.next() % n as u64) as usize }
-    }
-}
-
 /// Fragments that steer mutations toward the parser's edges.
 const SPLICES: &[&str] = &[
     "[",
@@ -224,51 +212,6 @@ const SPLICES: &[&str] = &[
     ".nan",
 ];
 
-fn mutate(rng: &mut Rng, base: &[u8]) -> Vec<u8> {
-    let mut doc = base.to_vec();
-    for _ in 0..=rng.below(4) {
-        let at = rng.below(doc.len() + 1);
-        match rng.below(7) {
-            0 => {
-                let end = (at + rng.below(40)).min(doc.len());
-                doc.drain(at..end);
-            }
-            1 | 2 => {
-                let s = SPLICES[rng.below(SPLICES.len())].as_bytes();
-                doc.splice(at..at, s.iter().copied());
-            }
-            3 => {
-                let b = (rng.next() & 0xff) as u8;
-                if at < doc.len() {
-                    doc[at] = b;
-                } else {
-                    doc.push(b);
-                }
-            }
-            4 => doc.truncate(at),
-            5 => {
-                // Repeat a slice, sometimes many times: long and deep inputs.
-                let end = (at + 1 + rng.below(30)).min(doc.len());
-                let times = if rng.below(20) == 0 { 1 + rng.below(4000) } else { 1 + rng.below(5) };
-                let piece = doc[at.min(end)..end].to_vec();
-                let room = PLAN_MD_MAX_BYTES.saturating_sub(doc.len()) / piece.len().max(1);
-                for _ in 0..times.min(room) {
-                    doc.splice(at..at, piece.iter().copied());
-                }
-            }
-            _ => {
-                // Swap two lines.
-                let text = String::from_utf8_lossy(&doc).into_owned();
-                let mut lines: Vec<&str> = text.split('\n').collect();
-                let (i, j) = (rng.below(lines.len()), rng.below(lines.len()));
-                lines.swap(i, j);
-                doc = lines.join("\n").into_bytes();
-            }
-        }
-    }
-    doc
-}
-
 const FUZZ_CASES: usize = 20_000;
 const BOUND: Duration = Duration::from_millis(200);
 
@@ -279,20 +222,9 @@ fn twenty_thousand_mutated_plans_each_parse_or_fail_quickly() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let (mut worst, mut worst_case, mut total, mut parsed) = (Duration::ZERO, 0, Duration::ZERO, 0);
     for case in 0..FUZZ_CASES {
-        let doc = mutate(&mut rng, base);
-        let start = Instant::now();
-        let result = parse_plan_md_bytes(&doc);
-        let mut took = start.elapsed();
-        if took > BOUND / 4 {
-            // The machine is shared: time an outlier again and keep the
-            // fastest run, so a descheduled thread is not blamed on the
-            // parser while an input that is really slow stays slow.
-            for _ in 0..3 {
-                let start = Instant::now();
-                let _ = parse_plan_md_bytes(&doc);
-                took = took.min(start.elapsed());
-            }
-        }
+        let doc = mutate(&mut rng, base, SPLICES, PLAN_MD_MAX_BYTES);
+        let mut result = None;
+        let took = timed(BOUND, &mut || result = Some(parse_plan_md_bytes(&doc)));
         total += took;
         if took > worst {
             (worst, worst_case) = (took, case);
@@ -301,7 +233,7 @@ fn twenty_thousand_mutated_plans_each_parse_or_fail_quickly() {
                 let _ = std::fs::write(std::path::Path::new(&dir).join("slowest.md"), &doc);
             }
         }
-        match result {
+        match result.expect("parsed at least once") {
             Ok(_) => parsed += 1,
             Err(errors) => assert!(!errors.0.is_empty(), "case {case}: an error list is never empty"),
         }

@@ -36,7 +36,6 @@ connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; fram
 
 /// Wraps the application in the middleware stack.
 pub fn wrap(app: Router, state: AppState) -> Router {
-    let limit = state.http.body_limit;
     let limits = (state.http.body_limit, state.http.upload_limit);
     app.layer(from_fn(demo_guard))
         .layer(from_fn_with_state(state.clone(), authenticate))
@@ -70,7 +69,7 @@ pub fn wrap(app: Router, state: AppState) -> Router {
                     header::REFERRER_POLICY,
                     HeaderValue::from_static("same-origin"),
                 ))
-                .layer(from_fn_with_state(limit, api_json_errors))
+                .layer(from_fn_with_state(limits, api_json_errors))
                 .layer(from_fn_with_state(limits, body_limit)),
         )
 }
@@ -107,11 +106,13 @@ fn is_api(path: &str) -> bool {
 /// length), the router's 405 (empty body) and 404 (empty, for `/api/`), and
 /// axum's own rejections. Their status and headers (`Allow`) are kept.
 /// A URL path holding an encoded NUL is refused here, before any route.
-async fn api_json_errors(State(limit): State<usize>, req: Request, next: Next) -> Response {
+async fn api_json_errors(State((body, upload)): State<(usize, usize)>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     if !is_api(&path) {
         return next.run(req).await;
     }
+    // The limit the 413 names is the one that applied (uploads have their own).
+    let limit = if is_upload(&req) { upload } else { body };
     if path.contains("%00") {
         return ApiError::from(baton_app::AppError::field("path", baton_domain::validation::NUL_MESSAGE))
             .into_response();

@@ -17,6 +17,7 @@
 
 mod admin_tools;
 mod backlog_tools;
+mod base64;
 mod context_tools;
 mod edit_tools;
 pub mod git;
@@ -25,6 +26,7 @@ mod idea_admin_tools;
 mod idea_tools;
 mod log_tools;
 mod market_escrow_tools;
+mod market_import_tools;
 mod market_review_tools;
 mod market_story_tools;
 mod market_tools;

@@ -1,5 +1,6 @@
 //! Marketplace escrow tools: thin adapters over the escrow services behind
-//! `/api/escrows/…` (`get_escrow_status`, `generate_wallet_qr`,
+//! `/api/escrows/…` and `/api/projects/{id}/escrows`
+//! (`list_project_escrows`, `get_escrow_status`, `generate_wallet_qr`,
 //! `fund_escrow`, and the administrators' `record_escrow_release` and
 //! `refund_escrow`).
 //!
@@ -11,7 +12,7 @@
 use baton_app::AppResult;
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::tools::{Cx, parse, to_json};
 
@@ -21,6 +22,14 @@ use crate::tools::{Cx, parse, to_json};
 pub(crate) struct EscrowArgs {
     /// The escrow's id.
     escrow_id: String,
+}
+
+/// Arguments of `list_project_escrows`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProjectEscrowsArgs {
+    /// The project (product id).
+    project_id: String,
 }
 
 /// Arguments of `fund_escrow` and `record_escrow_release`.
@@ -44,6 +53,14 @@ pub(crate) struct RefundArgs {
     tx_hash: Option<String>,
     /// Why (shown to both parties).
     reason: String,
+}
+
+/// `list_project_escrows`: the escrow ids an agent needs for the other
+/// escrow tools (bid acceptance does not answer the escrow it creates).
+pub(crate) async fn list_project_escrows(cx: &Cx<'_>, args: Value) -> AppResult<Value> {
+    let a: ProjectEscrowsArgs = parse(args)?;
+    // An object, as MCP structured content must be.
+    Ok(json!({ "escrows": to_json(cx.app.list_project_escrows(cx.actor, &a.project_id).await?)? }))
 }
 
 /// `get_escrow_status`.

@@ -7,7 +7,8 @@
 //! [`question_tools`](crate::question_tools),
 //! [`sprint_tools`](crate::sprint_tools), [`idea_tools`](crate::idea_tools), and for parity with
 //! the REST API [`edit_tools`](crate::edit_tools) and [`product_tools`](crate::product_tools); the
-//! marketplace stories in [`market_story_tools`](crate::market_story_tools).
+//! marketplace stories in [`market_story_tools`](crate::market_story_tools) and their BMAD import in
+//! [`market_import_tools`](crate::market_import_tools).
 //! marketplace in [`market_tools`](crate::market_tools).
 //!
 //! Arguments are checked by serde with `deny_unknown_fields`, so a typo in a
@@ -25,9 +26,9 @@ use serde_json::{Value, json};
 use crate::{
     Profile, Transport, admin_tools as admin, backlog_tools as backlog, context_tools as context, edit_tools as edit,
     idea_admin_tools as idea_admin, idea_tools as idea, log_tools as log, market_escrow_tools as escrow,
-    market_review_tools as review, market_story_tools as market_story, market_tools as market,
-    product_tools as product, question_tools as question, queue_tools as queue, schema::input_schema,
-    sprint_tools as sprint,
+    market_import_tools as market_import, market_review_tools as review, market_story_tools as market_story,
+    market_tools as market, product_tools as product, question_tools as question, queue_tools as queue,
+    schema::input_schema, sprint_tools as sprint,
 };
 
 /// One tool: its name, what an agent reads about it, its input schema, and
@@ -284,6 +285,8 @@ pub(crate) static CATALOG: &[Spec] = &[
         "Assigned QA (not the story's developer): records a gate on a story ready for review. pass or waived completes it (opportunities completed, escrows approved for release); fail sends it back to in_progress, concerns too unless the project's policy is proceed."),
     spec!("approve_story", market_story::ApproveArgs, core: false, writes: true,
         "Assigned QA: approves a story ready for review (gate pass) and completes it; approving a done story again changes nothing (`changed: false`)."),
+    spec!("import_bmad", market_import::ImportBmadArgs, core: false, writes: true,
+        "Imports BMAD stories, QA gates and validation reports into a marketplace project (its client, PM or architect) from a base64 tar.gz or zip of the repository's docs/ (or of the repository): stories created or updated by epic.story in one transaction; the same summary as `baton import bmad` (created, updated, unchanged, rejected files with the reason); a second import of the same files changes nothing."),
     spec!("set_my_roles", market::SetMyRolesArgs, core: false, writes: true,
         "Sets your self-service marketplace roles (client, analyst, pm, architect, ux, developer, qa); administrator-granted roles stay. Bidding needs the stage's role; creating a project needs client."),
     spec!("create_project", market::CreateProjectArgs, core: false, writes: true,
@@ -322,6 +325,8 @@ pub(crate) static CATALOG: &[Spec] = &[
         "Rejects a pending bid on your project's opportunity."),
     spec!("accept_bid", market::BidArgs, core: false, writes: true,
         "Accepts a pending bid on your project's opportunity: other pending bids are rejected, the opportunity closes, the escrow is created (pending) and the story assigned."),
+    spec!("list_project_escrows", escrow::ProjectEscrowsArgs, core: false, writes: false,
+        "`{escrows}`: a project's escrows, oldest first (all of them for its client and administrators, an expert's own for an expert): status, amounts, fee, transaction hashes; the ids the other escrow tools take."),
     spec!("get_escrow_status", escrow::EscrowArgs, core: false, writes: false,
         "An escrow's status (pending, funded, released, refunded), amounts (base units and display), fee, transaction hashes and the last on-chain check (confirmations); poll it after `fund_escrow` until funded."),
     spec!("generate_wallet_qr", escrow::EscrowArgs, core: false, writes: false,
@@ -529,6 +534,7 @@ pub(crate) async fn run(cx: &Cx<'_>, name: &str, args: Value) -> AppResult<Value
         "submit_story_pr" => market_story::submit_pr(cx, args).await,
         "submit_qa_review" => market_story::qa_review(cx, args).await,
         "approve_story" => market_story::approve(cx, args).await,
+        "import_bmad" => market_import::import_bmad(cx, args).await,
         "set_my_roles" => market::set_my_roles(cx, args).await,
         "create_project" => market::create_project(cx, args).await,
         "list_projects" => market::list_projects(cx, args).await,
@@ -547,6 +553,7 @@ pub(crate) async fn run(cx: &Cx<'_>, name: &str, args: Value) -> AppResult<Value
         "withdraw_bid" => market::withdraw_bid(cx, args).await,
         "reject_bid" => market::reject_bid(cx, args).await,
         "accept_bid" => market::accept_bid(cx, args).await,
+        "list_project_escrows" => escrow::list_project_escrows(cx, args).await,
         "get_escrow_status" => escrow::get_escrow_status(cx, args).await,
         "generate_wallet_qr" => escrow::generate_wallet_qr(cx, args).await,
         "fund_escrow" => escrow::fund_escrow(cx, args).await,

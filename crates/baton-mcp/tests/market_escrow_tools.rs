@@ -1,5 +1,5 @@
 //! The escrow MCP tools over the same services as REST, on both backends:
-//! status and payment QR for the parties, 503-style `UNAVAILABLE` funding
+//! the project's escrow list, status and payment QR for the parties, 503-style `UNAVAILABLE` funding
 //! without a chain RPC, outsiders told "not found", demo refused, the
 //! administrators' refund.
 
@@ -35,6 +35,17 @@ backend_tests! {
         };
         let e = mk(&owner.user_id).insert(&app.db).await.expect("escrow");
         let d = mk(&demo.user_id).insert(&app.db).await.expect("demo escrow");
+
+        // The list gives the ids the other tools take: all of them for the project's client, none to outsiders.
+        let l = common::ok(&mcp, &owner, "list_project_escrows", json!({"project_id": product_id})).await;
+        let mut ids: Vec<&str> = l["escrows"].as_array().expect("escrows").iter().filter_map(|x| x["id"].as_str()).collect();
+        ids.sort_unstable();
+        let mut want = vec![e.id.as_str(), d.id.as_str()];
+        want.sort_unstable();
+        assert_eq!(ids, want);
+        assert_eq!(l["escrows"][0]["status"], "pending");
+        let text = common::err(&mcp, &outsider, "list_project_escrows", json!({"project_id": product_id})).await;
+        assert!(text.starts_with("PERMISSION_DENIED") && text.contains("not found"), "{text}");
 
         let v = common::ok(&mcp, &expert, "get_escrow_status", json!({"escrow_id": e.id})).await;
         assert_eq!((v["status"].as_str(), v["amount_display"].as_str()), (Some("pending"), Some("2.00")));

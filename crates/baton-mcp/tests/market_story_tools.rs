@@ -12,10 +12,10 @@ use baton_app::{Actor, App, AppConfig, accounts::NewUser, products::NewProduct, 
 use baton_domain::roles::Role;
 use baton_mcp::{BatonMcp, Profile};
 use baton_store::{
-    entities::{product, story},
+    entities::story,
     sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait},
 };
-use baton_testkit::backend_tests;
+use baton_testkit::{backend_tests, market};
 use serde_json::json;
 
 async fn person(app: &App, name: &str, roles: Vec<Role>, is_demo: bool) -> Actor {
@@ -30,54 +30,6 @@ async fn person(app: &App, name: &str, roles: Vec<Role>, is_demo: bool) -> Actor
     app.token_actor(&token).await.expect("actor")
 }
 
-/// What accepting a bid gives an expert besides the assignment: an accepted
-/// bid on the project (on a bare opportunity of the stage), which is what
-/// lets them see it.
-async fn accepted_bid_row(db: &baton_store::Db, product_id: &str, expert_id: &str, stage: &str) {
-    use baton_store::{
-        entities::{bid, opportunity},
-        new_id, now,
-    };
-    let t = now();
-    let opp = opportunity::ActiveModel {
-        id: Set(new_id()),
-        product_id: Set(product_id.into()),
-        story_id: Set(None),
-        stage: Set(stage.into()),
-        title: Set("Work".into()),
-        description: Set("Work".into()),
-        budget_min: Set(100),
-        budget_max: Set(200),
-        currency: Set("USDC".into()),
-        deadline: Set(None),
-        status: Set("CLOSED".into()),
-        accepted_bid_id: Set(None),
-        created_at: Set(t),
-        updated_at: Set(t),
-    }
-    .insert(db)
-    .await
-    .expect("opportunity");
-    let b = bid::ActiveModel {
-        id: Set(new_id()),
-        opportunity_id: Set(opp.id.clone()),
-        expert_id: Set(expert_id.into()),
-        amount: Set(150),
-        currency: Set("USDC".into()),
-        proposal: Set("p".repeat(100)),
-        estimated_hours: Set(None),
-        status: Set("ACCEPTED".into()),
-        created_at: Set(t),
-        updated_at: Set(t),
-    }
-    .insert(db)
-    .await
-    .expect("bid");
-    let mut o: opportunity::ActiveModel = opp.into();
-    o.accepted_bid_id = Set(Some(b.id));
-    o.update(db).await.expect("accept");
-}
-
 backend_tests! {
     async fn a_story_goes_from_draft_to_done_over_mcp(t) {
         let app = Arc::new(App::local(t.db.clone(), AppConfig::default()));
@@ -88,9 +40,7 @@ backend_tests! {
         let demo = person(&app, "demo", vec![Role::Qa], true).await;
         let input = NewProduct { name: "Shop".into(), definition_of_done: "done".into(), ..Default::default() };
         let pid = app.create_product(&client, input).await.expect("product").id;
-        let mut p: product::ActiveModel = product::Entity::find_by_id(pid.clone()).one(&t.db).await.expect("read").expect("p").into();
-        p.project_status = Set(Some("PLANNING".into()));
-        p.update(&t.db).await.expect("project");
+        market::set_project_status(&t.db, &pid, "PLANNING").await;
         let mcp = BatonMcp::http(app.clone(), Profile::All);
 
         let r = common::ok(&mcp, &client, "upsert_market_story", json!({"project_id": pid, "epic": 1, "number": "1", "title": "Cart"})).await;
@@ -107,8 +57,8 @@ backend_tests! {
         s.assigned_dev_id = Set(Some(dev.user_id.clone()));
         s.assigned_qa_id = Set(Some(qa.user_id.clone()));
         s.update(&t.db).await.expect("assign");
-        accepted_bid_row(&t.db, &pid, &dev.user_id, "DEVELOPER").await;
-        accepted_bid_row(&t.db, &pid, &qa.user_id, "QA").await;
+        market::accepted_bid(&t.db, &pid, &dev.user_id, "DEVELOPER", None).await;
+        market::accepted_bid(&t.db, &pid, &qa.user_id, "QA", None).await;
 
         let text = common::err(&mcp, &dev, "submit_story_pr", json!({"story_id": sid, "pr_url": "https://github.com/a/b/pull/1"})).await;
         assert!(text.contains("from approved to ready_for_review"), "{text}");

@@ -90,6 +90,8 @@ const MAPPED: &[(&str, &str)] = &[
     ("POST /stories/{id}/submit-pr", "submit_story_pr"),
     ("POST /stories/{id}/qa-review", "submit_qa_review"),
     ("POST /stories/{id}/approve", "approve_story"),
+    // The BMAD import (market_import_tools.rs).
+    ("POST /projects/{id}/import/bmad", "import_bmad"),
     // The marketplace (market_tools.rs).
     ("PUT /me/roles", "set_my_roles"),
     ("POST /projects", "create_project"),

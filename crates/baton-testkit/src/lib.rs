@@ -1,10 +1,13 @@
 //! Test support: a fresh, migrated database per test on SQLite or Postgres,
-//! and [`backend_tests!`], which runs one test body on both backends.
+//! and [`backend_tests!`], which runs one test body on both backends;
+//! [`market`] inserts marketplace rows (opportunities, bids) directly.
 //!
 //! Postgres tests need `BATON_TEST_PG_URL` (an admin URL of a throwaway
 //! cluster); `scripts/test` starts one and sets it. Each test gets its own
 //! database, copied from a migrated template, so tests never share state
 //! and need no `#[serial]`.
+
+pub mod market;
 
 use std::path::PathBuf;
 
@@ -12,6 +15,8 @@ use baton_store::{Backend, Db};
 use sea_orm::ConnectionTrait;
 
 pub use tokio;
+
+pub mod archives;
 
 /// The environment variable naming the Postgres admin URL for tests.
 pub const PG_ENV: &str = "BATON_TEST_PG_URL";

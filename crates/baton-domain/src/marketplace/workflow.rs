@@ -619,10 +619,38 @@ mod tests {
     }
 
     proptest! {
+        /// Any text, and text shaped like the inputs so that some of it is
+        /// accepted: an accepted PR URL is canonical (parsing it again gives
+        /// it back) and made of what was written; an accepted story number
+        /// is the text without spaces, lower-cased, and survives display →
+        /// parse; a refusal says what is expected.
         #[test]
-        fn parsers_never_panic(s in ".{0,80}") {
-            let _ = parse_pr_url(&s);
-            let _ = StoryNumber::parse(&s);
+        fn parsed_values_come_from_the_input_and_parse_again(
+            s in prop_oneof![
+                ".{0,80}",
+                "(https?://)?[a-zA-Z.:@-]{0,12}/[a-z0-9._-]{0,6}/[a-z0-9._-]{0,6}/(pull|pulls)/[0-9]{0,4}[/#?a-z0-9 ]{0,6}",
+                " ?[0-9+-]{0,4}\\. ?[0-9a-zA-Z]{0,4}[. ]{0,2}",
+            ]
+        ) {
+            let pr = parse_pr_url(&s);
+            prop_assert_eq!(&pr, &parse_pr_url(&s));
+            match pr {
+                Ok(pr) => {
+                    prop_assert!(pr.number >= 1);
+                    prop_assert!(s.contains(&pr.repo), "{:?} is written in {:?}", pr.repo, s);
+                    prop_assert!(pr.url.ends_with(&format!("/{}/pull/{}", pr.repo, pr.number)), "{:?}", pr);
+                    prop_assert!(s.trim().starts_with(pr.url.as_str()), "{:?} starts {:?}", pr.url, s);
+                    prop_assert_eq!(parse_pr_url(&pr.url), Ok(pr.clone()));
+                }
+                Err(e) => prop_assert!(e.to_string().contains("pull request URL"), "{}", e),
+            }
+            if let Some(n) = StoryNumber::parse(&s) {
+                prop_assert!(n.epic >= 1);
+                let written: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+                prop_assert_eq!(n.number(), written.to_ascii_lowercase());
+                prop_assert_eq!(StoryNumber::parse(&n.number()), Some(n.clone()));
+                prop_assert_eq!(StoryNumber::story_part(&n.story), Some(n.story.clone()));
+            }
         }
 
         #[test]

@@ -11,6 +11,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{AppState, error::ApiError};
 
 pub mod bids;
+pub mod bmad_import;
 pub mod bulk;
 pub mod context;
 pub mod cron;
@@ -178,6 +179,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(projects::get_brief, projects::put_brief))
         .routes(routes!(projects::publish_brief))
         .routes(routes!(projects::advance_stage))
+        .routes(routes!(bmad_import::import_bmad))
         .routes(routes!(opportunities::create))
         .routes(routes!(opportunities::list))
         .routes(routes!(opportunities::get))

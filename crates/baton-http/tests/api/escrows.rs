@@ -7,49 +7,15 @@ use axum::http::{Method, StatusCode};
 use baton_domain::roles::Role;
 use baton_store::{
     entities::escrow,
-    new_id, now,
-    sea_orm::{ActiveModelTrait, EntityTrait, Set},
+    sea_orm::{ActiveModelTrait, EntityTrait},
 };
-use baton_testkit::backend_tests;
+use baton_testkit::{backend_tests, market};
 use serde_json::json;
 
 use crate::harness::{As, TestApp};
 
 async fn escrow_row(app: &TestApp, product_id: &str, client: &str, expert: &str) -> escrow::Model {
-    let at = now();
-    escrow::ActiveModel {
-        id: Set(new_id()),
-        product_id: Set(product_id.into()),
-        opportunity_id: Set(None),
-        client_id: Set(client.into()),
-        expert_id: Set(expert.into()),
-        amount: Set("12340000".into()),
-        currency: Set("USDC".into()),
-        blockchain: Set("POLYGON".into()),
-        platform_fee_bps: Set(500),
-        platform_fee_flat: Set("0".into()),
-        status: Set("PENDING".into()),
-        contract_address: Set("0x1111111111111111111111111111111111111111".into()),
-        transaction_hash: Set(None),
-        release_transaction_hash: Set(None),
-        refund_transaction_hash: Set(None),
-        funded_at: Set(None),
-        released_at: Set(None),
-        refunded_at: Set(None),
-        created_at: Set(at),
-        updated_at: Set(at),
-        release_approved_at: Set(None),
-        rejected_at: Set(None),
-        refund_reason: Set(None),
-        checked_at: Set(None),
-        check_result: Set(None),
-        check_confirmations: Set(None),
-        check_attempts: Set(0),
-        next_check_at: Set(None),
-    }
-    .insert(&app.app().db)
-    .await
-    .expect("escrow")
+    market::escrow(product_id, client, expert).insert(&app.app().db).await.expect("escrow")
 }
 
 backend_tests! {

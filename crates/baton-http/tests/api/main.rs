@@ -16,6 +16,7 @@ mod job_kinds;
 mod jobs;
 mod market;
 mod market_documents;
+mod market_import;
 mod market_stories;
 mod members;
 mod openapi;

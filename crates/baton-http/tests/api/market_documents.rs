@@ -9,11 +9,7 @@ use axum::{
 };
 use baton_app::AppConfig;
 use baton_domain::roles::Role;
-use baton_store::{
-    entities::product,
-    sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel},
-};
-use baton_testkit::backend_tests;
+use baton_testkit::{backend_tests, market};
 use tower::ServiceExt;
 
 use crate::harness::{As, TestApp};
@@ -38,10 +34,7 @@ backend_tests! {
         let client = app.user("clara", &[Role::Client], false).await;
         let token = app.token_for(&client).await;
         let pid = app.product_row(&client, "Shop").await;
-        let p = product::Entity::find_by_id(&pid).one(&app.app().db).await.expect("read").expect("row");
-        let mut am = p.into_active_model();
-        am.project_status = Set(Some("PLANNING".into()));
-        am.update(&app.app().db).await.expect("project");
+        market::set_project_status(&app.app().db, &pid, "PLANNING").await;
 
         let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
         png.resize(2 * 1024 * 1024, 7);

@@ -6,10 +6,10 @@
 use axum::http::{Method, StatusCode};
 use baton_domain::roles::Role;
 use baton_store::{
-    entities::{product, story},
+    entities::story,
     sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait},
 };
-use baton_testkit::backend_tests;
+use baton_testkit::{backend_tests, market};
 use serde_json::json;
 
 use crate::harness::{As, TestApp};
@@ -37,10 +37,7 @@ async fn project(app: &TestApp) -> (String, People, String, String) {
     let (_, outsider) = person(app, "outsider", &[Role::Developer], false).await;
     let (_, demo) = person(app, "demo", &[Role::Client], true).await;
     let id = app.product_row(&client_id, "Shop").await;
-    let mut p: product::ActiveModel =
-        product::Entity::find_by_id(id.clone()).one(&app.t.db).await.expect("read").expect("product").into();
-    p.project_status = Set(Some("IN_DEVELOPMENT".into()));
-    p.update(&app.t.db).await.expect("project");
+    market::set_project_status(&app.t.db, &id, "IN_DEVELOPMENT").await;
     (id, People { client, dev, qa, outsider, demo }, dev_id, qa_id)
 }
 
@@ -50,56 +47,10 @@ async fn assign(app: &TestApp, story_id: &str, dev: &str, qa: &str) {
     s.assigned_dev_id = Set(Some(dev.into()));
     s.assigned_qa_id = Set(Some(qa.into()));
     let s = s.update(&app.t.db).await.expect("assign");
-    accepted_bid_row(&app.t.db, &s.product_id, dev, "DEVELOPER").await;
-    accepted_bid_row(&app.t.db, &s.product_id, qa, "QA").await;
-}
-
-/// What accepting a bid gives an expert besides the assignment: an accepted
-/// bid on the project (on a bare opportunity of the stage), which is what
-/// lets them see it.
-async fn accepted_bid_row(db: &baton_store::Db, product_id: &str, expert_id: &str, stage: &str) {
-    use baton_store::{
-        entities::{bid, opportunity},
-        new_id, now,
-    };
-    let t = now();
-    let opp = opportunity::ActiveModel {
-        id: Set(new_id()),
-        product_id: Set(product_id.into()),
-        story_id: Set(None),
-        stage: Set(stage.into()),
-        title: Set("Work".into()),
-        description: Set("Work".into()),
-        budget_min: Set(100),
-        budget_max: Set(200),
-        currency: Set("USDC".into()),
-        deadline: Set(None),
-        status: Set("CLOSED".into()),
-        accepted_bid_id: Set(None),
-        created_at: Set(t),
-        updated_at: Set(t),
-    }
-    .insert(db)
-    .await
-    .expect("opportunity");
-    let b = bid::ActiveModel {
-        id: Set(new_id()),
-        opportunity_id: Set(opp.id.clone()),
-        expert_id: Set(expert_id.into()),
-        amount: Set(150),
-        currency: Set("USDC".into()),
-        proposal: Set("p".repeat(100)),
-        estimated_hours: Set(None),
-        status: Set("ACCEPTED".into()),
-        created_at: Set(t),
-        updated_at: Set(t),
-    }
-    .insert(db)
-    .await
-    .expect("bid");
-    let mut o: opportunity::ActiveModel = opp.into();
-    o.accepted_bid_id = Set(Some(b.id));
-    o.update(db).await.expect("accept");
+    // What accepting their bids gives them besides the assignment: an
+    // accepted bid on the project, which is what lets them see it.
+    market::accepted_bid(&app.t.db, &s.product_id, dev, "DEVELOPER", None).await;
+    market::accepted_bid(&app.t.db, &s.product_id, qa, "QA", None).await;
 }
 
 backend_tests! {

@@ -140,6 +140,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("put", "/projects/{id}/brief"),
     ("post", "/projects/{id}/brief/publish"),
     ("post", "/projects/{id}/advance-stage"),
+    ("post", "/projects/{id}/import/bmad"),
     ("post", "/projects/{id}/opportunities"),
     ("get", "/opportunities"),
     ("get", "/opportunities/{id}"),

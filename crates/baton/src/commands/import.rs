@@ -1,12 +1,14 @@
 //! `baton import bmad <repo-dir> --project <id-or-code> [--json]`: reads the
 //! BMAD files of a repository and hands them to `App::import_bmad` as the
 //! command line (`Actor::cli()`, which acts as the project's client).
-//! `--project` is the project's id or its product code. Progress goes to
-//! stderr, one updating line, only when stderr is a terminal (indicatif is
-//! not vendored in this build; the line is its minimal stand-in).
+//! `--project` is the project's id or its product code. When stderr is a
+//! terminal an indicatif progress bar counts the stories applied (files
+//! parsed / total) and is cleared before the summary; off a terminal (a
+//! script, `--json` piped into `jq`, the tests) nothing but the summary and
+//! errors is written, so stderr stays clean for the caller.
 
 use std::{
-    io::{IsTerminal, Read, Write},
+    io::{IsTerminal, Read},
     path::Path,
 };
 
@@ -59,26 +61,36 @@ fn read_bmad_files(root: &Path) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
 async fn bmad(db: &DbArgs, args: ImportBmadArgs) -> anyhow::Result<()> {
     let files = read_bmad_files(&args.repo_dir)?;
     let app = App::local(crate::config::open(db).await?, AppConfig::default());
-    let tty = std::io::stderr().is_terminal();
+    let bar = std::io::stderr().is_terminal().then(progress_bar);
+    let tick = bar.clone();
     let summary = app
         .import_bmad(&Actor::cli(), &args.project, files, move |done, total| {
-            if tty {
-                let mut e = std::io::stderr().lock();
-                let _ = write!(e, "\rimporting stories {done}/{total}");
-                if done == total {
-                    let _ = writeln!(e);
-                }
-                let _ = e.flush();
+            if let Some(b) = &tick {
+                b.set_length(total as u64);
+                b.set_position(done as u64);
             }
         })
-        .await
-        .with_context(|| format!("cannot import into project {}", args.project))?;
+        .await;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let summary = summary.with_context(|| format!("cannot import into project {}", args.project))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
         print!("{}", human(&summary));
     }
     Ok(())
+}
+
+/// The terminal's progress bar: stories applied out of those found.
+fn progress_bar() -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(0);
+    // The template is a constant; should it ever fail to parse, the default style is fine.
+    if let Ok(style) = indicatif::ProgressStyle::with_template("importing stories [{bar:30}] {pos}/{len}") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
 }
 
 /// The summary for people.

@@ -1,8 +1,8 @@
 //! The marketplace as the page tests find it, built over REST only: a
 //! client's project with a published brief, a PM opportunity with an
 //! accepted bid (its escrow pending: no chain is configured here) and a
-//! withdrawn one, two BMAD stories (one draft, one approved by a score-9 GO
-//! validation, which opened its developer opportunity) and a pending
+//! withdrawn one, two BMAD stories (1.1 approved by a score-9 GO validation, which
+//! opened its developer opportunity, and 1.2 still a draft) and a pending
 //! developer bid for the client to accept or reject.
 //!
 //! People (password [`PASSWORD`]; `ada` is the admin who set the site up):
@@ -33,11 +33,11 @@ pub struct Market {
     pub withdrawn_bid: String,
     /// The PM escrow (pending).
     pub pm_escrow: String,
-    /// Story 1.1 (draft) and 1.2 (approved).
+    /// Story 1.2 (draft).
     pub draft_story: String,
-    /// Story 1.2, approved with score 9.
+    /// Story 1.1, approved with score 9.
     pub approved_story: String,
-    /// The developer opportunity of story 1.2 (open).
+    /// The developer opportunity of story 1.1 (open).
     pub dev_opportunity: String,
     /// `dev`'s pending bid on it.
     pub dev_bid: String,
@@ -105,13 +105,13 @@ pub async fn market(site: &Site, b: &Browser) -> Market {
     let stories = format!("/api/projects/{project_id}/stories");
     let s1 = json!({"epic": 1, "number": "1", "title": "Sign up as a walker", "epic_title": "Walkers",
         "description": "As a walker I want to sign up.", "story_file": "docs/stories/1.1.sign-up.md"});
-    let draft_story = site.api_ok(&t("carla"), "POST", &stories, Some(&s1)).await["story"]["id"]
+    let approved_story = site.api_ok(&t("carla"), "POST", &stories, Some(&s1)).await["story"]["id"]
         .as_str()
         .map(str::to_string)
         .expect("story id");
     let s2 = json!({"epic": 1, "number": "2", "title": "Book a walk", "description": "As an owner I want to book a walk.",
         "story_file": "docs/stories/1.2.book.md"});
-    let approved_story = site.api_ok(&t("carla"), "POST", &stories, Some(&s2)).await["story"]["id"]
+    let draft_story = site.api_ok(&t("carla"), "POST", &stories, Some(&s2)).await["story"]["id"]
         .as_str()
         .map(str::to_string)
         .expect("story id");

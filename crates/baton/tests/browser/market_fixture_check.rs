@@ -21,7 +21,7 @@ browser_tests! {
             .iter()
             .map(|s| (s["number"].as_str().unwrap_or("").to_string(), s["workflow_status"].as_str().unwrap_or("").to_string()))
             .collect();
-        assert_eq!(states, vec![("1.1".to_string(), "draft".to_string()), ("1.2".to_string(), "approved".to_string())]);
+        assert_eq!(states, vec![("1.1".to_string(), "approved".to_string()), ("1.2".to_string(), "draft".to_string())]);
         let bids = site.api_get(carla, &format!("/api/opportunities/{}/bids", m.dev_opportunity)).await;
         assert_eq!(bids[0]["id"].as_str(), Some(m.dev_bid.as_str()), "{bids}");
         assert_eq!(bids[0]["status"], "pending", "{bids}");

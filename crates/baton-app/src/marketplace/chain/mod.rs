@@ -215,6 +215,76 @@ pub trait ChainVerifier: Send + Sync {
     fn verify_payout<'a>(&'a self, tx: &'a str, expected: &'a Expected) -> VerifyFuture<'a>;
 }
 
+/// One transaction check of a JSON-RPC verifier: release and refund
+/// transactions are checked like funding ones, from the other side
+/// ([`Expected::from`] instead of [`Expected::to`]), so each chain writes
+/// the check once and gets [`ChainVerifier`] from it.
+pub(crate) trait CheckTx: Send + Sync {
+    /// Checks `tx` against `expected`, in either direction.
+    fn check<'a>(&'a self, tx: &'a str, expected: &'a Expected) -> VerifyFuture<'a>;
+}
+
+impl<T: CheckTx> ChainVerifier for T {
+    fn verify_funding<'a>(&'a self, tx: &'a str, expected: &'a Expected) -> VerifyFuture<'a> {
+        self.check(tx, expected)
+    }
+
+    fn verify_payout<'a>(&'a self, tx: &'a str, expected: &'a Expected) -> VerifyFuture<'a> {
+        self.check(tx, expected)
+    }
+}
+
+/// What the JSON-RPC verifiers share: the endpoint and the confirmations a
+/// transaction needs, and how an amount moved becomes a [`Verification`].
+#[derive(Debug, Clone)]
+pub(crate) struct RpcVerifier {
+    /// The chain's JSON-RPC endpoint.
+    pub(crate) rpc: RpcClient,
+    /// Confirmations needed (at least 1).
+    pub(crate) min_confirmations: u64,
+}
+
+impl RpcVerifier {
+    /// A verifier asking `url`, requiring `min_confirmations` (at least 1).
+    pub(crate) fn new(url: String, min_confirmations: u64) -> RpcVerifier {
+        RpcVerifier { rpc: RpcClient::new(url), min_confirmations: min_confirmations.max(1) }
+    }
+
+    /// Not seen yet, or not final enough: check again.
+    pub(crate) fn pending(&self, confirmations: u64) -> Verification {
+        Verification::Pending { confirmations, needed: self.min_confirmations }
+    }
+
+    /// The amount a transaction moved, or the rejection: why nothing
+    /// matching moved, or that it is below what is expected. Checked before
+    /// the chain head is asked for, which a rejected transaction does not
+    /// need.
+    pub(crate) fn amount(moved: Result<u128, String>, expected: &Expected) -> Result<u128, Verification> {
+        match moved {
+            Err(reason) => Err(rejected(&reason)),
+            Ok(moved) if moved < expected.min_amount => {
+                Err(rejected(&format!("too little: {moved} base units, {} expected", expected.min_amount)))
+            }
+            Ok(moved) => Ok(moved),
+        }
+    }
+
+    /// Confirmed with `amount` once `confirmations` reach the minimum, else
+    /// pending.
+    pub(crate) fn settle(&self, amount: u128, confirmations: u64) -> Verification {
+        if confirmations >= self.min_confirmations {
+            Verification::Confirmed { amount, confirmations }
+        } else {
+            self.pending(confirmations)
+        }
+    }
+}
+
+/// A transaction that can never satisfy the expectation, and why.
+pub(crate) fn rejected(reason: &str) -> Verification {
+    Verification::Rejected { reason: reason.to_string() }
+}
+
 /// A minimal JSON-RPC 2.0 client.
 #[derive(Debug, Clone)]
 pub(crate) struct RpcClient {

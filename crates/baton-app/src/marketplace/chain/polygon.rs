@@ -3,75 +3,53 @@
 
 use serde_json::{Value, json};
 
-use super::{ChainError, ChainVerifier, Expected, RpcClient, Verification, VerifyFuture};
+use super::{ChainError, CheckTx, Expected, RpcVerifier, Verification, VerifyFuture, rejected};
 
 /// topic0 of `Transfer(address,address,uint256)`.
 pub const TRANSFER_TOPIC: &str = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef";
 
 /// Verifies Polygon transactions through one JSON-RPC endpoint.
 #[derive(Debug, Clone)]
-pub struct PolygonVerifier {
-    rpc: RpcClient,
-    min_confirmations: u64,
-}
+pub struct PolygonVerifier(RpcVerifier);
 
 impl PolygonVerifier {
     /// A verifier asking `url`, requiring `min_confirmations`.
     pub fn new(url: String, min_confirmations: u64) -> PolygonVerifier {
-        PolygonVerifier { rpc: RpcClient::new(url), min_confirmations: min_confirmations.max(1) }
+        PolygonVerifier(RpcVerifier::new(url, min_confirmations))
     }
 
     async fn verify(&self, tx: &str, expected: &Expected) -> Result<Verification, ChainError> {
-        let receipt = self.rpc.call("eth_getTransactionReceipt", json!([tx])).await?;
+        let PolygonVerifier(chain) = self;
+        let receipt = chain.rpc.call("eth_getTransactionReceipt", json!([tx])).await?;
         if receipt.is_null() {
-            return Ok(Verification::Pending { confirmations: 0, needed: self.min_confirmations });
+            return Ok(chain.pending(0));
         }
         if receipt.get("status").and_then(Value::as_str) != Some("0x1") {
             return Ok(rejected("the transaction reverted"));
         }
         let moved = match &expected.token {
-            Some(token) => match transferred(&receipt, token, expected) {
-                Ok(v) => v,
-                Err(reason) => return Ok(rejected(&reason)),
-            },
-            None => {
-                let t = self.rpc.call("eth_getTransactionByHash", json!([tx])).await?;
-                match native_value(&t, expected) {
-                    Ok(v) => v,
-                    Err(reason) => return Ok(rejected(&reason)),
-                }
-            }
+            Some(token) => transferred(&receipt, token, expected),
+            None => native_value(&chain.rpc.call("eth_getTransactionByHash", json!([tx])).await?, expected),
         };
-        if moved < expected.min_amount {
-            return Ok(rejected(&format!("too little: {moved} base units, {} expected", expected.min_amount)));
-        }
+        let moved = match RpcVerifier::amount(moved, expected) {
+            Ok(moved) => moved,
+            Err(rejection) => return Ok(rejection),
+        };
         let block = receipt.get("blockNumber").and_then(Value::as_str).and_then(hex_u128);
-        let head = self.rpc.call("eth_blockNumber", json!([])).await?;
+        let head = chain.rpc.call("eth_blockNumber", json!([])).await?;
         let head = head.as_str().and_then(hex_u128);
         let confirmations = match (block, head) {
             (Some(b), Some(h)) if h >= b => u64::try_from(h - b + 1).unwrap_or(u64::MAX),
             _ => 0,
         };
-        Ok(if confirmations >= self.min_confirmations {
-            Verification::Confirmed { amount: moved, confirmations }
-        } else {
-            Verification::Pending { confirmations, needed: self.min_confirmations }
-        })
+        Ok(chain.settle(moved, confirmations))
     }
 }
 
-impl ChainVerifier for PolygonVerifier {
-    fn verify_funding<'a>(&'a self, tx: &'a str, expected: &'a Expected) -> VerifyFuture<'a> {
+impl CheckTx for PolygonVerifier {
+    fn check<'a>(&'a self, tx: &'a str, expected: &'a Expected) -> VerifyFuture<'a> {
         Box::pin(self.verify(tx, expected))
     }
-
-    fn verify_payout<'a>(&'a self, tx: &'a str, expected: &'a Expected) -> VerifyFuture<'a> {
-        Box::pin(self.verify(tx, expected))
-    }
-}
-
-fn rejected(reason: &str) -> Verification {
-    Verification::Rejected { reason: reason.to_string() }
 }
 
 /// Parses a `0x` hex quantity; values beyond u128 saturate (they exceed

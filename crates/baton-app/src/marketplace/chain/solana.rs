@@ -3,29 +3,27 @@
 
 use serde_json::{Value, json};
 
-use super::{ChainError, ChainVerifier, Expected, RpcClient, Verification, VerifyFuture};
+use super::{ChainError, CheckTx, Expected, RpcVerifier, Verification, VerifyFuture, rejected};
 
 /// Verifies Solana transactions through one JSON-RPC endpoint.
 #[derive(Debug, Clone)]
-pub struct SolanaVerifier {
-    rpc: RpcClient,
-    min_confirmations: u64,
-}
+pub struct SolanaVerifier(RpcVerifier);
 
 impl SolanaVerifier {
     /// A verifier asking `url`. A `finalized` transaction is final; the
     /// confirmations (finalized slot − transaction slot + 1) must also
     /// reach `min_confirmations`.
     pub fn new(url: String, min_confirmations: u64) -> SolanaVerifier {
-        SolanaVerifier { rpc: RpcClient::new(url), min_confirmations: min_confirmations.max(1) }
+        SolanaVerifier(RpcVerifier::new(url, min_confirmations))
     }
 
     async fn verify(&self, tx: &str, expected: &Expected) -> Result<Verification, ChainError> {
+        let SolanaVerifier(chain) = self;
         let cfg = json!({"encoding": "jsonParsed", "commitment": "finalized", "maxSupportedTransactionVersion": 0});
-        let t = self.rpc.call("getTransaction", json!([tx, cfg])).await?;
+        let t = chain.rpc.call("getTransaction", json!([tx, cfg])).await?;
         if t.is_null() {
             // Unknown or not finalized yet.
-            return Ok(Verification::Pending { confirmations: 0, needed: self.min_confirmations });
+            return Ok(chain.pending(0));
         }
         let Some(meta) = t.get("meta").filter(|m| !m.is_null()) else {
             return Ok(rejected("the transaction has no status metadata"));
@@ -33,36 +31,21 @@ impl SolanaVerifier {
         if meta.get("err").is_some_and(|e| !e.is_null()) {
             return Ok(rejected("the transaction failed"));
         }
-        let moved = match balance_change(&t, meta, expected) {
-            Ok(v) => v,
-            Err(reason) => return Ok(rejected(&reason)),
+        let moved = match RpcVerifier::amount(balance_change(&t, meta, expected), expected) {
+            Ok(moved) => moved,
+            Err(rejection) => return Ok(rejection),
         };
-        if moved < expected.min_amount {
-            return Ok(rejected(&format!("too little: {moved} base units, {} expected", expected.min_amount)));
-        }
         let slot = t.get("slot").and_then(Value::as_u64).unwrap_or(0);
-        let head = self.rpc.call("getSlot", json!([{"commitment": "finalized"}])).await?;
+        let head = chain.rpc.call("getSlot", json!([{"commitment": "finalized"}])).await?;
         let confirmations = head.as_u64().map_or(1, |h| h.saturating_sub(slot) + 1);
-        Ok(if confirmations >= self.min_confirmations {
-            Verification::Confirmed { amount: moved, confirmations }
-        } else {
-            Verification::Pending { confirmations, needed: self.min_confirmations }
-        })
+        Ok(chain.settle(moved, confirmations))
     }
 }
 
-impl ChainVerifier for SolanaVerifier {
-    fn verify_funding<'a>(&'a self, tx: &'a str, expected: &'a Expected) -> VerifyFuture<'a> {
+impl CheckTx for SolanaVerifier {
+    fn check<'a>(&'a self, tx: &'a str, expected: &'a Expected) -> VerifyFuture<'a> {
         Box::pin(self.verify(tx, expected))
     }
-
-    fn verify_payout<'a>(&'a self, tx: &'a str, expected: &'a Expected) -> VerifyFuture<'a> {
-        Box::pin(self.verify(tx, expected))
-    }
-}
-
-fn rejected(reason: &str) -> Verification {
-    Verification::Rejected { reason: reason.to_string() }
 }
 
 /// The increase of `expected.to` (or the decrease of `expected.from`).

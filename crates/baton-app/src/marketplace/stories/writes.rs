@@ -20,7 +20,7 @@ use baton_store::{
     sea_orm::{
         ActiveModelTrait,
         ActiveValue::Set,
-        ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+        ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
         sea_query::{Expr, ExprTrait},
     },
 };
@@ -44,7 +44,7 @@ use crate::{
     },
     marketplace::opportunities,
     products,
-    txn::in_product_txn,
+    txn::{TxnBody, in_product_txn},
 };
 
 /// Longest description or acceptance criteria of a marketplace story
@@ -255,6 +255,43 @@ struct Applied {
     rollup: Rollup,
 }
 
+impl Applied {
+    /// Story `s` moved (or, with `to == from`, was written) from `from` to `to`.
+    fn moved(s: &story::Model, from: WorkflowStatus, to: WorkflowStatus) -> Applied {
+        Applied {
+            story_id: s.id.clone(),
+            product_id: s.product_id.clone(),
+            from,
+            to,
+            opened: None,
+            project_completed: false,
+            changed: true,
+            rollup: Rollup::default(),
+        }
+    }
+
+    /// Completes the story through the one idempotent [`complete_story`]
+    /// (QA review and approval converge there with the import) and keeps
+    /// what it did for the answer and the events.
+    async fn complete<C: ConnectionTrait>(mut self, c: &C, user_id: &str, via: &str) -> AppResult<Applied> {
+        if let CompleteOutcome::Completed { project_completed, rollup, .. } =
+            complete_story(c, &self.story_id, Some(user_id), via).await?
+        {
+            self.project_completed = project_completed;
+            self.rollup = rollup;
+        }
+        Ok(self)
+    }
+}
+
+/// Opens the developer or QA opportunity of story `story_id`, reading the
+/// story again so the opportunity sees the writes made before it in this
+/// transaction; its id, `None` when one is open already.
+async fn open_opportunity<C: ConnectionTrait>(c: &C, story_id: &str, stage: Stage) -> AppResult<Option<String>> {
+    let fresh = story::Entity::find_by_id(story_id.to_string()).one(c).await?.ok_or(AppError::NotFound("story"))?;
+    Ok(opportunities::open_for_story(c, &fresh, stage).await?.map(|o| o.id))
+}
+
 fn validate_upsert(input: &NewMarketStory) -> Result<StoryNumber, ValidationErrors> {
     let mut errs = ValidationErrors::new();
     if input.epic < 1 {
@@ -436,6 +473,30 @@ impl App {
         self.announce_rollup(&a.product_id, &a.rollup).await;
     }
 
+    /// Runs one story write: refuses demo accounts, finds the story (404
+    /// unless the caller may see it), then runs `f` in the project's
+    /// transaction with the story and its parties read again there (so the
+    /// checks see the state the write changes), and answers with the story
+    /// as it is afterwards, announcing it as `action` when it changed.
+    async fn write_story<F>(&self, actor: &Actor, story_id: &str, action: &str, f: F) -> AppResult<StoryMoveResult>
+    where
+        F: for<'c> FnOnce(&'c DatabaseTransaction, Actor, story::Model, ProjectParties) -> TxnBody<'c, Applied>
+            + Send
+            + 'static,
+    {
+        actor.require_write()?;
+        let (s, _) = story_for(&self.db, actor, story_id).await?;
+        let actor = actor.clone();
+        let applied = in_product_txn(&self.db, &s.product_id.clone(), move |c| {
+            Box::pin(async move {
+                let (s, parties) = story_for(c, &actor, &s.id).await?;
+                f(c, actor, s, parties).await
+            })
+        })
+        .await?;
+        self.move_result(applied, action).await
+    }
+
     async fn move_result(&self, a: Applied, action: &str) -> AppResult<StoryMoveResult> {
         if a.changed {
             self.announce_market_story(&a, action).await;
@@ -541,12 +602,8 @@ impl App {
         story_id: &str,
         input: ValidationInput,
     ) -> AppResult<StoryMoveResult> {
-        actor.require_write()?;
-        let (s, _) = story_for(&self.db, actor, story_id).await?;
-        let actor = actor.clone();
-        let applied = in_product_txn(&self.db, &s.product_id.clone(), move |c| {
+        self.write_story(actor, story_id, "validated", move |c, actor, s, parties| {
             Box::pin(async move {
-                let (s, parties) = story_for(c, &actor, &s.id).await?;
                 let roles = parties.roles_for(&s);
                 if !roles.contains(&StoryRole::Validator) {
                     return Err(AppError::Forbidden(
@@ -583,21 +640,10 @@ impl App {
                     "threshold": policy.validation_threshold, "approved": approves,
                 });
                 audit(c, &s.id, Some(&actor.user_id), actions::VALIDATED, None, None, meta).await?;
-                let mut applied = Applied {
-                    story_id: s.id.clone(),
-                    product_id: s.product_id.clone(),
-                    from,
-                    to: from,
-                    opened: None,
-                    project_completed: false,
-                    changed: true,
-                    rollup: Rollup::default(),
-                };
+                let mut applied = Applied::moved(&s, from, from);
                 if approves {
                     check_via(from, WorkflowStatus::Approved, &roles, Via::Validation).map_err(refused)?;
-                    let fresh =
-                        story::Entity::find_by_id(s.id.clone()).one(c).await?.ok_or(AppError::NotFound("story"))?;
-                    let opened = opportunities::open_for_story(c, &fresh, Stage::Developer).await?.map(|o| o.id);
+                    let opened = open_opportunity(c, &s.id, Stage::Developer).await?;
                     let meta = json!({ "via": "validation", "score": input.score, "opportunity_id": opened });
                     set_workflow(c, &s, &actor.user_id, from, WorkflowStatus::Approved, meta).await?;
                     applied.to = WorkflowStatus::Approved;
@@ -606,8 +652,7 @@ impl App {
                 Ok(applied)
             })
         })
-        .await?;
-        self.move_result(applied, "validated").await
+        .await
     }
 
     /// A generic move by a party of the story, as the transition table
@@ -618,12 +663,8 @@ impl App {
         story_id: &str,
         input: StoryTransition,
     ) -> AppResult<StoryMoveResult> {
-        actor.require_write()?;
-        let (s, _) = story_for(&self.db, actor, story_id).await?;
-        let actor = actor.clone();
-        let applied = in_product_txn(&self.db, &s.product_id.clone(), move |c| {
+        self.write_story(actor, story_id, "workflow", move |c, actor, s, parties| {
             Box::pin(async move {
-                let (s, parties) = story_for(c, &actor, &s.id).await?;
                 let roles = parties.roles_for(&s);
                 if roles.is_empty() {
                     return Err(AppError::Forbidden("only a party of the story may move it".into()));
@@ -636,31 +677,17 @@ impl App {
                     check_unblock(blocked_from(c, &s.id).await?, to).map_err(refused)?;
                 }
                 set_workflow(c, &s, &actor.user_id, from, to, json!({ "via": "transition" })).await?;
-                Ok(Applied {
-                    story_id: s.id.clone(),
-                    product_id: s.product_id.clone(),
-                    from,
-                    to,
-                    opened: None,
-                    project_completed: false,
-                    changed: true,
-                    rollup: Rollup::default(),
-                })
+                Ok(Applied::moved(&s, from, to))
             })
         })
-        .await?;
-        self.move_result(applied, "workflow").await
+        .await
     }
 
     /// The assigned developer submits the story's pull request: in_progress
     /// → ready_for_review; the first submission opens the QA opportunity.
     pub async fn submit_story_pr(&self, actor: &Actor, story_id: &str, input: StoryPr) -> AppResult<StoryMoveResult> {
-        actor.require_write()?;
-        let (s, _) = story_for(&self.db, actor, story_id).await?;
-        let actor = actor.clone();
-        let applied = in_product_txn(&self.db, &s.product_id.clone(), move |c| {
+        self.write_story(actor, story_id, "pr_submitted", move |c, actor, s, parties| {
             Box::pin(async move {
-                let (s, parties) = story_for(c, &actor, &s.id).await?;
                 let roles = parties.roles_for(&s);
                 if !roles.contains(&StoryRole::Developer) {
                     return Err(AppError::Forbidden("only the story's assigned developer may submit its PR".into()));
@@ -679,24 +706,13 @@ impl App {
                     .await?;
                 let meta = json!({ "pr_url": pr.url, "pr_number": pr.number, "repo": pr.repo });
                 audit(c, &s.id, Some(&actor.user_id), actions::PR_LINKED, None, None, meta).await?;
-                let fresh = story::Entity::find_by_id(s.id.clone()).one(c).await?.ok_or(AppError::NotFound("story"))?;
-                let opened = opportunities::open_for_story(c, &fresh, Stage::Qa).await?.map(|o| o.id);
+                let opened = open_opportunity(c, &s.id, Stage::Qa).await?;
                 let meta = json!({ "via": "submit_pr", "opportunity_id": opened });
                 set_workflow(c, &s, &actor.user_id, from, to, meta).await?;
-                Ok(Applied {
-                    story_id: s.id.clone(),
-                    product_id: s.product_id.clone(),
-                    from,
-                    to,
-                    opened,
-                    project_completed: false,
-                    changed: true,
-                    rollup: Rollup::default(),
-                })
+                Ok(Applied { opened, ..Applied::moved(&s, from, to) })
             })
         })
-        .await?;
-        self.move_result(applied, "pr_submitted").await
+        .await
     }
 
     /// The assigned QA records a gate on a story ready for review: PASS and
@@ -708,12 +724,8 @@ impl App {
         story_id: &str,
         input: QaReviewInput,
     ) -> AppResult<StoryMoveResult> {
-        actor.require_write()?;
-        let (s, _) = story_for(&self.db, actor, story_id).await?;
-        let actor = actor.clone();
-        let applied = in_product_txn(&self.db, &s.product_id.clone(), move |c| {
+        self.write_story(actor, story_id, "qa_reviewed", move |c, actor, s, parties| {
             Box::pin(async move {
-                let (s, parties) = story_for(c, &actor, &s.id).await?;
                 let roles = qa_roles(&parties, &s)?;
                 let mut errs = ValidationErrors::new();
                 check_text(&mut errs, "notes", &input.notes, 1, crate::backlog::MAX_TEXT);
@@ -750,35 +762,18 @@ impl App {
                     "qa_review",
                 )
                 .await?;
-                let mut applied = Applied {
-                    story_id: s.id.clone(),
-                    product_id: s.product_id.clone(),
-                    from,
-                    to,
-                    opened: None,
-                    project_completed: false,
-                    changed: true,
-                    rollup: Rollup::default(),
-                };
+                let applied = Applied::moved(&s, from, to);
                 match outcome {
                     QaOutcome::Rework => {
                         let meta = json!({ "via": "qa_review", "gate": input.gate });
                         set_workflow(c, &s, &actor.user_id, from, to, meta).await?;
+                        Ok(applied)
                     }
-                    QaOutcome::Complete => {
-                        if let CompleteOutcome::Completed { project_completed, rollup, .. } =
-                            complete_story(c, &s.id, Some(&actor.user_id), "qa_review").await?
-                        {
-                            applied.project_completed = project_completed;
-                            applied.rollup = rollup;
-                        }
-                    }
+                    QaOutcome::Complete => applied.complete(c, &actor.user_id, "qa_review").await,
                 }
-                Ok(applied)
             })
         })
-        .await?;
-        self.move_result(applied, "qa_reviewed").await
+        .await
     }
 
     /// The assigned QA approves a story ready for review (gate PASS) and it
@@ -789,12 +784,8 @@ impl App {
         story_id: &str,
         input: StoryApproval,
     ) -> AppResult<StoryMoveResult> {
-        actor.require_write()?;
-        let (s, _) = story_for(&self.db, actor, story_id).await?;
-        let actor = actor.clone();
-        let applied = in_product_txn(&self.db, &s.product_id.clone(), move |c| {
+        self.write_story(actor, story_id, "approved", move |c, actor, s, parties| {
             Box::pin(async move {
-                let (s, parties) = story_for(c, &actor, &s.id).await?;
                 let roles = qa_roles(&parties, &s)?;
                 let notes = clean_opt(input.notes.as_deref());
                 if let Some(n) = &notes {
@@ -803,18 +794,8 @@ impl App {
                     errs.into_result()?;
                 }
                 let from = workflow_of(&s)?;
-                let unchanged = Applied {
-                    story_id: s.id.clone(),
-                    product_id: s.product_id.clone(),
-                    from,
-                    to: from,
-                    opened: None,
-                    project_completed: false,
-                    changed: false,
-                    rollup: Rollup::default(),
-                };
                 if from == WorkflowStatus::Done {
-                    return Ok(unchanged);
+                    return Ok(Applied { changed: false, ..Applied::moved(&s, from, from) });
                 }
                 ensure_open(&parties.product)?;
                 check_via(from, WorkflowStatus::Done, &roles, Via::Complete).map_err(refused)?;
@@ -831,18 +812,10 @@ impl App {
                     "approve",
                 )
                 .await?;
-                let mut applied = Applied { to: WorkflowStatus::Done, changed: true, ..unchanged };
-                if let CompleteOutcome::Completed { project_completed, rollup, .. } =
-                    complete_story(c, &s.id, Some(&actor.user_id), "approve").await?
-                {
-                    applied.project_completed = project_completed;
-                    applied.rollup = rollup;
-                }
-                Ok(applied)
+                Applied::moved(&s, from, WorkflowStatus::Done).complete(c, &actor.user_id, "approve").await
             })
         })
-        .await?;
-        self.move_result(applied, "approved").await
+        .await
     }
 }
 

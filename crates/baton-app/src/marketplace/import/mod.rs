@@ -25,6 +25,14 @@
 //! - **Gate or report without a story.** When neither the repository nor the
 //!   project has story `N`, its gate and report are rejected ("no story N").
 //! - **Story without a title** gets "Story N".
+//! - **Archives** (REST and MCP): [`App::import_bmad_archive`] unpacks a
+//!   tar.gz or zip in memory with [`archive::unpack`] (see its docs for
+//!   layouts and limits) after the permission check, so a refused caller
+//!   learns nothing about the archive, and then runs the same import as the
+//!   CLI. An archive refused as a whole is a 422 naming the input (`body`
+//!   over REST, `archive_base64` over MCP) and writes nothing; entries that
+//!   are not read (links, devices, oversized files) are listed first in
+//!   `rejected` with the reason.
 
 use baton_domain::marketplace::{
     WorkflowStatus,
@@ -38,6 +46,9 @@ use baton_store::{
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+pub mod archive;
+
+use self::archive::ArchiveFormat;
 use super::stories::{
     NewMarketStory, ProjectParties, UpsertOutcome, apply_bmad_record, ensure_open, upsert_market_story,
 };
@@ -80,6 +91,19 @@ pub struct ImportSummary {
     pub warnings: Vec<ImportIssue>,
 }
 
+/// An uploaded archive of a repository's `docs/` (or of the repository).
+#[derive(Debug, Clone)]
+pub struct BmadArchive {
+    /// The archive's bytes.
+    pub bytes: Vec<u8>,
+    /// The format the caller says it is, checked against the bytes; `None`
+    /// tells it by the bytes alone.
+    pub format: Option<ArchiveFormat>,
+    /// The input's name in the caller's terms (`body` over REST,
+    /// `archive_base64` over MCP), named by a 422.
+    pub field: &'static str,
+}
+
 impl App {
     /// Imports BMAD files (`(path, content)`, paths relative to the
     /// repository root) into a project's marketplace stories; `progress(done,
@@ -91,6 +115,34 @@ impl App {
         files: Vec<(String, Vec<u8>)>,
         progress: impl Fn(usize, usize) + Send + Sync + 'static,
     ) -> AppResult<ImportSummary> {
+        let parties = self.import_parties(actor, project).await?;
+        self.import_files(actor, parties, files, Vec::new(), progress).await
+    }
+
+    /// Imports the BMAD files of an uploaded tar.gz or zip (see
+    /// [`archive`]): the same import, permission and summary as
+    /// [`App::import_bmad`]; an archive refused as a whole is a 422 naming
+    /// `archive.field` and writes nothing.
+    pub async fn import_bmad_archive(
+        &self,
+        actor: &Actor,
+        project: &str,
+        archive: BmadArchive,
+        progress: impl Fn(usize, usize) + Send + Sync + 'static,
+    ) -> AppResult<ImportSummary> {
+        let parties = self.import_parties(actor, project).await?;
+        let BmadArchive { bytes, format, field } = archive;
+        // Inflating up to 32 MiB is CPU work: keep it off the async workers.
+        let unpacked = tokio::task::spawn_blocking(move || archive::unpack(&bytes, format))
+            .await
+            .map_err(|e| AppError::internal_from("archive task", e))?
+            .map_err(|e| AppError::field(field, format!("the archive {e}")))?;
+        let skipped = unpacked.skipped.into_iter().map(|(file, reason)| ImportIssue { file, reason }).collect();
+        self.import_files(actor, parties, unpacked.files, skipped, progress).await
+    }
+
+    /// Who may import into `project` (see the module docs).
+    async fn import_parties(&self, actor: &Actor, project: &str) -> AppResult<ProjectParties> {
         actor.require_write()?;
         let parties = ProjectParties::load(&self.db, actor, project).await?;
         if !(parties.is_client || parties.is_planner) {
@@ -98,6 +150,19 @@ impl App {
                 "stories are imported by the client or a PM or architect of the project".into(),
             ));
         }
+        Ok(parties)
+    }
+
+    /// The import proper, for a caller `parties` admits; `skipped` are
+    /// files refused before the scan, reported first among the rejected.
+    async fn import_files(
+        &self,
+        actor: &Actor,
+        parties: ProjectParties,
+        files: Vec<(String, Vec<u8>)>,
+        skipped: Vec<ImportIssue>,
+        progress: impl Fn(usize, usize) + Send + Sync + 'static,
+    ) -> AppResult<ImportSummary> {
         let scanned = scan(&files);
         drop(files);
         let pid = parties.product.id.clone();
@@ -110,10 +175,14 @@ impl App {
                     .ok_or(AppError::NotFound("project"))?;
                 ensure_open(&p)?;
                 let mut sum = ImportSummary {
-                    rejected: scanned
-                        .rejected
-                        .iter()
-                        .map(|r| ImportIssue { file: r.path.clone(), reason: r.reason.clone() })
+                    rejected: skipped
+                        .into_iter()
+                        .chain(
+                            scanned
+                                .rejected
+                                .iter()
+                                .map(|r| ImportIssue { file: r.path.clone(), reason: r.reason.clone() }),
+                        )
                         .collect(),
                     ..ImportSummary::default()
                 };
