@@ -79,8 +79,9 @@ pub fn wrap(app: Router, state: AppState) -> Router {
 fn is_upload(req: &Request) -> bool {
     let path = req.uri().path();
     req.method() == Method::POST
-        && path.starts_with("/api/projects/")
-        && (path.ends_with("/documents") || path.ends_with("/import/bmad"))
+        && ((path.starts_with("/api/projects/") && (path.ends_with("/documents") || path.ends_with("/import/bmad")))
+            // The documents page's upload form.
+            || (path.starts_with("/projects/") && path.ends_with("/documents")))
 }
 
 /// The request body limit: `body_limit` for everything but uploads. Bodies

@@ -28,6 +28,7 @@ mod pages_ideas;
 mod pages_jobs;
 mod pages_market_browse;
 mod pages_market_story;
+mod pages_market_client;
 mod pages_people;
 mod pages_sprints;
 mod pbi_pr;

@@ -2,9 +2,14 @@
 //! same `App` services as `/api/…` and MCP and only merge their routers here.
 
 mod browse;
+mod dashboard;
+mod deliverables;
+mod documents;
+mod escrows;
 mod expert;
 mod my_bids;
 mod opportunity;
+mod projects;
 mod qa;
 mod story;
 
@@ -21,6 +26,11 @@ pub fn router() -> Router<AppState> {
         .merge(opportunity::router())
         .merge(my_bids::router())
         .merge(expert::router())
+        .merge(projects::router())
+        .merge(dashboard::router())
+        .merge(escrows::router())
+        .merge(deliverables::router())
+        .merge(documents::router())
         .merge(story::router())
         .merge(qa::router())
 }
