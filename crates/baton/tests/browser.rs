@@ -120,3 +120,6 @@ mod market_browse;
 
 #[path = "browser/market_story.rs"]
 mod market_story;
+
+#[path = "browser/market_client.rs"]
+mod market_client;
