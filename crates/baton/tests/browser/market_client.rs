@@ -22,8 +22,8 @@ browser_tests! {
         b.goto("/projects/WALK").await;
         assert_eq!(b.attr("#stage-analyst", "data-state").await.as_deref(), Some("current"));
         assert_eq!(b.data_status(&format!("#escrow-{}", m.pm_escrow)).await.as_deref(), Some("pending"));
-        assert_eq!(b.count(&format!("#stories-draft [data-code=\"1.2\"]")).await, 1);
-        assert_eq!(b.count(&format!("#stories-approved [data-code=\"1.1\"]")).await, 1);
+        assert_eq!(b.count("#stories-draft [data-code=\"1.2\"]").await, 1);
+        assert_eq!(b.count("#stories-approved [data-code=\"1.1\"]").await, 1);
         b.check_page("client-dashboard").await;
         b.click_and_wait_page(&format!("#accept-{}", m.dev_bid)).await;
         assert_eq!(b.data_status(&format!("#bid-{}", m.dev_bid)).await.as_deref(), Some("accepted"));
