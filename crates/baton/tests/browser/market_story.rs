@@ -1,7 +1,7 @@
 //! The marketplace story page, the QA queue and the review form in a
 //! browser (both backends; JavaScript on, and off through plain forms and
 //! redirects), on the shared marketplace fixture extended here: carla
-//! accepts dev's bid, dev starts story 1.2 and submits the PR (the QA
+//! accepts dev's bid, dev starts story 1.1 and submits the PR (the QA
 //! opportunity opens), quinn bids and carla accepts, then quinn reviews
 //! through the pages: CONCERNS → back to rework, dev submits again, PASS →
 //! done; the audit trail lists every move. Escrows stay pending (no chain
@@ -36,6 +36,8 @@ browser_tests! {
     async fn a_demo_member_changes_nothing_on_the_story_pages(site) {
         let b = site.browser(Js::On).await;
         let m = market(&site, &b).await;
+        // A read-write member needs the developer role; the demo flag still wins.
+        site.baton.run(&["user", "grant", "demi", "developer"]).await.success();
         site.api_ok(m.token("carla"), "POST", &format!("/api/products/{}/members", m.project_id),
             Some(&json!({"username": "demi", "access": "read_write"}))).await;
         b.logout().await;
@@ -110,7 +112,7 @@ async fn story_flow(site: &Site, js: Js) {
     b.goto("/qa").await;
     assert_eq!(
         b.items("#qa-group-ready_for_review [data-code]").await,
-        vec![("1.2".to_string(), "ready_for_review".to_string())]
+        vec![("1.1".to_string(), "ready_for_review".to_string())]
     );
     b.check_page(&format!("market-qa{tag}")).await;
     b.click_and_wait_page("#qa-group-ready_for_review a.button").await;
