@@ -30,8 +30,8 @@ The flow, each run on its own project:
     opportunity completes, the escrow is approved for release), the admin
     records the release (verified payout to the expert), the client rates;
  5. stages advance to developer (in development); a BMAD docs/ tree is
-    imported with `baton import bmad` (or the `import_bmad` tool when the
-    server offers it), twice — the second run changes nothing;
+    imported twice (over REST as a tar.gz to `POST /api/projects/{id}/import/bmad`,
+    over MCP with the `import_bmad` tool, or `baton import bmad` when absent) — the second run changes nothing;
  6. the PM validates story 1.1 with 9 / GO → approved, developer
     opportunity opened; the developer bids, is accepted, the escrow funded
     (a reused hash refused); the developer starts and submits the PR →
@@ -56,6 +56,8 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import urllib.error
+import urllib.request
 import tempfile
 import threading
 import time
@@ -506,10 +508,25 @@ async def import_bmad(d, sessions, pid, n):
     if sessions is not None:
         tools = {t.name: t for t in (await sessions["clara"].list_tools()).tools}
         if "import_bmad" in tools:
-            args = tool_import_args(tools["import_bmad"].inputSchema, pid, repo)
+            args = tool_import_args(tools["import_bmad"].input_schema, pid, repo)
             if args is None:
                 print("    import_bmad's arguments are unknown to this script; using the CLI")
     runs = []
+    if sessions is None:
+        # Over REST: the repository's docs/ as a tar.gz to the import route.
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+            tar.add(os.path.join(repo, "docs"), arcname="docs")
+        for _ in range(2):
+            req = urllib.request.Request(f"{d.base}/api/projects/{pid}/import/bmad", data=buf.getvalue(), method="POST",
+                                         headers={"Content-Type": "application/gzip", "Accept": "application/json",
+                                                  "Authorization": f"Bearer {d.tokens['clara']}"})
+            try:
+                with await asyncio.to_thread(urllib.request.urlopen, req, timeout=60) as r:
+                    runs.append(json.loads(r.read().decode()))
+            except urllib.error.HTTPError as e:
+                check(False, f"POST /import/bmad: {e.code} {e.read().decode()}")
+        return runs, "POST /api/projects/{id}/import/bmad (tar.gz)"
     for _ in range(2):
         if args:
             err, text, data = result(await sessions["clara"].call_tool("import_bmad", args))
