@@ -17,7 +17,6 @@ use axum::{
 };
 use baton_app::{
     Actor, AppError,
-    list::Page,
     queue::{
         JobView,
         enqueue::JobFilter,
@@ -28,7 +27,7 @@ use baton_domain::agents::{JobKind, JobStatus};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::layout::{FormErrors, Layout, OrPage, PageError, PageUser, form_status, urlencode};
+use super::layout::{FormErrors, Layout, OrPage, PageError, PageUser, form_status, listed_or_filter_errors, urlencode};
 use crate::AppState;
 
 /// The routes of this module.
@@ -198,13 +197,7 @@ async fn index(
     };
     // A bad filter value is shown next to its field; an unknown product is
     // the one 404 page, as everywhere.
-    let (status, errors, listed) = match listed {
-        Ok(p) => (StatusCode::OK, FormErrors::none(), p),
-        Err(e @ AppError::Validation(_)) => {
-            (form_status(&e), FormErrors::from(&e), Page { items: vec![], page: 1, limit: PER_PAGE, total: 0 })
-        }
-        Err(e) => return Err(PageError::new(&actor, e)),
-    };
+    let (status, errors, listed) = listed_or_filter_errors(&actor, listed, PER_PAGE)?;
     let pages = listed.total.div_ceil(listed.limit.max(1)).max(1);
     let dead = (DEAD.to_string(), "Dead (failed, out of attempts)".to_string());
     let statuses = choices(

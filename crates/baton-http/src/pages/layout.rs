@@ -356,6 +356,25 @@ impl PageError {
     }
 }
 
+/// A filtered list for a page: the service's page; on a bad filter value an
+/// empty page of `limit` with the message next to its field and the form's
+/// status, so the filter form is shown again; any other error is the error page.
+pub fn listed_or_filter_errors<T>(
+    actor: &Actor,
+    listed: Result<baton_app::list::Page<T>, AppError>,
+    limit: u64,
+) -> Result<(StatusCode, FormErrors, baton_app::list::Page<T>), PageError> {
+    match listed {
+        Ok(p) => Ok((StatusCode::OK, FormErrors::none(), p)),
+        Err(e @ AppError::Validation(_)) => Ok((
+            form_status(&e),
+            FormErrors::from(&e),
+            baton_app::list::Page { items: vec![], page: 1, limit, total: 0 },
+        )),
+        Err(e) => Err(PageError::new(actor, e)),
+    }
+}
+
 /// Turns a service result into a page result for `actor`.
 pub trait OrPage<T> {
     /// Maps the error to a [`PageError`] shown with `actor`'s top bar.

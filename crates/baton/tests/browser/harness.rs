@@ -269,9 +269,21 @@ struct Driver {
 }
 
 impl Driver {
+    /// Starts chromedriver; on a loaded machine it now and then never
+    /// prints its port, so a start that hangs is killed and tried again.
     async fn start() -> Driver {
         let exe = std::env::var("BATON_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".to_string());
-        let mut child = Command::new(&exe)
+        for attempt in 1..=3 {
+            if let Some(driver) = Driver::try_start(&exe).await {
+                return driver;
+            }
+            eprintln!("`{exe} --port=0` did not report its port within 30 s (attempt {attempt} of 3)");
+        }
+        panic!("`{exe} --port=0` did not report its port within 30 s, three times")
+    }
+
+    async fn try_start(exe: &str) -> Option<Driver> {
+        let mut child = Command::new(exe)
             .arg("--port=0")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -297,11 +309,19 @@ impl Driver {
         })
         .await
         .ok()
-        .flatten()
-        .unwrap_or_else(|| panic!("`{exe} --port=0` did not report its port within 30 s"));
+        .flatten();
+        let Some(port) = port else {
+            // The whole group, as in `Drop`: nothing of a failed start may linger.
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pgid}")])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+            return None;
+        };
         // Keep draining stdout so chromedriver never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Driver { child, pgid, port, profile: Some(Scratch::new()) }
+        Some(Driver { child, pgid, port, profile: Some(Scratch::new()) })
     }
 }
 

@@ -22,14 +22,17 @@ use axum::{
 use baton_app::{
     Actor, AppError,
     ideas::{IdeaFilter, IdeaSummary, NewIdea},
-    list::{Page, PageParams},
+    list::PageParams,
     products::{ProductFilter, ProductView},
 };
 use baton_domain::ideas::IdeaStatus;
 use serde::Deserialize;
 
 use super::{
-    layout::{DEMO_REASON, FormErrors, Layout, OrPage, PageError, PageUser, form_status, slug, unix_text, urlencode},
+    layout::{
+        DEMO_REASON, FormErrors, Layout, OrPage, PageError, PageUser, form_status, listed_or_filter_errors, slug,
+        unix_text, urlencode,
+    },
     tasks::{fmt_time, status_label},
 };
 use crate::AppState;
@@ -205,13 +208,7 @@ async fn render_index(
         Err(e) => Err(e),
     };
     // A bad filter value is shown next to its field with an empty list.
-    let (list_status, errors, listed) = match listed {
-        Ok(p) => (StatusCode::OK, FormErrors::none(), p),
-        Err(e @ AppError::Validation(_)) => {
-            (form_status(&e), FormErrors::from(&e), Page { items: vec![], page: 1, limit: PER_PAGE, total: 0 })
-        }
-        Err(e) => return Err(PageError::new(actor, e)),
-    };
+    let (list_status, errors, listed) = listed_or_filter_errors(actor, listed, PER_PAGE)?;
     let status = if status == StatusCode::OK { list_status } else { status };
     let pages = listed.total.div_ceil(listed.limit.max(1)).max(1);
     let current_status = q.status.trim().to_ascii_lowercase();

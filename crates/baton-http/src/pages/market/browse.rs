@@ -19,13 +19,11 @@ use askama_web::WebTemplate;
 use axum::{
     Router,
     extract::{Query, State},
-    http::StatusCode,
     response::{IntoResponse, Response},
     routing::get,
 };
 use baton_app::{
     AppError,
-    list::Page,
     marketplace::opportunities::{OpportunityFilter, OpportunitySort, OpportunityView},
 };
 use baton_domain::marketplace::{Currency, Stage, money};
@@ -34,7 +32,7 @@ use serde::Deserialize;
 use crate::{
     AppState,
     pages::{
-        layout::{FormErrors, Layout, OrPage, PageError, PageUser, form_status, urlencode},
+        layout::{FormErrors, Layout, OrPage, PageError, PageUser, listed_or_filter_errors, urlencode},
         tasks::{fmt_time, status_label},
     },
 };
@@ -280,13 +278,7 @@ async fn index(
         Ok(f) => s.app.list_opportunities(&actor, f).await,
         Err(e) => Err(e),
     };
-    let (status, errors, listed) = match listed {
-        Ok(p) => (StatusCode::OK, FormErrors::none(), p),
-        Err(e @ AppError::Validation(_)) => {
-            (form_status(&e), FormErrors::from(&e), Page { items: vec![], page: 1, limit: PER_PAGE, total: 0 })
-        }
-        Err(e) => return Err(PageError::new(&actor, e)),
-    };
+    let (status, errors, listed) = listed_or_filter_errors(&actor, listed, PER_PAGE)?;
     let pages = listed.total.div_ceil(listed.limit.max(1)).max(1);
     let escrowable: Vec<Currency> = Currency::ALL.iter().copied().filter(|c| c.chain().is_some()).collect();
     let sort = if q.sort.trim().is_empty() { "newest".to_string() } else { q.sort.clone() };

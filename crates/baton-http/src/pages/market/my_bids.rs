@@ -8,11 +8,10 @@ use askama_web::WebTemplate;
 use axum::{
     Router,
     extract::{Query, State},
-    http::StatusCode,
     response::{IntoResponse, Response},
     routing::get,
 };
-use baton_app::{AppError, list::Page, marketplace::bids::BidFilter};
+use baton_app::{AppError, marketplace::bids::BidFilter};
 use baton_domain::marketplace::BidStatus;
 use serde::Deserialize;
 
@@ -23,7 +22,7 @@ use super::{
 use crate::{
     AppState,
     pages::{
-        layout::{DEMO_REASON, FormErrors, Layout, OrPage, PageError, PageUser, form_status, urlencode},
+        layout::{DEMO_REASON, FormErrors, Layout, OrPage, PageError, PageUser, listed_or_filter_errors, urlencode},
         tasks::status_label,
     },
 };
@@ -107,13 +106,7 @@ async fn index(
         Ok(f) => s.app.list_my_bids(&actor, f).await,
         Err(e) => Err(e),
     };
-    let (status, errors, listed) = match listed {
-        Ok(p) => (StatusCode::OK, FormErrors::none(), p),
-        Err(e @ AppError::Validation(_)) => {
-            (form_status(&e), FormErrors::from(&e), Page { items: vec![], page: 1, limit: PER_PAGE, total: 0 })
-        }
-        Err(e) => return Err(PageError::new(&actor, e)),
-    };
+    let (status, errors, listed) = listed_or_filter_errors(&actor, listed, PER_PAGE)?;
     let mut rows = Vec::with_capacity(listed.items.len());
     for b in listed.items {
         // A bid's expert always sees its opportunity; a vanished one is named by id.

@@ -24,7 +24,6 @@ use axum::{
 };
 use baton_app::{
     Actor, AppError,
-    list::Page,
     marketplace::projects::{NewProject, ProjectFilter, ProjectView},
 };
 use baton_domain::{
@@ -35,7 +34,10 @@ use serde::Deserialize;
 
 use crate::{
     AppState,
-    pages::layout::{DEMO_REASON, FormErrors, Layout, OrPage, PageError, PageUser, form_status, unix_text, urlencode},
+    pages::layout::{
+        DEMO_REASON, FormErrors, Layout, OrPage, PageError, PageUser, form_status, listed_or_filter_errors, unix_text,
+        urlencode,
+    },
 };
 
 /// The routes of this module.
@@ -207,13 +209,7 @@ async fn render_index(
         Ok(f) => s.app.list_projects(actor, f).await,
         Err(e) => Err(e),
     };
-    let (list_status, errors, listed) = match listed {
-        Ok(p) => (StatusCode::OK, FormErrors::none(), p),
-        Err(e @ AppError::Validation(_)) => {
-            (form_status(&e), FormErrors::from(&e), Page { items: vec![], page: 1, limit: PER_PAGE, total: 0 })
-        }
-        Err(e) => return Err(PageError::new(actor, e)),
-    };
+    let (list_status, errors, listed) = listed_or_filter_errors(actor, listed, PER_PAGE)?;
     let status = if status == StatusCode::OK { list_status } else { status };
     let pages = listed.total.div_ceil(listed.limit.max(1)).max(1);
     let current = q.status.trim().to_ascii_lowercase();
