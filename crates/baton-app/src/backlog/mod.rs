@@ -302,6 +302,37 @@ impl App {
             tracing::warn!(error = %e, kind = %event.kind, "could not publish event");
         }
     }
+
+    /// Publishes several events after a commit, in one round trip on
+    /// Postgres; a failure is logged, never returned.
+    pub(crate) async fn announce_all(&self, events: &[Event]) {
+        if events.is_empty() {
+            return;
+        }
+        if let Err(e) = self.bus.publish_all(events).await {
+            tracing::warn!(error = %e, events = events.len(), "could not publish events");
+        }
+    }
+
+    /// Commits `txn` with `events` going out exactly at the commit: on
+    /// Postgres as NOTIFYs inside the transaction (no extra round trip or
+    /// pool checkout), in-process right after the commit.
+    pub(crate) async fn commit_announcing(
+        &self,
+        txn: baton_store::sea_orm::DatabaseTransaction,
+        events: Vec<Event>,
+    ) -> AppResult<()> {
+        let rest = match self.bus.notify_on_commit(&txn, events).await {
+            Ok(rest) => rest,
+            Err(e) => {
+                txn.rollback().await?;
+                return Err(e.into());
+            }
+        };
+        txn.commit().await?;
+        self.announce_all(&rest).await;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

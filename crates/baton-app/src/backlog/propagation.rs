@@ -8,6 +8,17 @@
 //! the PBIs of those stories (plus any seeded PBIs), then the sprints of
 //! those stories (plus any seeded sprints, plus every sprint holding a story
 //! of a PBI whose status changed — a PBI can span sprints).
+//!
+//! **Locks.** A roll-up reads a row's children and writes the row, so two
+//! writers must not both read before either writes. Every recompute first
+//! locks its row (`SELECT … FOR NO KEY UPDATE` on Postgres; SQLite has one
+//! writer anyway) and only then reads the children, always in the order
+//! story → PBI → sprint → sprint run. Under READ COMMITTED the read after
+//! the lock sees whatever the previous holder committed. This is what lets
+//! a worker's `done` propagate without the product-wide lock of
+//! [`crate::txn::in_product_txn`]: writers of sibling tasks queue on their
+//! story row, writers of sibling stories on their PBI row, and nobody takes
+//! these locks in the other order (no deadlocks).
 
 use std::collections::BTreeSet;
 
@@ -21,7 +32,7 @@ use baton_store::{
     now,
     sea_orm::{
         ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-        sea_query::{Expr, Query},
+        sea_query::{Expr, LockType, Query},
     },
 };
 
@@ -134,7 +145,7 @@ pub async fn recompute_story<C: ConnectionTrait>(
     story_id: &str,
     roll: &mut Rollup,
 ) -> AppResult<Option<story::Model>> {
-    let Some(s) = story::Entity::find_by_id(story_id.to_string()).one(c).await? else { return Ok(None) };
+    let Some(s) = lock_story(c, story_id).await? else { return Ok(None) };
     let statuses: Vec<String> = task::Entity::find()
         .select_only()
         .column(task::Column::Status)
@@ -142,6 +153,24 @@ pub async fn recompute_story<C: ConnectionTrait>(
         .into_tuple()
         .all(c)
         .await?;
+    Ok(Some(settle_story(c, s, &statuses, roll).await?))
+}
+
+/// Locks story `story_id` for a roll-up and returns it (see the module docs).
+pub async fn lock_story<C: ConnectionTrait>(c: &C, story_id: &str) -> AppResult<Option<story::Model>> {
+    Ok(story::Entity::find_by_id(story_id.to_string()).lock(LockType::NoKeyUpdate).one(c).await?)
+}
+
+/// Writes story `s`'s status as its tasks' `statuses` (as stored) derive it,
+/// when it changed; `s` must be locked ([`lock_story`]) and the statuses
+/// read after the lock. Returns the story as it is now.
+pub async fn settle_story<C: ConnectionTrait>(
+    c: &C,
+    s: story::Model,
+    statuses: &[String],
+    roll: &mut Rollup,
+) -> AppResult<story::Model> {
+    let story_id = s.id.clone();
     let tasks: Vec<TaskStatus> =
         statuses.iter().map(|s| TaskStatus::decode(s, "tasks.status")).collect::<Result<_, _>>()?;
     let from = StoryStatus::decode(&s.status, "stories.status")?;
@@ -160,9 +189,26 @@ pub async fn recompute_story<C: ConnectionTrait>(
             .exec(c)
             .await?;
         roll.stories.push(Changed { id: s.id.clone(), transition });
-        return Ok(Some(story::Model { status: to.as_db().to_string(), ..s }));
+        return Ok(story::Model { status: to.as_db().to_string(), ..s });
     }
-    Ok(Some(s))
+    Ok(s)
+}
+
+/// The roll-ups above story `s` after [`settle_story`]: nothing when the
+/// story kept its status (its PBI and sprint read the same inputs as
+/// before); otherwise its PBI, then the sprints that may have changed.
+pub async fn propagate_above<C: ConnectionTrait>(c: &C, s: &story::Model, roll: &mut Rollup) -> AppResult<()> {
+    if roll.story(&s.id).is_none() {
+        return Ok(());
+    }
+    let mut sprints: BTreeSet<String> = s.sprint_id.iter().cloned().collect();
+    if recompute_pbi(c, &s.pbi_id, roll).await?.is_some() && roll.pbi(&s.pbi_id).is_some() {
+        sprints.extend(sprints_of_pbi(c, &s.pbi_id).await?);
+    }
+    for id in &sprints {
+        recompute_sprint(c, id, roll).await?;
+    }
+    Ok(())
 }
 
 /// Re-derives one PBI's status from its stories (BLOCKED stays); `None` if it does not exist.
@@ -171,7 +217,9 @@ pub async fn recompute_pbi<C: ConnectionTrait>(
     pbi_id: &str,
     roll: &mut Rollup,
 ) -> AppResult<Option<pbi::Model>> {
-    let Some(p) = pbi::Entity::find_by_id(pbi_id.to_string()).one(c).await? else { return Ok(None) };
+    let Some(p) = pbi::Entity::find_by_id(pbi_id.to_string()).lock(LockType::NoKeyUpdate).one(c).await? else {
+        return Ok(None);
+    };
     let statuses: Vec<String> = story::Entity::find()
         .select_only()
         .column(story::Column::Status)
@@ -203,7 +251,9 @@ pub async fn recompute_sprint<C: ConnectionTrait>(
     sprint_id: &str,
     roll: &mut Rollup,
 ) -> AppResult<Option<sprint::Model>> {
-    let Some(sp) = sprint::Entity::find_by_id(sprint_id.to_string()).one(c).await? else { return Ok(None) };
+    let Some(sp) = sprint::Entity::find_by_id(sprint_id.to_string()).lock(LockType::NoKeyUpdate).one(c).await? else {
+        return Ok(None);
+    };
     let statuses: Vec<String> = pbi::Entity::find()
         .select_only()
         .column(pbi::Column::Status)

@@ -301,15 +301,7 @@ impl App {
 
     /// Announces every story whose status a roll-up changed, and cancelled jobs.
     pub(crate) async fn announce_rollup(&self, product_id: &str, roll: &Rollup) {
-        for s in &roll.stories {
-            let data =
-                json!({ "story_id": s.id, "action": "status", "from": s.transition.from, "to": s.transition.to });
-            self.announce(Event::new(kinds::STORY_CHANGED).for_product(product_id).with_data(data)).await;
-        }
-        for j in &roll.cancelled_jobs {
-            let data = json!({ "job_id": j, "status": "cancelled" });
-            self.announce(Event::new(kinds::JOB_STATUS).for_product(product_id).with_data(data)).await;
-        }
+        self.announce_all(&rollup_events(product_id, roll)).await;
     }
 
     /// Creates a story at the end of a PBI, with the next `ST-NNN` code. With
@@ -542,4 +534,18 @@ impl App {
         self.announce_story(&found.product_id, &found.id, "deleted", &roll).await;
         Ok(())
     }
+}
+
+/// The events of a roll-up: each story whose status changed, each job it cancelled.
+pub(crate) fn rollup_events(product_id: &str, roll: &Rollup) -> Vec<Event> {
+    let mut out = Vec::with_capacity(roll.stories.len() + roll.cancelled_jobs.len());
+    for s in &roll.stories {
+        let data = json!({ "story_id": s.id, "action": "status", "from": s.transition.from, "to": s.transition.to });
+        out.push(Event::new(kinds::STORY_CHANGED).for_product(product_id).with_data(data));
+    }
+    for j in &roll.cancelled_jobs {
+        let data = json!({ "job_id": j, "status": "cancelled" });
+        out.push(Event::new(kinds::JOB_STATUS).for_product(product_id).with_data(data));
+    }
+    out
 }

@@ -351,23 +351,43 @@ pub async fn apply_task_status<C: ConnectionTrait>(
     status: TaskStatus,
     sprint_run_id: Option<&str>,
 ) -> AppResult<Rollup> {
+    Ok(apply_task_status_reading_queue(c, actor, t, status, sprint_run_id, None).await?.0)
+}
+
+/// [`apply_task_status`], and with `queued_of` also whether that user has a
+/// QUEUED job, read in the same statement as the sibling statuses (a
+/// worker's `done` needs both). Locks the story before writing the task
+/// (story → PBI → sprint, see [`super::propagation`]), so it needs no
+/// product lock; roll-ups above the story run only when it changed.
+pub async fn apply_task_status_reading_queue<C: ConnectionTrait>(
+    c: &C,
+    actor: &Actor,
+    t: &task::Model,
+    status: TaskStatus,
+    sprint_run_id: Option<&str>,
+    queued_of: Option<&str>,
+) -> AppResult<(Rollup, bool)> {
     if let Some(run) = sprint_run_id {
         check_sprint_run(c, actor, t, run).await?;
     }
+    let story = super::propagation::lock_story(c, &t.story_id).await?;
     task::Entity::update_many()
         .col_expr(task::Column::Status, Expr::value(status.as_db()))
         .col_expr(task::Column::UpdatedAt, Expr::value(now()))
         .filter(task::Column::Id.eq(&t.id))
         .exec(c)
         .await?;
-    let mut roll = propagate(c, Seeds::stories([t.story_id.clone()])).await?;
-    let sprint_id = story::Entity::find_by_id(t.story_id.clone()).one(c).await?.and_then(|s| s.sprint_id);
-    if let Some(sprint_id) = sprint_id
-        && let Some(tr) = roll.sprint(&sprint_id)
+    let mut roll = Rollup::default();
+    let (statuses, queued) = baton_store::repo::queue::story_task_statuses(c, &t.story_id, queued_of).await?;
+    let Some(story) = story else { return Ok((roll, queued)) };
+    let story = super::propagation::settle_story(c, story, &statuses, &mut roll).await?;
+    super::propagation::propagate_above(c, &story, &mut roll).await?;
+    if let Some(sprint_id) = &story.sprint_id
+        && let Some(tr) = roll.sprint(sprint_id)
     {
-        settle_sprint_run(c, &sprint_id, tr.to, &t.id, sprint_run_id.map(str::trim), &mut roll).await?;
+        settle_sprint_run(c, sprint_id, tr.to, &t.id, sprint_run_id.map(str::trim), &mut roll).await?;
     }
-    Ok(roll)
+    Ok((roll, queued))
 }
 
 /// The change report for task `t` after a roll-up.
@@ -387,6 +407,13 @@ async fn change_report<C: ConnectionTrait>(c: &C, t: task::Model, roll: &Rollup)
 impl App {
     /// Announces a task change and the roll-ups it caused.
     pub(crate) async fn announce_task(&self, t: &TaskView, action: &str, roll: &Rollup) {
+        self.announce_all(&task_events(t, action, roll)).await;
+    }
+}
+
+/// The events of a task change and the roll-ups it caused.
+pub(crate) fn task_events(t: &TaskView, action: &str, roll: &Rollup) -> Vec<Event> {
+    {
         let data = json!({
             "task_id": t.id,
             "code": t.code,
@@ -396,10 +423,13 @@ impl App {
             "action": action,
             "rollup": rollup_json(roll),
         });
-        self.announce(Event::new(kinds::TASK_CHANGED).for_product(&t.product_id).with_data(data)).await;
-        self.announce_rollup(&t.product_id, roll).await;
+        let mut out = vec![Event::new(kinds::TASK_CHANGED).for_product(&t.product_id).with_data(data)];
+        out.extend(super::stories::rollup_events(&t.product_id, roll));
+        out
     }
+}
 
+impl App {
     /// Creates a task (status todo) at the end of a story, with the next
     /// `T-N` code; it inherits the story's product and sprint. In a sprint
     /// story without an assignee, the caller becomes the assignee. A done

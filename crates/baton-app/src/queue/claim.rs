@@ -16,9 +16,7 @@ use baton_domain::{
     backlog::{PbiStatus, SprintStatus, VerifyRequired},
 };
 use baton_store::{
-    entities::{
-        idea, job, job_kind_config, pbi, product, sprint, sprint_run, sprint_task_execution, story, task, worker,
-    },
+    entities::{idea, job, job_kind_config, product, sprint_run, sprint_task_execution, task, worker},
     events::{Event, kinds},
     now,
     repo::queue as repo,
@@ -351,7 +349,6 @@ impl App {
     /// the token and the attempt number).
     pub async fn claim_job(&self, actor: &Actor, req: ClaimRequest) -> AppResult<Option<ClaimedJob>> {
         let product_id = self.check_claim(actor, &req).await?;
-        self.reset_stale_jobs(&actor.user_id).await?;
         self.claim_once(actor, &req, product_id.as_deref()).await
     }
 
@@ -380,7 +377,6 @@ impl App {
         let deadline = Instant::now() + wait;
         let mut woken = false;
         loop {
-            self.reset_stale_jobs(&actor.user_id).await?;
             let claimed = if woken {
                 self.claim_after_wake(actor, &req, product_id.as_deref()).await?
             } else {
@@ -427,13 +423,16 @@ impl App {
         product_id: Option<&str>,
     ) -> AppResult<Option<ClaimedJob>> {
         let _turn = self.claim_gates.of(&actor.user_id).lock().await;
-        if !repo::has_queued_job(&self.db, &actor.user_id, product_id).await? {
-            return Ok(None);
-        }
         self.claim_once(actor, req, product_id).await
     }
 
-    /// One claim attempt in one transaction.
+    /// One claim attempt (reference §3.4 steps 1–2). One read first says
+    /// whether there is anything to claim, whether a lease expired (then the
+    /// stale reset runs first, instead of on every claim) and whether a
+    /// higher-tier peer could be owed the job. Without such a peer — the
+    /// usual case — one statement picks, locks, marks and returns the job
+    /// with its payload rows ([`repo::claim_next`]); with one, the general
+    /// path weighs tier deference in Rust ([`Self::claim_in`]).
     async fn claim_once(
         &self,
         actor: &Actor,
@@ -441,11 +440,54 @@ impl App {
         product_id: Option<&str>,
     ) -> AppResult<Option<ClaimedJob>> {
         let token = token_of(actor)?.to_string();
+        if actor.token_scope().is_some_and(|scope| scope.is_empty()) {
+            return Ok(None);
+        }
+        let higher: Vec<&'static str> =
+            WorkerTier::ALL.iter().filter(|t| t.rank() > req.tier.rank()).map(|t| t.as_db()).collect();
+        let who = repo::Claimer {
+            user_id: &actor.user_id,
+            token_id: &token,
+            instance_id: req.instance_id.trim(),
+            higher_tiers: &higher,
+        };
+        let filter = repo::CandidateFilter {
+            user_id: &actor.user_id,
+            runtime: req.runtime.as_db(),
+            standalone: STANDALONE,
+            product_id,
+            scope: actor.token_scope(),
+        };
+        let t = now();
+        let since = t - chrono::Duration::from_std(LIVE_WINDOW).unwrap_or_default();
+        let presence = repo::presence(&self.db, &who, &filter, since, t, legacy_cutoff(t))
+            .await?
+            .ok_or(AppError::NotFound("user"))?;
+        if presence.expired {
+            self.reset_stale_jobs(&actor.user_id).await?;
+        } else if !presence.queued {
+            return Ok(None);
+        }
         let txn = self.db.begin().await?;
-        match self.claim_in(&txn, actor, &token, req, product_id).await {
+        let claimed = if presence.higher_peer {
+            self.claim_in(&txn, actor, &token, req, product_id).await
+        } else {
+            let fit = repo::Fit {
+                my_quota: presence.my_quota,
+                user_floor: presence.user_floor,
+                capabilities: &req.capabilities,
+                only_kind: dedicated_kind(&req.capabilities).map(JobKind::as_db),
+            };
+            let mark = repo::ClaimMark { now: t, lease_until: t + self.lease() };
+            match repo::claim_next(&txn, &who, &filter, &fit, &mark).await {
+                Ok(Some(rows)) => finish_claim(&txn, rows).await.map(Some),
+                Ok(None) => Ok(None),
+                Err(e) => Err(e.into()),
+            }
+        };
+        match claimed {
             Ok(Some((m, payload))) => {
-                txn.commit().await?;
-                self.announce_job(&m).await;
+                self.commit_announcing(txn, vec![super::job_event(&m)]).await?;
                 Ok(Some(payload))
             }
             Ok(None) => {
@@ -457,6 +499,11 @@ impl App {
                 Err(e)
             }
         }
+    }
+
+    /// The lease a claim gets.
+    fn lease(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.config.job_lease).unwrap_or_default()
     }
 
     async fn claim_in(
@@ -556,47 +603,73 @@ impl App {
             return Ok(None);
         };
         let m = job::Entity::find_by_id(picked).one(c).await?.ok_or(AppError::NotFound("job"))?;
-        let t_row = match &m.task_id {
-            Some(id) => task::Entity::find_by_id(id.clone()).one(c).await?,
+        let plan = match &m.task_id {
+            Some(id) => task::Entity::find_by_id(id.clone()).one(c).await?.and_then(|t| t.implementation_plan),
             None => None,
         };
         let t = now();
-        let lease = t + chrono::Duration::from_std(self.config.job_lease).unwrap_or_default();
         let mut am: job::ActiveModel = m.into();
         am.status = Set(JobStatus::Claimed.as_db().into());
         am.claimed_by_token_id = Set(Some(token.to_string()));
         am.claimed_at = Set(Some(t));
         am.worker_instance_id = Set(Some(instance.to_string()));
-        am.lease_until = Set(Some(lease));
-        am.plan_snapshot = Set(Some(t_row.as_ref().and_then(|t| t.implementation_plan.clone()).unwrap_or_default()));
+        am.lease_until = Set(Some(t + self.lease()));
+        am.plan_snapshot = Set(Some(plan.unwrap_or_default()));
         am.updated_at = Set(t);
         let m = am.update(c).await?;
-        if let Some(run_id) = &m.sprint_run_id
-            && let Some(run) = sprint_run::Entity::find_by_id(run_id.clone()).one(c).await?
-            && run.status == SprintRunStatus::Queued.as_db()
-        {
-            let started = run.started_at.unwrap_or(t);
-            let mut r: sprint_run::ActiveModel = run.into();
-            r.status = Set(SprintRunStatus::Running.as_db().into());
-            r.started_at = Set(Some(started));
-            r.updated_at = Set(t);
-            r.update(c).await?;
-        }
-        let mut payload = payload(c, &m, t_row).await?;
-        // Jobs of a sprint run: the run's branch and, for a batch job, its
-        // frozen scope (sprint_runs::batch).
-        let (m, batch) = crate::sprint_runs::batch::on_claim(
-            c,
-            m,
-            &mut payload.sprint,
-            &mut payload.product,
-            &mut payload.branch_suggestion,
-        )
-        .await?;
-        payload.job = job_view(m.clone())?;
-        payload.sprint_batch = batch;
-        Ok(Some((m, payload)))
+        let rows = repo::payload_rows(c, m).await?;
+        Ok(Some(finish_claim(c, rows).await?))
     }
+}
+
+/// The worker's one kind when it is dedicated (capabilities exactly
+/// `["deploy"]` or `["docs_audit"]`, see [`capability_fits`]).
+fn dedicated_kind(caps: &[String]) -> Option<JobKind> {
+    match caps {
+        [only] if only == "deploy" => Some(JobKind::Deploy),
+        [only] if only == "docs_audit" => Some(JobKind::DocsAudit),
+        _ => None,
+    }
+}
+
+/// What every claim does after marking its job: a queued sprint run starts
+/// running, and the payload is built from the rows read with the claim
+/// (plus, for a run's job, its branch and batch scope).
+async fn finish_claim(c: &DatabaseTransaction, rows: repo::ClaimRows) -> AppResult<(job::Model, ClaimedJob)> {
+    let t = rows.job.claimed_at.unwrap_or_else(now);
+    if let Some(run_id) = &rows.job.sprint_run_id
+        && let Some(run) = sprint_run::Entity::find_by_id(run_id.clone()).one(c).await?
+        && run.status == SprintRunStatus::Queued.as_db()
+    {
+        let started = run.started_at.unwrap_or(t);
+        let mut r: sprint_run::ActiveModel = run.into();
+        r.status = Set(SprintRunStatus::Running.as_db().into());
+        r.started_at = Set(Some(started));
+        r.updated_at = Set(t);
+        r.update(c).await?;
+    }
+    let idea = match &rows.job.idea_id {
+        Some(id) => idea::Entity::find_by_id(id.clone()).one(c).await?,
+        None => None,
+    };
+    let m = rows.job.clone();
+    let mut payload = payload(rows, idea)?;
+    if m.sprint_run_id.is_none() {
+        return Ok((m, payload));
+    }
+    // Jobs of a sprint run: the run's branch and, for a batch job, its
+    // frozen scope (sprint_runs::batch).
+    let (m, batch) = crate::sprint_runs::batch::on_claim(
+        c,
+        m,
+        &mut payload.sprint,
+        &mut payload.product,
+        &mut payload.branch_suggestion,
+    )
+    .await?;
+    payload.job = job_view(m.clone())?;
+    payload.sprint_batch = batch;
+    Ok((m, payload))
 }
 
 /// The quota floor of each of these products: its own `min_quota_pct`, or
@@ -654,12 +727,12 @@ fn wakes(ev: &Event, user_id: &str, product: Option<&str>) -> bool {
     queued && ev.user_id.as_deref() == Some(user_id) && product.is_none_or(|p| ev.product_id.as_deref() == Some(p))
 }
 
-/// Builds the claim payload for the job's kind.
-async fn payload<C: ConnectionTrait>(c: &C, m: &job::Model, t: Option<task::Model>) -> AppResult<ClaimedJob> {
+/// Builds the claim payload for the job's kind from the rows read with the claim.
+fn payload(rows: repo::ClaimRows, idea: Option<idea::Model>) -> AppResult<ClaimedJob> {
+    let m = &rows.job;
     let kind = kind_of(m)?;
-    let p = product::Entity::find_by_id(m.product_id.clone()).one(c).await?;
-    let k = job_kind_config::Entity::find_by_id(m.kind.clone()).one(c).await?;
-    let product = p.as_ref().map_or(Json::Null, |p| {
+    let p = rows.product.as_ref();
+    let product = p.map_or(Json::Null, |p| {
         json!({"id": p.id, "code": p.code, "name": p.name, "repo_url": p.repo_url,
             "definition_of_done": p.definition_of_done, "min_quota_pct": p.min_quota_pct})
     });
@@ -667,6 +740,7 @@ async fn payload<C: ConnectionTrait>(c: &C, m: &job::Model, t: Option<task::Mode
         let chars: Vec<char> = m.id.chars().collect();
         chars[chars.len().saturating_sub(8)..].iter().collect()
     };
+    let t = rows.task.as_ref();
     let mut out = ClaimedJob {
         job_id: m.id.clone(),
         kind: kind.as_api(),
@@ -674,7 +748,7 @@ async fn payload<C: ConnectionTrait>(c: &C, m: &job::Model, t: Option<task::Mode
         attempt: m.retry_count,
         lease_until: m.lease_until.unwrap_or_else(now),
         heartbeat_interval_seconds: HEARTBEAT_INTERVAL_SECS,
-        config: resolve_config(kind, t.as_ref().is_some_and(|t| t.requires_opus), m, p.as_ref(), k.as_ref()),
+        config: resolve_config(kind, t.is_some_and(|t| t.requires_opus), m, p, rows.kind_config.as_ref()),
         task: None,
         story: None,
         pbi: None,
@@ -686,17 +760,14 @@ async fn payload<C: ConnectionTrait>(c: &C, m: &job::Model, t: Option<task::Mode
         sprint_batch: None,
     };
     if let Some(t) = t {
-        let s = story::Entity::find_by_id(t.story_id.clone()).one(c).await?;
-        if let Some(s) = &s {
+        if let Some(s) = &rows.story {
             out.story = Some(json!({"id": s.id, "code": s.code, "title": s.title, "description": s.description,
                 "acceptance_criteria": s.acceptance_criteria}));
-            if let Some(pb) = pbi::Entity::find_by_id(s.pbi_id.clone()).one(c).await? {
+            if let Some(pb) = &rows.pbi {
                 out.pbi = Some(json!({"id": pb.id, "code": pb.code, "title": pb.title, "priority": pb.priority,
                     "status": PbiStatus::decode(&pb.status, "pbis.status")?.as_api()}));
             }
-            if let Some(sid) = &s.sprint_id
-                && let Some(sp) = sprint::Entity::find_by_id(sid.clone()).one(c).await?
-            {
+            if let Some(sp) = &rows.sprint {
                 out.sprint = Some(json!({"id": sp.id, "code": sp.code, "goal": sp.sprint_goal,
                     "status": SprintStatus::decode(&sp.status, "sprints.status")?.as_api()}));
             }
@@ -706,9 +777,7 @@ async fn payload<C: ConnectionTrait>(c: &C, m: &job::Model, t: Option<task::Mode
             "verify_only": t.verify_only,
             "verify_required": VerifyRequired::decode(&t.verify_required, "tasks.verify_required")?.as_api()}));
     }
-    if let Some(idea_id) = &m.idea_id
-        && let Some(i) = idea::Entity::find_by_id(idea_id.clone()).one(c).await?
-    {
+    if let Some(i) = idea {
         let stage = match kind {
             JobKind::IdeaGrill => "grill",
             JobKind::IdeaMakePlan => "plan",

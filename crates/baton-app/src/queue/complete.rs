@@ -13,12 +13,14 @@ use baton_domain::{
 };
 use baton_store::{
     entities::{idea, idea_log, job, story, task},
+    events::Event,
     new_id, now,
+    repo::queue as repo,
     sea_orm::{
         ActiveModelTrait,
         ActiveValue::Set,
-        ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-        sea_query::{Expr, Query},
+        ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+        sea_query::{Expr, Func, Query},
     },
 };
 use chrono::{DateTime, Utc};
@@ -30,7 +32,7 @@ use crate::{
     backlog::{
         propagation::Rollup,
         refs,
-        tasks::{apply_task_status, task_view},
+        tasks::{apply_task_status_reading_queue, task_events, task_view},
     },
     txn,
 };
@@ -271,160 +273,233 @@ impl App {
     }
 
     /// Records a worker's report on its job (reference §3.5).
+    ///
+    /// `running` is one conditional `UPDATE … RETURNING` (it changes only
+    /// the job). Every other report is one transaction that reads and locks
+    /// the job with its task in one statement, runs the checks in the
+    /// reference's order, writes the job, and for a task job locks the story
+    /// and propagates (story → PBI → sprint, see [`crate::backlog::propagation`])
+    /// without the product-wide lock; its events go out with the commit.
+    /// `failed` and `skipped` reports take the product lock first, as the
+    /// PBI fail-cascade changes sibling jobs of the whole PBI.
     pub async fn update_job_status(&self, actor: &Actor, input: UpdateJobStatus) -> AppResult<JobStatusReport> {
         actor.require_write()?;
         let token = token_of(actor)?.to_string();
         let to = input.validate()?;
-        let found = self.own_job(actor, &input.job_id).await?;
-        check_claim(&found, &token, input.attempt)?;
-        let kind = kind_of(&found)?;
-        check_skip(kind, to, &input)?;
-        let actor2 = actor.clone();
-        let pid = found.product_id.clone();
-        let job_id = found.id.clone();
-        let body = txn::body(move |c| {
-            Box::pin(async move {
-                let m = job::Entity::find_by_id(found.id).one(c).await?.ok_or(AppError::NotFound("job"))?;
-                check_claim(&m, &token, input.attempt)?;
-                let t_row = match &m.task_id {
-                    Some(id) => task::Entity::find_by_id(id.clone()).one(c).await?,
-                    None => None,
-                };
-                if to == JobStatus::Done {
-                    check_done_gates(c, &m, kind, t_row.as_ref(), input.summary.as_deref()).await?;
-                }
-                let t = now();
-                let failed_task_job = to == JobStatus::Failed && kind == JobKind::TaskImplementation;
-                let mut am: job::ActiveModel = m.clone().into();
-                am.status = Set(to.as_db().into());
-                if to == JobStatus::Running {
-                    am.started_at = Set(Some(m.started_at.unwrap_or(t)));
-                } else {
-                    am.finished_at = Set(Some(t));
-                    am.lease_until = Set(None);
-                }
-                if to == JobStatus::Done && kind == JobKind::TaskImplementation {
-                    let branch =
-                        input.branch.clone().or(m.branch.clone()).unwrap_or_else(|| super::precheck::job_branch(&m.id));
-                    am.branch = Set(Some(branch));
-                } else if let Some(b) = &input.branch {
-                    am.branch = Set(Some(b.clone()));
-                }
-                if input.pushed == Some(true) {
-                    am.pushed_at = Set(Some(t));
-                }
-                macro_rules! keep {
-                    ($($f:ident),*) => {$(if input.$f.is_some() { am.$f = Set(input.$f.clone()); })*};
-                }
-                keep!(
-                    head_sha,
-                    base_sha,
-                    pr_url,
-                    summary,
-                    error,
-                    model_id,
-                    input_tokens,
-                    output_tokens,
-                    cache_read_tokens,
-                    cache_write_tokens,
-                    actual_thinking_tokens
-                );
-                am.updated_at = Set(t);
-                let mut m = am.update(c).await?;
+        if to == JobStatus::Running
+            && let Some(m) = self.mark_running(actor, &token, &input).await?
+        {
+            self.announce_job(&m).await;
+            return report(m, None, Vec::new(), "idle");
+        }
+        // Postgres may pick this report as the victim of a deadlock with a
+        // writer that takes its rows in another order (a person deleting the
+        // story, say): the transaction rolled back whole, so run it again.
+        let mut tries = 0;
+        loop {
+            match self.report_once(actor, &token, &input, to).await {
+                Err(e) if tries < 3 && is_deadlock(&e) => tries += 1,
+                other => return other,
+            }
+        }
+    }
 
-                // Propagation: done → task DONE, failed → task FAILED.
-                let mut roll = Rollup::default();
-                let mut task_after = None;
-                if kind == JobKind::TaskImplementation
-                    && matches!(to, JobStatus::Done | JobStatus::Failed)
-                    && let Some(tk) = &t_row
-                {
-                    let status = if to == JobStatus::Done { TaskStatus::Done } else { TaskStatus::Failed };
-                    // No explicit run: its check wants the caller to hold a
-                    // claimed or running job in the run, and this job was just
-                    // finished above. Propagation finds the run from this
-                    // job's task (settle_sprint_run), and only settles it
-                    // while it is active.
-                    roll = apply_task_status(c, &actor2, tk, status, None).await?;
-                    task_after = task::Entity::find_by_id(tk.id.clone()).one(c).await?;
-                }
+    /// `running` as one statement: the job turns RUNNING only while the
+    /// caller's token and attempt hold it claimed or running. `None` when it
+    /// does not (the general path then says why).
+    async fn mark_running(&self, actor: &Actor, token: &str, input: &UpdateJobStatus) -> AppResult<Option<job::Model>> {
+        let t = now();
+        let mut q = job::Entity::update_many()
+            .col_expr(job::Column::Status, Expr::value(JobStatus::Running.as_db()))
+            .col_expr(
+                job::Column::StartedAt,
+                Func::coalesce([Expr::col(job::Column::StartedAt).into(), Expr::value(t)]).into(),
+            )
+            .col_expr(job::Column::UpdatedAt, Expr::value(t));
+        if let Some(b) = &input.branch {
+            q = q.col_expr(job::Column::Branch, Expr::value(b.clone()));
+        }
+        if input.pushed == Some(true) {
+            q = q.col_expr(job::Column::PushedAt, Expr::value(t));
+        }
+        macro_rules! keep {
+            ($($f:ident => $col:ident),*) => {$(if let Some(v) = &input.$f {
+                q = q.col_expr(job::Column::$col, Expr::value(v.clone()));
+            })*};
+        }
+        keep!(head_sha => HeadSha, base_sha => BaseSha, pr_url => PrUrl, summary => Summary, error => Error,
+            model_id => ModelId, input_tokens => InputTokens, output_tokens => OutputTokens,
+            cache_read_tokens => CacheReadTokens, cache_write_tokens => CacheWriteTokens,
+            actual_thinking_tokens => ActualThinkingTokens);
+        let mut q = q
+            .filter(job::Column::Id.eq(input.job_id.trim()))
+            .filter(job::Column::UserId.eq(&actor.user_id))
+            .filter(job::Column::ClaimedByTokenId.eq(token))
+            .filter(job::Column::Status.is_in([JobStatus::Claimed.as_db(), JobStatus::Running.as_db()]));
+        if let Some(a) = input.attempt {
+            q = q.filter(job::Column::RetryCount.eq(a));
+        }
+        Ok(q.exec_with_returning(&self.db).await?.into_iter().next())
+    }
 
-                // Jobs of a sprint run finalise, pause or fail it (§6.3, §6.4);
-                // after propagation, which may have finished stories.
-                let run_after = crate::sprint_runs::batch::after_report(c, &m, to).await?;
+    /// One attempt at a report in one transaction (see [`Self::update_job_status`]).
+    async fn report_once(
+        &self,
+        actor: &Actor,
+        token: &str,
+        input: &UpdateJobStatus,
+        to: JobStatus,
+    ) -> AppResult<JobStatusReport> {
+        let txn = self.db.begin().await?;
+        match self.report_in(&txn, actor, token, input, to).await {
+            Ok((out, events)) => {
+                self.commit_announcing(txn, events).await?;
+                Ok(out)
+            }
+            Err(e) => {
+                txn.rollback().await?;
+                Err(e)
+            }
+        }
+    }
 
-                // PBI fail-cascade (§4.6).
-                let mut cascaded = Vec::new();
-                if failed_task_job && let Some(tk) = &t_row {
-                    cascaded = pbi_cascade(c, &m, tk).await?;
-                    let mut trace = format!("cancelled_by_self; siblings_cancelled={}", cascaded.len());
-                    if !roll.cancelled_jobs.is_empty() {
-                        trace.push_str(&format!("; run_jobs_cancelled={}", roll.cancelled_jobs.len()));
-                    }
-                    let mut am: job::ActiveModel = m.clone().into();
-                    am.error = Set(Some(with_trace(m.error.as_deref(), &trace)));
-                    m = am.update(c).await?;
-                }
-                // Failed idea jobs mark their idea and log the event (§3.5 step 4).
-                if to == JobStatus::Failed && kind.is_idea_kind() {
-                    idea_job_ended(c, &m, kind, "failed").await?;
-                }
-                Ok((m, task_after, roll, cascaded, run_after))
-            })
-        });
-        // `running` changes only the job row (no propagation): it need not
-        // wait for the product's other writers.
-        let (m, task_row, roll, cascaded, run_after) = if to == JobStatus::Running {
-            txn::in_job_txn(&self.db, &job_id, body).await?
+    async fn report_in(
+        &self,
+        c: &DatabaseTransaction,
+        actor: &Actor,
+        token: &str,
+        input: &UpdateJobStatus,
+        to: JobStatus,
+    ) -> AppResult<(JobStatusReport, Vec<Event>)> {
+        let job_id = input.job_id.trim();
+        let user = actor.user_id.as_str();
+        let found = if to == JobStatus::Done {
+            repo::job_and_task(c, job_id, user, true).await?
         } else {
-            txn::in_product_txn(&self.db, &pid, body).await?
+            // Product lock first (a person's cancel takes it before the job
+            // row too), then the job.
+            let Some((m, _)) = repo::job_and_task(c, job_id, user, false).await? else {
+                return Err(AppError::NotFound("job"));
+            };
+            txn::lock_product(c, &m.product_id).await?;
+            repo::job_and_task(c, job_id, user, true).await?
         };
+        let (m, t_row) = found.ok_or(AppError::NotFound("job"))?;
+        check_claim(&m, token, input.attempt)?;
+        let kind = kind_of(&m)?;
+        check_skip(kind, to, input)?;
+        if to == JobStatus::Done {
+            check_done_gates(c, &m, kind, t_row.as_ref(), input.summary.as_deref()).await?;
+        }
+        let t = now();
+        let failed_task_job = to == JobStatus::Failed && kind == JobKind::TaskImplementation;
+        let mut am: job::ActiveModel = m.clone().into();
+        am.status = Set(to.as_db().into());
+        if to == JobStatus::Running {
+            am.started_at = Set(Some(m.started_at.unwrap_or(t)));
+        } else {
+            am.finished_at = Set(Some(t));
+            am.lease_until = Set(None);
+        }
+        if to == JobStatus::Done && kind == JobKind::TaskImplementation {
+            let branch =
+                input.branch.clone().or(m.branch.clone()).unwrap_or_else(|| super::precheck::job_branch(&m.id));
+            am.branch = Set(Some(branch));
+        } else if let Some(b) = &input.branch {
+            am.branch = Set(Some(b.clone()));
+        }
+        if input.pushed == Some(true) {
+            am.pushed_at = Set(Some(t));
+        }
+        macro_rules! keep {
+            ($($f:ident),*) => {$(if input.$f.is_some() { am.$f = Set(input.$f.clone()); })*};
+        }
+        keep!(
+            head_sha,
+            base_sha,
+            pr_url,
+            summary,
+            error,
+            model_id,
+            input_tokens,
+            output_tokens,
+            cache_read_tokens,
+            cache_write_tokens,
+            actual_thinking_tokens
+        );
+        am.updated_at = Set(t);
+        let mut m = am.update(c).await?;
 
-        self.announce_job(&m).await;
-        if let Some(run) = &run_after {
-            self.announce_run(&m.product_id, run, "status").await;
+        // PBI fail-cascade (§4.6), before propagation: the siblings' job rows
+        // are taken while this report holds no story or PBI lock, so a
+        // sibling's `done` (job → story → PBI) never waits on it in reverse.
+        let mut cascaded = Vec::new();
+        if failed_task_job && let Some(tk) = &t_row {
+            cascaded = pbi_cascade(c, &m, tk).await?;
         }
-        for j in job::Entity::find().filter(job::Column::Id.is_in(cascaded.clone())).all(&self.db).await? {
-            self.announce_job(&j).await;
+
+        // Propagation: done → task DONE, failed → task FAILED. No explicit
+        // run: its check wants the caller to hold a claimed or running job in
+        // the run, and this job was just finished above. Propagation finds the
+        // run from this job's task (settle_sprint_run), and only settles it
+        // while it is active.
+        let mut roll = Rollup::default();
+        let mut task_after = None;
+        let mut queued = None;
+        if kind == JobKind::TaskImplementation
+            && matches!(to, JobStatus::Done | JobStatus::Failed)
+            && let Some(tk) = &t_row
+        {
+            let status = if to == JobStatus::Done { TaskStatus::Done } else { TaskStatus::Failed };
+            let (r, q) = apply_task_status_reading_queue(c, actor, tk, status, None, Some(user)).await?;
+            roll = r;
+            queued = Some(q);
+            task_after = Some(task::Model { status: status.as_db().into(), updated_at: t, ..tk.clone() });
         }
-        if let Some(t) = &task_row {
-            self.announce_task(&task_view(t.clone())?, "status", &roll).await;
+
+        // Jobs of a sprint run finalise, pause or fail it (§6.3, §6.4);
+        // after propagation, which may have finished stories.
+        let run_after = crate::sprint_runs::batch::after_report(c, &m, to).await?;
+
+        if failed_task_job {
+            let mut trace = format!("cancelled_by_self; siblings_cancelled={}", cascaded.len());
+            if !roll.cancelled_jobs.is_empty() {
+                trace.push_str(&format!("; run_jobs_cancelled={}", roll.cancelled_jobs.len()));
+            }
+            let mut am: job::ActiveModel = m.clone().into();
+            am.error = Set(Some(with_trace(m.error.as_deref(), &trace)));
+            m = am.update(c).await?;
         }
+        // Failed idea jobs mark their idea and log the event (§3.5 step 4).
+        if to == JobStatus::Failed && kind.is_idea_kind() {
+            idea_job_ended(c, &m, kind, "failed").await?;
+        }
+
         let next_action = if to == JobStatus::Running {
             "idle"
-        } else if job::Entity::find()
-            .filter(job::Column::UserId.eq(&actor.user_id))
-            .filter(job::Column::Status.eq(JobStatus::Queued.as_db()))
-            .count(&self.db)
-            .await?
-            > 0
-        {
-            "wait_for_job_again"
         } else {
-            "queue_empty"
+            let queued = match queued {
+                Some(q) => q,
+                None => repo::has_queued_job(c, user, None).await?,
+            };
+            if queued { "wait_for_job_again" } else { "queue_empty" }
         };
+
+        let mut events = vec![super::job_event(&m)];
+        if let Some(run) = &run_after {
+            events.push(crate::sprint_runs::run_event(&m.product_id, run, "status"));
+        }
+        if !cascaded.is_empty() {
+            for j in job::Entity::find().filter(job::Column::Id.is_in(cascaded.clone())).all(c).await? {
+                events.push(super::job_event(&j));
+            }
+        }
+        if let Some(tk) = &task_after {
+            events.extend(task_events(&task_view(tk.clone())?, "status", &roll));
+        }
         let mut cancelled_jobs = cascaded;
         cancelled_jobs.extend(roll.cancelled_jobs.iter().cloned());
-        Ok(JobStatusReport {
-            status: status_of(&m)?.as_api(),
-            verify_result: m
-                .verify_result
-                .as_deref()
-                .map(|v| VerifyResult::decode(v, "jobs.verify_result").map(VerifyResult::as_api))
-                .transpose()?,
-            job_id: m.id,
-            branch: m.branch,
-            head_sha: m.head_sha,
-            pushed_at: m.pushed_at,
-            pr_url: m.pr_url,
-            summary: m.summary,
-            error: m.error,
-            started_at: m.started_at,
-            finished_at: m.finished_at,
-            task_status: task_row.map(|t| TaskStatus::decode(&t.status, "tasks.status")).transpose()?,
-            cancelled_jobs,
-            next_action: next_action.into(),
-        })
+        Ok((report(m, task_after, cancelled_jobs, next_action)?, events))
     }
 
     /// Classifies `diff` against the plan frozen on the job at claim time and
@@ -437,11 +512,12 @@ impl App {
         if diff.len() > MAX_DIFF_BYTES {
             return Err(AppError::field("diff", format!("must be at most {MAX_DIFF_BYTES} bytes")));
         }
-        let m = match self.own_job(actor, target).await {
-            Ok(m) => m,
-            Err(AppError::NotFound(_)) => {
+        // One read for the job and its task (the usual target is the job id).
+        let (m, t_row) = match repo::job_and_task(&self.db, target.trim(), &actor.user_id, false).await? {
+            Some(found) => found,
+            None => {
                 let t = refs::resolve_task(&self.db, actor, target).await?;
-                job::Entity::find()
+                let m = job::Entity::find()
                     .filter(job::Column::TaskId.eq(&t.id))
                     .filter(job::Column::UserId.eq(&actor.user_id))
                     .filter(job::Column::ClaimedByTokenId.eq(&token))
@@ -451,16 +527,12 @@ impl App {
                     .await?
                     .ok_or_else(|| {
                         AppError::Conflict(format!("task {} has no claimed or running job held by your token", t.code))
-                    })?
+                    })?;
+                (m, Some(t))
             }
-            Err(e) => return Err(e),
         };
         check_claim(&m, &token, None)?;
         let verdict = verify::classify(diff, m.plan_snapshot.as_deref().unwrap_or(""));
-        let t_row = match &m.task_id {
-            Some(id) => task::Entity::find_by_id(id.clone()).one(&self.db).await?,
-            None => None,
-        };
         let updated = job::Entity::update_many()
             .col_expr(job::Column::VerifyResult, Expr::value(Some(verdict.result.as_db().to_string())))
             .col_expr(job::Column::UpdatedAt, Expr::value(now()))
@@ -491,6 +563,43 @@ impl App {
             gate_passes_without_summary: passes,
         })
     }
+}
+
+/// The answer to a report from the job as written.
+fn report(
+    m: job::Model,
+    task_row: Option<task::Model>,
+    cancelled_jobs: Vec<String>,
+    next_action: &str,
+) -> AppResult<JobStatusReport> {
+    Ok(JobStatusReport {
+        status: status_of(&m)?.as_api(),
+        verify_result: m
+            .verify_result
+            .as_deref()
+            .map(|v| VerifyResult::decode(v, "jobs.verify_result").map(VerifyResult::as_api))
+            .transpose()?,
+        job_id: m.id,
+        branch: m.branch,
+        head_sha: m.head_sha,
+        pushed_at: m.pushed_at,
+        pr_url: m.pr_url,
+        summary: m.summary,
+        error: m.error,
+        started_at: m.started_at,
+        finished_at: m.finished_at,
+        task_status: task_row.map(|t| TaskStatus::decode(&t.status, "tasks.status")).transpose()?,
+        cancelled_jobs,
+        next_action: next_action.into(),
+    })
+}
+
+/// Whether Postgres ended the transaction as a deadlock victim (SQLSTATE 40P01).
+fn is_deadlock(e: &AppError) -> bool {
+    matches!(e, AppError::Internal(i) if {
+        let chain = format!("{i:#}");
+        chain.contains("40P01") || chain.contains("deadlock detected")
+    })
 }
 
 /// Sets the idea of an idea job that ended without success (`outcome`:

@@ -206,6 +206,13 @@ pub(crate) fn kind_of(m: &job::Model) -> AppResult<JobKind> {
 impl App {
     /// Announces a job's new status (reference §3.5 step 5).
     pub(crate) async fn announce_job(&self, m: &job::Model) {
+        self.announce(job_event(m)).await;
+    }
+}
+
+/// The event of a job's new status (reference §3.5 step 5).
+pub(crate) fn job_event(m: &job::Model) -> Event {
+    {
         let data = json!({
             "job_id": m.id,
             "user_id": m.user_id,
@@ -222,7 +229,6 @@ impl App {
             "error": m.error,
             "retry_count": m.retry_count,
         });
-        let event = Event::new(kinds::JOB_STATUS).for_product(&m.product_id).for_user(&m.user_id).with_data(data);
-        self.announce(event).await;
+        Event::new(kinds::JOB_STATUS).for_product(&m.product_id).for_user(&m.user_id).with_data(data)
     }
 }

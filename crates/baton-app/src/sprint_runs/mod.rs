@@ -368,13 +368,7 @@ async fn detail<C: ConnectionTrait>(c: &C, run: sprint_run::Model) -> AppResult<
 impl App {
     /// Announces a run change (after the commit).
     pub(crate) async fn announce_run(&self, product_id: &str, run: &sprint_run::Model, action: &str) {
-        let data = json!({
-            "sprint_run_id": run.id,
-            "sprint_id": run.sprint_id,
-            "status": api_of(&run.status, SprintRunStatus::from_db, SprintRunStatus::as_api),
-            "action": action,
-        });
-        self.announce(Event::new(SPRINT_RUN_CHANGED).for_product(product_id).with_data(data)).await;
+        self.announce(run_event(product_id, run, action)).await;
     }
 
     /// Starts a run of an OPEN sprint (reference §6.1), in one transaction:
@@ -606,4 +600,15 @@ impl App {
         }
         detail(&self.db, new).await
     }
+}
+
+/// The event of a sprint run's change.
+pub(crate) fn run_event(product_id: &str, run: &sprint_run::Model, action: &str) -> Event {
+    let data = json!({
+        "sprint_run_id": run.id,
+        "sprint_id": run.sprint_id,
+        "status": api_of(&run.status, SprintRunStatus::from_db, SprintRunStatus::as_api),
+        "action": action,
+    });
+    Event::new(SPRINT_RUN_CHANGED).for_product(product_id).with_data(data)
 }

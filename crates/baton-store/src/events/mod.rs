@@ -43,6 +43,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::broadcast;
 
+use sea_orm::ConnectionTrait;
+
 use crate::{Backend, Db, StoreError};
 
 /// The Postgres NOTIFY channel every instance publishes to and listens on.
@@ -268,6 +270,45 @@ impl EventBus {
                 Ok(())
             }
             Imp::Postgres(pg) => pg.publish(event).await,
+        }
+    }
+
+    /// Publishes several events after their change has been committed, in
+    /// one round trip on Postgres (one statement of `pg_notify` calls, which
+    /// Postgres delivers in order). Failures as for [`publish`](Self::publish).
+    pub async fn publish_all(&self, events: &[Event]) -> Result<(), StoreError> {
+        match &self.inner.imp {
+            Imp::InProcess => {
+                for e in events {
+                    let _ = self.inner.tx.send(e.clone());
+                }
+                Ok(())
+            }
+            Imp::Postgres(pg) => pg.publish_all(&pg.db_handle(), events).await,
+        }
+    }
+
+    /// Hands `events` to the transaction `c` so they go out exactly when it
+    /// commits: on Postgres one statement of `pg_notify` calls inside the
+    /// transaction (Postgres delivers NOTIFY only at commit, and never after
+    /// a rollback), saving the round trip and the pool checkout of a
+    /// separate publish. Returns the events still to publish after the
+    /// commit with [`publish_all`](Self::publish_all): none on Postgres, all
+    /// of them in-process (a broadcast cannot wait for a commit).
+    ///
+    /// An error here aborts the transaction on Postgres: fail the call (the
+    /// change is rolled back) rather than commit it.
+    pub async fn notify_on_commit<C: ConnectionTrait>(
+        &self,
+        c: &C,
+        events: Vec<Event>,
+    ) -> Result<Vec<Event>, StoreError> {
+        match &self.inner.imp {
+            Imp::InProcess => Ok(events),
+            Imp::Postgres(pg) => {
+                pg.publish_all(c, &events).await?;
+                Ok(Vec::new())
+            }
         }
     }
 

@@ -62,6 +62,34 @@ impl PgBus {
         Ok(())
     }
 
+    /// The pool events are published through.
+    pub(super) fn db_handle(&self) -> Db {
+        self.db.clone()
+    }
+
+    /// Sends `events` with one statement on `c`: `SELECT pg_notify($1, $2),
+    /// pg_notify($1, $3), …`. An event too big even without its data is
+    /// left out with a warning, as [`publish`](Self::publish) would fail on it.
+    pub(super) async fn publish_all<C: ConnectionTrait>(&self, c: &C, events: &[Event]) -> Result<(), StoreError> {
+        let mut values: Vec<sea_orm::Value> = vec![CHANNEL.into()];
+        let mut calls = Vec::with_capacity(events.len());
+        for e in events {
+            match e.notify_payload() {
+                Ok(p) => {
+                    values.push(p.into());
+                    calls.push(format!("pg_notify($1, ${})", values.len()));
+                }
+                Err(err) => tracing::warn!(error = %err, kind = %e.kind, "event not published"),
+            }
+        }
+        if calls.is_empty() {
+            return Ok(());
+        }
+        let sql = format!("SELECT {}", calls.join(", "));
+        c.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, values)).await?;
+        Ok(())
+    }
+
     pub(super) async fn ready(&self) {
         let mut listening = self.listening.clone();
         // Err: the task is gone (the bus is being dropped); nothing to wait for.

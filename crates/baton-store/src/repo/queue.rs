@@ -193,6 +193,25 @@ pub async fn claim_candidates<C: ConnectionTrait>(
     f: &CandidateFilter<'_>,
     limit: u64,
 ) -> Result<Vec<Candidate>, StoreError> {
+    if f.scope.is_some_and(<[String]>::is_empty) {
+        return Ok(Vec::new());
+    }
+    let (where_sql, values) = candidate_where(f);
+    let sql = format!(
+        "SELECT j.id, j.product_id, j.kind, j.required_capability FROM jobs j \
+         LEFT JOIN tasks t ON t.id = j.task_id \
+         LEFT JOIN sprint_runs r ON r.id = j.sprint_run_id \
+         WHERE {where_sql} ORDER BY j.created_at, j.id LIMIT {limit}"
+    );
+    Ok(Candidate::find_by_statement(Statement::from_sql_and_values(db.get_database_backend(), sql, values))
+        .all(db)
+        .await?)
+}
+
+/// The eligibility condition of a claim over `jobs j LEFT JOIN tasks t LEFT
+/// JOIN sprint_runs r`, and its values (`$1` user, `$2` runtime, then the
+/// product and scope filters). An empty scope must be handled by the caller.
+fn candidate_where(f: &CandidateFilter<'_>) -> (String, Vec<Value>) {
     let standalone = in_list(&f.standalone.iter().map(|k| k.as_db()).collect::<Vec<_>>());
     let busy = in_list(&[JobStatus::Queued.as_db(), JobStatus::Claimed.as_db(), JobStatus::Running.as_db()]);
     let run_live = in_list(&[SprintRunStatus::Queued.as_db(), SprintRunStatus::Running.as_db()]);
@@ -202,10 +221,7 @@ pub async fn claim_candidates<C: ConnectionTrait>(
     let queued = in_list(&[JobStatus::Queued.as_db()]);
     let mut values: Vec<Value> = vec![f.user_id.into(), f.runtime.into()];
     let mut sql = format!(
-        "SELECT j.id, j.product_id, j.kind, j.required_capability FROM jobs j \
-         LEFT JOIN tasks t ON t.id = j.task_id \
-         LEFT JOIN sprint_runs r ON r.id = j.sprint_run_id \
-         WHERE j.user_id = $1 AND j.status = {queued} AND j.runtime = $2 \
+        "j.user_id = $1 AND j.status = {queued} AND j.runtime = $2 \
          AND (j.kind IN ({standalone}) \
               OR (j.kind IN ({run_kinds}) AND j.sprint_run_id IS NOT NULL AND r.status IN ({run_live})) \
               OR (j.kind = {task} AND j.sprint_run_id IS NULL AND j.source IN ({by_hand}))) \
@@ -219,17 +235,11 @@ pub async fn claim_candidates<C: ConnectionTrait>(
         values.push(p.into());
         sql.push_str(&format!(" AND j.product_id = ${}", values.len()));
     }
-    if let Some(scope) = f.scope {
-        if scope.is_empty() {
-            return Ok(Vec::new());
-        }
+    if let Some(scope) = f.scope.filter(|s| !s.is_empty()) {
         sql.push_str(&format!(" AND j.product_id IN ({})", placeholders(values.len() + 1, scope.len())));
         values.extend(scope.iter().map(|s| Value::from(s.clone())));
     }
-    sql.push_str(&format!(" ORDER BY j.created_at, j.id LIMIT {limit}"));
-    Ok(Candidate::find_by_statement(Statement::from_sql_and_values(db.get_database_backend(), sql, values))
-        .all(db)
-        .await?)
+    (sql, values)
 }
 
 /// Picks the job to claim among `ids` (oldest first) and locks it: on
@@ -251,4 +261,359 @@ pub async fn lock_first_queued<C: ConnectionTrait>(db: &C, ids: &[String]) -> Re
         Some(r) => Ok(Some(r.try_get("", "id")?)),
         None => Ok(None),
     }
+}
+
+// ---------------------------------------------------------------------------
+// The lean claim (issue 13): one read of everything a claim must know about
+// its caller, then one statement that picks, locks, updates and (on
+// Postgres) returns the payload rows.
+
+/// What a claim needs to know before it writes, read in one statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Presence {
+    /// The user's `min_quota_pct` (the floor of products without their own).
+    pub user_floor: i32,
+    /// The calling worker's last reported quota, if it reported one.
+    pub my_quota: Option<i32>,
+    /// A live worker of a higher tier exists (the claim must then weigh
+    /// tier deference, which the general path does).
+    pub higher_peer: bool,
+    /// A QUEUED job of the user (and product filter) exists.
+    pub queued: bool,
+    /// A held job of the user has an expired lease (reset it first).
+    pub expired: bool,
+}
+
+/// Who is claiming, for [`presence`] and [`claim_next`].
+#[derive(Debug, Clone)]
+pub struct Claimer<'a> {
+    /// The claiming user.
+    pub user_id: &'a str,
+    /// The token holding the claim.
+    pub token_id: &'a str,
+    /// The worker instance.
+    pub instance_id: &'a str,
+    /// Database strings of the tiers above the worker's (live workers of
+    /// these tiers may be owed the job).
+    pub higher_tiers: &'a [&'static str],
+}
+
+/// Reads [`Presence`] in one statement; `None` when the user is gone.
+pub async fn presence<C: ConnectionTrait>(
+    db: &C,
+    who: &Claimer<'_>,
+    f: &CandidateFilter<'_>,
+    live_since: DateTime<Utc>,
+    now: DateTime<Utc>,
+    legacy_cutoff: DateTime<Utc>,
+) -> Result<Option<Presence>, StoreError> {
+    let mut values: Vec<Value> = vec![
+        who.user_id.into(),
+        who.token_id.into(),
+        who.instance_id.into(),
+        f.runtime.into(),
+        live_since.into(),
+        now.into(),
+        legacy_cutoff.into(),
+    ];
+    let higher = if who.higher_tiers.is_empty() {
+        "0".to_string()
+    } else {
+        format!(
+            "CASE WHEN EXISTS (SELECT 1 FROM workers w WHERE w.user_id = $1 AND w.runtime = $4 \
+             AND w.last_seen_at > $5 AND w.tier IN ({}) AND NOT (w.token_id = $2 AND w.instance_id = $3)) \
+             THEN 1 ELSE 0 END",
+            in_list(who.higher_tiers)
+        )
+    };
+    let mut queued =
+        format!("SELECT 1 FROM jobs q WHERE q.user_id = $1 AND q.status = {}", in_list(&[JobStatus::Queued.as_db()]));
+    if let Some(p) = f.product_id {
+        values.push(p.into());
+        queued.push_str(&format!(" AND q.product_id = ${}", values.len()));
+    }
+    let sql = format!(
+        "SELECT u.min_quota_pct AS user_floor, \
+         (SELECT w.last_quota_pct FROM workers w WHERE w.user_id = $1 AND w.token_id = $2 AND w.instance_id = $3) \
+           AS my_quota, \
+         {higher} AS higher_peer, \
+         CASE WHEN EXISTS ({queued}) THEN 1 ELSE 0 END AS queued, \
+         CASE WHEN EXISTS (SELECT 1 FROM jobs x WHERE x.user_id = $1 AND x.status IN ({}) AND {}) THEN 1 ELSE 0 END \
+           AS expired \
+         FROM users u WHERE u.id = $1",
+        held(),
+        expired_lease("$6", "$7").replace("lease_until", "x.lease_until").replace("claimed_at", "x.claimed_at"),
+    );
+    let Some(r) = db.query_one_raw(Statement::from_sql_and_values(db.get_database_backend(), sql, values)).await?
+    else {
+        return Ok(None);
+    };
+    let flag = |col: &str| -> Result<bool, StoreError> { Ok(r.try_get::<i32>("", col)? != 0) };
+    Ok(Some(Presence {
+        user_floor: r.try_get("", "user_floor")?,
+        my_quota: r.try_get("", "my_quota")?,
+        higher_peer: flag("higher_peer")?,
+        queued: flag("queued")?,
+        expired: flag("expired")?,
+    }))
+}
+
+/// The rows a claim payload is made of, all read with the claim.
+#[derive(Debug, Clone)]
+pub struct ClaimRows {
+    /// The claimed job, as updated.
+    pub job: crate::entities::job::Model,
+    /// Its product.
+    pub product: Option<crate::entities::product::Model>,
+    /// The administrator's configuration of its kind.
+    pub kind_config: Option<crate::entities::job_kind_config::Model>,
+    /// Its task, story, PBI and sprint (task jobs).
+    pub task: Option<crate::entities::task::Model>,
+    /// The task's story.
+    pub story: Option<crate::entities::story::Model>,
+    /// The story's PBI.
+    pub pbi: Option<crate::entities::pbi::Model>,
+    /// The story's sprint.
+    pub sprint: Option<crate::entities::sprint::Model>,
+}
+
+/// `alias.col AS prefixcol, …` for every column of entity `E`.
+fn columns_of<E: sea_orm::EntityTrait>(alias: &str, prefix: &str) -> String {
+    use sea_orm::{IdenStatic, Iterable};
+    E::Column::iter()
+        .map(|c| format!("{alias}.{col} AS {prefix}{col}", col = c.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Model `M` from the columns prefixed `pre`, or `None` when the outer join
+/// found no row (its key column `key` is null).
+fn joined<M: sea_orm::FromQueryResult>(
+    r: &sea_orm::QueryResult,
+    pre: &str,
+    key: &str,
+) -> Result<Option<M>, StoreError> {
+    if r.try_get::<Option<String>>(pre, key)?.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(M::from_query_result(r, pre)?))
+}
+
+/// The payload tables joined to a job's product, kind and task (`{p}` is
+/// the expression of the product id, `{k}` of the kind, `{t}` of the task id).
+fn payload_joins(product: &str, kind: &str, task: &str) -> String {
+    format!(
+        "JOIN products pp ON pp.id = {product} \
+         LEFT JOIN job_kind_configs pk ON pk.kind = {kind} \
+         LEFT JOIN tasks pt ON pt.id = {task} \
+         LEFT JOIN stories ps ON ps.id = pt.story_id \
+         LEFT JOIN pbis pb ON pb.id = ps.pbi_id \
+         LEFT JOIN sprints psp ON psp.id = ps.sprint_id"
+    )
+}
+
+fn payload_columns() -> String {
+    use crate::entities::{job_kind_config, pbi, product, sprint, story, task};
+    [
+        columns_of::<product::Entity>("pp", "p_"),
+        columns_of::<job_kind_config::Entity>("pk", "k_"),
+        columns_of::<task::Entity>("pt", "t_"),
+        columns_of::<story::Entity>("ps", "s_"),
+        columns_of::<pbi::Entity>("pb", "b_"),
+        columns_of::<sprint::Entity>("psp", "sp_"),
+    ]
+    .join(", ")
+}
+
+fn claim_rows(r: &sea_orm::QueryResult, job: crate::entities::job::Model) -> Result<ClaimRows, StoreError> {
+    Ok(ClaimRows {
+        job,
+        product: joined(r, "p_", "id")?,
+        kind_config: joined(r, "k_", "kind")?,
+        task: joined(r, "t_", "id")?,
+        story: joined(r, "s_", "id")?,
+        pbi: joined(r, "b_", "id")?,
+        sprint: joined(r, "sp_", "id")?,
+    })
+}
+
+/// The payload rows of a job already read (SQLite, whose `RETURNING` cannot
+/// name joined tables, and the general claim path): one statement.
+pub async fn payload_rows<C: ConnectionTrait>(
+    db: &C,
+    job: crate::entities::job::Model,
+) -> Result<ClaimRows, StoreError> {
+    let sql = format!("SELECT {} FROM (SELECT 1 AS one) one {}", payload_columns(), payload_joins("$1", "$2", "$3"));
+    let values: Vec<Value> = vec![job.product_id.clone().into(), job.kind.clone().into(), job.task_id.clone().into()];
+    let r = db
+        .query_one_raw(Statement::from_sql_and_values(db.get_database_backend(), sql, values))
+        .await?
+        .ok_or_else(|| StoreError::Db(sea_orm::DbErr::RecordNotFound(format!("product {}", job.product_id))))?;
+    claim_rows(&r, job)
+}
+
+/// How a claim marks the job it takes.
+#[derive(Debug, Clone)]
+pub struct ClaimMark {
+    /// Claim time.
+    pub now: DateTime<Utc>,
+    /// Lease end.
+    pub lease_until: DateTime<Utc>,
+}
+
+/// Who may take what in the one-statement claim: the quota floors and the
+/// worker's capabilities as SQL conditions.
+#[derive(Debug, Clone)]
+pub struct Fit<'a> {
+    /// The worker's quota (`None`: not reported, passes every floor).
+    pub my_quota: Option<i32>,
+    /// The floor of products without their own.
+    pub user_floor: i32,
+    /// The worker's capabilities (a job's `required_capability` must be one).
+    pub capabilities: &'a [String],
+    /// A dedicated worker takes only this kind.
+    pub only_kind: Option<&'static str>,
+}
+
+/// Claims the oldest eligible QUEUED job in one statement: picks it with the
+/// claim's eligibility rules (the same as [`claim_candidates`], plus the
+/// quota floor and capability checks), locks it (`FOR UPDATE SKIP LOCKED` on
+/// Postgres, so concurrent claimers pass each other), marks it claimed with
+/// the task's plan frozen, and returns it. On Postgres the same statement
+/// returns the payload rows; on SQLite (whose claim runs in the single write
+/// transaction) a second read does.
+pub async fn claim_next<C: ConnectionTrait>(
+    db: &C,
+    who: &Claimer<'_>,
+    f: &CandidateFilter<'_>,
+    fit: &Fit<'_>,
+    mark: &ClaimMark,
+) -> Result<Option<ClaimRows>, StoreError> {
+    use crate::entities::job;
+    let b = db.get_database_backend();
+    let (where_sql, mut values) = candidate_where(f);
+    if f.scope.is_some_and(<[String]>::is_empty) {
+        return Ok(None);
+    }
+    let mut extra = String::new();
+    values.push(fit.my_quota.into());
+    let q = values.len();
+    values.push(fit.user_floor.into());
+    extra.push_str(&format!(" AND (${q} IS NULL OR ${q} >= COALESCE(fp.min_quota_pct, ${}))", q + 1));
+    if fit.capabilities.is_empty() {
+        extra.push_str(" AND j.required_capability IS NULL");
+    } else {
+        extra.push_str(&format!(
+            " AND (j.required_capability IS NULL OR j.required_capability IN ({}))",
+            placeholders(values.len() + 1, fit.capabilities.len())
+        ));
+        values.extend(fit.capabilities.iter().map(|c| Value::from(c.clone())));
+    }
+    if let Some(k) = fit.only_kind {
+        values.push(k.into());
+        extra.push_str(&format!(" AND j.kind = ${}", values.len()));
+    }
+    let lock = if b == DbBackend::Postgres { " FOR UPDATE OF j SKIP LOCKED" } else { "" };
+    let pick = format!(
+        "SELECT j.id, j.product_id, j.kind, j.task_id FROM jobs j \
+         LEFT JOIN tasks t ON t.id = j.task_id \
+         LEFT JOIN sprint_runs r ON r.id = j.sprint_run_id \
+         JOIN products fp ON fp.id = j.product_id \
+         WHERE {where_sql}{extra} ORDER BY j.created_at, j.id LIMIT 1{lock}"
+    );
+    let base = values.len();
+    values.extend([
+        Value::from(JobStatus::Claimed.as_db()),
+        who.token_id.into(),
+        mark.now.into(),
+        who.instance_id.into(),
+        mark.lease_until.into(),
+    ]);
+    let set = format!(
+        "status = ${s}, claimed_by_token_id = ${tk}, claimed_at = ${t}, worker_instance_id = ${i}, \
+         lease_until = ${l}, updated_at = ${t}",
+        s = base + 1,
+        tk = base + 2,
+        t = base + 3,
+        i = base + 4,
+        l = base + 5
+    );
+    if b == DbBackend::Postgres {
+        let sql = format!(
+            "UPDATE jobs cj SET {set}, plan_snapshot = COALESCE(pt.implementation_plan, '') \
+             FROM ({pick}) pick {} WHERE cj.id = pick.id RETURNING {}, {}",
+            payload_joins("pick.product_id", "pick.kind", "pick.task_id"),
+            columns_of::<job::Entity>("cj", "j_"),
+            payload_columns()
+        );
+        let Some(r) = db.query_one_raw(Statement::from_sql_and_values(b, sql, values)).await? else {
+            return Ok(None);
+        };
+        let job = <job::Model as sea_orm::FromQueryResult>::from_query_result(&r, "j_")?;
+        return Ok(Some(claim_rows(&r, job)?));
+    }
+    let sql = format!(
+        "UPDATE jobs SET {set}, plan_snapshot = COALESCE((SELECT pt.implementation_plan FROM tasks pt \
+         WHERE pt.id = jobs.task_id), '') WHERE id = (SELECT id FROM ({pick})) RETURNING *"
+    );
+    let Some(r) = db.query_one_raw(Statement::from_sql_and_values(b, sql, values)).await? else {
+        return Ok(None);
+    };
+    let job = <job::Model as sea_orm::FromQueryResult>::from_query_result(&r, "")?;
+    Ok(Some(payload_rows(db, job).await?))
+}
+
+/// A job and its task, read in one statement; on Postgres the job row is
+/// locked (`FOR NO KEY UPDATE`) when `lock` is set. `None` when the job
+/// does not exist or is another user's.
+pub async fn job_and_task<C: ConnectionTrait>(
+    db: &C,
+    job_id: &str,
+    user_id: &str,
+    lock: bool,
+) -> Result<Option<(crate::entities::job::Model, Option<crate::entities::task::Model>)>, StoreError> {
+    use crate::entities::{job, task};
+    let b = db.get_database_backend();
+    let lock = if lock && b == DbBackend::Postgres { " FOR NO KEY UPDATE OF j" } else { "" };
+    let sql = format!(
+        "SELECT {}, {} FROM jobs j LEFT JOIN tasks pt ON pt.id = j.task_id WHERE j.id = $1 AND j.user_id = $2{lock}",
+        columns_of::<job::Entity>("j", "j_"),
+        columns_of::<task::Entity>("pt", "t_"),
+    );
+    let Some(r) = db.query_one_raw(Statement::from_sql_and_values(b, sql, [job_id.into(), user_id.into()])).await?
+    else {
+        return Ok(None);
+    };
+    let job = <job::Model as sea_orm::FromQueryResult>::from_query_result(&r, "j_")?;
+    Ok(Some((job, joined(&r, "t_", "id")?)))
+}
+
+/// The stored statuses of story `story_id`'s tasks and, with `queued_of`,
+/// whether that user has a QUEUED job (a worker's `next_action`), in one
+/// statement: the last read of a `done` report before its commit.
+pub async fn story_task_statuses<C: ConnectionTrait>(
+    db: &C,
+    story_id: &str,
+    queued_of: Option<&str>,
+) -> Result<(Vec<String>, bool), StoreError> {
+    let mut values: Vec<Value> = vec![story_id.into()];
+    let queued = match queued_of {
+        Some(user) => {
+            values.push(user.into());
+            format!(
+                "CASE WHEN EXISTS (SELECT 1 FROM jobs q WHERE q.user_id = $2 AND q.status = {}) THEN 1 ELSE 0 END",
+                in_list(&[JobStatus::Queued.as_db()])
+            )
+        }
+        None => "0".into(),
+    };
+    let sql = format!("SELECT t.status AS status, {queued} AS queued FROM tasks t WHERE t.story_id = $1");
+    let rows = db.query_all_raw(Statement::from_sql_and_values(db.get_database_backend(), sql, values)).await?;
+    let mut statuses = Vec::with_capacity(rows.len());
+    let mut any_queued = false;
+    for r in &rows {
+        statuses.push(r.try_get::<String>("", "status")?);
+        any_queued |= r.try_get::<i32>("", "queued")? != 0;
+    }
+    Ok((statuses, any_queued))
 }
