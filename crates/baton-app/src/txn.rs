@@ -1,13 +1,17 @@
 //! Product-scoped write transactions and code allocation.
 //!
-//! Every backlog write runs in [`in_product_txn`], whose first statement
-//! updates the product row. On Postgres that row lock serialises writers of
+//! Every backlog write by a person runs in [`in_product_txn`], whose first
+//! statement updates the product row. On Postgres that row lock serialises writers of
 //! one product (so status propagation and code numbers never race under
 //! READ COMMITTED); writers of different products never wait for each
 //! other. On SQLite every transaction begun on [`Db`] is a write
 //! transaction already: it queues for the single writer connection (first
 //! come, first served) and begins `IMMEDIATE` (see [`baton_store::gate`]),
 //! so the row update there only checks that the product exists.
+//!
+//! A worker's `done` report is the exception: it locks only its job, story,
+//! PBI and sprint rows, in that order (see `backlog::propagation`), so
+//! agents finishing tasks of one product do not queue on one row.
 //!
 //! A transaction body writes through its transaction, never through the
 //! `Db` handle: on SQLite that write would wait for the writer connection
@@ -18,7 +22,7 @@ use std::{future::Future, pin::Pin};
 use baton_domain::codes::CodeKind;
 use baton_store::{
     Db,
-    sea_orm::{ConnectionTrait, DatabaseTransaction, Statement, TransactionTrait},
+    sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement, TransactionTrait},
 };
 
 use crate::{AppError, AppResult};
@@ -56,39 +60,22 @@ async fn finish<T>(txn: DatabaseTransaction, result: AppResult<T>) -> AppResult<
 
 /// Locks the product row for the rest of the transaction.
 pub async fn lock_product<C: ConnectionTrait>(db: &C, product_id: &str) -> AppResult<()> {
-    let res = db
-        .execute_raw(Statement::from_sql_and_values(
-            db.get_database_backend(),
-            "UPDATE products SET last_pbi_number = last_pbi_number WHERE id = $1",
-            [product_id.into()],
-        ))
-        .await?;
-    if res.rows_affected() == 0 {
-        return Err(AppError::NotFound("product"));
+    lock_row(db, "products", product_id, "product").await
+}
+
+/// Locks row `id` of `table` for the rest of the transaction with `SELECT …
+/// FOR NO KEY UPDATE` (the lock an UPDATE of a non-key column takes, without
+/// writing a new row version as a dummy `SET x = x` would); on SQLite, whose
+/// write transactions hold the database lock from BEGIN, it only checks
+/// that the row exists. `NotFound(what)` when it does not.
+async fn lock_row<C: ConnectionTrait>(db: &C, table: &str, id: &str, what: &'static str) -> AppResult<()> {
+    let b = db.get_database_backend();
+    let lock = if b == DbBackend::Postgres { " FOR NO KEY UPDATE" } else { "" };
+    let sql = format!("SELECT id FROM {table} WHERE id = $1{lock}");
+    match db.query_one_raw(Statement::from_sql_and_values(b, sql, [id.into()])).await? {
+        Some(_) => Ok(()),
+        None => Err(AppError::NotFound(what)),
     }
-    Ok(())
-}
-
-/// Gives a transaction body its higher-ranked type, so one body can be
-/// handed to either [`in_product_txn`] or [`in_job_txn`].
-pub fn body<T, F>(f: F) -> F
-where
-    F: for<'c> FnOnce(&'c DatabaseTransaction) -> TxnBody<'c, T> + Send,
-{
-    f
-}
-
-/// Runs `f` in a transaction that first locks one job row. For a change
-/// that touches only that job (a worker reporting `running`): on Postgres it
-/// does not queue behind other writers of the product (a `done` report's
-/// propagation holds the product row for a while); a person's cancel of the
-/// same job still waits for it, or it for the cancel.
-pub async fn in_job_txn<T, F>(db: &Db, job_id: &str, f: F) -> AppResult<T>
-where
-    T: Send,
-    F: for<'c> FnOnce(&'c DatabaseTransaction) -> TxnBody<'c, T> + Send,
-{
-    in_locked_txn(db, "UPDATE jobs SET updated_at = updated_at WHERE id = $1", job_id, "job", f).await
 }
 
 /// Runs `f` in a transaction that first locks user `user_id`'s row: the
@@ -100,7 +87,12 @@ where
     T: Send,
     F: for<'c> FnOnce(&'c DatabaseTransaction) -> TxnBody<'c, T> + Send,
 {
-    in_locked_txn(db, USER_LOCK_SQL, user_id, "user", f).await
+    let txn = db.begin().await?;
+    if let Err(e) = lock_user(&txn, user_id).await {
+        return finish(txn, Err(e)).await;
+    }
+    let result = f(&txn).await;
+    finish(txn, result).await
 }
 
 /// Locks user `user_id`'s row for the rest of the transaction, as
@@ -108,33 +100,7 @@ where
 /// the user's private things (materializing an idea). Take the product lock
 /// first, then this one.
 pub async fn lock_user<C: ConnectionTrait>(db: &C, user_id: &str) -> AppResult<()> {
-    let res = db
-        .execute_raw(Statement::from_sql_and_values(db.get_database_backend(), USER_LOCK_SQL, [user_id.into()]))
-        .await?;
-    if res.rows_affected() == 0 {
-        return Err(AppError::NotFound("user"));
-    }
-    Ok(())
-}
-
-const USER_LOCK_SQL: &str = "UPDATE users SET idea_code_counter = idea_code_counter WHERE id = $1";
-
-/// Runs `f` in a transaction whose first statement, `lock_sql` (a no-op
-/// UPDATE of the row with id `$1`), locks that row; `NotFound(what)` when
-/// there is no such row.
-async fn in_locked_txn<T, F>(db: &Db, lock_sql: &str, id: &str, what: &'static str, f: F) -> AppResult<T>
-where
-    T: Send,
-    F: for<'c> FnOnce(&'c DatabaseTransaction) -> TxnBody<'c, T> + Send,
-{
-    let txn = db.begin().await?;
-    let res =
-        txn.execute_raw(Statement::from_sql_and_values(txn.get_database_backend(), lock_sql, [id.into()])).await?;
-    if res.rows_affected() == 0 {
-        return finish(txn, Err(AppError::NotFound(what))).await;
-    }
-    let result = f(&txn).await;
-    finish(txn, result).await
+    lock_row(db, "users", user_id, "user").await
 }
 
 fn counter(kind: CodeKind) -> &'static str {

@@ -1,6 +1,14 @@
-//! Claiming work (reference §3.4): the stale-lease reset, the one-transaction
-//! claim with its eligibility rules, the claim payload with the resolved
-//! model configuration, and the `wait_for_job` long poll.
+//! Claiming work (reference §3.4): the stale-lease reset, the claim with its
+//! eligibility rules, the claim payload with the resolved model
+//! configuration, and the `wait_for_job` long poll.
+//!
+//! A claim is two statements in the usual case: one read of the caller's
+//! presence (is anything queued, did a lease expire, is a higher-tier peer
+//! live, the quota floors), then one statement that picks the oldest
+//! eligible job, locks it (`FOR UPDATE SKIP LOCKED` on Postgres), marks it
+//! claimed and returns it with its payload rows (`repo::queue::claim_next`).
+//! Only when a live higher-tier peer might be owed the job does the general
+//! path weigh tier deference over candidates in Rust.
 
 use std::{
     collections::HashSet,

@@ -138,8 +138,8 @@ pub async fn claimer_min_quota<C: ConnectionTrait>(db: &C, user_id: &str) -> Res
     })
 }
 
-/// Whether `user_id` has a queued job (of `product_id`, when given): the
-/// cheap indexed check a woken claimer makes before a write transaction.
+/// Whether `user_id` has a queued job (of `product_id`, when given): a
+/// worker's `next_action` after a report that did not read it on the way.
 pub async fn has_queued_job<C: ConnectionTrait>(
     db: &C,
     user_id: &str,
