@@ -66,11 +66,8 @@ impl<'a> Explain<'a> {
         let b = self.db.get_database_backend();
         let plan = if b == DbBackend::Postgres {
             let sql = format!("EXPLAIN (FORMAT JSON) {}", stmt.sql);
-            let row = self
-                .db
-                .query_one_raw(Statement { sql, values: stmt.values, db_backend: b })
-                .await?
-                .expect("a plan");
+            let row =
+                self.db.query_one_raw(Statement { sql, values: stmt.values, db_backend: b }).await?.expect("a plan");
             let json: serde_json::Value = row.try_get("", "QUERY PLAN")?;
             let mut p = Plan { text: serde_json::to_string_pretty(&json).unwrap_or_default(), ..Plan::default() };
             walk_pg(&json, &mut p);
@@ -378,24 +375,14 @@ backend_tests! {
     /// foreign key that deletes or nulls jobs rows (users, products, tasks,
     /// ideas, sprint runs) leads an index.
     async fn jobs_has_exactly_the_documented_indexes(t) {
-        let b = t.db.get_database_backend();
-        let sql = if b == DbBackend::Postgres {
-            "SELECT indexname AS name, indexdef AS def FROM pg_indexes WHERE tablename = 'jobs' ORDER BY indexname"
-        } else {
-            "SELECT name, COALESCE(sql, '') AS def FROM sqlite_master WHERE type = 'index' AND tbl_name = 'jobs' \
-             ORDER BY name"
-        };
-        let rows = t.db.query_all_raw(Statement::from_string(b, sql)).await.expect("indexes");
         let mut names = BTreeSet::new();
         let mut leading = BTreeSet::new();
-        for r in &rows {
-            let name: String = r.try_get("", "name").expect("name");
-            let def: String = r.try_get("", "def").expect("def");
+        for (name, def) in index_defs(&t.db).await {
             if let Some(open) = def.find('(') {
                 let first = def[open + 1..].split([',', ')']).next().unwrap_or_default().trim().trim_matches('"');
                 leading.insert(first.to_string());
             }
-            names.insert(if name == "sqlite_autoindex_jobs_1" { "jobs_pkey".to_string() } else { name });
+            names.insert(name);
         }
         let want: BTreeSet<String> = EXPECTED.iter().map(|s| s.to_string()).collect();
         assert_eq!(names, want, "the indexes of jobs changed: update docs/data-model.md and this test");
@@ -403,6 +390,45 @@ backend_tests! {
             assert!(leading.contains(fk), "no index leads with {fk} (a delete of its parent would scan jobs)");
         }
     }
+
+    /// m0012's `down` restores the m0011 indexes and `up` applies it again.
+    async fn m0012_down_restores_the_old_indexes_and_up_reapplies(t) {
+        let db = sea_orm::Database::connect(t.url.clone()).await.expect("connect");
+        baton_store::migration::Migrator::down(&db, Some(1)).await.expect("down");
+        let mut old: BTreeSet<String> = EXPECTED.iter().map(|s| s.to_string()).collect();
+        old.remove(HELD);
+        for cols in ["user_id_status", "sprint_run_id_status", "status_claimed_at", "status_finished_at", "status_lease_until"] {
+            old.insert(format!("jobs_{cols}_idx"));
+        }
+        assert_eq!(index_names(&db).await, old, "down restores the eleven m0011 indexes");
+        baton_store::migration::Migrator::up(&db, None).await.expect("up");
+        let new: BTreeSet<String> = EXPECTED.iter().map(|s| s.to_string()).collect();
+        assert_eq!(index_names(&db).await, new);
+    }
+}
+
+/// The indexes of `jobs` as (name, definition), the primary key named
+/// `jobs_pkey` on both backends.
+async fn index_defs<C: ConnectionTrait>(db: &C) -> Vec<(String, String)> {
+    let b = db.get_database_backend();
+    let sql = if b == DbBackend::Postgres {
+        "SELECT indexname AS name, indexdef AS def FROM pg_indexes WHERE tablename = 'jobs' ORDER BY indexname"
+    } else {
+        "SELECT name, COALESCE(sql, '') AS def FROM sqlite_master WHERE type = 'index' AND tbl_name = 'jobs' \
+         ORDER BY name"
+    };
+    let rows = db.query_all_raw(Statement::from_string(b, sql)).await.expect("indexes");
+    rows.iter()
+        .map(|r| {
+            let name: String = r.try_get("", "name").expect("name");
+            let def: String = r.try_get("", "def").expect("def");
+            (if name == "sqlite_autoindex_jobs_1" { "jobs_pkey".to_string() } else { name }, def)
+        })
+        .collect()
+}
+
+async fn index_names<C: ConnectionTrait>(db: &C) -> BTreeSet<String> {
+    index_defs(db).await.into_iter().map(|(n, _)| n).collect()
 }
 
 /// The indexes the claim statement reads: the claim index for the pick

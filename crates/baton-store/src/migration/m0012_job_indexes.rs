@@ -60,8 +60,10 @@ const HELD: &str = "jobs_held_user_id_idx";
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for cols in DROPPED {
-            m.drop_index(Index::drop().name(format!("jobs_{}_idx", cols.join("_"))).table(Alias::new("jobs")).to_owned())
-                .await?;
+            m.drop_index(
+                Index::drop().name(format!("jobs_{}_idx", cols.join("_"))).table(Alias::new("jobs")).to_owned(),
+            )
+            .await?;
         }
         m.get_connection()
             .execute_unprepared(&format!(
