@@ -24,6 +24,10 @@
 //! The claim index stays a full index (not partial on QUEUED): it also
 //! covers the `users` foreign key (`ON DELETE CASCADE` needs an index whose
 //! first column is `user_id`) and `queue_status` (user and live statuses).
+//! A partial `WHERE status = 'QUEUED'` index would also be unusable for
+//! `has_queued_job`, which binds the status as a parameter: Postgres' generic
+//! plan (after five executions of a prepared statement) cannot prove a
+//! partial index's condition from a parameter.
 //! docs/data-model.md ("Indexes of jobs") lists every remaining index with
 //! the query it serves; crates/baton-store/tests/job_indexes.rs proves each
 //! with `EXPLAIN` on both backends.
