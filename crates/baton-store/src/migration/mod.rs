@@ -16,6 +16,7 @@ mod m0008_job_kind_config;
 mod m0009_escrow_checks;
 mod m0010_market_projects;
 mod m0011_story_workflow;
+mod m0012_job_indexes;
 pub mod schema;
 
 /// Applies Baton's migrations in order.
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_escrow_checks::Migration),
             Box::new(m0010_market_projects::Migration),
             Box::new(m0011_story_workflow::Migration),
+            Box::new(m0012_job_indexes::Migration),
         ]
     }
 }
@@ -56,6 +58,7 @@ pub const SOURCE_FINGERPRINT: u64 = fnv1a(concat!(
     include_str!("m0009_escrow_checks.rs"),
     include_str!("m0010_market_projects.rs"),
     include_str!("m0011_story_workflow.rs"),
+    include_str!("m0012_job_indexes.rs"),
 ));
 
 const fn fnv1a(s: &str) -> u64 {
