@@ -371,14 +371,16 @@ pub async fn apply_task_status_reading_queue<C: ConnectionTrait>(
         check_sprint_run(c, actor, t, run).await?;
     }
     let story = super::propagation::lock_story(c, &t.story_id).await?;
-    task::Entity::update_many()
-        .col_expr(task::Column::Status, Expr::value(status.as_db()))
-        .col_expr(task::Column::UpdatedAt, Expr::value(now()))
-        .filter(task::Column::Id.eq(&t.id))
-        .exec(c)
-        .await?;
+    let (statuses, queued) = baton_store::repo::queue::set_task_status_reading_story(
+        c,
+        &t.id,
+        &t.story_id,
+        status.as_db(),
+        now(),
+        queued_of,
+    )
+    .await?;
     let mut roll = Rollup::default();
-    let (statuses, queued) = baton_store::repo::queue::story_task_statuses(c, &t.story_id, queued_of).await?;
     let Some(story) = story else { return Ok((roll, queued)) };
     let story = super::propagation::settle_story(c, story, &statuses, &mut roll).await?;
     super::propagation::propagate_above(c, &story, &mut roll).await?;

@@ -279,7 +279,8 @@ impl App {
     /// the job with its task in one statement, runs the checks in the
     /// reference's order, writes the job, and for a task job locks the story
     /// and propagates (story → PBI → sprint, see [`crate::backlog::propagation`])
-    /// without the product-wide lock; its events go out with the commit.
+    /// without the product-wide lock; its events go out in one round trip
+    /// after the commit.
     /// `failed` and `skipped` reports take the product lock first, as the
     /// PBI fail-cascade changes sibling jobs of the whole PBI.
     pub async fn update_job_status(&self, actor: &Actor, input: UpdateJobStatus) -> AppResult<JobStatusReport> {
@@ -353,7 +354,11 @@ impl App {
         let txn = self.db.begin().await?;
         match self.report_in(&txn, actor, token, input, to).await {
             Ok((out, events)) => {
-                self.commit_announcing(txn, events).await?;
+                // Events after the commit, not inside it: the story lock is
+                // held until the commit, and sibling tasks' reports queue on
+                // it, so the transaction ends one round trip sooner.
+                txn.commit().await?;
+                self.announce_all(&events).await;
                 Ok(out)
             }
             Err(e) => {

@@ -588,32 +588,57 @@ pub async fn job_and_task<C: ConnectionTrait>(
     Ok(Some((job, joined(&r, "t_", "id")?)))
 }
 
-/// The stored statuses of story `story_id`'s tasks and, with `queued_of`,
-/// whether that user has a QUEUED job (a worker's `next_action`), in one
-/// statement: the last read of a `done` report before its commit.
-pub async fn story_task_statuses<C: ConnectionTrait>(
+/// Sets task `task_id` (of story `story_id`) to `status` and reads what the
+/// story's roll-up needs: the statuses of all its tasks (this one's new
+/// status included) and, with `queued_of`, whether that user has a QUEUED
+/// job (a worker's `next_action`). On Postgres one statement (the update in
+/// a CTE, whose change the outer read cannot see, so this task is left out
+/// there and added here); on SQLite two. Call with the story locked.
+pub async fn set_task_status_reading_story<C: ConnectionTrait>(
     db: &C,
+    task_id: &str,
     story_id: &str,
+    status: &str,
+    now: DateTime<Utc>,
     queued_of: Option<&str>,
 ) -> Result<(Vec<String>, bool), StoreError> {
-    let mut values: Vec<Value> = vec![story_id.into()];
+    let b = db.get_database_backend();
+    let mut values: Vec<Value> = vec![story_id.into(), task_id.into()];
     let queued = match queued_of {
         Some(user) => {
             values.push(user.into());
             format!(
-                "CASE WHEN EXISTS (SELECT 1 FROM jobs q WHERE q.user_id = $2 AND q.status = {}) THEN 1 ELSE 0 END",
+                "CASE WHEN EXISTS (SELECT 1 FROM jobs q WHERE q.user_id = $3 AND q.status = {}) THEN 1 ELSE 0 END",
                 in_list(&[JobStatus::Queued.as_db()])
             )
         }
         None => "0".into(),
     };
-    let sql = format!("SELECT t.status AS status, {queued} AS queued FROM tasks t WHERE t.story_id = $1");
-    let rows = db.query_all_raw(Statement::from_sql_and_values(db.get_database_backend(), sql, values)).await?;
-    let mut statuses = Vec::with_capacity(rows.len());
-    let mut any_queued = false;
-    for r in &rows {
-        statuses.push(r.try_get::<String>("", "status")?);
-        any_queued |= r.try_get::<i32>("", "queued")? != 0;
-    }
-    Ok((statuses, any_queued))
+    let agg = if b == DbBackend::Postgres { "string_agg(t.status, ',')" } else { "group_concat(t.status, ',')" };
+    let read = format!(
+        "SELECT (SELECT {agg} FROM tasks t WHERE t.story_id = $1 AND t.id <> $2) AS siblings, {queued} AS queued"
+    );
+    let sql = if b == DbBackend::Postgres {
+        let (s, n) = (values.len() + 1, values.len() + 2);
+        values.push(status.into());
+        values.push(now.into());
+        format!("WITH done AS (UPDATE tasks SET status = ${s}, updated_at = ${n} WHERE id = $2 RETURNING id) {read}")
+    } else {
+        db.execute_raw(Statement::from_sql_and_values(
+            b,
+            "UPDATE tasks SET status = $1, updated_at = $2 WHERE id = $3",
+            [status.into(), now.into(), task_id.into()],
+        ))
+        .await?;
+        read
+    };
+    let r = db
+        .query_one_raw(Statement::from_sql_and_values(b, sql, values))
+        .await?
+        .ok_or_else(|| StoreError::Db(sea_orm::DbErr::RecordNotFound("story roll-up read".into())))?;
+    let siblings: Option<String> = r.try_get("", "siblings")?;
+    let mut statuses: Vec<String> =
+        siblings.iter().flat_map(|s| s.split(',')).filter(|s| !s.is_empty()).map(str::to_string).collect();
+    statuses.push(status.to_string());
+    Ok((statuses, r.try_get::<i32>("", "queued")? != 0))
 }
