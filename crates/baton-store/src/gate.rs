@@ -89,6 +89,17 @@ impl Db {
         self.read.get_database_backend()
     }
 
+    /// How many connections the pools hold open right now (in use or idle).
+    /// `baton bench queue` uses it to run one statement on every pooled
+    /// Postgres connection, so each reports its statistics.
+    pub fn open_connections(&self) -> u32 {
+        let size = |c: &DatabaseConnection| match c.get_database_backend() {
+            DbBackend::Postgres => c.get_postgres_connection_pool().size(),
+            _ => c.get_sqlite_connection_pool().size(),
+        };
+        if self.gated { size(&self.read) + size(&self.write) } else { size(&self.read) }
+    }
+
     /// Whether writes queue for one writer connection (a SQLite file).
     pub fn is_gated(&self) -> bool {
         self.gated
