@@ -167,8 +167,10 @@ async fn measure(app: &Arc<App>, seeded: &Seeded, args: &BenchArgs, backend: &st
 /// One job on `task_id` with the queue otherwise empty and one worker: what
 /// each call (claim, running, verify, done) sends, from [`Db::counts`].
 async fn one_job(app: &App, seeded: &Seeded, task_id: &str) -> anyhow::Result<Vec<(&'static str, DbCounts)>> {
-    let job =
-        app.enqueue_task_job(&seeded.owner, task_id, NewTaskJob::default()).await.map_err(|e| anyhow!("enqueue: {e}"))?;
+    let job = app
+        .enqueue_task_job(&seeded.owner, task_id, NewTaskJob::default())
+        .await
+        .map_err(|e| anyhow!("enqueue: {e}"))?;
     let actor = seeded.agents.first().ok_or_else(|| anyhow!("no agent token"))?;
     let db = &app.db;
     let t0 = db.counts();
