@@ -20,7 +20,9 @@
 //!   through `Db` itself, outside a transaction (autocommit: the server runs
 //!   each as a transaction of its own).
 //! * **Round trips**: statements plus two per begun transaction (its
-//!   `BEGIN` and its `COMMIT` or `ROLLBACK`).
+//!   `BEGIN` and its `COMMIT` or `ROLLBACK`). A lower bound: sqlx's extra
+//!   Parse/Describe round trip for a statement not yet in its connection's
+//!   statement cache is not seen.
 //!
 //! The counters are shared by every clone of a `Db` and count every task
 //! using it: take [`Db::counts`](crate::Db::counts) before and after the
