@@ -26,12 +26,14 @@
 //! `SQLITE_BUSY`). Reads through [`Db`] are fine: they never wait for the
 //! writer.
 
-use std::{future::Future, pin::Pin};
+use std::{future::Future, pin::Pin, sync::Arc};
 
 use sea_orm::{
     AccessMode, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, ExecResult, IsolationLevel,
     QueryResult, SqliteTransactionMode, Statement, TransactionError, TransactionOptions, TransactionTrait,
 };
+
+use crate::counters::{Counters, DbCounts, SQL_LOG_DEFAULT, SqlEntry};
 
 /// The database handle every layer passes around: a pool for reads and, on
 /// a SQLite file, the single writer connection (see the module docs). It is
@@ -45,19 +47,57 @@ pub struct Db {
     write: DatabaseConnection,
     /// Whether `write` is a pool of its own (statements are routed).
     gated: bool,
+    /// What this handle and its clones sent (see [`crate::counters`]).
+    counters: Arc<Counters>,
 }
 
 impl Db {
     /// A handle whose writes all go through `writer`, a pool of exactly one
     /// connection to the same SQLite file as `readers`.
-    pub(crate) fn gated(readers: DatabaseConnection, writer: DatabaseConnection) -> Db {
-        Db { read: readers, write: writer, gated: true }
+    pub(crate) fn gated(mut readers: DatabaseConnection, mut writer: DatabaseConnection) -> Db {
+        let counters = Arc::new(Counters::default());
+        counters.install(&mut readers);
+        counters.install(&mut writer);
+        Db { read: readers, write: writer, gated: true, counters }
+    }
+
+    /// Statements, transactions and round trips this handle (and every
+    /// clone of it, from every task) has sent so far; subtract two readings
+    /// for the cost of what ran in between. See [`crate::counters`] for what
+    /// counts.
+    pub fn counts(&self) -> DbCounts {
+        self.counters.counts()
+    }
+
+    /// Turns the statement log on (keeping the last [`SQL_LOG_DEFAULT`]
+    /// statements) or off, clearing it either way. A debugging aid: with it
+    /// on every statement is formatted with its values and the log's lock
+    /// is taken, so leave it off when measuring time.
+    pub fn record_sql(&self, on: bool) {
+        self.counters.record_sql(if on { SQL_LOG_DEFAULT } else { 0 });
+    }
+
+    /// The statements logged since [`Db::record_sql`] or the last call, oldest
+    /// first; empties the log (which stays on).
+    pub fn take_sql(&self) -> Vec<SqlEntry> {
+        self.counters.take_sql()
     }
 
     /// The SQL dialect (also without [`ConnectionTrait`] in scope, as on
     /// SeaORM's connection).
     pub fn get_database_backend(&self) -> DbBackend {
         self.read.get_database_backend()
+    }
+
+    /// How many connections the pools hold open right now (in use or idle).
+    /// `baton bench queue` uses it to run one statement on every pooled
+    /// Postgres connection, so each reports its statistics.
+    pub fn open_connections(&self) -> u32 {
+        let size = |c: &DatabaseConnection| match c.get_database_backend() {
+            DbBackend::Postgres => c.get_postgres_connection_pool().size(),
+            _ => c.get_sqlite_connection_pool().size(),
+        };
+        if self.gated { size(&self.read) + size(&self.write) } else { size(&self.read) }
     }
 
     /// Whether writes queue for one writer connection (a SQLite file).
@@ -87,8 +127,11 @@ impl Db {
 /// A handle on one pool for both roles: Postgres, in-memory SQLite, or an
 /// admin connection.
 impl From<DatabaseConnection> for Db {
-    fn from(conn: DatabaseConnection) -> Db {
-        Db { write: conn.clone(), read: conn, gated: false }
+    fn from(mut conn: DatabaseConnection) -> Db {
+        let counters = Arc::new(Counters::default());
+        // Before the clone: each copy carries its own callback slot.
+        counters.install(&mut conn);
+        Db { write: conn.clone(), read: conn, gated: false, counters }
     }
 }
 
@@ -119,19 +162,23 @@ impl ConnectionTrait for Db {
     }
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        self.route(&stmt.sql).execute_raw(stmt).await
+        let conn = self.route(&stmt.sql);
+        self.counters.autocommit("", true, conn.execute_raw(stmt)).await
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        self.route(sql).execute_unprepared(sql).await
+        // SeaORM's metric callback skips unprepared statements: counted here.
+        self.counters.autocommit(sql, false, self.route(sql).execute_unprepared(sql)).await
     }
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        self.route(&stmt.sql).query_one_raw(stmt).await
+        let conn = self.route(&stmt.sql);
+        self.counters.autocommit("", true, conn.query_one_raw(stmt)).await
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        self.route(&stmt.sql).query_all_raw(stmt).await
+        let conn = self.route(&stmt.sql);
+        self.counters.autocommit("", true, conn.query_all_raw(stmt)).await
     }
 }
 
@@ -161,6 +208,7 @@ impl TransactionTrait for Db {
             // connection wrote in between (no busy handler helps there).
             options.sqlite_transaction_mode = Some(SqliteTransactionMode::Immediate);
         }
+        self.counters.begun();
         self.write.begin_with_options(options).await
     }
 

@@ -4,6 +4,7 @@
 //! Nothing above this crate names a backend: the choice is made once, from
 //! the URL scheme, in [`db::connect`].
 
+pub mod counters;
 pub mod db;
 #[allow(missing_docs, reason = "columns are documented in docs/data-model.md")]
 pub mod entities;
@@ -13,6 +14,7 @@ pub mod gate;
 pub mod migration;
 pub mod repo;
 
+pub use counters::DbCounts;
 pub use db::{Backend, Db, connect};
 pub use error::StoreError;
 pub use sea_orm;

@@ -93,11 +93,44 @@ fn assert_queue_figures(r: &Value, backend: &str) {
         assert_eq!(tp["calls"][op]["n"], 50, "one {op} call per job: {tp}");
         assert!(num(&tp["calls"][op], "p50_ms") > 0.0);
     }
+    assert_cost_figures(r, backend);
     let base = &r["baseline"];
     assert_eq!(base["clients"], 4);
     assert!(num(base, "loop_tps") > 0.0, "the in-process tpcb-like loop ran: {base}");
     assert!(num(r, "ratio") > 0.0, "{r:#}");
     assert!(r["ratio_meets_target"].is_boolean());
+}
+
+/// The cost per job (issue 13): Baton's counters over the drain, positive
+/// and consistent (a round trip per statement at least); the server's on
+/// Postgres only (statements when `pg_stat_statements` is loaded, else
+/// saying why not); and each call of one job run alone.
+#[track_caller]
+fn assert_cost_figures(r: &Value, backend: &str) {
+    let cost = &r["cost"];
+    assert_eq!(cost["jobs"], 50, "{cost:#}");
+    let per_job = &cost["per_job"];
+    for k in ["statements", "transactions", "round_trips"] {
+        assert!(num(per_job, k) > 0.0, "{k} per job: {cost:#}");
+    }
+    assert!(num(per_job, "round_trips") >= num(per_job, "statements"), "{cost:#}");
+    assert!(num(per_job, "statements") >= num(per_job, "transactions"), "{cost:#}");
+    for op in ["claim", "running", "verify", "done"] {
+        let call = &cost["per_call_alone"][op];
+        for k in ["statements", "transactions", "round_trips"] {
+            assert!(num(call, k) > 0.0, "{op} {k}: {cost:#}");
+        }
+    }
+    let server = &cost["server_per_job"];
+    if backend == "postgres" {
+        assert!(num(server, "transactions") > 0.0, "{cost:#}");
+        match server["statements"].as_f64() {
+            Some(n) => assert!(n > 0.0, "{cost:#}"),
+            None => assert_eq!(server["statements_from"], "n/a (pg_stat_statements not loaded)", "{cost:#}"),
+        }
+    } else {
+        assert!(server.is_null(), "no server counters on SQLite: {cost:#}");
+    }
 }
 
 backend_tests! {
@@ -187,6 +220,11 @@ async fn bench_queue_measures_sqlite_and_postgres_in_one_run() {
         assert!(find("baseline: tpcb-like loop, 4 tasks, 1 s").contains("tps"));
         assert!(find("queue throughput /").contains("(≥ 50 %)"));
         find("for scale: one SELECT 1 round trip");
+        assert!(find("cost per job (drain, Baton's counters)").contains("statements,"));
+        assert!(find("done call, one job alone").contains("round trips"));
+        if backend == "postgres" {
+            assert!(find("cost per job (drain, server's counters)").contains("transactions (pg_stat_database)"));
+        }
     }
     let db_line = table
         .lines()

@@ -13,6 +13,9 @@
 //!   (the verify gate of `done` needs one) → `done` until the queue is
 //!   empty. The bench checks that every job ended DONE, completed exactly
 //!   once and never re-claimed, and fails otherwise.
+//! * **Cost** ([`cost`]): statements, transactions and round trips per job
+//!   of the drain, from Baton's counters and, on Postgres, the server's;
+//!   then one more job run alone, call by call.
 //! * **Baseline**, same run, same server: on Postgres `pgbench -i` (scale 1)
 //!   into a throwaway database on the same server and `pgbench -b
 //!   tpcb-like -c WORKERS -j 2 -T SECONDS`; on SQLite (no pgbench) the same
@@ -25,7 +28,10 @@
 
 use std::{
     collections::HashSet,
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -45,7 +51,7 @@ use baton_domain::{
     roles::Role,
 };
 use baton_store::{
-    Db,
+    Db, DbCounts,
     entities::{pbi, product, story, task, user},
     events::EventBus,
     new_id, now,
@@ -57,12 +63,14 @@ use tokio::sync::mpsc;
 
 use self::{
     baseline::baseline,
+    cost::{Cost, ServerStats},
     report::{Rate, Report},
 };
 use super::{Target, stats::Stats};
 use crate::cli::{BenchArgs, DbArgs};
 
 mod baseline;
+mod cost;
 mod report;
 
 /// Pause before each latency sample, so every agent woken by the previous
@@ -111,7 +119,8 @@ async fn bench_one(target: &Target, args: &BenchArgs) -> anyhow::Result<Report> 
     let backend = format!("{:?}", db.get_database_backend()).to_lowercase();
     let bus = EventBus::for_db(&db, url).await.context("cannot start the event bus")?;
     let app = Arc::new(App::new(db.clone(), bus, AppConfig::default()));
-    let n_tasks = args.warmup + args.samples + args.jobs;
+    // One more task than the phases use: the job run alone for the per-call cost.
+    let n_tasks = args.warmup + args.samples + args.jobs + 1;
     eprintln!("{backend}: seeding {n_tasks} tasks into {} …", target.label());
     let seeded = seed(&app, args, n_tasks).await?;
     let measured = measure(&app, &seeded, args, &backend).await;
@@ -121,7 +130,7 @@ async fn bench_one(target: &Target, args: &BenchArgs) -> anyhow::Result<Report> 
         cleanup(&db, &seeded).await?;
     }
     db.close().await.ok();
-    let (round_trip, latency, enqueue_call, wake_to_held, fill, throughput, ops) = measured?;
+    let (round_trip, latency, enqueue_call, wake_to_held, fill, throughput, ops, cost) = measured?;
     eprintln!("{backend}: tpcb-like baseline, {} clients, {} s …", args.workers, args.pgbench_seconds);
     let baseline = baseline(target, &backend, args).await;
     Ok(Report {
@@ -134,21 +143,54 @@ async fn bench_one(target: &Target, args: &BenchArgs) -> anyhow::Result<Report> 
         fill,
         throughput,
         ops,
+        cost,
         baseline,
     })
 }
 
-type Measured = (Stats, Stats, Stats, Stats, Rate, Rate, [(&'static str, Stats); 4]);
+type Measured = (Stats, Stats, Stats, Stats, Rate, Rate, [(&'static str, Stats); 4], Cost);
 
 async fn measure(app: &Arc<App>, seeded: &Seeded, args: &BenchArgs, backend: &str) -> anyhow::Result<Measured> {
-    let (lat_tasks, fill_tasks) = seeded.tasks.split_at(args.warmup + args.samples);
+    let (alone, tasks) = seeded.tasks.split_last().ok_or_else(|| anyhow!("no tasks seeded"))?;
+    let (lat_tasks, fill_tasks) = tasks.split_at(args.warmup + args.samples);
     let round_trip = round_trip(&app.db).await?;
     eprintln!("{backend}: enqueue → waiting agent, {} agents, {} samples …", args.waiters, args.samples);
     let (latency, enqueue_call, wake_to_held) = latency(app, seeded, args, lat_tasks).await?;
     eprintln!("{backend}: {} workers claim → complete {} jobs …", args.workers, args.jobs);
-    let (fill, throughput, ops) = throughput(app, seeded, args, fill_tasks).await?;
+    let (fill, throughput, ops, mut cost) = throughput(app, seeded, args, fill_tasks).await?;
+    eprintln!("{backend}: one job alone, call by call …");
+    cost.per_call = one_job(app, seeded, alone).await?;
     check_all_done(app, seeded, seeded.tasks.len()).await?;
-    Ok((round_trip, latency, enqueue_call, wake_to_held, fill, throughput, ops))
+    Ok((round_trip, latency, enqueue_call, wake_to_held, fill, throughput, ops, cost))
+}
+
+/// One job on `task_id` with the queue otherwise empty and one worker: what
+/// each call (claim, running, verify, done) sends, from [`Db::counts`].
+async fn one_job(app: &App, seeded: &Seeded, task_id: &str) -> anyhow::Result<Vec<(&'static str, DbCounts)>> {
+    let job = app
+        .enqueue_task_job(&seeded.owner, task_id, NewTaskJob::default())
+        .await
+        .map_err(|e| anyhow!("enqueue: {e}"))?;
+    let actor = seeded.agents.first().ok_or_else(|| anyhow!("no agent token"))?;
+    let db = &app.db;
+    let t0 = db.counts();
+    let c = app
+        .claim_job(actor, ClaimRequest::new("bench-alone"))
+        .await
+        .map_err(|e| anyhow!("claim: {e}"))?
+        .ok_or_else(|| anyhow!("the job run alone was not claimed"))?;
+    ensure!(c.job_id == job.id, "claimed job {} instead of {}", c.job_id, job.id);
+    let t1 = db.counts();
+    let report = |status: &str| UpdateJobStatus { attempt: Some(c.attempt), ..UpdateJobStatus::new(&c.job_id, status) };
+    app.update_job_status(actor, report("running")).await.map_err(|e| anyhow!("running: {e}"))?;
+    let t2 = db.counts();
+    let v = app.record_verify_result(actor, &c.job_id, DIFF).await.map_err(|e| anyhow!("verify: {e}"))?;
+    ensure!(v.gate_passes_without_summary, "verification of job {} says {:?}", c.job_id, v.verify_result);
+    let t3 = db.counts();
+    let done = app.update_job_status(actor, report("done")).await.map_err(|e| anyhow!("done: {e}"))?;
+    ensure!(done.status == "done", "job {} is {} after done", c.job_id, done.status);
+    let t4 = db.counts();
+    Ok(vec![("claim", t1 - t0), ("running", t2 - t1), ("verify", t3 - t2), ("done", t4 - t3)])
 }
 
 /// One `SELECT 1` through the pool, 200 times: the machine's price of a
@@ -279,13 +321,14 @@ async fn finish(app: &App, actor: &Actor, c: &ClaimedJob) -> anyhow::Result<[Dur
 }
 
 /// Fills the queue, then lets the workers drain it; returns (the fill, the
-/// drain, per-call durations of claim/running/verify/done).
+/// drain, per-call durations of claim/running/verify/done, what the drain
+/// cost the database).
 async fn throughput(
     app: &Arc<App>,
     seeded: &Seeded,
     args: &BenchArgs,
     tasks: &[String],
-) -> anyhow::Result<(Rate, Rate, [(&'static str, Stats); 4])> {
+) -> anyhow::Result<(Rate, Rate, [(&'static str, Stats); 4], Cost)> {
     let started = Instant::now();
     let mut enqueued = HashSet::with_capacity(tasks.len());
     for task_id in tasks {
@@ -297,10 +340,19 @@ async fn throughput(
     }
     let fill = Rate { count: tasks.len(), took: started.elapsed() };
 
+    // The server's counters, read tightly around the drain (Postgres).
+    let server = ServerStats::open(&app.db).await;
+    let server_before = match &server {
+        Some(s) => Some(s.before(&app.db).await?),
+        None => None,
+    };
+    // The bench's own "still queued?" queries, left out of the cost.
+    let checks = Arc::new(AtomicU64::new(0));
     let gate = Arc::new(tokio::sync::Barrier::new(args.workers + 1));
     let mut workers = Vec::new();
     for (i, actor) in seeded.agents.iter().take(args.workers).enumerate() {
         let (app, actor, gate, user_id) = (app.clone(), actor.clone(), gate.clone(), seeded.user_id.clone());
+        let checks = checks.clone();
         workers.push(tokio::spawn(async move {
             let req = ClaimRequest::new(format!("bench-worker-{i}"));
             let mut done = Vec::new();
@@ -313,6 +365,7 @@ async fn throughput(
                     // On Postgres a claim can come back empty while the last
                     // jobs are locked by other claimers: stop only when none
                     // is queued.
+                    checks.fetch_add(1, Ordering::Relaxed);
                     if queued(&app.db, &user_id).await? == 0 {
                         return Ok::<_, anyhow::Error>((done, times, Instant::now()));
                     }
@@ -328,6 +381,7 @@ async fn throughput(
             }
         }));
     }
+    let counts_before = app.db.counts();
     gate.wait().await;
     let start = Instant::now();
     let mut completed: Vec<String> = Vec::new();
@@ -342,6 +396,13 @@ async fn throughput(
         last = last.max(ended);
     }
     let drain = Rate { count: completed.len(), took: last - start };
+    let checks = checks.load(Ordering::Relaxed);
+    let own = DbCounts { statements: checks, transactions: checks, round_trips: checks };
+    let client = app.db.counts() - counts_before - own;
+    let server = match (&server, server_before) {
+        (Some(s), Some(before)) => Some(s.after(&app.db, before, checks).await?),
+        _ => None,
+    };
     let unique: HashSet<&String> = completed.iter().collect();
     ensure!(unique.len() == completed.len(), "{} jobs were completed twice", completed.len() - unique.len());
     ensure!(
@@ -356,7 +417,8 @@ async fn throughput(
         ops.push((name, Stats::of(&mut v).ok_or_else(|| anyhow!("no {name} calls"))?));
     }
     let ops: [(&'static str, Stats); 4] = ops.try_into().map_err(|_| anyhow!("four operations"))?;
-    Ok((fill, drain, ops))
+    let cost = Cost { jobs: completed.len(), client, server, per_call: Vec::new() };
+    Ok((fill, drain, ops, cost))
 }
 
 /// Jobs of the user still queued.

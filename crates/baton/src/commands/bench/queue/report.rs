@@ -8,6 +8,7 @@ use serde_json::{Value as Json, json};
 use super::{
     super::stats::{Stats, ms, verdict},
     baseline::Baseline,
+    cost::Cost,
 };
 use crate::cli::BenchArgs;
 
@@ -27,7 +28,64 @@ pub(super) struct Report {
     pub(super) fill: Rate,
     pub(super) throughput: Rate,
     pub(super) ops: [(&'static str, Stats); 4],
+    pub(super) cost: Cost,
     pub(super) baseline: Baseline,
+}
+
+/// Shown instead of the server's statement count without `pg_stat_statements`.
+const NO_PGSS: &str = "n/a (pg_stat_statements not loaded)";
+
+fn cost_json(c: &Cost) -> Json {
+    let per_call: serde_json::Map<String, Json> =
+        c.per_call.iter().map(|(name, n)| (name.to_string(), json!(n))).collect();
+    let server = c.server.as_ref().map(|s| {
+        json!({
+            "transactions": c.per_job(s.transactions),
+            "transactions_from": "pg_stat_database xact_commit + xact_rollback",
+            "statements": s.statements.map(|n| c.per_job(n)),
+            "statements_from": if s.statements.is_some() { "pg_stat_statements calls, without BEGIN/COMMIT/ROLLBACK" } else { NO_PGSS },
+        })
+    });
+    json!({
+        "jobs": c.jobs,
+        "per_job": {
+            "statements": c.per_job(c.client.statements),
+            "transactions": c.per_job(c.client.transactions),
+            "round_trips": c.per_job(c.client.round_trips),
+        },
+        "server_per_job": server,
+        "per_call_alone": per_call,
+    })
+}
+
+/// The table rows of the cost: (what, note).
+fn cost_rows(c: &Cost) -> Vec<(String, String)> {
+    let mut rows = vec![(
+        "cost per job (drain, Baton's counters)".to_string(),
+        format!(
+            "{:.1} statements, {:.1} transactions, {:.1} round trips",
+            c.per_job(c.client.statements),
+            c.per_job(c.client.transactions),
+            c.per_job(c.client.round_trips)
+        ),
+    )];
+    if let Some(s) = &c.server {
+        let statements = match s.statements {
+            Some(n) => format!("{:.1} statements (pg_stat_statements)", c.per_job(n)),
+            None => format!("statements {NO_PGSS}"),
+        };
+        rows.push((
+            "cost per job (drain, server's counters)".to_string(),
+            format!("{:.1} transactions (pg_stat_database), {statements}", c.per_job(s.transactions)),
+        ));
+    }
+    for (name, n) in &c.per_call {
+        rows.push((
+            format!("  {name} call, one job alone"),
+            format!("{} statements, {} transactions, {} round trips", n.statements, n.transactions, n.round_trips),
+        ));
+    }
+    rows
 }
 
 /// `count` things in `took`.
@@ -85,6 +143,7 @@ fn report_json(r: &Report, args: &BenchArgs) -> Json {
             "all_done_exactly_once": true,
             "calls": ops,
         },
+        "cost": cost_json(&r.cost),
         "baseline": {
             "clients": args.workers,
             "seconds": args.pgbench_seconds,
@@ -145,6 +204,9 @@ fn print_table(reports: &[Report], args: &BenchArgs) {
         );
         for (name, s) in &r.ops {
             line(b, &format!("  {name} call (under load)"), s, "");
+        }
+        for (what, note) in cost_rows(&r.cost) {
+            plain(b, &what, None, &note);
         }
         let secs = args.pgbench_seconds;
         if let Some(tps) = r.baseline.pgbench_tps {
