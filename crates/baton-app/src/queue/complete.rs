@@ -517,8 +517,9 @@ impl App {
         if diff.len() > MAX_DIFF_BYTES {
             return Err(AppError::field("diff", format!("must be at most {MAX_DIFF_BYTES} bytes")));
         }
-        // One read for the job and its task (the usual target is the job id).
-        let (m, t_row) = match repo::job_and_task(&self.db, target.trim(), &actor.user_id, false).await? {
+        // One read for the job and its task, by job id or by the task of the
+        // caller's held job; the slower lookups below only find the error.
+        let (m, t_row) = match repo::held_job_for(&self.db, target.trim(), &actor.user_id, &token).await? {
             Some(found) => found,
             None => {
                 let t = refs::resolve_task(&self.db, actor, target).await?;

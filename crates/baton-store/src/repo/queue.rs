@@ -642,3 +642,33 @@ pub async fn set_task_status_reading_story<C: ConnectionTrait>(
     statuses.push(status.to_string());
     Ok((statuses, r.try_get::<i32>("", "queued")? != 0))
 }
+
+/// The job `target` names for the verification of a worker: the job with
+/// that id, or else the QUEUED, CLAIMED or RUNNING job held by `token_id`
+/// whose task has that id or code (the newest claim first), each with its
+/// task; one statement. `None` when neither exists (the caller then works
+/// out which error to give).
+pub async fn held_job_for<C: ConnectionTrait>(
+    db: &C,
+    target: &str,
+    user_id: &str,
+    token_id: &str,
+) -> Result<Option<(crate::entities::job::Model, Option<crate::entities::task::Model>)>, StoreError> {
+    use crate::entities::{job, task};
+    let active = in_list(&[JobStatus::Queued.as_db(), JobStatus::Claimed.as_db(), JobStatus::Running.as_db()]);
+    let sql = format!(
+        "SELECT {}, {} FROM jobs j LEFT JOIN tasks pt ON pt.id = j.task_id \
+         WHERE j.user_id = $2 AND (j.id = $1 OR (j.claimed_by_token_id = $3 AND j.status IN ({active}) \
+         AND (pt.id = $1 OR UPPER(pt.code) = UPPER($1)))) \
+         ORDER BY CASE WHEN j.id = $1 THEN 0 ELSE 1 END, j.claimed_at DESC LIMIT 1",
+        columns_of::<job::Entity>("j", "j_"),
+        columns_of::<task::Entity>("pt", "t_"),
+    );
+    let values: [Value; 3] = [target.into(), user_id.into(), token_id.into()];
+    let Some(r) = db.query_one_raw(Statement::from_sql_and_values(db.get_database_backend(), sql, values)).await?
+    else {
+        return Ok(None);
+    };
+    let job = <job::Model as sea_orm::FromQueryResult>::from_query_result(&r, "j_")?;
+    Ok(Some((job, joined(&r, "t_", "id")?)))
+}
