@@ -1,8 +1,12 @@
 //! The event bus: one interface, two implementations.
 //!
 //! Services publish an [`Event`] **after** the change it describes has been
-//! committed; SSE streams and `wait_for_job` [`subscribe`](EventBus::subscribe)
-//! and react. Events are hints, not the source of truth: a subscriber that
+//! committed — or hand it to the transaction with
+//! [`notify_on_commit`](EventBus::notify_on_commit), which on Postgres sends
+//! the NOTIFY inside the transaction (Postgres delivers it exactly at the
+//! commit, never after a rollback) and saves a round trip; several events of
+//! one call go in one statement ([`publish_all`](EventBus::publish_all)).
+//! SSE streams and `wait_for_job` [`subscribe`](EventBus::subscribe) and react. Events are hints, not the source of truth: a subscriber that
 //! missed something re-reads the database.
 //!
 //! * **In-process** (SQLite, or a single instance): a tokio broadcast channel.

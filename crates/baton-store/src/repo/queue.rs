@@ -538,13 +538,19 @@ pub async fn claim_next<C: ConnectionTrait>(
         i = base + 4,
         l = base + 5
     );
+    let update = format!(
+        "UPDATE jobs SET {set}, plan_snapshot = COALESCE((SELECT pt.implementation_plan FROM tasks pt \
+         WHERE pt.id = jobs.task_id), '') WHERE id = (SELECT id FROM ({pick}) pick) RETURNING *"
+    );
     if b == DbBackend::Postgres {
+        // The payload rows in the same statement: the update in a CTE and
+        // the joins over what it returns. `id = (SELECT …)` keeps the update
+        // a primary-key lookup whatever the planner thinks of the pick.
         let sql = format!(
-            "UPDATE jobs cj SET {set}, plan_snapshot = COALESCE(pt.implementation_plan, '') \
-             FROM ({pick}) pick {} WHERE cj.id = pick.id RETURNING {}, {}",
-            payload_joins("pick.product_id", "pick.kind", "pick.task_id"),
+            "WITH cj AS ({update}) SELECT {}, {} FROM cj {}",
             columns_of::<job::Entity>("cj", "j_"),
-            payload_columns()
+            payload_columns(),
+            payload_joins("cj.product_id", "cj.kind", "cj.task_id"),
         );
         let Some(r) = db.query_one_raw(Statement::from_sql_and_values(b, sql, values)).await? else {
             return Ok(None);
@@ -552,11 +558,7 @@ pub async fn claim_next<C: ConnectionTrait>(
         let job = <job::Model as sea_orm::FromQueryResult>::from_query_result(&r, "j_")?;
         return Ok(Some(claim_rows(&r, job)?));
     }
-    let sql = format!(
-        "UPDATE jobs SET {set}, plan_snapshot = COALESCE((SELECT pt.implementation_plan FROM tasks pt \
-         WHERE pt.id = jobs.task_id), '') WHERE id = (SELECT id FROM ({pick})) RETURNING *"
-    );
-    let Some(r) = db.query_one_raw(Statement::from_sql_and_values(b, sql, values)).await? else {
+    let Some(r) = db.query_one_raw(Statement::from_sql_and_values(b, update, values)).await? else {
         return Ok(None);
     };
     let job = <job::Model as sea_orm::FromQueryResult>::from_query_result(&r, "")?;
