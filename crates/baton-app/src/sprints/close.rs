@@ -10,7 +10,10 @@ use baton_store::{
     entities::{pbi, sprint, sprint_run, story},
     now,
     repo::sprints as repo,
-    sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder},
+    sea_orm::{
+        ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+        QuerySelect,
+    },
 };
 use serde::{Deserialize, Serialize};
 
@@ -172,8 +175,11 @@ impl App {
                     }
                     None => None,
                 };
+                // Locked before their statuses are read: a worker's `done`
+                // (no product lock) may be finishing one of them right now.
                 let stories = story::Entity::find()
                     .filter(story::Column::SprintId.eq(&current.id))
+                    .lock(baton_store::sea_orm::sea_query::LockType::NoKeyUpdate)
                     .order_by_asc(story::Column::SortOrder)
                     .order_by_asc(story::Column::CreatedAt)
                     .order_by_asc(story::Column::Id)
