@@ -533,3 +533,37 @@ backend_tests! {
         eprintln!("scenario f on {:?}: {ROUNDS} rounds in {:?}", t.backend, started.elapsed());
     }
 }
+
+backend_tests! {
+    async fn deleting_a_story_or_pbi_while_its_agents_finish_does_not_deadlock(t) {
+        // A delete cascades story → tasks → jobs (PBI → stories → … for a
+        // PBI); a worker's done holds its job, then its story, then the PBI.
+        let app = app(&t, LEASE).await;
+        let alice = user(&app, "alice").await;
+        let pid = product_of(&app, &alice, "P").await;
+        let person = Actor::cli();
+        for round in 0..ROUNDS {
+            let (p, stories, tasks) = backlog(&app, &alice, &pid, round, &[3, 3]).await;
+            let (p2, _, tasks2) = backlog(&app, &alice, &pid, round + 500, &[3, 3]).await;
+            let claimed = claim_all(&app, &alice, &pid, &[tasks.concat(), tasks2.concat()].concat()).await;
+            let mut handles = Vec::new();
+            for c in claimed.clone() {
+                let app = app.clone();
+                handles.push(tokio::spawn(async move { ("agent done", finish(&app, &c, "done").await) }));
+            }
+            let (app2, person2, sid) = (app.clone(), person.clone(), stories[round % 2].clone());
+            handles.push(tokio::spawn(async move { ("person delete story", app2.delete_story(&person2, &sid).await) }));
+            let (app2, person2) = (app.clone(), person.clone());
+            handles.push(tokio::spawn(async move { ("person delete PBI", app2.delete_pbi(&person2, &p2).await) }));
+            for (what, r) in race(handles).await {
+                match (what, r) {
+                    // The job went with its story or PBI (404), or between verify's check and write (403).
+                    ("agent done", Err(AppError::NotFound(_) | AppError::Forbidden(_))) => {}
+                    (what, r) => ok_or_refused(&format!("round {round}: {what}"), r),
+                }
+            }
+            let _ = p;
+            assert_eq!(inconsistencies(&app, &pid).await, Vec::<String>::new(), "round {round}");
+        }
+    }
+}
