@@ -567,3 +567,72 @@ backend_tests! {
         }
     }
 }
+
+backend_tests! {
+    async fn failing_or_closing_a_sprint_while_its_run_jobs_finish_does_not_deadlock(t) {
+        // fail/close write the sprint row, then its run, then cancel the run's
+        // jobs; a worker's done holds its job and reaches the sprint last
+        // (when it finishes a PBI of the sprint).
+        let app = app(&t, LEASE).await;
+        let alice = user(&app, "alice").await;
+        let pid = product_of(&app, &alice, "P").await;
+        let person = Actor::cli();
+        for round in 0..ROUNDS {
+            let mut sprints = Vec::new();
+            for k in 0..8 {
+                let n = round * 10 + k;
+                let (sp, run) = sprint_run(&app, &alice, &pid, "RUNNING").await;
+                let (_a, sa, ta) = backlog(&app, &alice, &pid, n, &[1]).await;
+                let (_b, sb, tb) = backlog(&app, &alice, &pid, n + 5000, &[1]).await;
+                app.add_stories_to_sprint(&alice, &sp, AddStories { story_ids: [sa, sb].concat() }).await.expect("plan");
+                for (seq, tid) in [(1, ta[0][0].clone()), (2, tb[0][0].clone())] {
+                    let spec = JobSpec {
+                        kind: "TASK_IMPLEMENTATION",
+                        task_id: Some(tid),
+                        sprint_run_id: Some(run.clone()),
+                        sprint_sequence: Some(seq),
+                        ..Default::default()
+                    };
+                    insert_job(&app, &alice, &pid, spec).await;
+                }
+                sprints.push(sp);
+            }
+            let mut claimed = Vec::new();
+            for w in 0..8 {
+                let worker = token(&app, &alice.user_id).await;
+                let c = app.claim_job(&worker, ClaimRequest::new(format!("w{w}"))).await.expect("claim").expect("a job");
+                let plan = c.job.plan_snapshot.clone().expect("plan");
+                let file = plan.trim_start_matches("Edit `").trim_end_matches("`.").to_string();
+                claimed.push(Claimed { worker, job_id: c.job_id, attempt: c.attempt, file });
+            }
+            for c in &claimed {
+                prepare(&app, c).await;
+            }
+            let mut handles = Vec::new();
+            for c in claimed.clone() {
+                let app = app.clone();
+                handles.push(tokio::spawn(async move {
+                    match report_end(&app, &c, "done").await {
+                        // Cancelled with its run: told so.
+                        Err(AppError::Conflict(m)) if m.contains("JOB_CANCELLED") => ("agent done", Ok(())),
+                        r => ("agent done", r),
+                    }
+                }));
+            }
+            for (k, sp) in sprints.iter().cloned().enumerate() {
+                let (app2, person2) = (app.clone(), person.clone());
+                handles.push(tokio::spawn(async move {
+                    let r = if k % 2 == 0 {
+                        app2.fail_sprint(&person2, &sp).await.map(|_| ())
+                    } else {
+                        app2.close_sprint(&person2, &sp, baton_app::sprints::CloseSprint::default()).await.map(|_| ())
+                    };
+                    ("person fail/close sprint", r)
+                }));
+            }
+            for (what, r) in race(handles).await {
+                ok_or_refused(&format!("round {round}: {what}"), r);
+            }
+        }
+    }
+}
