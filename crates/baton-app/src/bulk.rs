@@ -625,6 +625,13 @@ async fn set_task_statuses<C: ConnectionTrait>(
         .into_iter()
         .map(|t| (t.id.clone(), t))
         .collect();
+    // Every story first, in id order: a task's roll-up locks its story and
+    // then the PBI, so walking the tasks one by one would take a story after
+    // a PBI, the reverse of a worker's `done` (story → PBI), and deadlock.
+    let mut stories: Vec<String> = rows.values().map(|t| t.story_id.clone()).collect();
+    stories.sort();
+    stories.dedup();
+    sprints::lock_stories(c, &stories).await?;
     for item in items {
         let t = rows.remove(&item.id).ok_or(AppError::NotFound("task"))?;
         let roll = apply_task_status(c, actor, &t, status, None).await?;

@@ -299,6 +299,11 @@ impl App {
                     .into_tuple()
                     .all(c)
                     .await?;
+                // Jobs, then stories, then the PBI: the order a worker's
+                // `done` takes them (the delete cascades the other way).
+                let story_ids: Vec<String> = stories.iter().map(|(s, _)| s.clone()).collect();
+                super::stories::lock_jobs_under(c, &story_ids).await?;
+                crate::sprints::lock_stories(c, &story_ids).await?;
                 let res = pbi::Entity::delete_by_id(id).exec(c).await?;
                 if res.rows_affected == 0 {
                     return Err(AppError::NotFound("PBI"));

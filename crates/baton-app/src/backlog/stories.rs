@@ -8,12 +8,14 @@ use baton_domain::{
     codes::CodeKind,
 };
 use baton_store::{
-    entities::{pbi, product, product_member, sprint, story, task},
+    entities::{job, pbi, product, product_member, sprint, story, task},
     events::{Event, kinds},
     new_id, now,
     sea_orm::{
-        ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-        QueryFilter,
+        ActiveModelTrait,
+        ActiveValue::Set,
+        ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+        sea_query::{LockType, Query},
     },
 };
 use chrono::{DateTime, Utc};
@@ -526,6 +528,7 @@ impl App {
             Box::pin(async move {
                 products::ensure_not_archived_in(c, &pid).await?;
                 let m = find_in::<story::Entity, _>(c, &id).await?;
+                lock_jobs_under(c, std::slice::from_ref(&id)).await?;
                 story::Entity::delete_by_id(id).exec(c).await?;
                 propagate(c, Seeds::default().and_pbis([m.pbi_id]).and_sprints([m.sprint_id])).await
             })
@@ -548,4 +551,29 @@ pub(crate) fn rollup_events(product_id: &str, roll: &Rollup) -> Vec<Event> {
         out.push(Event::new(kinds::JOB_STATUS).for_product(product_id).with_data(data));
     }
     out
+}
+
+/// Locks the jobs of every task of these stories, in id order. A delete
+/// cascades story → task → job, but a worker's `done` (no product lock)
+/// holds its job, then its story, then its task: taking the jobs first keeps
+/// one order (job → story → task) and so no deadlock.
+pub(crate) async fn lock_jobs_under<C: ConnectionTrait>(c: &C, story_ids: &[String]) -> AppResult<()> {
+    if story_ids.is_empty() {
+        return Ok(());
+    }
+    let tasks = Query::select()
+        .column(task::Column::Id)
+        .from(task::Entity)
+        .and_where(task::Column::StoryId.is_in(story_ids.iter().cloned()))
+        .to_owned();
+    let _: Vec<String> = job::Entity::find()
+        .select_only()
+        .column(job::Column::Id)
+        .filter(job::Column::TaskId.in_subquery(tasks))
+        .order_by_asc(job::Column::Id)
+        .lock(LockType::Update)
+        .into_tuple()
+        .all(c)
+        .await?;
+    Ok(())
 }

@@ -21,7 +21,7 @@ use baton_store::{
     sea_orm::{
         ActiveModelTrait,
         ActiveValue::Set,
-        ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+        ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
         sea_query::{Expr, Query},
     },
 };
@@ -558,6 +558,10 @@ impl App {
             Box::pin(async move {
                 products::ensure_not_archived_in(c, &found.product_id).await?;
                 let m = find_in::<task::Entity, _>(c, &id).await?;
+                // Story before task, as a worker's `done` takes them.
+                if patch.status.is_some() || patch.story_id.is_some() {
+                    super::propagation::lock_story(c, &m.story_id).await?;
+                }
                 let mut new_story = None;
                 if let Some(r) = patch.story_id.as_deref() {
                     let s = story_in_product(c, &m.product_id, r, "story_id").await?;
@@ -654,6 +658,15 @@ impl App {
         let roll = in_product_txn(&self.db, &found.product_id, move |c| {
             Box::pin(async move {
                 products::ensure_not_archived_in(c, &pid).await?;
+                // Job → story → task, as a worker's `done` takes them (the
+                // delete cascades to the task's jobs).
+                job::Entity::find()
+                    .filter(job::Column::TaskId.eq(&id))
+                    .order_by_asc(job::Column::Id)
+                    .lock(baton_store::sea_orm::sea_query::LockType::Update)
+                    .all(c)
+                    .await?;
+                super::propagation::lock_story(c, &story_id).await?;
                 let res = task::Entity::delete_by_id(id).exec(c).await?;
                 if res.rows_affected == 0 {
                     return Err(AppError::NotFound("task"));

@@ -549,6 +549,9 @@ impl App {
             .exec(&self.db)
             .await?;
         if updated.rows_affected == 0 {
+            // Changed since the check (cancelled, finished, taken over): say how.
+            let now_row = self.own_job(actor, &m.id).await?;
+            check_claim(&now_row, &token, None)?;
             return Err(not_your_claim());
         }
         let passes = match &t_row {
@@ -675,14 +678,21 @@ async fn pbi_cascade<C: ConnectionTrait>(c: &C, failed: &job::Model, t: &task::M
     let t0 = now();
     let mut ids = Vec::with_capacity(victims.len());
     for v in victims {
-        ids.push(v.id.clone());
-        let mut am: job::ActiveModel = v.into();
-        am.status = Set(JobStatus::Cancelled.as_db().into());
-        am.error = Set(Some(CASCADE_ERROR.into()));
-        am.finished_at = Set(Some(t0));
-        am.lease_until = Set(None);
-        am.updated_at = Set(t0);
-        am.update(c).await?;
+        // Only while still unfinished: a sibling's `done` (no product lock)
+        // may have committed since the read above.
+        let res = job::Entity::update_many()
+            .col_expr(job::Column::Status, Expr::value(JobStatus::Cancelled.as_db()))
+            .col_expr(job::Column::Error, Expr::value(CASCADE_ERROR))
+            .col_expr(job::Column::FinishedAt, Expr::value(t0))
+            .col_expr(job::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(job::Column::UpdatedAt, Expr::value(t0))
+            .filter(job::Column::Id.eq(&v.id))
+            .filter(job::Column::Status.is_in(active_db()))
+            .exec(c)
+            .await?;
+        if res.rows_affected == 1 {
+            ids.push(v.id);
+        }
     }
     Ok(ids)
 }

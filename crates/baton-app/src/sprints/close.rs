@@ -3,14 +3,17 @@
 //! the sprint's active run (reference §4.3 step 5).
 
 use baton_domain::{
-    agents::SprintRunStatus,
+    agents::{JobStatus, SprintRunStatus},
     backlog::{PbiStatus, SprintStatus, StoryStatus},
 };
 use baton_store::{
-    entities::{pbi, sprint, sprint_run, story},
+    entities::{job, pbi, sprint, sprint_run, story},
     now,
     repo::sprints as repo,
-    sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder},
+    sea_orm::{
+        ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+        QuerySelect,
+    },
 };
 use serde::{Deserialize, Serialize};
 
@@ -61,6 +64,30 @@ pub(super) async fn active_run<C: ConnectionTrait>(db: &C, sprint_id: &str) -> A
         .order_by_desc(sprint_run::Column::Id)
         .one(db)
         .await?)
+}
+
+/// Locks the unfinished jobs of the sprint's runs, in id order, before a
+/// close or fail writes anything: it ends by cancelling them, while a
+/// worker's `done` (no product lock) holds its job first and reaches the
+/// sprint row last, so taking them in the other order deadlocks.
+pub(super) async fn lock_live_run_jobs<C: ConnectionTrait>(db: &C, sprint_id: &str) -> AppResult<()> {
+    let runs = baton_store::sea_orm::sea_query::Query::select()
+        .column(sprint_run::Column::Id)
+        .from(sprint_run::Entity)
+        .and_where(sprint_run::Column::SprintId.eq(sprint_id))
+        .to_owned();
+    let live = [JobStatus::Queued, JobStatus::Claimed, JobStatus::Running];
+    let _: Vec<String> = job::Entity::find()
+        .select_only()
+        .column(job::Column::Id)
+        .filter(job::Column::SprintRunId.in_subquery(runs))
+        .filter(job::Column::Status.is_in(live.iter().map(|s| s.as_db())))
+        .order_by_asc(job::Column::Id)
+        .lock(baton_store::sea_orm::sea_query::LockType::Update)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(())
 }
 
 /// The active run of a sprint finished by a close or fail (reference §4.3
@@ -153,6 +180,7 @@ impl App {
             Box::pin(async move {
                 let current = reload(c, &sid).await?;
                 require_open(&current, "be closed")?;
+                lock_live_run_jobs(c, &current.id).await?;
                 let moved_to = match &target {
                     Some(tid) => {
                         let t = reload(c, tid)
@@ -172,8 +200,11 @@ impl App {
                     }
                     None => None,
                 };
+                // Locked before their statuses are read: a worker's `done`
+                // (no product lock) may be finishing one of them right now.
                 let stories = story::Entity::find()
                     .filter(story::Column::SprintId.eq(&current.id))
+                    .lock(baton_store::sea_orm::sea_query::LockType::NoKeyUpdate)
                     .order_by_asc(story::Column::SortOrder)
                     .order_by_asc(story::Column::CreatedAt)
                     .order_by_asc(story::Column::Id)
@@ -265,6 +296,7 @@ impl App {
             Box::pin(async move {
                 let current = reload(c, &sid).await?;
                 require_open(&current, "be failed")?;
+                lock_live_run_jobs(c, &current.id).await?;
                 let mut am: sprint::ActiveModel = current.clone().into();
                 apply_status(&mut am, &current, SprintStatus::Failed, false);
                 am.updated_at = Set(now());

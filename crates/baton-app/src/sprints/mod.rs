@@ -37,7 +37,7 @@ use serde::Serialize;
 use serde_json::json;
 
 pub(crate) use self::stories::{
-    load_open_sprint, move_stories, moved_stories, recheck_stories, resolve_stories_for_move,
+    load_open_sprint, lock_stories, move_stories, moved_stories, recheck_stories, resolve_stories_for_move,
 };
 pub use self::{
     board::{BoardStory, BoardTask, SprintBoard},

@@ -11,7 +11,7 @@ use baton_store::{
     entities::story,
     now,
     repo::sprints as repo,
-    sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter},
+    sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::LockType},
 };
 use serde::{Deserialize, Serialize};
 
@@ -68,7 +68,23 @@ pub(crate) async fn move_stories<C: ConnectionTrait>(
         return Ok(());
     }
     let unfinished = if to_sprint.is_some() { StoryStatus::InSprint } else { StoryStatus::Open };
+    // The stories before their tasks: a worker's `done` holds its story and
+    // then writes its task (see crate::backlog::propagation), so taking the
+    // tasks first could deadlock with it.
+    lock_stories(db, story_ids).await?;
     Ok(repo::move_stories(db, story_ids, to_sprint, unfinished, now()).await?)
+}
+
+/// Locks stories for a roll-up-safe write, in id order, and returns them
+/// (in id order). Statuses read after this see every `done` that committed
+/// on them: a worker's `done` runs without the product lock.
+pub(crate) async fn lock_stories<C: ConnectionTrait>(db: &C, ids: &[String]) -> AppResult<Vec<story::Model>> {
+    Ok(story::Entity::find()
+        .filter(story::Column::Id.is_in(ids.iter().cloned()))
+        .order_by_asc(story::Column::Id)
+        .lock(LockType::NoKeyUpdate)
+        .all(db)
+        .await?)
 }
 
 /// Loads stories by id, in the order given.
@@ -165,7 +181,8 @@ pub(crate) async fn recheck_stories<C: ConnectionTrait>(
     into_sprint: bool,
 ) -> AppResult<Vec<String>> {
     let ids: Vec<String> = before.iter().map(|s| s.id.clone()).collect();
-    let now_rows = stories_in_order(db, &ids).await?;
+    // Locked, so a story a worker finishes meanwhile is seen as done here.
+    let now_rows = lock_stories(db, &ids).await?;
     if now_rows.len() != ids.len() || now_rows.iter().any(|s| s.product_id != product_id) {
         return Err(AppError::Conflict("some of the stories were deleted or moved meanwhile; try again".into()));
     }
