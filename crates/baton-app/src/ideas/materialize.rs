@@ -236,6 +236,17 @@ impl App {
                             .into_tuple()
                             .all(c)
                             .await?;
+                        // Jobs, then stories, then the PBI, as a worker's `done`
+                        // takes them (the delete cascades the other way).
+                        let story_ids: Vec<String> = story::Entity::find()
+                            .select_only()
+                            .column(story::Column::Id)
+                            .filter(story::Column::PbiId.eq(&old.id))
+                            .into_tuple()
+                            .all(c)
+                            .await?;
+                        crate::backlog::stories::lock_jobs_under(c, &story_ids).await?;
+                        crate::sprints::lock_stories(c, &story_ids).await?;
                         pbi::Entity::delete_by_id(old.id.clone()).exec(c).await?;
                         roll = propagate(c, Seeds::default().and_sprints(sprints)).await?;
                         deleted_pbi = Some(old.id);

@@ -314,7 +314,7 @@ impl App {
             .col_expr(job::Column::Status, Expr::value(JobStatus::Running.as_db()))
             .col_expr(
                 job::Column::StartedAt,
-                Func::coalesce([Expr::col(job::Column::StartedAt).into(), Expr::value(t)]).into(),
+                Func::coalesce([Expr::col(job::Column::StartedAt), Expr::value(t)]).into(),
             )
             .col_expr(job::Column::UpdatedAt, Expr::value(t));
         if let Some(b) = &input.branch {

@@ -233,6 +233,10 @@ impl App {
                     let was = sprint_status(&current)?;
                     apply_status(&mut am, &current, status, patch.end_date.flatten().is_some());
                     if status != was {
+                        // The run's unfinished jobs first: finishing the run
+                        // cancels them, and a worker's `done` holds its job
+                        // before it reaches the sprint row.
+                        super::close::lock_live_run_jobs(c, &current.id).await?;
                         run = finish_active_run(c, &current, status).await?;
                     }
                 }

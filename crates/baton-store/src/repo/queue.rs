@@ -646,7 +646,7 @@ pub async fn set_task_status_reading_story<C: ConnectionTrait>(
 }
 
 /// The job `target` names for the verification of a worker: the job with
-/// that id, or else the QUEUED, CLAIMED or RUNNING job held by `token_id`
+/// that id, or else the CLAIMED or RUNNING job held by `token_id`
 /// whose task has that id or code (the newest claim first), each with its
 /// task; one statement. `None` when neither exists (the caller then works
 /// out which error to give).
@@ -657,14 +657,17 @@ pub async fn held_job_for<C: ConnectionTrait>(
     token_id: &str,
 ) -> Result<Option<(crate::entities::job::Model, Option<crate::entities::task::Model>)>, StoreError> {
     use crate::entities::{job, task};
-    let active = in_list(&[JobStatus::Queued.as_db(), JobStatus::Claimed.as_db(), JobStatus::Running.as_db()]);
+    // Two index lookups, not one OR across two tables (which no index
+    // serves): the job by primary key, and the token's held jobs (the
+    // partial index of held jobs; a queued job is held by no token).
+    let cols = format!("{}, {}", columns_of::<job::Entity>("j", "j_"), columns_of::<task::Entity>("pt", "t_"));
     let sql = format!(
-        "SELECT {}, {} FROM jobs j LEFT JOIN tasks pt ON pt.id = j.task_id \
-         WHERE j.user_id = $2 AND (j.id = $1 OR (j.claimed_by_token_id = $3 AND j.status IN ({active}) \
-         AND (pt.id = $1 OR UPPER(pt.code) = UPPER($1)))) \
-         ORDER BY CASE WHEN j.id = $1 THEN 0 ELSE 1 END, j.claimed_at DESC LIMIT 1",
-        columns_of::<job::Entity>("j", "j_"),
-        columns_of::<task::Entity>("pt", "t_"),
+        "SELECT * FROM (SELECT 0 AS pref, {cols} FROM jobs j LEFT JOIN tasks pt ON pt.id = j.task_id \
+         WHERE j.id = $1 AND j.user_id = $2 \
+         UNION ALL SELECT 1 AS pref, {cols} FROM jobs j JOIN tasks pt ON pt.id = j.task_id \
+         WHERE j.user_id = $2 AND j.status IN ({held}) AND j.claimed_by_token_id = $3 \
+         AND (pt.id = $1 OR UPPER(pt.code) = UPPER($1))) found ORDER BY pref, j_claimed_at DESC LIMIT 1",
+        held = held()
     );
     let values: [Value; 3] = [target.into(), user_id.into(), token_id.into()];
     let Some(r) = db.query_one_raw(Statement::from_sql_and_values(db.get_database_backend(), sql, values)).await?
