@@ -386,6 +386,22 @@ fn columns_of<E: sea_orm::EntityTrait>(alias: &str, prefix: &str) -> String {
         .join(", ")
 }
 
+/// `jobs` as `alias` with columns prefixed `j_`, built once per alias.
+fn job_columns(alias: &'static str) -> &'static str {
+    use crate::entities::job;
+    static CJ: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    static J: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let cell = if alias == "cj" { &CJ } else { &J };
+    cell.get_or_init(|| columns_of::<job::Entity>(alias, "j_"))
+}
+
+/// `tasks pt` with columns prefixed `t_`, built once.
+fn task_columns() -> &'static str {
+    use crate::entities::task;
+    static PT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PT.get_or_init(|| columns_of::<task::Entity>("pt", "t_"))
+}
+
 /// Model `M` from the columns prefixed `pre`, or `None` when the outer join
 /// found no row (its key column `key` is null).
 fn joined<M: sea_orm::FromQueryResult>(
@@ -412,17 +428,22 @@ fn payload_joins(product: &str, kind: &str, task: &str) -> String {
     )
 }
 
-fn payload_columns() -> String {
+/// The payload rows' columns, built once (the list is long and the claim is
+/// the hottest statement).
+fn payload_columns() -> &'static str {
     use crate::entities::{job_kind_config, pbi, product, sprint, story, task};
-    [
-        columns_of::<product::Entity>("pp", "p_"),
-        columns_of::<job_kind_config::Entity>("pk", "k_"),
-        columns_of::<task::Entity>("pt", "t_"),
-        columns_of::<story::Entity>("ps", "s_"),
-        columns_of::<pbi::Entity>("pb", "b_"),
-        columns_of::<sprint::Entity>("psp", "sp_"),
-    ]
-    .join(", ")
+    static COLUMNS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    COLUMNS.get_or_init(|| {
+        [
+            columns_of::<product::Entity>("pp", "p_"),
+            columns_of::<job_kind_config::Entity>("pk", "k_"),
+            columns_of::<task::Entity>("pt", "t_"),
+            columns_of::<story::Entity>("ps", "s_"),
+            columns_of::<pbi::Entity>("pb", "b_"),
+            columns_of::<sprint::Entity>("psp", "sp_"),
+        ]
+        .join(", ")
+    })
 }
 
 fn claim_rows(r: &sea_orm::QueryResult, job: crate::entities::job::Model) -> Result<ClaimRows, StoreError> {
@@ -548,7 +569,7 @@ pub async fn claim_next<C: ConnectionTrait>(
         // a primary-key lookup whatever the planner thinks of the pick.
         let sql = format!(
             "WITH cj AS ({update}) SELECT {}, {} FROM cj {}",
-            columns_of::<job::Entity>("cj", "j_"),
+            job_columns("cj"),
             payload_columns(),
             payload_joins("cj.product_id", "cj.kind", "cj.task_id"),
         );
@@ -574,13 +595,13 @@ pub async fn job_and_task<C: ConnectionTrait>(
     user_id: &str,
     lock: bool,
 ) -> Result<Option<(crate::entities::job::Model, Option<crate::entities::task::Model>)>, StoreError> {
-    use crate::entities::{job, task};
+    use crate::entities::job;
     let b = db.get_database_backend();
     let lock = if lock && b == DbBackend::Postgres { " FOR NO KEY UPDATE OF j" } else { "" };
     let sql = format!(
         "SELECT {}, {} FROM jobs j LEFT JOIN tasks pt ON pt.id = j.task_id WHERE j.id = $1 AND j.user_id = $2{lock}",
-        columns_of::<job::Entity>("j", "j_"),
-        columns_of::<task::Entity>("pt", "t_"),
+        job_columns("j"),
+        task_columns(),
     );
     let Some(r) = db.query_one_raw(Statement::from_sql_and_values(b, sql, [job_id.into(), user_id.into()])).await?
     else {
@@ -656,11 +677,11 @@ pub async fn held_job_for<C: ConnectionTrait>(
     user_id: &str,
     token_id: &str,
 ) -> Result<Option<(crate::entities::job::Model, Option<crate::entities::task::Model>)>, StoreError> {
-    use crate::entities::{job, task};
+    use crate::entities::job;
     // Two index lookups, not one OR across two tables (which no index
     // serves): the job by primary key, and the token's held jobs (the
     // partial index of held jobs; a queued job is held by no token).
-    let cols = format!("{}, {}", columns_of::<job::Entity>("j", "j_"), columns_of::<task::Entity>("pt", "t_"));
+    let cols = format!("{}, {}", job_columns("j"), task_columns());
     let sql = format!(
         "SELECT * FROM (SELECT 0 AS pref, {cols} FROM jobs j LEFT JOIN tasks pt ON pt.id = j.task_id \
          WHERE j.id = $1 AND j.user_id = $2 \
