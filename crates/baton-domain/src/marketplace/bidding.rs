@@ -284,9 +284,16 @@ mod tests {
         }
 
         #[test]
-        fn story_numbers_order_any_text_without_panicking(a in "\\PC{0,12}", b in "\\PC{0,12}") {
+        fn story_numbers_order_any_text_antisymmetrically_and_numbers_numerically(
+            a in "\\PC{0,12}",
+            b in "\\PC{0,12}",
+            n in 0u32..1_000_000,
+        ) {
             let ab = cmp_story_numbers(&a, &b);
             prop_assert_eq!(ab.reverse(), cmp_story_numbers(&b, &a));
+            // Numbers compare by value, not as text ("9" before "10").
+            prop_assert_eq!(cmp_story_numbers(&n.to_string(), &(n + 1).to_string()), Ordering::Less);
+            prop_assert_eq!(cmp_story_numbers(&n.to_string(), &n.to_string()), Ordering::Equal);
         }
 
         #[test]

@@ -304,7 +304,8 @@ mod tests {
         }
 
         #[test]
-        fn parsing_never_panics(s in "\\PC{0,45}") {
+        fn any_text_parses_to_its_number_or_is_refused(s in "\\PC{0,45}", v in any::<u64>()) {
+            prop_assert_eq!(parse_base_units(&v.to_string()), Ok(u128::from(v)));
             // Accepted exactly when it is a number that fits, and then it
             // is that number (leading zeros aside).
             let canon = s.trim_start_matches('0');
@@ -315,11 +316,12 @@ mod tests {
                     s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) || s.len() > 39 || canon.len() >= 39
                 ),
             }
-            let _ = parse_display(&s, 6);
+            prop_assert_eq!(parse_display(&s, 6), parse_display(&s, 6));
         }
 
         #[test]
         fn digit_strings_parse_to_their_value_or_are_too_large(s in "[0-9]{1,45}") {
+            prop_assert!(parse_base_units(&format!("{s}x")).is_err(), "a trailing letter is refused");
             let canon = s.trim_start_matches('0');
             let canon = if canon.is_empty() { "0" } else { canon };
             match parse_base_units(&s) {

@@ -641,6 +641,8 @@ mod tests {
                     prop_assert!(pr.url.ends_with(&format!("/{}/pull/{}", pr.repo, pr.number)), "{:?}", pr);
                     prop_assert!(s.trim().starts_with(pr.url.as_str()), "{:?} starts {:?}", pr.url, s);
                     prop_assert_eq!(parse_pr_url(&pr.url), Ok(pr.clone()));
+                    let zero = format!("{}/pull/0", pr.url.rsplit_once("/pull/").map_or("", |(head, _)| head));
+                    prop_assert!(parse_pr_url(&zero).is_err(), "pull request 0 does not exist: {:?}", zero);
                 }
                 Err(e) => prop_assert!(e.to_string().contains("pull request URL"), "{}", e),
             }
@@ -659,6 +661,7 @@ mod tests {
             let url = format!("https://github.com/{owner}/{repo}/pull/{n}");
             let pr = parse_pr_url(&url).expect("valid");
             prop_assert_eq!(pr.number, n);
+            prop_assert_eq!(pr.repo, format!("{owner}/{repo}"));
             prop_assert_eq!(pr.url, url);
         }
 
@@ -666,6 +669,7 @@ mod tests {
         fn story_numbers_round_trip(epic in 1..10_000i32, story in 1..1000u32, suffix in "[a-z]{0,2}") {
             let s = format!("{epic}.{story}{suffix}");
             prop_assert_eq!(StoryNumber::parse(&s).map(|n| n.number()), Some(s));
+            prop_assert!(StoryNumber::parse(&format!("{epic}.x{story}")).is_none(), "the story part starts with a digit");
         }
     }
 }
